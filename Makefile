@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: MIT
+# lwt build. `make` builds bin/lightweight-tunnel and bin/lwt-ctl out of tree
+# (objects in build/). Missing Debian build packages are installed by
+# `make deps` (run automatically when pkg-config cannot find one).
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+V ?= 0
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+BUILD   ?= build
+BIN     ?= bin
+VERSION := 0.2.0
+
+PKGS := libbpf libxdp libcjson openssl libisal
+# Debian packages needed to build and test. Keep scripts/deps.sh in sync.
+DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v $(BPFTOOL) >/dev/null && command -v $(CLANG) >/dev/null && command -v nft >/dev/null && command -v iperf3 >/dev/null && echo yes)
+ifneq ($(DEPS_OK),yes)
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+$(info lwt: build dependencies missing; running scripts/deps.sh)
+$(shell ./scripts/deps.sh >&2)
+endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+
+SAN ?=
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+	   -DLWT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS) \
+	   -MMD -MP $(SAN)
+LDFLAGS += $(SAN)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	      -Ivmlinux -Iinclude -I$(BUILD)
+
+DAEMON_MAIN := user/main.c
+CTL_MAIN    := user/lwtctl.c
+LIB_SRCS    := $(filter-out $(DAEMON_MAIN) $(CTL_MAIN),$(wildcard user/*.c))
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+BPF_SKELS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BPFT_SRCS   := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS   := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/%)
+TOOL_SRCS   := $(wildcard tests/tools/*.c)
+TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps test unit-test bpf-test netns-test fuzz fuzz-smoke demo bench \
+	asan vmlinux install install-service clean tools
+
+all: $(BIN)/lightweight-tunnel $(BIN)/lwt-ctl tools
+
+deps:
+	./scripts/deps.sh
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard include/lwt/*.h) vmlinux/vmlinux.h
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/user/%.o: user/%.c | $(BPF_SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/liblwt.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/lightweight-tunnel: $(BUILD)/user/main.o $(BUILD)/liblwt.a
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/lwt-ctl: $(BUILD)/user/lwtctl.o $(BUILD)/liblwt.a
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblwt.a
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblwt.a $(PKG_LIBS) -lcmocka $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/liblwt.a | $(BPF_SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblwt.a $(PKG_LIBS) -lcmocka $(LDFLAGS)
+
+$(BUILD)/tools/%: tests/tools/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread -lm $(LDFLAGS)
+
+tools: $(TOOL_BINS)
+
+# libFuzzer targets: built with clang, linked against the library sources
+# directly (instrumented), not against liblwt.a.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+	       -DLWT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) | $(BPF_SKELS)
+	$(call msg,FUZZ,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+FUZZ_SECONDS ?= 20
+fuzz-smoke: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		echo "== fuzz $$f ($(FUZZ_SECONDS)s)"; \
+		mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$f); \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		    $(BUILD)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus/$$(basename $$f) 2>&1 | tail -4 || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=600
+
+unit-test: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+bpf-test: $(BPFT_BINS)
+	@for t in $(BPFT_BINS); do echo "== $$t"; $$t || exit 1; done
+
+netns-test: all
+	./scripts/run-netns-tests.sh $(TESTS)
+
+test: all
+	$(MAKE) unit-test
+	$(MAKE) bpf-test
+	$(MAKE) fuzz-smoke
+	$(MAKE) netns-test
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' unit-test
+
+demo: all
+	./scripts/demo.sh
+
+bench: all
+	./tests/bench/bench.sh
+
+vmlinux:
+	@( echo "/* Generated by 'make vmlinux' from the BTF of Linux $$(uname -r) (bpftool btf dump file /sys/kernel/btf/vmlinux format c). */"; \
+	  $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c ) > vmlinux/vmlinux.h
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(BIN)/lightweight-tunnel $(DESTDIR)$(PREFIX)/bin/lightweight-tunnel
+	install -D -m 0755 $(BIN)/lwt-ctl $(DESTDIR)$(PREFIX)/bin/lwt-ctl
+	install -d -m 0750 $(DESTDIR)/etc/lightweight-tunnel
+
+install-service: install
+	./scripts/install-service.sh $(PREFIX)
+
+clean:
+	rm -rf build build-asan $(BIN) bin-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

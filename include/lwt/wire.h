@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* lwt wire format (see docs/PROTOCOL.md). All multi-byte fields are big endian.
+ * The TCP payload of a fake-TCP segment is a sequence of whole frames; each
+ * frame is self-delimiting (lwt_frame_hdr.len), so a GRO-merged payload splits
+ * back into its frames. Compiled by BPF and userspace alike. */
+#ifndef LWT_WIRE_H
+#define LWT_WIRE_H
+
+#ifdef __BPF__
+#include "vmlinux.h"
+#else
+#include <linux/types.h>
+#endif
+
+#define LWT_PROTO_VERSION 1
+
+/* Frame types (lwt_frame_hdr.type). */
+enum lwt_frame_type {
+	LWT_FT_HELLO     = 0x01,	/* client -> server, plaintext, HMAC'd with the PSK */
+	LWT_FT_HELLO_ACK = 0x02,	/* server -> client, plaintext, HMAC'd with the PSK */
+	LWT_FT_REJECT    = 0x03,	/* server -> client, plaintext hint, unauthenticated */
+	LWT_FT_SEALED    = 0x10,	/* AES-256-GCM record */
+	LWT_FT_AUTHED    = 0x11,	/* GMAC-only record (encrypt_after_auth data) */
+};
+
+/* Every frame starts with this header; len counts the bytes after it. */
+struct lwt_frame_hdr {
+	__u8 type;
+	__u8 flags;	/* 0; reserved */
+	__be16 len;
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_frame_hdr) == 4, "lwt_frame_hdr");
+
+#define LWT_FRAME_MAX_BODY 16384
+
+/* HELLO body: client's handshake initiation. */
+struct lwt_hello {
+	__u8 version;
+	__u8 flags;
+	__be16 reserved;
+	__u8 client_random[32];
+	__u8 client_pub[32];		/* X25519 ephemeral public key */
+	__be64 timestamp_ms;		/* client's CLOCK_REALTIME, ms */
+	__be64 client_id;		/* random per client process; same id = same client */
+	__be32 tunnel_ip;		/* client's tunnel address */
+	__u8 tunnel_prefix;
+	__u8 pad[3];
+	__u8 mac[32];			/* HMAC-SHA256(auth_key, frame hdr || body up to mac) */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_hello) == 124, "lwt_hello");
+
+/* HELLO_ACK body: server's answer. */
+struct lwt_hello_ack {
+	__u8 version;
+	__u8 flags;
+	__be16 reserved;
+	__u8 server_random[32];
+	__u8 server_pub[32];		/* X25519 ephemeral public key */
+	__be32 session_id;		/* chosen by the server, carried by every record */
+	__be32 server_tunnel_ip;
+	__u8 server_tunnel_prefix;
+	__u8 pad[3];
+	__u8 mac[32];			/* HMAC-SHA256(auth_key, HELLO frame || ack hdr || body up to mac) */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_hello_ack) == 112, "lwt_hello_ack");
+
+enum lwt_reject_reason {
+	LWT_REJECT_AUTH     = 1,	/* MAC did not verify: wrong key */
+	LWT_REJECT_IP_INUSE = 2,	/* tunnel IP held by another client */
+	LWT_REJECT_FULL     = 3,	/* max_clients reached */
+	LWT_REJECT_VERSION  = 4,
+	LWT_REJECT_STALE    = 5,	/* timestamp out of window or replayed HELLO */
+};
+
+struct lwt_reject {
+	__u8 reason;
+	__u8 pad[3];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_reject) == 4, "lwt_reject");
+
+/* SEALED / AUTHED record header, right after the frame header. The AAD of a
+ * record is frame hdr || record hdr (16 bytes). The nonce is
+ * iv[4] || counter (8, BE); iv and key are per direction. Followed by the
+ * payload (ciphertext for SEALED, plaintext for AUTHED) and a 16-byte tag. */
+struct lwt_record_hdr {
+	__be32 session_id;
+	__be64 counter;
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_record_hdr) == 12, "lwt_record_hdr");
+
+#define LWT_TAG_LEN 16
+#define LWT_RECORD_OVERHEAD (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr) + 1 + LWT_TAG_LEN)
+
+/* First byte of a record's plaintext. */
+enum lwt_msg_type {
+	LWT_MSG_IP        = 0x01,	/* an inner IP packet */
+	LWT_MSG_KEEPALIVE = 0x02,	/* struct lwt_keepalive */
+	LWT_MSG_CLOSE     = 0x03,	/* orderly close */
+	LWT_MSG_FEC       = 0x04,	/* an FEC shard (issue 4) */
+};
+
+/* Keepalive: echo lets the sender measure RTT. */
+struct lwt_keepalive {
+	__be64 sent_ns;			/* sender's CLOCK_MONOTONIC */
+	__be64 echo_ns;			/* last sent_ns received from the peer, 0 if none */
+	__be32 echo_delay_us;		/* time between receiving echo_ns and sending this */
+	__u8 is_reply;
+	__u8 pad[3];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_keepalive) == 24, "lwt_keepalive");
+
+#endif

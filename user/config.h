@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* lwt configuration: the reference tool's flags and JSON keys (SEED.md), plus
+ * lwt's own additions. Addresses are stored parsed, in network byte order. */
+#ifndef LWT_CONFIG_H
+#define LWT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#define LWT_MAX_ROUTES 64
+#define LWT_CFG_STR 256
+
+enum lwt_mode {
+	LWT_MODE_SERVER = 0,
+	LWT_MODE_CLIENT = 1,
+};
+
+struct lwt_cidr {
+	uint32_t addr;		/* network byte order, host bits cleared */
+	uint8_t prefix;		/* 0..32 */
+};
+
+struct lwt_config {
+	enum lwt_mode mode;			/* mode / -m */
+	char local_addr[LWT_CFG_STR];		/* local_addr / -l, "ip:port" */
+	struct sockaddr_in local;		/* parsed local_addr */
+	char remote_addr[LWT_CFG_STR];		/* remote_addr / -r, "host:port" */
+	struct sockaddr_in remote;		/* parsed (resolved) remote_addr */
+	char tunnel_addr[64];			/* tunnel_addr / -t, CIDR */
+	uint32_t tun_ip;			/* network byte order */
+	uint8_t tun_prefix;
+	char key[LWT_CFG_STR];			/* key / -k */
+	int mtu;				/* mtu / -mtu, 0 = discover */
+	int fec_data, fec_parity;		/* fec_data, fec_parity */
+	int fec_flush_us;			/* fec_flush_us (lwt) */
+	bool fec_adaptive;			/* fec_adaptive (lwt) */
+	int send_queue_size, recv_queue_size;
+	bool multi_client;
+	int max_clients;
+	bool client_isolation;
+	char tun_name[16];			/* tun_name / -tun-name, "" = kernel's choice */
+	struct lwt_cidr routes[LWT_MAX_ROUTES];	/* routes / -routes */
+	int n_routes;
+	struct lwt_cidr allowed_routes[LWT_MAX_ROUTES]; /* allowed_routes (lwt, server) */
+	int n_allowed_routes;
+	int config_push_interval;		/* s, 0 = off */
+	bool p2p_enabled;
+	int p2p_port;
+	bool enable_mesh_routing;
+	int max_hops;
+	int route_update_interval;		/* s */
+	bool enable_nat_detection;
+	bool enable_xdp;
+	bool enable_kernel_tune;
+	bool encrypt_after_auth;
+	int faketcp_pacing_us;
+	int faketcp_max_segment;
+	int keepalive;				/* s, file only */
+	int timeout;				/* s, file only */
+	int p2p_keepalive_interval, p2p_timeout;
+	int send_workers;
+	int route_advert_interval;
+	char transport[16];			/* always "rawtcp" */
+	int broadcast_throttle_ms;
+	bool enable_incremental_update;
+	int max_peer_info_batch_size;
+	int log_level;				/* log_level / -log-level: 0..3 (lwt) */
+	char ctl_socket[LWT_CFG_STR];		/* ctl_socket / -ctl-socket (lwt), "" = default */
+	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
+	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */
+	uint64_t has[2];
+};
+
+/* Result of lwt_config_from_argv(). */
+enum {
+	LWT_CFG_RUN = 0,	/* run the daemon with cfg */
+	LWT_CFG_EXIT_OK = 1,	/* -v, -h or -g handled; exit 0 */
+};
+
+void lwt_config_defaults(struct lwt_config *cfg);
+/* Parse argv (Go flag syntax) and the -c file; flags given beside -c override
+ * the file. Validates everything. On error returns -EINVAL and writes one line
+ * "<key>: <problem>" (no trailing newline) into err. Writes -v/-h/-g output to
+ * stdout. Never touches the system (no TUN, no sockets) other than -g's files. */
+int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv,
+			 char *err, size_t errlen);
+/* Load a JSON file into cfg (keys override what is in cfg). -EINVAL + err on error. */
+int lwt_config_load_json(struct lwt_config *cfg, const char *path, char *err, size_t errlen);
+/* Same from a string (for tests and fuzzing). */
+int lwt_config_load_json_str(struct lwt_config *cfg, const char *json, char *err, size_t errlen);
+/* Cross-key validation (missing key for the mode, wrong mode for an address, ranges). */
+int lwt_config_validate(const struct lwt_config *cfg, char *err, size_t errlen);
+/* Write a server template to path and a client template to path.client, mode 0600. */
+int lwt_config_write_templates(const char *path, char *err, size_t errlen);
+/* Log (info) one line per option that is set but whose feature is not active in
+ * this build, and warnings (e.g. a key file readable by others). */
+void lwt_config_log_notes(const struct lwt_config *cfg);
+/* Parse "a.b.c.d/n" -> cidr; false if malformed. */
+bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
+/* Parse "host:port" (host may be a name; resolved with getaddrinfo AF_INET). */
+bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host);
+
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* Fake TCP: IPv4+TCP segments built and parsed by hand, shaped like Linux's
+ * (random ISN, SYN options MSS,SACK_PERM,TS,NOP,WS; NOP,NOP,TS on every later
+ * segment; DF set, TTL 64, IP ID per flow incrementing from a random start).
+ * Sequence/ack state per flow; no retransmission. Addresses and ports in
+ * lwt_ftcp_conn are network byte order; seq/ack/ts are host order. */
+#ifndef LWT_FAKETCP_H
+#define LWT_FAKETCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LWT_TCP_FIN 0x01
+#define LWT_TCP_SYN 0x02
+#define LWT_TCP_RST 0x04
+#define LWT_TCP_PSH 0x08
+#define LWT_TCP_ACK 0x10
+
+#define LWT_IP_HDR_LEN 20
+#define LWT_TCP_SYN_HDR_LEN 40		/* 20 + MSS,SACK_PERM,TS,NOP,WS */
+#define LWT_TCP_DATA_HDR_LEN 32		/* 20 + NOP,NOP,TS */
+#define LWT_FTCP_WSCALE 7		/* our window scale */
+#define LWT_FTCP_WINDOW (65535u << LWT_FTCP_WSCALE) /* bytes we advertise once established */
+
+/* A parsed IPv4/TCP segment. Pointers point into the input buffer. */
+struct lwt_tcp_seg {
+	uint32_t saddr, daddr;		/* network order */
+	uint16_t sport, dport;		/* network order */
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint8_t ttl;
+	uint16_t ip_id;			/* host order */
+	uint16_t window;		/* raw field, unscaled */
+	uint8_t doff;			/* TCP header length, bytes */
+	bool has_mss, has_ws, has_ts, sack_perm;
+	uint16_t mss;
+	uint8_t wscale;
+	uint32_t tsval, tsecr;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+/* Parse an IPv4 packet (no link header) carrying TCP. Checks lengths, IHL,
+ * doff (options of any length; unknown options skipped; malformed option
+ * lists rejected), and, if verify_csum, the IP and TCP checksums. A
+ * GRO-merged packet (ip tot_len > 64 KiB is impossible; tot_len may be 0 for
+ * GSO super-packets: then the buffer length counts) is accepted.
+ * 0 or -EBADMSG / -EPROTONOSUPPORT (not IPv4/TCP, fragments). */
+int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_tcp_seg *out);
+
+/* Internet checksum helpers. */
+uint16_t lwt_csum_fold(uint32_t sum);
+uint32_t lwt_csum_partial(const void *data, size_t len, uint32_t sum);
+uint16_t lwt_ip_csum(const void *iphdr, size_t len);
+uint16_t lwt_tcp_csum(uint32_t saddr, uint32_t daddr, const void *tcp, size_t tcp_len);
+
+/* Sequence arithmetic (RFC 1982). */
+static inline bool lwt_seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool lwt_seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool lwt_seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool lwt_seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+
+enum lwt_ftcp_state {
+	LWT_FTCP_CLOSED = 0,
+	LWT_FTCP_SYN_SENT,		/* client sent SYN */
+	LWT_FTCP_SYN_RCVD,		/* server sent SYN-ACK */
+	LWT_FTCP_ESTABLISHED,
+};
+
+/* One fake-TCP flow. Not thread safe by itself: snd_nxt and ip_id are
+ * advanced by lwt_ftcp_build_* which the caller serialises per flow. */
+struct lwt_ftcp_conn {
+	uint32_t laddr, raddr;		/* network order */
+	uint16_t lport, rport;		/* network order */
+	enum lwt_ftcp_state state;
+	uint32_t iss, irs;		/* initial send / receive seq */
+	uint32_t snd_nxt;		/* next seq we send */
+	uint32_t snd_una;		/* highest ack received */
+	uint32_t snd_wnd;		/* peer's window, bytes (scaled) */
+	uint8_t snd_wscale;		/* peer's window scale */
+	uint32_t rcv_nxt;		/* highest seq+len received; what we ack */
+	uint32_t rcv_wnd;		/* window we advertise, bytes */
+	uint32_t last_ack_sent;		/* rcv_nxt at the last segment we sent */
+	uint32_t ts_offset;		/* random TSval offset */
+	uint32_t ts_recent;		/* last TSval from the peer (our TSecr) */
+	uint16_t ip_id;			/* next IP ID */
+	uint16_t mss;			/* peer's MSS */
+	bool peer_ts;			/* peer sends timestamps */
+};
+
+/* Initialise a flow (random ISN, TS offset, IP ID). */
+void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
+		   uint32_t raddr, uint16_t rport);
+/* Current TSval for this flow (ms clock + offset). */
+uint32_t lwt_ftcp_tsval(const struct lwt_ftcp_conn *c);
+
+/* Build segments into buf (IPv4 header included); return total length or
+ * -ENOSPC. Data segments carry flags ACK|PSH and advance snd_nxt by plen. */
+int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss);
+int lwt_ftcp_build_synack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss);
+int lwt_ftcp_build_ack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap);
+/* Header only: writes the IP+TCP header (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN
+ * bytes) for a payload of plen bytes that the caller has already placed right
+ * after it in buf; computes both checksums over it. */
+int lwt_ftcp_build_data(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, size_t plen);
+int lwt_ftcp_build_rst(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap);
+
+/* What lwt_ftcp_input() decided. */
+enum lwt_ftcp_verdict {
+	LWT_FTCP_DROP = 0,		/* invalid / out of window: drop, count */
+	LWT_FTCP_OK,			/* valid; payload (if any) is for the session */
+	LWT_FTCP_SEND_SYNACK,		/* server: (re)send SYN-ACK */
+	LWT_FTCP_SEND_ACK,		/* client: SYN-ACK accepted, send ACK (state now ESTABLISHED) */
+	LWT_FTCP_CHALLENGE_ACK,		/* RST/SYN in window but not exact: send a pure ACK */
+	LWT_FTCP_RESET,			/* valid RST or FIN: the flow is over */
+};
+
+/* Feed a parsed segment of this flow (4-tuple already matched) to the state
+ * machine: checks seq against the receive window (RFC 793 acceptability),
+ * RST/FIN per RFC 5961 (exact rcv_nxt only; in-window -> challenge ACK),
+ * updates rcv_nxt, snd_una, snd_wnd, ts_recent. For a server flow created
+ * from a SYN, call lwt_ftcp_accept_syn() first. */
+enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s);
+/* Server: set up c (already lwt_ftcp_init'ed) from a received SYN; state -> SYN_RCVD. */
+int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn);
+/* True if sending plen more bytes stays inside the peer's advertised window. */
+bool lwt_ftcp_window_ok(const struct lwt_ftcp_conn *c, size_t plen);
+
+#endif

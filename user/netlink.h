@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Minimal rtnetlink client (no external library): links, addresses, routes,
+ * neighbours. Every call opens, uses and closes its own NETLINK_ROUTE socket,
+ * so it is safe from any thread. Addresses are network byte order. */
+#ifndef LWT_NETLINK_H
+#define LWT_NETLINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+int lwt_nl_link_index(const char *ifname);		/* >0 or -errno */
+int lwt_nl_link_set_mtu(int ifindex, int mtu);
+int lwt_nl_link_set_up(int ifindex, bool up);
+int lwt_nl_addr_add(int ifindex, uint32_t addr, uint8_t prefix);
+int lwt_nl_route_add(int ifindex, uint32_t dst, uint8_t prefix, uint32_t gateway);
+int lwt_nl_route_del(int ifindex, uint32_t dst, uint8_t prefix);
+/* Route lookup (RTM_GETROUTE) for dst: out interface, preferred source,
+ * gateway (0 if direct). */
+int lwt_nl_route_get(uint32_t dst, int *ifindex, uint32_t *src, uint32_t *gateway);
+/* Neighbour table lookup: MAC of ip on ifindex; -ENOENT if absent/incomplete. */
+int lwt_nl_neigh_get(int ifindex, uint32_t ip, uint8_t mac[6]);
+/* MTU of a link. */
+int lwt_nl_link_mtu(int ifindex);
+
+#endif
