@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install a systemd unit for lightweight-tunnel: a dedicated user, only
+# CAP_NET_ADMIN, CAP_NET_RAW (and CAP_BPF for the XDP path), PrivateTmp,
+# ProtectHome, restart on failure, start at boot. Config in
+# /etc/lightweight-tunnel/config.json (mode 0600, owned by the service user).
+set -e
+PREFIX=${1:-/usr/local}
+id lwt >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin lwt
+install -d -m 0750 -o lwt -g lwt /etc/lightweight-tunnel
+cat >/etc/systemd/system/lightweight-tunnel.service <<UNIT
+[Unit]
+Description=lightweight-tunnel (lwt) fake-TCP tunnel
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+User=lwt
+Group=lwt
+ExecStart=$PREFIX/bin/lightweight-tunnel -c /etc/lightweight-tunnel/config.json
+AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectHome=yes
+ProtectSystem=strict
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload 2>/dev/null || true
+echo "installed lightweight-tunnel.service; put your config in /etc/lightweight-tunnel/config.json, then: systemctl enable --now lightweight-tunnel"

@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Bad flags and configs are refused before anything is touched: exit status
+# 2, one line naming the key; no TUN, no firewall rule appears.
+. "$(dirname "$0")/lib.sh"
+
+add_ns x
+check_refused() {
+	local want=$1; shift
+	set +e
+	out=$(ip netns exec "$PFX-x" "$LWT" "$@" 2>&1)
+	rc=$?
+	set -e
+	printf '+ %s -> %d: %s\n' "$*" "$rc" "$out"
+	[ "$rc" -eq 2 ] || fail "expected exit 2 for: $*"
+	[ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "expected one line for: $*"
+	grep -q -- "$want" <<<"$out" || fail "message does not name '$want': $out"
+}
+check_refused remote_addr -m client -k somekey-123456
+check_refused key -m server
+check_refused fec_data -m server -k somekey-123456 -fec-data abc
+check_refused tunnel_addr -m server -k somekey-123456 -t 10.0.0.1/33
+check_refused nosuchflag -m server -k somekey-123456 -nosuchflag
+check_refused mode -m router -k somekey-123456
+echo '{"mode":"server","key":"somekey-123456","fec_dta":3}' >"$LOGDIR/bad.json"
+check_refused fec_dta -c "$LOGDIR/bad.json"
+echo '{"mode":"server","key":5}' >"$LOGDIR/bad2.json"
+check_refused key -c "$LOGDIR/bad2.json"
+if nsx x ip -o link | grep -v ' lo:' | grep -q .; then fail "a link appeared"; fi
+assert_no_rule x
+
+say "-v and -g"
+"$LWT" -v | grep -q 'lwt' || fail "-v"
+"$LWT" -g "$LOGDIR/gen.json" >/dev/null
+[ "$(stat -c %a "$LOGDIR/gen.json")" = 600 ] || fail "-g file mode"
+[ "$(stat -c %a "$LOGDIR/gen.json.client")" = 600 ] || fail "-g client file mode"
+jq -e '.mode == "server"' "$LOGDIR/gen.json" >/dev/null || fail "-g server template"
+jq -e '.mode == "client"' "$LOGDIR/gen.json.client" >/dev/null || fail "-g client template"
+say PASS

@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Two hosts, one tunnel: ping both ways with 0 loss, a 20 MB transfer whose
+# sha256 matches, iperf3 both directions, counters that add up, and a clean
+# exit (no TUN, no firewall rule left).
+. "$(dirname "$0")/lib.sh"
+
+two_hosts
+start_server
+start_client
+wait_for 10 "client session up" sessions_up c lwtc
+wait_for 5 "server session up" sessions_up s lwts
+
+say "ping client -> server and server -> client"
+nsx c ping -c 20 -i 0.05 -W 1 -q 10.0.0.1 | tee "$LOGDIR/ping1.txt"
+grep -q ' 0% packet loss' "$LOGDIR/ping1.txt" || fail "loss client -> server"
+nsx s ping -c 20 -i 0.05 -W 1 -q 10.0.0.2 | tee "$LOGDIR/ping2.txt"
+grep -q ' 0% packet loss' "$LOGDIR/ping2.txt" || fail "loss server -> client"
+
+say "20 MB through the tunnel, sha256 compared"
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
+want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
+nsx s sh -c "nc -l -N 10.0.0.1 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'" &
+ncpid=$!
+wait_for 5 "nc listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5001"
+nsx c timeout 60 nc -N 10.0.0.1 5001 <"$LOGDIR/blob"
+wait "$ncpid"
+got=$(cat "$LOGDIR/got")
+say "sha256 sent $want received $got"
+[ "$want" = "$got" ] || fail "sha256 mismatch"
+rm -f "$LOGDIR/blob"
+
+say "iperf3 both directions"
+nsx s iperf3 -s -1 -B 10.0.0.1 -p 5201 >/dev/null 2>&1 &
+ipid=$!
+wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5201"
+nsx c iperf3 -c 10.0.0.1 -p 5201 -t 3 -J >"$LOGDIR/iperf-up.json"
+wait "$ipid" || true
+up=$(jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf-up.json")
+nsx s iperf3 -s -1 -B 10.0.0.1 -p 5202 >/dev/null 2>&1 &
+ipid=$!
+wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5202"
+nsx c iperf3 -c 10.0.0.1 -p 5202 -t 3 -R -J >"$LOGDIR/iperf-down.json"
+wait "$ipid" || true
+down=$(jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf-down.json")
+say "iperf3 client->server $(jq -n "$up/1e6|floor") Mbit/s, server->client $(jq -n "$down/1e6|floor") Mbit/s"
+jq -e "$up > 1e6 and $down > 1e6" >/dev/null <<<null || fail "iperf3 carried under 1 Mbit/s"
+
+say "counters"
+ctl c lwtc stats
+rx=$(jget s lwts '.totals.rx_packets')
+auth=$(jget s lwts '.totals.drop_auth')
+rtt=$(jget c lwtc '.peers[0].rtt_us')
+hs=$(jget c lwtc '.peers[0].handshake_ms')
+say "server rx_packets=$rx drop_auth=$auth; client rtt_us=$rtt handshake_ms=$hs"
+[ "$rx" -gt 20000 ] || fail "server counted too few packets ($rx)"
+[ "$auth" -eq 0 ] || fail "authentication failures on a clean link ($auth)"
+jq -e "$hs > 0" >/dev/null <<<null || fail "no handshake time"
+
+say "clean exit"
+stop "$client_PID"
+stop "$server_PID"
+assert_no_rule s
+assert_no_rule c
+if nsx s ip link show lwts >/dev/null 2>&1; then fail "TUN lwts left"; fi
+if nsx c ip link show lwtc >/dev/null 2>&1; then fail "TUN lwtc left"; fi
+grep -q "stopped" "$LOGDIR/server.log" || fail "server did not log a clean stop"
+say PASS

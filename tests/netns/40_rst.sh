@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Spoofed RSTs with wrong sequence numbers (outside and inside the window)
+# do not end the session (RFC 5961).
+. "$(dirname "$0")/lib.sh"
+
+two_hosts
+start_server
+start_client
+wait_for 10 "session up" sessions_up s lwts
+ep=$(jget s lwts -r '.peers[0].endpoint')
+say "client flow endpoint seen by server: $ep"
+for seq in 1 12345 305419896 4000000000 2147483648; do
+	nsx c "$TOOLS/lwt-inject" tcp "$ep" 10.99.0.1:9000 "$seq" 0 R
+	nsx c "$TOOLS/lwt-inject" tcp "$ep" 10.99.0.1:9000 "$seq" 0 RA
+done
+wait_for 5 "RSTs counted" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq '.totals.rst_ignored') -ge 10 ]"
+nsx c ping -c 10 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "session broken by spoofed RST"
+[ "$(jget s lwts .handshakes_ok)" -eq 1 ] || fail "session was re-established"
+[ "$(jget c lwtc .reconnects)" -eq 0 ] || fail "client reconnected"
+say "rst_ignored $(jget s lwts .totals.rst_ignored), challenge_acks $(jget s lwts .totals.challenge_acks)"
+say PASS

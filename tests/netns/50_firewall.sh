@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A router with a strict stateful firewall (ct state invalid dropped and
+# counted, nf_conntrack_tcp_be_liberal=0) between client and server carries
+# 10 s of iperf3 each way with its invalid counter still 0.
+. "$(dirname "$0")/lib.sh"
+
+SECS=${LWT_FW_SECONDS:-10}
+add_ns s
+add_ns r
+add_ns c
+link c r 10.97.1.2/24 10.97.1.1/24
+link r s 10.97.2.1/24 10.97.2.2/24
+nsx c ip route add default via 10.97.1.1
+nsx s ip route add default via 10.97.2.1
+nsx r sysctl -qw net.ipv4.ip_forward=1
+nsx r nft -f - <<'NFT'
+table inet fw {
+	chain fwd {
+		type filter hook forward priority 0; policy accept;
+		ct state invalid counter name invalid drop
+		ct state established counter name established
+	}
+	counter invalid { }
+	counter established { }
+}
+NFT
+nsx r sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
+[ "$(nsx r sysctl -n net.netfilter.nf_conntrack_tcp_be_liberal)" = 0 ] || fail "be_liberal not 0"
+start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
+start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
+wait_for 10 "session up" sessions_up c lwtc
+for dir in up down; do
+	port=$((5300 + RANDOM % 100))
+	nsx s iperf3 -s -1 -B 10.0.0.1 -p $port >/dev/null 2>&1 &
+	ipid=$!
+	wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:$port"
+	extra=""; [ $dir = down ] && extra="-R"
+	nsx c iperf3 -c 10.0.0.1 -p $port -t "$SECS" $extra -J >"$LOGDIR/iperf-$dir.json"
+	wait "$ipid" || true
+	bps=$(jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf-$dir.json")
+	say "iperf3 $dir: $(jq -n "$bps/1e6|floor") Mbit/s"
+	jq -e "$bps > 1e6" >/dev/null <<<null || fail "iperf3 $dir carried under 1 Mbit/s"
+done
+nsx r nft list counters
+inv=$(nsx r nft -j list counter inet fw invalid | jq '.nftables[] | select(.counter) | .counter.packets')
+est=$(nsx r nft -j list counter inet fw established | jq '.nftables[] | select(.counter) | .counter.packets')
+say "router: invalid $inv, established $est"
+[ "$est" -gt 1000 ] || fail "the router did not track the flow as established"
+[ "$inv" -eq 0 ] || fail "the router's conntrack found $inv invalid packets"
+say PASS

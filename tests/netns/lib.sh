@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Shared helpers for lwt's network-namespace tests (in the spirit of
+# WireGuard's netns.sh): unique namespace names, a cleanup trap that runs on
+# every exit path, every command echoed, readiness polled, never slept on.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${LWT_BIN:-$ROOT/bin}
+TOOLS=${LWT_TOOLS:-$ROOT/build/tools}
+LWT=$BIN/lightweight-tunnel
+CTL=$BIN/lwt-ctl
+TEST=$(basename "$0" .sh)
+ID=${LWT_TEST_ID:-$$}
+PFX="lwtt-$ID"
+LOGDIR=${LWT_LOGDIR:-$ROOT/build/netns-logs}/$TEST
+mkdir -p "$LOGDIR"
+KEY="test-key-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+PIDS=()
+NSES=()
+
+say() { printf '[%s] %s\n' "$TEST" "$*"; }
+run() { printf '+ %s\n' "$*" >&2; "$@"; }
+fail() { say "FAIL: $*"; exit 1; }
+
+# nsx NS CMD...: run in namespace NS (short name) with the command echoed.
+nsx() { local n=$1; shift; printf '+ [%s] %s\n' "$n" "$*" >&2; ip netns exec "$PFX-$n" "$@"; }
+
+add_ns() {
+	local n=$1
+	ip netns add "$PFX-$n"
+	NSES+=("$PFX-$n")
+	ip -n "$PFX-$n" link set lo up
+}
+
+# link A B ADDR_A ADDR_B: a veth pair between namespaces A and B (CIDRs).
+link() {
+	local a=$1 b=$2 aa=$3 ba=$4
+	ip link add "v-$a-$b" netns "$PFX-$a" type veth peer "v-$b-$a" netns "$PFX-$b"
+	ip -n "$PFX-$a" addr add "$aa" dev "v-$a-$b"
+	ip -n "$PFX-$b" addr add "$ba" dev "v-$b-$a"
+	ip -n "$PFX-$a" link set "v-$a-$b" up
+	ip -n "$PFX-$b" link set "v-$b-$a" up
+}
+
+# start NAME NS ARGS...: start a daemon in NS; log in $LOGDIR/NAME.log.
+# Sets ${NAME}_PID.
+start() {
+	local name=$1 n=$2; shift 2
+	printf '+ [%s] %s %s &\n' "$n" "$LWT" "$*" >&2
+	ip netns exec "$PFX-$n" "$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	printf -v "${name}_PID" '%s' "$pid"
+}
+
+# stop PID: SIGTERM and wait for it (5 s), then SIGKILL.
+stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# wait_for TIMEOUT_S DESC CMD...: poll CMD every 100 ms until it succeeds.
+wait_for() {
+	local t=$1 desc=$2 i; shift 2
+	for ((i = 0; i < t * 10; i++)); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	say "timed out after ${t}s waiting for: $desc"
+	return 1
+}
+
+# ctl NS TUN ARGS...: lwt-ctl in a namespace.
+ctl() { local n=$1 t=$2; shift 2; ip netns exec "$PFX-$n" "$CTL" -i "$t" "$@"; }
+
+# jget NS TUN EXPR: a value out of `lwt-ctl stats --json` (jq expression).
+jget() {
+	local n=$1 t=$2 expr=$3
+	ctl "$n" "$t" stats --json | jq -r "$expr"
+}
+
+sessions_up() { [ "$(jget "$1" "$2" .sessions)" -ge "${3:-1}" ]; }
+
+# assert_no_rule NS: no lwt nft table (or iptables chain) left in NS.
+assert_no_rule() {
+	local n=$1
+	if ip netns exec "$PFX-$n" nft list tables 2>/dev/null | grep -q ' lwt_'; then
+		ip netns exec "$PFX-$n" nft list ruleset
+		fail "nft table left behind in $n"
+	fi
+	if ip netns exec "$PFX-$n" iptables -S 2>/dev/null | grep -q 'LWT-'; then
+		fail "iptables chain left behind in $n"
+	fi
+}
+
+cleanup() {
+	local rc=$? pid ns
+	for pid in "${PIDS[@]}"; do stop "$pid"; done
+	for ns in "${NSES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	if [ $rc -ne 0 ]; then
+		say "logs in $LOGDIR:"
+		for f in "$LOGDIR"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A standard two-host topology: server ns "s" (10.99.0.1) and client ns "c"
+# (10.99.0.2) joined by one veth.
+two_hosts() {
+	add_ns s
+	add_ns c
+	link s c 10.99.0.1/24 10.99.0.2/24
+}
+
+# server/client with the usual options; extra args appended.
+start_server() { start server s -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
+start_client() { start client c -m client -r 10.99.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }

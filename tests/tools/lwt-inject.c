@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/* lwt-inject: put hostile packets on the wire for lwt's tests.
+ *   lwt-inject replay IFACE FILE.pcap        resend every frame of a capture
+ *   lwt-inject tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]
+ *                                            one TCP segment via a raw socket
+ *                                            (FLAGS: letters of S A R F P)
+ *   lwt-inject flip IFACE FILE.pcap OFFSET   resend the capture with the byte
+ *                                            at OFFSET of each frame's TCP
+ *                                            payload flipped (checksum fixed)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint32_t sum16(const void *p, size_t n, uint32_t s)
+{
+	const uint8_t *b = p;
+
+	for (; n > 1; n -= 2, b += 2)
+		s += (b[0] << 8) | b[1];
+	if (n)
+		s += b[0] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static void tcp_csum(uint8_t *ip)
+{
+	size_t ihl = (ip[0] & 15) * 4, tot = (ip[2] << 8) | ip[3], tl = tot - ihl;
+	uint8_t *t = ip + ihl;
+	uint32_t s = 0;
+
+	t[16] = t[17] = 0;
+	s = sum16(ip + 12, 8, s);
+	s += 6 + tl;
+	s = sum16(t, tl, s);
+	uint16_t c = fold(s);
+	t[16] = c >> 8;
+	t[17] = c & 0xff;
+}
+
+static int replay(const char *ifname, const char *file, long flip)
+{
+	FILE *f = fopen(file, "rb");
+	uint8_t gh[24], rh[16], buf[65536];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int fd, n = 0;
+
+	if (!f) {
+		fprintf(stderr, "lwt-inject: couldn't open '%s': %s\n", file, strerror(errno));
+		return 1;
+	}
+	if (fread(gh, 1, 24, f) != 24 || *(uint32_t *)gh != 0xa1b2c3d4 || *(uint32_t *)(gh + 20) != 1) {
+		fprintf(stderr, "lwt-inject: '%s' is not a little-endian Ethernet pcap\n", file);
+		return 1;
+	}
+	sll.sll_ifindex = if_nametoindex(ifname);
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	if (!sll.sll_ifindex || fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		fprintf(stderr, "lwt-inject: couldn't open '%s': %s\n", ifname, strerror(errno));
+		return 1;
+	}
+	while (fread(rh, 1, 16, f) == 16) {
+		uint32_t caplen = *(uint32_t *)(rh + 8);
+
+		if (caplen > sizeof(buf) || fread(buf, 1, caplen, f) != caplen)
+			break;
+		if (flip >= 0 && caplen > 14 + 20 && buf[12] == 8 && buf[13] == 0) {
+			uint8_t *ip = buf + 14;
+			size_t ihl = (ip[0] & 15) * 4, doff = (ip[ihl + 12] >> 4) * 4;
+			size_t tot = (ip[2] << 8) | ip[3];
+			size_t off = ihl + doff + flip;
+
+			if (off >= tot)
+				continue;	/* no payload byte to flip: skip the frame */
+			ip[off] ^= 0x01;
+			tcp_csum(ip);
+		}
+		if (send(fd, buf, caplen, 0) < 0)
+			fprintf(stderr, "lwt-inject: send: %s\n", strerror(errno));
+		else
+			n++;
+	}
+	printf("%d\n", n);
+	return 0;
+}
+
+static int parse_ep(const char *s, struct sockaddr_in *a)
+{
+	char h[64];
+	const char *c = strrchr(s, ':');
+
+	if (!c || c - s >= (long)sizeof(h))
+		return -1;
+	memcpy(h, s, c - s);
+	h[c - s] = 0;
+	a->sin_family = AF_INET;
+	a->sin_port = htons(atoi(c + 1));
+	return inet_pton(AF_INET, h, &a->sin_addr) == 1 ? 0 : -1;
+}
+
+static int tcp(char **av)
+{
+	struct sockaddr_in src, dst;
+	uint8_t p[1500] = { 0 };
+	size_t plen = 0, tot;
+	uint8_t fl = 0;
+	const char *c;
+	int fd, one = 1;
+
+	if (parse_ep(av[0], &src) || parse_ep(av[1], &dst)) {
+		fprintf(stderr, "lwt-inject: bad endpoint\n");
+		return 2;
+	}
+	for (c = av[4]; *c; c++)
+		fl |= *c == 'F' ? 1 : *c == 'S' ? 2 : *c == 'R' ? 4 : *c == 'P' ? 8 : *c == 'A' ? 16 : 0;
+	if (av[5])
+		for (c = av[5]; c[0] && c[1] && plen < 1400; c += 2)
+			sscanf(c, "%2hhx", &p[40 + plen++]);
+	tot = 40 + plen;
+	p[0] = 0x45;
+	p[2] = tot >> 8;
+	p[3] = tot & 0xff;
+	p[6] = 0x40;
+	p[8] = 64;
+	p[9] = 6;
+	memcpy(p + 12, &src.sin_addr, 4);
+	memcpy(p + 16, &dst.sin_addr, 4);
+	uint16_t ic = fold(sum16(p, 20, 0));
+	p[10] = ic >> 8;
+	p[11] = ic & 0xff;
+	memcpy(p + 20, &src.sin_port, 2);
+	memcpy(p + 22, &dst.sin_port, 2);
+	uint32_t seq = htonl(strtoul(av[2], NULL, 0)), ack = htonl(strtoul(av[3], NULL, 0));
+	memcpy(p + 24, &seq, 4);
+	memcpy(p + 28, &ack, 4);
+	p[32] = 5 << 4;
+	p[33] = fl;
+	p[34] = 0xff;
+	p[35] = 0xff;
+	tcp_csum(p);
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
+	if (fd < 0 || sendto(fd, p, tot, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		fprintf(stderr, "lwt-inject: send: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "replay"))
+		return replay(argv[2], argv[3], -1);
+	if (argc == 5 && !strcmp(argv[1], "flip"))
+		return replay(argv[2], argv[3], atol(argv[4]));
+	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
+		return tcp(argv + 2);
+	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
+			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
+	return 2;
+}

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: MIT
+/* The control thread: an epoll loop over signals, a 50 ms timer, the data
+ * plane's event queue and the control socket. It runs the lwt handshake on
+ * both sides, keepalives, timeouts, reconnect with backoff, and decides the
+ * lifecycle of every slot. It never touches per-packet state directly. */
+#include <errno.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define TICK_MS 50
+#define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+
+static const char *peer_str(const struct lwt_slot *s, char *buf, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a = { .s_addr = s->c.raddr };
+
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	snprintf(buf, len, "%s:%u", ip, ntohs(s->c.rport));
+	return buf;
+}
+
+static const char *ip_str(uint32_t ip, char *buf)
+{
+	struct in_addr a = { .s_addr = ip };
+
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static void cmd(struct lwt_daemon *d, int type, int slot, const void *data, size_t len, void *ptr)
+{
+	struct lwt_msg m = { .type = type, .slot = slot, .ptr = ptr };
+
+	if (slot >= 0)
+		m.gen = d->slots[slot].gen;
+	if (data && len <= sizeof(m.data)) {
+		memcpy(m.data, data, len);
+		m.len = len;
+	}
+	if (lwt_msgq_push(&d->to_dp, &m) && type == LWT_CMD_INSTALL) {
+		struct lwt_install *in = ptr;
+
+		lwt_aead_destroy(in->tx);
+		lwt_aead_destroy(in->rx);
+		free(in);
+	}
+}
+
+static void set_phase(struct lwt_slot *s, int phase)
+{
+	s->c.phase = phase;
+	s->c.phase_ns = lwt_now_ns();
+}
+
+static void schedule_reconnect(struct lwt_daemon *d)
+{
+	uint32_t jitter = 0;
+
+	lwt_crypto_random(&jitter, sizeof(jitter));
+	if (!d->backoff_ms)
+		d->backoff_ms = BACKOFF_MIN_MS;
+	d->reconnect_at_ns = lwt_now_ns() + (uint64_t)(d->backoff_ms + jitter % (d->backoff_ms / 4 + 1)) *
+			     1000000ull;
+	lwt_info("reconnecting in %u ms", d->backoff_ms);
+	d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
+}
+
+static void slot_kill(struct lwt_daemon *d, int i)
+{
+	struct lwt_slot *s = &d->slots[i];
+
+	if (s->c.phase == LWT_PH_FREE || s->c.phase == LWT_PH_CLOSING)
+		return;
+	set_phase(s, LWT_PH_CLOSING);
+	cmd(d, LWT_CMD_KILL, i, NULL, 0, NULL);
+	if (s->c.port_fd >= 0) {
+		close(s->c.port_fd);
+		s->c.port_fd = -1;
+	}
+}
+
+/* Client: pick a local port (reserved by a bound, non-listening TCP socket
+ * so no other program takes it), steer it to us, send the SYN. */
+static void client_connect(struct lwt_daemon *d)
+{
+	struct lwt_slot *s = &d->slots[0];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = d->local_ip };
+	socklen_t sl = sizeof(sa);
+	int fd;
+
+	d->reconnect_at_ns = 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		lwt_err("couldn't reserve a local TCP port: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		schedule_reconnect(d);
+		return;
+	}
+	s->c.port_fd = fd;
+	d->filter.lport = sa.sin_port;
+	if (d->dp->ops->set_filter)
+		d->dp->ops->set_filter(d->dp, &d->filter);
+	s->gen = ++d->next_gen;
+	s->c.raddr = d->cfg.remote.sin_addr.s_addr;
+	s->c.rport = d->cfg.remote.sin_port;
+	s->c.start_ns = lwt_now_ns();
+	set_phase(s, LWT_PH_TCP);
+	lwt_info("connecting to %s from port %u", d->cfg.remote_addr, ntohs(sa.sin_port));
+	struct lwt_msg m = { .type = LWT_CMD_CONNECT, .slot = 0, .gen = s->gen, .u64 = sa.sin_port };
+	lwt_msgq_push(&d->to_dp, &m);
+}
+
+static void client_lost(struct lwt_daemon *d, const char *why)
+{
+	struct lwt_slot *s = &d->slots[0];
+
+	if (s->c.phase == LWT_PH_UP)
+		d->reconnects++;
+	lwt_warn("connection to server %s: %s", d->cfg.remote_addr, why);
+	slot_kill(d, 0);
+	schedule_reconnect(d);
+}
+
+static struct lwt_install *make_install(const struct lwt_session_keys *k, bool server,
+					uint32_t session_id, uint32_t peer_tun_ip)
+{
+	struct lwt_install *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->tx = lwt_aead_create(server ? k->s2c_key : k->c2s_key, server ? k->s2c_iv : k->c2s_iv);
+	in->rx = lwt_aead_create(server ? k->c2s_key : k->s2c_key, server ? k->c2s_iv : k->s2c_iv);
+	in->session_id = session_id;
+	in->peer_tun_ip = peer_tun_ip;
+	if (!in->tx || !in->rx) {
+		lwt_aead_destroy(in->tx);
+		lwt_aead_destroy(in->rx);
+		free(in);
+		return NULL;
+	}
+	return in;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
+{
+	struct lwt_slot *s = &d->slots[0];
+	struct lwt_hs_ack_info info;
+	struct lwt_session_keys keys;
+	struct lwt_install *in;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	int r;
+
+	if (s->c.phase != LWT_PH_HELLO)
+		return;
+	if (f[0] == LWT_FT_REJECT) {
+		r = lwt_hs_reject_parse(f, len);
+		d->handshakes_failed++;
+		lwt_err("server %s rejected the handshake: %s", d->cfg.remote_addr,
+			r > 0 ? lwt_hs_reject_str(r) : "malformed reject");
+		client_lost(d, "handshake rejected");
+		return;
+	}
+	if (f[0] != LWT_FT_HELLO_ACK)
+		return;
+	r = lwt_hs_ack_verify(&d->psk, &s->c.hs, f, len, &info, &keys);
+	if (r) {
+		d->handshakes_failed++;
+		lwt_err("server %s: handshake failed: %s", d->cfg.remote_addr,
+			r == -EACCES ? "wrong key (HELLO_ACK MAC mismatch)" : "malformed HELLO_ACK");
+		client_lost(d, "handshake failed");
+		return;
+	}
+	in = make_install(&keys, false, info.session_id, 0);
+	memset(&keys, 0, sizeof(keys));
+	if (!in) {
+		client_lost(d, "out of memory");
+		return;
+	}
+	s->c.session_id = info.session_id;
+	cmd(d, LWT_CMD_INSTALL, 0, NULL, 0, in);
+	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
+	s->c.up_ns = lwt_now_ns();
+	s->c.last_ka_ns = 0;	/* first keepalive at once: RTT known from the start */
+	set_phase(s, LWT_PH_UP);
+	d->backoff_ms = 0;
+	d->handshakes_ok++;
+	lwt_info("connected to server %s: session %08x, tunnel %s <-> %s, handshake %.1f ms",
+		 d->cfg.remote_addr, info.session_id, ip_str(d->cfg.tun_ip, a),
+		 ip_str(info.server_tunnel_ip, b), s->c.handshake_us / 1000.0);
+}
+
+static bool hello_replayed(struct lwt_daemon *d, const uint8_t random[32])
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(d->seen_randoms) / sizeof(d->seen_randoms[0]); i++)
+		if (!memcmp(d->seen_randoms[i], random, 16))
+			return true;
+	memcpy(d->seen_randoms[d->seen_next], random, 16);
+	d->seen_next = (d->seen_next + 1) % (sizeof(d->seen_randoms) / sizeof(d->seen_randoms[0]));
+	return false;
+}
+
+static void reject(struct lwt_daemon *d, int i, int reason)
+{
+	uint8_t f[LWT_REJECT_FRAME_LEN];
+
+	lwt_hs_reject_build(reason, f);
+	cmd(d, LWT_CMD_SEND_FRAME, i, f, sizeof(f), NULL);
+	d->handshakes_failed++;
+	slot_kill(d, i);
+}
+
+static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
+{
+	struct lwt_slot *s = &d->slots[i];
+	struct lwt_hs_hello_info hello;
+	struct lwt_hs_ack_info info;
+	struct lwt_session_keys keys;
+	struct lwt_install *in;
+	uint8_t ack[LWT_HELLO_ACK_FRAME_LEN];
+	char ps[64], ts[INET_ADDRSTRLEN];
+	int r, j, up = 0, limit;
+
+	if (s->c.phase != LWT_PH_HELLO && s->c.phase != LWT_PH_TCP)
+		return;
+	if (f[0] != LWT_FT_HELLO)
+		return;
+	peer_str(s, ps, sizeof(ps));
+	r = lwt_hs_hello_verify(&d->psk, f, len, wall_ms(), &hello);
+	if (r == -EACCES) {
+		lwt_warn("peer %s: handshake failed: wrong key (HELLO MAC mismatch)", ps);
+		reject(d, i, LWT_REJECT_AUTH);
+		return;
+	}
+	if (r == -ETIME || (!r && hello_replayed(d, hello.client_random))) {
+		lwt_warn("peer %s: handshake failed: stale or replayed HELLO", ps);
+		reject(d, i, LWT_REJECT_STALE);
+		return;
+	}
+	if (r) {
+		lwt_warn("peer %s: handshake failed: malformed HELLO", ps);
+		reject(d, i, LWT_REJECT_VERSION);
+		return;
+	}
+	ip_str(hello.tunnel_ip, ts);
+	if (hello.tunnel_ip == d->cfg.tun_ip) {
+		lwt_warn("peer %s: refused: tunnel IP %s is the server's own", ps, ts);
+		reject(d, i, LWT_REJECT_IP_INUSE);
+		return;
+	}
+	for (j = 0; j < d->nslots; j++) {
+		struct lwt_slot *o = &d->slots[j];
+
+		if (j == i || o->c.phase != LWT_PH_UP)
+			continue;
+		if (o->c.tun_ip == hello.tunnel_ip) {
+			if (o->c.client_id != hello.client_id) {
+				lwt_warn("peer %s: refused: tunnel IP %s already in use by %s", ps, ts,
+					 peer_str(o, (char[64]){ 0 }, 64));
+				reject(d, i, LWT_REJECT_IP_INUSE);
+				return;
+			}
+			/* The same client came back on a new flow: the old one is dead. */
+			lwt_info("client %s reconnected from %s; dropping its old flow", ts, ps);
+			slot_kill(d, j);
+			continue;
+		}
+		up++;
+	}
+	limit = d->cfg.multi_client ? d->cfg.max_clients : 1;
+	if (up >= limit) {
+		lwt_warn("peer %s: refused: server full (%d clients)", ps, limit);
+		reject(d, i, LWT_REJECT_FULL);
+		return;
+	}
+	do
+		lwt_crypto_random(&info.session_id, sizeof(info.session_id));
+	while (!info.session_id);
+	info.server_tunnel_ip = d->cfg.tun_ip;
+	info.server_tunnel_prefix = d->cfg.tun_prefix;
+	if (lwt_hs_ack_build(&d->psk, f, &hello, &info, ack, &keys)) {
+		lwt_err("peer %s: couldn't build HELLO_ACK", ps);
+		slot_kill(d, i);
+		return;
+	}
+	in = make_install(&keys, true, info.session_id, hello.tunnel_ip);
+	memset(&keys, 0, sizeof(keys));
+	if (!in) {
+		slot_kill(d, i);
+		return;
+	}
+	cmd(d, LWT_CMD_INSTALL, i, NULL, 0, in);
+	cmd(d, LWT_CMD_SEND_FRAME, i, ack, sizeof(ack), NULL);
+	s->c.client_id = hello.client_id;
+	s->c.tun_ip = hello.tunnel_ip;
+	s->c.tun_prefix = hello.tunnel_prefix;
+	s->c.session_id = info.session_id;
+	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
+	s->c.up_ns = s->c.last_ka_ns = lwt_now_ns();
+	set_phase(s, LWT_PH_UP);
+	d->handshakes_ok++;
+	lwt_info("client %s connected from %s: session %08x, handshake %.1f ms", ts, ps,
+		 info.session_id, s->c.handshake_us / 1000.0);
+}
+
+static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
+{
+	struct lwt_slot *s;
+	char ps[64];
+
+	if (m->slot < 0 || m->slot >= d->nslots)
+		return;
+	s = &d->slots[m->slot];
+	if (m->gen != s->gen)
+		return;
+	switch (m->type) {
+	case LWT_EVT_NEW_FLOW:
+		s->c.raddr = s->tcp.raddr;
+		s->c.rport = s->tcp.rport;
+		s->c.start_ns = lwt_now_ns();
+		s->c.port_fd = -1;
+		s->c.client_id = 0;
+		s->c.tun_ip = 0;
+		set_phase(s, LWT_PH_TCP);
+		lwt_dbg("peer %s: SYN accepted", peer_str(s, ps, sizeof(ps)));
+		break;
+	case LWT_EVT_ESTABLISHED:
+		if (s->c.phase != LWT_PH_TCP)
+			break;
+		set_phase(s, LWT_PH_HELLO);
+		if (d->cfg.mode == LWT_MODE_CLIENT) {
+			uint8_t f[LWT_HELLO_FRAME_LEN];
+
+			if (lwt_hs_hello_build(&d->psk, &s->c.hs, wall_ms(), d->client_id, d->cfg.tun_ip,
+					       d->cfg.tun_prefix, f)) {
+				client_lost(d, "couldn't build HELLO");
+				break;
+			}
+			memcpy(s->c.hs.hello_frame, f, sizeof(f));
+			cmd(d, LWT_CMD_SEND_FRAME, 0, f, sizeof(f), NULL);
+		}
+		break;
+	case LWT_EVT_FRAME:
+		if (d->cfg.mode == LWT_MODE_CLIENT)
+			client_frame(d, m->data, m->len);
+		else
+			server_frame(d, m->slot, m->data, m->len);
+		break;
+	case LWT_EVT_RESET:
+		if (d->cfg.mode == LWT_MODE_CLIENT) {
+			if (s->c.phase != LWT_PH_CLOSING && s->c.phase != LWT_PH_FREE)
+				client_lost(d, m->len == 5 && !memcmp(m->data, "close", 5) ?
+					    "server closed the session" : "connection reset");
+		} else if (s->c.phase != LWT_PH_CLOSING) {
+			lwt_info("client %s (%s) disconnected", ip_str(s->c.tun_ip, (char[16]){ 0 }),
+				 peer_str(s, ps, sizeof(ps)));
+			slot_kill(d, m->slot);
+		}
+		break;
+	case LWT_EVT_KILLED:
+		if (s->c.phase == LWT_PH_CLOSING)
+			set_phase(s, LWT_PH_FREE);
+		break;
+	}
+}
+
+static void tick(struct lwt_daemon *d)
+{
+	uint64_t now = lwt_now_ns();
+	uint64_t ka_ns = (uint64_t)d->cfg.keepalive * 1000000000ull;
+	uint64_t to_ns = (uint64_t)d->cfg.timeout * 1000000000ull;
+	char ps[64];
+	int i;
+
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+		uint64_t last_rx;
+
+		switch (s->c.phase) {
+		case LWT_PH_TCP:
+		case LWT_PH_HELLO:
+			if (now - s->c.phase_ns > PHASE_TIMEOUT_NS) {
+				if (d->cfg.mode == LWT_MODE_CLIENT) {
+					client_lost(d, s->c.phase == LWT_PH_TCP ? "no answer to SYN" :
+						    "no answer to HELLO");
+				} else {
+					lwt_dbg("peer %s: handshake timed out", peer_str(s, ps, sizeof(ps)));
+					slot_kill(d, i);
+				}
+			}
+			break;
+		case LWT_PH_UP:
+			last_rx = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
+			if (last_rx && now > last_rx && now - last_rx > to_ns) {
+				if (d->cfg.mode == LWT_MODE_CLIENT) {
+					char why[64];
+
+					snprintf(why, sizeof(why), "silent for %d s", d->cfg.timeout);
+					client_lost(d, why);
+				} else {
+					lwt_info("client %s (%s) timed out after %d s of silence",
+						 ip_str(s->c.tun_ip, (char[16]){ 0 }),
+						 peer_str(s, ps, sizeof(ps)), d->cfg.timeout);
+					slot_kill(d, i);
+				}
+				break;
+			}
+			if (now - s->c.last_ka_ns >= ka_ns) {
+				s->c.last_ka_ns = now;
+				cmd(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
+			}
+			break;
+		}
+	}
+	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
+	    d->reconnect_at_ns && now >= d->reconnect_at_ns)
+		client_connect(d);
+}
+
+int lwt_control_run(struct lwt_daemon *d)
+{
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000 },
+				  .it_value = { 0, TICK_MS * 1000000 } };
+	struct epoll_event ev, evs[8];
+	struct signalfd_siginfo si;
+	struct lwt_msg m;
+	sigset_t mask;
+	int ep, sfd, tfd, i, n, rc = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || ep < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		lwt_err("control loop setup failed: %s", strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = d->to_ctl.efd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d->to_ctl.efd, &ev);
+	if (d->ctl_fd >= 0) {
+		ev.data.fd = d->ctl_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl_fd, &ev);
+	}
+	for (i = 0; i < d->nslots; i++)
+		d->slots[i].c.port_fd = -1;
+	if (d->cfg.mode == LWT_MODE_CLIENT)
+		client_connect(d);
+
+	while (!atomic_load(&d->stop)) {
+		n = epoll_wait(ep, evs, 8, 1000);
+		if (n < 0 && errno != EINTR) {
+			lwt_err("control loop: epoll_wait: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					lwt_info("%s received; shutting down", strsignal(si.ssi_signo));
+					atomic_store(&d->stop, 1);
+				}
+			} else if (fd == tfd) {
+				uint64_t exp;
+
+				if (read(tfd, &exp, sizeof(exp)) < 0) {
+					/* EAGAIN: spurious */
+				}
+				tick(d);
+			} else if (fd == d->to_ctl.efd) {
+				lwt_msgq_ack(&d->to_ctl);
+				while (lwt_msgq_pop(&d->to_ctl, &m))
+					handle_event(d, &m);
+			} else if (fd == d->ctl_fd) {
+				lwt_ctl_handle(d, d->ctl_fd);
+			}
+		}
+	}
+out:
+	for (i = 0; i < d->nslots; i++)
+		if (d->slots[i].c.port_fd >= 0)
+			close(d->slots[i].c.port_fd);
+	if (ep >= 0)
+		close(ep);
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}

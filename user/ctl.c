@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/* Control socket: an abstract Unix socket "@lwt/<tun name>". Abstract names
+ * live in the network namespace, so two daemons in two namespaces never
+ * collide and `ip netns exec NS lwt-ctl` finds the one in NS. Only root or
+ * members of the daemon's group may talk to it (checked with SO_PEERCRED).
+ * One request line in, one answer out, then close. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <cjson/cJSON.h>
+
+#include "ctlproto.h"
+#include "daemon.h"
+#include "log.h"
+
+static const char *const phase_names[] = { "free", "tcp-handshake", "lwt-handshake", "up", "closing" };
+
+int lwt_ctl_listen(struct lwt_daemon *d)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	len = lwt_ctlproto_addr(&sa, d->instance);
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 16) < 0) {
+		int err = -errno;
+
+		lwt_err("couldn't open control socket '@%s%s': %s", LWT_CTL_PREFIX, d->instance,
+			strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void lwt_ctl_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void add_counters(cJSON *o, struct lwt_counters *c)
+{
+#define ADD(n) cJSON_AddNumberToObject(o, #n, (double)LWT_CTR_GET(c, n));
+	LWT_COUNTERS(ADD)
+#undef ADD
+}
+
+static cJSON *render(struct lwt_daemon *d)
+{
+	cJSON *root = cJSON_CreateObject(), *peers, *tot, *p;
+	struct lwt_counters sum;
+	char buf[64], ip[INET_ADDRSTRLEN];
+	uint64_t now = lwt_now_ns();
+	int i, up = 0;
+
+	memset(&sum, 0, sizeof(sum));
+#define SUM(n) LWT_CTR_ADD(&sum, n, LWT_CTR_GET(&d->ctr, n));
+	LWT_COUNTERS(SUM)
+#undef SUM
+	cJSON_AddStringToObject(root, "version", LWT_VERSION);
+	cJSON_AddStringToObject(root, "mode", d->cfg.mode == LWT_MODE_SERVER ? "server" : "client");
+	cJSON_AddStringToObject(root, "instance", d->instance);
+	cJSON_AddNumberToObject(root, "pid", getpid());
+	cJSON_AddStringToObject(root, "path", d->dp->ops->name);
+	cJSON_AddStringToObject(root, "xdp_mode", "none");
+	cJSON_AddNumberToObject(root, "uptime_s", (double)(now - d->start_ns) / 1e9);
+	cJSON_AddStringToObject(root, "tun", d->tun.name);
+	cJSON_AddNumberToObject(root, "tun_mtu", d->tun_mtu);
+	snprintf(buf, sizeof(buf), "%s/%u", inet_ntop(AF_INET, &d->cfg.tun_ip, ip, sizeof(ip)),
+		 d->cfg.tun_prefix);
+	cJSON_AddStringToObject(root, "tunnel_addr", buf);
+	cJSON_AddNumberToObject(root, "handshakes_ok", (double)d->handshakes_ok);
+	cJSON_AddNumberToObject(root, "handshakes_failed", (double)d->handshakes_failed);
+	cJSON_AddNumberToObject(root, "reconnects", (double)d->reconnects);
+	peers = cJSON_AddArrayToObject(root, "peers");
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+		struct in_addr a = { .s_addr = s->c.raddr };
+
+		if (s->c.phase == LWT_PH_FREE)
+			continue;
+#define SUM(n) LWT_CTR_ADD(&sum, n, LWT_CTR_GET(&s->ctr, n));
+		LWT_COUNTERS(SUM)
+#undef SUM
+		p = cJSON_CreateObject();
+		cJSON_AddNumberToObject(p, "slot", i);
+		snprintf(buf, sizeof(buf), "%s:%u", inet_ntop(AF_INET, &a, ip, sizeof(ip)),
+			 ntohs(s->c.rport));
+		cJSON_AddStringToObject(p, "endpoint", buf);
+		a.s_addr = d->cfg.mode == LWT_MODE_SERVER ? s->c.tun_ip : 0;
+		cJSON_AddStringToObject(p, "tunnel_ip", a.s_addr ? inet_ntop(AF_INET, &a, ip, sizeof(ip)) : "");
+		cJSON_AddStringToObject(p, "state", phase_names[s->c.phase]);
+		snprintf(buf, sizeof(buf), "%08x", s->c.session_id);
+		cJSON_AddStringToObject(p, "session_id", buf);
+		cJSON_AddNumberToObject(p, "handshake_ms", s->c.handshake_us / 1000.0);
+		cJSON_AddNumberToObject(p, "rtt_us", (double)atomic_load(&s->rtt_us));
+		cJSON_AddNumberToObject(p, "up_s", s->c.phase == LWT_PH_UP ?
+					(double)(now - s->c.up_ns) / 1e9 : 0);
+		add_counters(p, &s->ctr);
+		cJSON_AddItemToArray(peers, p);
+		if (s->c.phase == LWT_PH_UP)
+			up++;
+	}
+	cJSON_AddNumberToObject(root, "sessions", up);
+	tot = cJSON_AddObjectToObject(root, "totals");
+	add_counters(tot, &sum);
+	return root;
+}
+
+static char *render_text(cJSON *j, const char *what)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	cJSON *peers = cJSON_GetObjectItem(j, "peers"), *p, *it;
+
+#define S(o, k) cJSON_GetStringValue(cJSON_GetObjectItem(o, k))
+#define N(o, k) cJSON_GetNumberValue(cJSON_GetObjectItem(o, k))
+	if (!f)
+		return NULL;
+	if (!strcmp(what, "status") || !strcmp(what, "stats")) {
+		fprintf(f, "lwt %s  %s  instance %s  pid %.0f\n", S(j, "version"), S(j, "mode"),
+			S(j, "instance"), N(j, "pid"));
+		fprintf(f, "path: %s (xdp: %s)  uptime %.0f s\n", S(j, "path"), S(j, "xdp_mode"),
+			N(j, "uptime_s"));
+		fprintf(f, "tun: %s %s mtu %.0f\n", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
+		fprintf(f, "sessions: %.0f  handshakes ok %.0f failed %.0f  reconnects %.0f\n",
+			N(j, "sessions"), N(j, "handshakes_ok"), N(j, "handshakes_failed"),
+			N(j, "reconnects"));
+	}
+	if (!strcmp(what, "stats")) {
+		fprintf(f, "totals:\n");
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "totals"))
+			fprintf(f, "  %-18s %.0f\n", it->string, it->valuedouble);
+	}
+	if (!strcmp(what, "peers") || !strcmp(what, "stats")) {
+		fprintf(f, "%-4s %-21s %-15s %-13s %-8s %9s %9s %10s %10s\n", "slot", "endpoint",
+			"tunnel_ip", "state", "session", "hs_ms", "rtt_us", "rx_pkts", "tx_pkts");
+		cJSON_ArrayForEach(p, peers)
+			fprintf(f, "%-4.0f %-21s %-15s %-13s %-8s %9.1f %9.0f %10.0f %10.0f\n",
+				N(p, "slot"), S(p, "endpoint"), S(p, "tunnel_ip"), S(p, "state"),
+				S(p, "session_id"), N(p, "handshake_ms"), N(p, "rtt_us"),
+				N(p, "rx_packets"), N(p, "tx_packets"));
+	}
+#undef S
+#undef N
+	fclose(f);
+	return out;
+}
+
+void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	char req[128], *out = NULL, *sp;
+	const char *err = NULL;
+	bool json;
+	cJSON *j;
+	ssize_t n;
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid() && cred.gid != getegid())) {
+		lwt_log_rl(LWT_LOG_WARN, "control socket: refused uid %u", cred.uid);
+		close(fd);
+		return;
+	}
+	n = recv(fd, req, sizeof(req) - 1, 0);
+	if (n <= 0) {
+		close(fd);
+		return;
+	}
+	req[n] = 0;
+	req[strcspn(req, "\r\n")] = 0;
+	json = (sp = strstr(req, " json")) != NULL;
+	if (sp)
+		*sp = 0;
+	if (strcmp(req, "status") && strcmp(req, "stats") && strcmp(req, "peers")) {
+		err = "error: unknown request (status, stats, peers)\n";
+	} else {
+		j = render(d);
+		out = json ? cJSON_Print(j) : render_text(j, req);
+		cJSON_Delete(j);
+	}
+	if (err) {
+		if (send(fd, err, strlen(err), MSG_NOSIGNAL) < 0) {
+			/* peer went away */
+		}
+	} else if (out) {
+		size_t len = strlen(out), off = 0;
+
+		while (off < len) {
+			ssize_t w = send(fd, out + off, len - off, MSG_NOSIGNAL);
+
+			if (w <= 0)
+				break;
+			off += w;
+		}
+		if (json && send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+			/* peer went away */
+		}
+	}
+	free(out);
+	close(fd);
+}

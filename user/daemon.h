@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* Daemon state shared by the control thread (control.c) and the data-plane
+ * thread (dataplane.c).
+ *
+ * Ownership: a peer slot's fake-TCP state, ciphers, replay window and
+ * per-packet counters belong to the data-plane thread. The control thread owns
+ * handshakes, timers and session lifecycle, and changes a slot only by
+ * sending a message (enum lwt_cmd) through d->to_dp; the data plane reports
+ * back through d->to_ctl (enum lwt_evt). Counters are written by one thread
+ * and read by others with relaxed atomics. */
+#ifndef LWT_DAEMON_H
+#define LWT_DAEMON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "dp.h"
+#include "faketcp.h"
+#include "handshake.h"
+#include "queue.h"
+#include "replay.h"
+#include "tun.h"
+
+enum lwt_cmd {
+	LWT_CMD_CONNECT = 1,	/* client: open flow in slot (u64 = laddr<<32 | lport<<16) */
+	LWT_CMD_SEND_FRAME,	/* send data[len] as one segment on slot */
+	LWT_CMD_INSTALL,	/* ptr = struct lwt_install *, slot becomes a session */
+	LWT_CMD_KILL,		/* drop slot */
+	LWT_CMD_KEEPALIVE,	/* send a keepalive on slot */
+	LWT_CMD_CLOSE,		/* send an encrypted CLOSE on slot */
+	LWT_CMD_STOP,		/* data thread: exit */
+};
+
+enum lwt_evt {
+	LWT_EVT_NEW_FLOW = 1,	/* server: SYN accepted into slot */
+	LWT_EVT_ESTABLISHED,	/* fake-TCP handshake done on slot */
+	LWT_EVT_FRAME,		/* a handshake frame arrived on slot: data[len] */
+	LWT_EVT_RESET,		/* valid RST/FIN or CLOSE on slot */
+	LWT_EVT_KILLED,		/* slot freed by the data plane */
+};
+
+/* Keys and identity handed from control to data plane at INSTALL. */
+struct lwt_install {
+	struct lwt_aead *tx, *rx;
+	uint32_t session_id;
+	uint32_t peer_tun_ip;	/* network order; 0 = any (client side) */
+};
+
+enum lwt_slot_state {
+	LWT_SLOT_FREE = 0,
+	LWT_SLOT_HANDSHAKE,	/* fake TCP up or coming up, lwt handshake pending */
+	LWT_SLOT_SESSION,	/* keys installed */
+};
+
+#define LWT_COUNTERS(X)							\
+	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes)			\
+	X(drop_replay) X(drop_auth) X(drop_malformed) X(drop_window)		\
+	X(drop_unknown_flow) X(drop_spoofed_src) X(drop_no_route)		\
+	X(drop_isolation) X(drop_queue_full) X(rst_ignored) X(challenge_acks)	\
+	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)
+
+struct lwt_counters {
+#define LWT_CTR_FIELD(n) _Atomic uint64_t n;
+	LWT_COUNTERS(LWT_CTR_FIELD)
+#undef LWT_CTR_FIELD
+};
+
+#define LWT_CTR_INC(c, f) atomic_fetch_add_explicit(&(c)->f, 1, memory_order_relaxed)
+#define LWT_CTR_ADD(c, f, v) atomic_fetch_add_explicit(&(c)->f, (v), memory_order_relaxed)
+#define LWT_CTR_GET(c, f) atomic_load_explicit(&(c)->f, memory_order_relaxed)
+
+struct lwt_slot {
+	/* data-plane owned */
+	_Atomic int state;		/* enum lwt_slot_state */
+	uint32_t gen;
+	struct lwt_ftcp_conn tcp;
+	struct lwt_aead *tx, *rx;
+	uint64_t tx_counter;
+	struct lwt_replay replay;
+	uint32_t session_id;
+	uint32_t peer_tun_ip;
+	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
+	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
+	/* shared, relaxed */
+	_Atomic uint64_t last_rx_ns;	/* last authenticated record */
+	_Atomic uint64_t rtt_us;
+	struct lwt_counters ctr;
+	/* control-thread owned */
+	struct {
+		int phase;		/* enum lwt_phase */
+		uint64_t phase_ns;	/* when the phase began */
+		uint64_t start_ns;	/* when the flow began */
+		uint64_t up_ns;		/* when the session came up */
+		uint64_t last_ka_ns;
+		uint32_t handshake_us;
+		uint64_t client_id;
+		uint32_t tun_ip;	/* network order */
+		uint8_t tun_prefix;
+		uint32_t raddr;		/* network order */
+		uint16_t rport;
+		uint32_t session_id;
+		struct lwt_hs_client hs;	/* client handshake state */
+		int port_fd;		/* client: TCP socket reserving our port */
+	} c;
+};
+
+enum lwt_phase {
+	LWT_PH_FREE = 0,
+	LWT_PH_TCP,		/* fake-TCP handshake in progress */
+	LWT_PH_HELLO,		/* lwt handshake in progress */
+	LWT_PH_UP,		/* session established */
+	LWT_PH_CLOSING,		/* kill sent, waiting for the data plane */
+};
+
+struct lwt_daemon {
+	struct lwt_config cfg;
+	struct lwt_psk_keys psk;
+	struct lwt_tun tun;
+	struct lwt_dp *dp;
+	struct lwt_dp_filter filter;
+	struct lwt_msgq to_dp, to_ctl;
+	int nslots;
+	struct lwt_slot *slots;
+	struct lwt_counters ctr;	/* totals, including packets of no slot */
+	uint32_t local_ip;		/* outer source address (network order) */
+	uint16_t local_port;		/* network order */
+	uint16_t mss;
+	int tun_mtu;
+	uint64_t start_ns;
+	_Atomic int stop;
+	/* control-thread state */
+	int ctl_fd;			/* control socket (listening) */
+	uint32_t next_gen;
+	uint64_t client_id;
+	uint64_t reconnect_at_ns;	/* client: next connect attempt, 0 = none */
+	uint32_t backoff_ms;
+	uint64_t handshakes_ok, handshakes_failed, reconnects;
+	uint8_t seen_randoms[1024][16];	/* server: recent HELLO randoms (replay) */
+	unsigned int seen_next;
+	const char *instance;		/* TUN name; keys the control socket */
+};
+
+uint64_t lwt_now_ns(void);
+
+/* Data-plane thread entry (arg: struct lwt_daemon *). */
+void *lwt_dataplane_run(void *arg);
+/* Control loop; returns the process exit code. */
+int lwt_control_run(struct lwt_daemon *d);
+/* Control socket: render status/stats/peers answers. */
+int lwt_ctl_listen(struct lwt_daemon *d);
+void lwt_ctl_handle(struct lwt_daemon *d, int lfd);
+void lwt_ctl_close(int fd);
+
+#endif

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: MIT
+/* The data-plane thread: outer segments in -> fake-TCP check -> record open
+ * -> TUN; TUN -> record seal -> fake-TCP segment out. Owns every slot's
+ * per-packet state; takes orders from the control thread through d->to_dp.
+ * No lock and no allocation on the per-packet path (the client's reconnect
+ * queue allocates, but only while no session exists). */
+#include <errno.h>
+#include <stdio.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "daemon.h"
+#include "frame.h"
+#include "log.h"
+
+#define TUN_BATCH 32
+#define ACK_BYTES (32 * 1448)		/* pure ACK after this much one-way data */
+#define ACK_DELAY_NS (20 * 1000000ull)	/* ... or after this long */
+#define MAX_EMBRYONIC 64		/* server slots in handshake at once */
+#define SEG_HDR (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN)
+#define REC_HDR (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr))
+
+struct pending {		/* client: TUN packets waiting for a session */
+	uint8_t **pkts;
+	uint16_t *lens;
+	unsigned int cap, head, count;
+};
+
+struct dpctx {
+	struct lwt_daemon *d;
+	uint8_t txbuf[LWT_DP_BATCH][LWT_DP_BUF];
+	struct lwt_dp_pkt txq[LWT_DP_BATCH];
+	int ntx;
+	uint8_t tunbuf[TUN_BATCH][LWT_DP_BUF];
+	struct pending pend;
+	int acks_pending;
+	uint32_t embryonic;
+};
+
+uint64_t lwt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void post(struct lwt_daemon *d, int type, int slot, const void *data, size_t len)
+{
+	struct lwt_msg m = { .type = type, .slot = slot, .gen = d->slots[slot].gen };
+
+	if (len > sizeof(m.data))
+		len = sizeof(m.data);
+	if (data && len)
+		memcpy(m.data, data, len);
+	m.len = len;
+	lwt_msgq_push(&d->to_ctl, &m);
+}
+
+static void tx_flush(struct dpctx *x)
+{
+	struct lwt_dp *dp = x->d->dp;
+
+	if (!x->ntx)
+		return;
+	dp->ops->tx_batch(dp, x->txq, x->ntx);
+	x->ntx = 0;
+}
+
+/* A free transmit buffer; flushes when the batch is full. */
+static uint8_t *tx_buf(struct dpctx *x)
+{
+	if (x->ntx == LWT_DP_BATCH)
+		tx_flush(x);
+	return x->txbuf[x->ntx];
+}
+
+static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
+{
+	if (len <= 0)
+		return;
+	x->txq[x->ntx].data = x->txbuf[x->ntx];
+	x->txq[x->ntx].len = len;
+	x->ntx++;
+	if (s->ack_due_ns)
+		x->acks_pending--;
+	s->ack_due_ns = 0;
+	s->tcp.last_ack_sent = s->tcp.rcv_nxt;
+}
+
+static void send_ack(struct dpctx *x, struct lwt_slot *s)
+{
+	int len = lwt_ftcp_build_ack(&s->tcp, tx_buf(x), LWT_DP_BUF);
+
+	tx_commit(x, s, len);
+	LWT_CTR_INC(&s->ctr, pure_acks);
+}
+
+/* Send raw bytes (a handshake frame) as the payload of one segment. */
+static void send_plain(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	uint8_t *b = tx_buf(x);
+	int n;
+
+	if (len > LWT_DP_BUF - SEG_HDR)
+		return;
+	memcpy(b + SEG_HDR, p, len);
+	n = lwt_ftcp_build_data(&s->tcp, b, LWT_DP_BUF, len);
+	tx_commit(x, s, n);
+}
+
+/* Seal msg type + body into a SEALED record and send it. The body may
+ * already sit at its place in the tx buffer (body == NULL). */
+static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const void *body,
+		       size_t blen, uint8_t *b)
+{
+	size_t plen = REC_HDR + 1 + blen + LWT_TAG_LEN;
+	struct lwt_record_hdr *rh;
+	uint8_t *f;
+	int n;
+
+	if (SEG_HDR + plen > LWT_DP_BUF)
+		return -EMSGSIZE;
+	if (!lwt_ftcp_window_ok(&s->tcp, plen)) {
+		LWT_CTR_INC(&s->ctr, drop_window);
+		return -ENOBUFS;
+	}
+	f = b + SEG_HDR;
+	lwt_frame_put_hdr(f, LWT_FT_SEALED, plen - sizeof(struct lwt_frame_hdr));
+	rh = (struct lwt_record_hdr *)(f + sizeof(struct lwt_frame_hdr));
+	rh->session_id = htonl(s->session_id);
+	rh->counter = htobe64(s->tx_counter);
+	f[REC_HDR] = type;
+	if (body)
+		memcpy(f + REC_HDR + 1, body, blen);
+	if (lwt_aead_seal(s->tx, s->tx_counter, f, REC_HDR, f + REC_HDR, 1 + blen))
+		return -EIO;
+	s->tx_counter++;
+	n = lwt_ftcp_build_data(&s->tcp, b, LWT_DP_BUF, plen);
+	tx_commit(x, s, n);
+	LWT_CTR_INC(&s->ctr, tx_packets);
+	LWT_CTR_ADD(&s->ctr, tx_bytes, blen);
+	return 0;
+}
+
+static void send_keepalive(struct dpctx *x, struct lwt_slot *s, bool reply)
+{
+	struct lwt_keepalive ka = { 0 };
+	uint64_t now = lwt_now_ns();
+
+	ka.sent_ns = htobe64(now);
+	ka.echo_ns = htobe64(s->last_echo_ns);
+	if (s->last_echo_ns)
+		ka.echo_delay_us = htonl((uint32_t)((now - s->last_echo_rx_ns) / 1000));
+	ka.is_reply = reply;
+	if (send_record(x, s, LWT_MSG_KEEPALIVE, &ka, sizeof(ka), tx_buf(x)) == 0)
+		LWT_CTR_INC(&s->ctr, keepalives_tx);
+}
+
+static struct lwt_slot *slot_by_tun_ip(struct lwt_daemon *d, uint32_t ip)
+{
+	static int last;
+	int i;
+
+	if (last < d->nslots && atomic_load_explicit(&d->slots[last].state, memory_order_relaxed) ==
+	    LWT_SLOT_SESSION && d->slots[last].peer_tun_ip == ip)
+		return &d->slots[last];
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION &&
+		    s->peer_tun_ip == ip) {
+			last = i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* Send one inner IP packet to slot s; the packet is copied into a tx buffer. */
+static void send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
+{
+	uint8_t *b = tx_buf(x);
+
+	if (SEG_HDR + REC_HDR + 1 + len + LWT_TAG_LEN > LWT_DP_BUF) {
+		LWT_CTR_INC(&x->d->ctr, drop_malformed);
+		return;
+	}
+	memcpy(b + SEG_HDR + REC_HDR + 1, pkt, len);
+	send_record(x, s, LWT_MSG_IP, NULL, len, b);
+}
+
+static void pend_push(struct dpctx *x, const uint8_t *pkt, size_t len)
+{
+	struct pending *p = &x->pend;
+	unsigned int i;
+
+	if (p->count == p->cap) {
+		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
+		return;
+	}
+	i = (p->head + p->count) % p->cap;
+	if (!p->pkts[i])
+		p->pkts[i] = malloc(LWT_DP_BUF);
+	if (!p->pkts[i])
+		return;
+	memcpy(p->pkts[i], pkt, len);
+	p->lens[i] = len;
+	p->count++;
+}
+
+static void pend_flush(struct dpctx *x, struct lwt_slot *s)
+{
+	struct pending *p = &x->pend;
+
+	if (p->count)
+		lwt_info("sending %u packets queued during (re)connect", p->count);
+	while (p->count) {
+		send_ip(x, s, p->pkts[p->head], p->lens[p->head]);
+		free(p->pkts[p->head]);
+		p->pkts[p->head] = NULL;
+		p->head = (p->head + 1) % p->cap;
+		p->count--;
+	}
+}
+
+static void tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_slot *s;
+	uint32_t dst;
+
+	if (len < 20 || (pkt[0] >> 4) != 4) {
+		/* IPv6 and others: lwt's TUN is IPv4 only for now. */
+		LWT_CTR_INC(&d->ctr, drop_no_route);
+		return;
+	}
+	if (d->cfg.mode == LWT_MODE_CLIENT) {
+		s = &d->slots[0];
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			send_ip(x, s, pkt, len);
+		else
+			pend_push(x, pkt, len);
+		return;
+	}
+	memcpy(&dst, pkt + 16, 4);
+	s = slot_by_tun_ip(d, dst);
+	if (!s) {
+		LWT_CTR_INC(&d->ctr, drop_no_route);
+		return;
+	}
+	send_ip(x, s, pkt, len);
+}
+
+static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
+{
+	struct lwt_daemon *d = x->d;
+	uint32_t src, dst;
+	struct lwt_slot *to;
+
+	if (len < 20 || (pkt[0] >> 4) != 4 || ntohs(*(const uint16_t *)(pkt + 2)) > len) {
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+		return;
+	}
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		memcpy(&src, pkt + 12, 4);
+		memcpy(&dst, pkt + 16, 4);
+		/* A client speaks only from its own tunnel address. */
+		if (src != s->peer_tun_ip) {
+			LWT_CTR_INC(&s->ctr, drop_spoofed_src);
+			return;
+		}
+		to = slot_by_tun_ip(d, dst);
+		if (to && to != s) {
+			if (d->cfg.client_isolation) {
+				LWT_CTR_INC(&s->ctr, drop_isolation);
+				return;
+			}
+			LWT_CTR_INC(&s->ctr, forwarded);
+			send_ip(x, to, pkt, len);
+			return;
+		}
+	}
+	if (write(d->tun.fd, pkt, len) < 0)
+		LWT_CTR_INC(&d->ctr, drop_queue_full);
+}
+
+static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	struct lwt_keepalive ka;
+	uint64_t now = lwt_now_ns(), echo;
+	uint32_t delay_ns;
+
+	if (len != sizeof(ka)) {
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+		return;
+	}
+	memcpy(&ka, p, sizeof(ka));
+	LWT_CTR_INC(&s->ctr, keepalives_rx);
+	s->last_echo_ns = be64toh(ka.sent_ns);
+	s->last_echo_rx_ns = now;
+	echo = be64toh(ka.echo_ns);
+	delay_ns = ntohl(ka.echo_delay_us) * 1000u;
+	if (echo && echo < now && now - echo > delay_ns)
+		atomic_store_explicit(&s->rtt_us, (now - echo - delay_ns) / 1000, memory_order_relaxed);
+	if (!ka.is_reply)
+		send_keepalive(x, s, true);
+}
+
+static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
+{
+	const struct lwt_record_hdr *rh;
+	uint8_t *body;
+	size_t blen;
+	uint64_t ctr;
+
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION ||
+	    f->type != LWT_FT_SEALED) {
+		LWT_CTR_INC(&s->ctr, drop_auth);
+		return;
+	}
+	if (f->body_len < sizeof(*rh) + 1 + LWT_TAG_LEN) {
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+		return;
+	}
+	rh = (const struct lwt_record_hdr *)f->body;
+	ctr = be64toh(rh->counter);
+	if (ntohl(rh->session_id) != s->session_id) {
+		LWT_CTR_INC(&s->ctr, drop_auth);
+		return;
+	}
+	if (!lwt_replay_check(&s->replay, ctr)) {
+		LWT_CTR_INC(&s->ctr, drop_replay);
+		return;
+	}
+	/* The rx buffer is ours; decrypt in place. */
+	body = (uint8_t *)f->body + sizeof(*rh);
+	blen = f->body_len - sizeof(*rh) - LWT_TAG_LEN;
+	if (lwt_aead_open(s->rx, ctr, f->frame, REC_HDR, body, blen)) {
+		LWT_CTR_INC(&s->ctr, drop_auth);
+		lwt_log_rl(LWT_LOG_WARN, "peer %u: record failed authentication (wrong key or tampered)",
+			   (unsigned int)(s - x->d->slots));
+		return;
+	}
+	if (!lwt_replay_update(&s->replay, ctr)) {
+		LWT_CTR_INC(&s->ctr, drop_replay);
+		return;
+	}
+	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
+	LWT_CTR_INC(&s->ctr, rx_packets);
+	LWT_CTR_ADD(&s->ctr, rx_bytes, blen - 1);
+	switch (body[0]) {
+	case LWT_MSG_IP:
+		deliver_ip(x, s, body + 1, blen - 1);
+		break;
+	case LWT_MSG_KEEPALIVE:
+		keepalive_input(x, s, body + 1, blen - 1);
+		break;
+	case LWT_MSG_CLOSE:
+		post(x->d, LWT_EVT_RESET, s - x->d->slots, "close", 5);
+		break;
+	default:
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+	}
+}
+
+static void payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	struct lwt_frame f;
+	size_t off = 0;
+	int r;
+
+	while ((r = lwt_frame_next(p, len, &off, &f)) == 1) {
+		switch (f.type) {
+		case LWT_FT_HELLO:
+		case LWT_FT_HELLO_ACK:
+		case LWT_FT_REJECT:
+			post(x->d, LWT_EVT_FRAME, s - x->d->slots, f.frame, f.frame_len);
+			break;
+		default:
+			record_input(x, s, &f);
+		}
+	}
+	if (r < 0)
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+}
+
+static struct lwt_slot *slot_by_flow(struct lwt_daemon *d, const struct lwt_tcp_seg *g)
+{
+	int i;
+
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE &&
+		    s->tcp.raddr == g->saddr && s->tcp.rport == g->sport &&
+		    s->tcp.lport == g->dport)
+			return s;
+	}
+	return NULL;
+}
+
+static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_slot *s = NULL;
+	int i, n;
+
+	if (x->embryonic >= MAX_EMBRYONIC) {
+		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		return;
+	}
+	for (i = 0; i < d->nslots; i++) {
+		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_FREE) {
+			s = &d->slots[i];
+			break;
+		}
+	}
+	if (!s) {
+		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		return;
+	}
+	s->gen++;
+	lwt_ftcp_init(&s->tcp, g->daddr, g->dport, g->saddr, g->sport);
+	if (lwt_ftcp_accept_syn(&s->tcp, g)) {
+		LWT_CTR_INC(&d->ctr, drop_malformed);
+		return;
+	}
+	s->ack_due_ns = 0;
+	s->session_id = 0;
+	atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+	x->embryonic++;
+	n = lwt_ftcp_build_synack(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+	tx_commit(x, s, n);
+	post(d, LWT_EVT_NEW_FLOW, s - d->slots, NULL, 0);
+}
+
+static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_tcp_seg g;
+	struct lwt_slot *s;
+	enum lwt_ftcp_state before;
+	enum lwt_ftcp_verdict v;
+	int n;
+
+	/* Merged (GRO) segments arrive with checksums the kernel already
+	 * validated and that no longer cover the merged payload. */
+	if (lwt_tcp_parse(pkt, len, len <= 1500, &g)) {
+		LWT_CTR_INC(&d->ctr, drop_malformed);
+		return;
+	}
+	if (d->cfg.mode == LWT_MODE_SERVER && g.dport != d->local_port)
+		return;
+	s = slot_by_flow(d, &g);
+	if (!s) {
+		if (d->cfg.mode == LWT_MODE_SERVER && (g.flags & (LWT_TCP_SYN | LWT_TCP_ACK |
+		    LWT_TCP_RST)) == LWT_TCP_SYN)
+			new_flow(x, &g);
+		else
+			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		return;
+	}
+	before = s->tcp.state;
+	v = lwt_ftcp_input(&s->tcp, &g);
+	switch (v) {
+	case LWT_FTCP_DROP:
+		if (g.flags & LWT_TCP_RST)
+			LWT_CTR_INC(&s->ctr, rst_ignored);
+		else
+			LWT_CTR_INC(&s->ctr, drop_window);
+		return;
+	case LWT_FTCP_SEND_SYNACK:
+		n = lwt_ftcp_build_synack(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+		tx_commit(x, s, n);
+		return;
+	case LWT_FTCP_SEND_ACK:
+		send_ack(x, s);
+		post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);
+		return;
+	case LWT_FTCP_CHALLENGE_ACK:
+		if (g.flags & LWT_TCP_RST)
+			LWT_CTR_INC(&s->ctr, rst_ignored);
+		LWT_CTR_INC(&s->ctr, challenge_acks);
+		send_ack(x, s);
+		return;
+	case LWT_FTCP_RESET:
+		lwt_log_rl(LWT_LOG_INFO, "peer %u: connection reset by peer", (unsigned int)(s - d->slots));
+		post(d, LWT_EVT_RESET, s - d->slots, "reset", 5);
+		return;
+	case LWT_FTCP_OK:
+		break;
+	}
+	if (before == LWT_FTCP_SYN_RCVD && s->tcp.state == LWT_FTCP_ESTABLISHED) {
+		x->embryonic--;
+		post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);
+	}
+	if (!g.payload_len)
+		return;
+	payload_input(x, s, g.payload, g.payload_len);
+	if (s->tcp.rcv_nxt - s->tcp.last_ack_sent >= ACK_BYTES) {
+		send_ack(x, s);
+	} else if (!s->ack_due_ns) {
+		s->ack_due_ns = lwt_now_ns() + ACK_DELAY_NS;
+		x->acks_pending++;
+	}
+}
+
+static void acks_due(struct dpctx *x)
+{
+	struct lwt_daemon *d = x->d;
+	uint64_t now;
+	int i;
+
+	if (!x->acks_pending)
+		return;
+	now = lwt_now_ns();
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (s->ack_due_ns && s->ack_due_ns <= now) {
+			if (s->tcp.rcv_nxt != s->tcp.last_ack_sent &&
+			    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
+				send_ack(x, s);
+			if (s->ack_due_ns) {
+				s->ack_due_ns = 0;
+				x->acks_pending--;
+			}
+		}
+	}
+}
+
+static void slot_free(struct dpctx *x, struct lwt_slot *s)
+{
+	/* Keep the totals when the slot's own counters go. */
+#define FOLD(n) LWT_CTR_ADD(&x->d->ctr, n, LWT_CTR_GET(&s->ctr, n)); \
+	atomic_store_explicit(&s->ctr.n, 0, memory_order_relaxed);
+	LWT_COUNTERS(FOLD)
+#undef FOLD
+	if (s->tcp.state == LWT_FTCP_SYN_RCVD && x->embryonic)
+		x->embryonic--;
+	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);
+	lwt_aead_destroy(s->tx);
+	lwt_aead_destroy(s->rx);
+	s->tx = s->rx = NULL;
+	if (s->ack_due_ns)
+		x->acks_pending--;
+	s->ack_due_ns = 0;
+	s->tcp.state = LWT_FTCP_CLOSED;
+	s->peer_tun_ip = 0;
+}
+
+static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_slot *s = (m->slot >= 0 && m->slot < d->nslots) ? &d->slots[m->slot] : NULL;
+	struct lwt_install *in;
+	int n;
+
+	if (m->type == LWT_CMD_STOP)
+		return 1;
+	if (!s)
+		return 0;
+	if (m->type == LWT_CMD_CONNECT) {
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
+			slot_free(x, s);
+		s->gen = m->gen;
+		lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, d->cfg.remote.sin_addr.s_addr,
+			      d->cfg.remote.sin_port);
+		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
+		s->last_echo_ns = 0;
+		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+		tx_commit(x, s, n);
+		return 0;
+	}
+	if (m->gen != s->gen) {
+		/* About a flow that is gone; an INSTALL still owns its ciphers. */
+		if (m->type == LWT_CMD_INSTALL) {
+			in = m->ptr;
+			lwt_aead_destroy(in->tx);
+			lwt_aead_destroy(in->rx);
+			free(in);
+		}
+		return 0;
+	}
+	switch (m->type) {
+	case LWT_CMD_SEND_FRAME:
+		send_plain(x, s, m->data, m->len);
+		break;
+	case LWT_CMD_INSTALL:
+		in = m->ptr;
+		lwt_aead_destroy(s->tx);
+		lwt_aead_destroy(s->rx);
+		s->tx = in->tx;
+		s->rx = in->rx;
+		s->session_id = in->session_id;
+		s->peer_tun_ip = in->peer_tun_ip;
+		s->tx_counter = 0;
+		lwt_replay_init(&s->replay);
+		free(in);
+		atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
+		atomic_store_explicit(&s->state, LWT_SLOT_SESSION, memory_order_release);
+		if (d->cfg.mode == LWT_MODE_CLIENT)
+			pend_flush(x, s);
+		break;
+	case LWT_CMD_KILL:
+		slot_free(x, s);
+		post(d, LWT_EVT_KILLED, m->slot, NULL, 0);
+		break;
+	case LWT_CMD_KEEPALIVE:
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			send_keepalive(x, s, false);
+		break;
+	case LWT_CMD_CLOSE:
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			send_record(x, s, LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
+		break;
+	}
+	return 0;
+}
+
+void *lwt_dataplane_run(void *arg)
+{
+	struct lwt_daemon *d = arg;
+	struct lwt_dp_pkt rx[LWT_DP_BATCH];
+	struct dpctx *x;
+	struct lwt_msg m;
+	int i, n, stop = 0;
+
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		lwt_err("data plane: out of memory");
+		atomic_store(&d->stop, 1);
+		return NULL;
+	}
+	x->d = d;
+	x->pend.cap = d->cfg.send_queue_size > 0 ? d->cfg.send_queue_size : 1;
+	x->pend.pkts = calloc(x->pend.cap, sizeof(*x->pend.pkts));
+	x->pend.lens = calloc(x->pend.cap, sizeof(*x->pend.lens));
+	if (!x->pend.pkts || !x->pend.lens) {
+		lwt_err("data plane: out of memory for send_queue_size %u", x->pend.cap);
+		atomic_store(&d->stop, 1);
+		goto out;
+	}
+
+	while (!stop && !atomic_load_explicit(&d->stop, memory_order_relaxed)) {
+		struct pollfd pfd[3] = {
+			{ .fd = d->to_dp.efd, .events = POLLIN },
+			{ .fd = d->dp->ops->rx_fd(d->dp), .events = POLLIN },
+			{ .fd = d->tun.fd, .events = POLLIN },
+		};
+		int timeout = x->acks_pending ? 5 : 200;
+
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+			lwt_err("data plane: poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			lwt_msgq_ack(&d->to_dp);
+			while (!stop && lwt_msgq_pop(&d->to_dp, &m))
+				stop = handle_cmd(x, &m);
+		}
+		if (pfd[1].revents & POLLIN) {
+			for (i = 0; i < 8; i++) {
+				n = d->dp->ops->rx_batch(d->dp, rx, LWT_DP_BATCH);
+				if (n <= 0)
+					break;
+				for (int k = 0; k < n; k++)
+					segment_input(x, rx[k].data, rx[k].len);
+				if (n < LWT_DP_BATCH)
+					break;
+			}
+		}
+		if (pfd[2].revents & POLLIN) {
+			for (i = 0; i < TUN_BATCH; i++) {
+				ssize_t r = read(d->tun.fd, x->tunbuf[i], LWT_DP_BUF);
+
+				if (r <= 0)
+					break;
+				tun_input(x, x->tunbuf[i], r);
+			}
+		}
+		acks_due(x);
+		tx_flush(x);
+	}
+	/* Say goodbye to peers so they need not wait for the timeout. */
+	for (i = 0; i < d->nslots; i++)
+		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			send_record(x, &d->slots[i], LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
+	tx_flush(x);
+	for (i = 0; i < d->nslots; i++)
+		slot_free(x, &d->slots[i]);
+	while (lwt_msgq_pop(&d->to_dp, &m))
+		if (m.type == LWT_CMD_INSTALL) {
+			struct lwt_install *in = m.ptr;
+
+			lwt_aead_destroy(in->tx);
+			lwt_aead_destroy(in->rx);
+			free(in);
+		}
+out:
+	if (x->pend.pkts)
+		for (unsigned int k = 0; k < x->pend.cap; k++)
+			free(x->pend.pkts[k]);
+	free(x->pend.pkts);
+	free(x->pend.lens);
+	free(x);
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The outer data path behind one small interface: receive a batch of IPv4
+ * packets carrying fake-TCP segments, send a batch. The raw-socket path
+ * (rawsock.c) implements it today; the AF_XDP path plugs in beside it without
+ * touching session, crypto or FEC code. One thread uses a dp at a time. */
+#ifndef LWT_DP_H
+#define LWT_DP_H
+
+#include <stdint.h>
+
+#define LWT_DP_BATCH 32
+#define LWT_DP_BUF 2048		/* largest segment we build */
+#define LWT_DP_RXBUF 65536	/* largest (GRO-merged) segment we accept */
+
+struct lwt_dp_pkt {
+	uint8_t *data;		/* IPv4 header first */
+	uint32_t len;
+};
+
+struct lwt_dp;
+struct lwt_dp_filter;
+
+struct lwt_dp_ops {
+	const char *name;
+	/* Fill up to max packets; pointers stay valid until the next rx_batch.
+	 * Returns the count (0 if none ready) or -errno. Never blocks. */
+	int (*rx_batch)(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max);
+	/* Send n complete IPv4 packets. Returns how many left or -errno. */
+	int (*tx_batch)(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n);
+	/* A descriptor that polls readable when rx_batch has work. */
+	int (*rx_fd)(struct lwt_dp *dp);
+	/* Steer a new set of flows to us (client reconnect from a new port). */
+	int (*set_filter)(struct lwt_dp *dp, const struct lwt_dp_filter *f);
+	void (*destroy)(struct lwt_dp *dp);
+};
+
+struct lwt_dp {
+	const struct lwt_dp_ops *ops;
+	uint64_t rx_errors, tx_errors;
+};
+
+/* What the path must steer to us: segments to local port lport (network
+ * order) on laddr (0 = any); for a client, from raddr:rport as well. */
+struct lwt_dp_filter {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	int server;
+};
+
+int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f);
+
+#endif

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/* lightweight-tunnel (lwt): set-up and tear-down ladder. Everything that
+ * touches the system happens after the configuration has been fully
+ * validated, and is undone in reverse order on every exit path. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "daemon.h"
+#include "fwrule.h"
+#include "log.h"
+#include "netlink.h"
+
+#define EMBRYONIC_SLOTS 64
+/* Outer bytes around an inner packet: IP 20 + TCP 32 + frame 4 + record 12
+ * + type 1 + tag 16. */
+#define LWT_OVERHEAD 85
+
+static int local_ip_for(uint32_t remote, uint32_t *out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = remote };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+		err = -errno;
+	else
+		*out = sa.sin_addr.s_addr;
+	close(fd);
+	return err;
+}
+
+static int reserve_port(const struct sockaddr_in *sa)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int pick_mtu(struct lwt_daemon *d)
+{
+	int ifindex = 0, mtu;
+	uint32_t src, gw;
+	struct in_addr probe = d->cfg.mode == LWT_MODE_CLIENT ? d->cfg.remote.sin_addr :
+			       (struct in_addr){ .s_addr = d->cfg.local.sin_addr.s_addr };
+
+	if (d->cfg.mtu)
+		return d->cfg.mtu;
+	/* mtu 0: the outer link's MTU minus lwt's overhead, so no packet ever
+	 * leaves fragmented. */
+	if (probe.s_addr && lwt_nl_route_get(probe.s_addr, &ifindex, &src, &gw) == 0 &&
+	    (mtu = lwt_nl_link_mtu(ifindex)) > 0) {
+		lwt_info("mtu 0: outer link MTU %d, TUN MTU %d", mtu, mtu - LWT_OVERHEAD);
+		return mtu - LWT_OVERHEAD;
+	}
+	lwt_info("mtu 0: outer link unknown; assuming 1500, TUN MTU %d", 1500 - LWT_OVERHEAD);
+	return 1500 - LWT_OVERHEAD;
+}
+
+int main(int argc, char **argv)
+{
+	static struct lwt_daemon dd;
+	struct lwt_daemon *d = &dd;
+	struct lwt_fwrule fw = { 0 };
+	char err[512];
+	pthread_t dp_thread;
+	sigset_t mask;
+	int r, rc = 1, port_fd = -1;
+
+	lwt_log_route_libbpf();
+	r = lwt_config_from_argv(&d->cfg, argc, argv, err, sizeof(err));
+	if (r == LWT_CFG_EXIT_OK)
+		return 0;
+	if (r < 0) {
+		fprintf(stderr, "lightweight-tunnel: %s\n", err);
+		return 2;
+	}
+	lwt_log_set_level(d->cfg.log_level);
+	lwt_info("lightweight-tunnel (lwt) %s starting as %s", LWT_VERSION,
+		 d->cfg.mode == LWT_MODE_SERVER ? "server" : "client");
+	lwt_config_log_notes(&d->cfg);
+	if (lwt_crypto_psk_derive(d->cfg.key, &d->psk)) {
+		lwt_err("couldn't derive keys from the pre-shared key");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	/* Blocked in every thread; the control loop reads them from a signalfd. */
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+	d->start_ns = lwt_now_ns();
+	d->ctl_fd = -1;
+	d->mss = 1460;
+	lwt_crypto_random(&d->client_id, sizeof(d->client_id));
+	if (lwt_msgq_init(&d->to_dp, 1024) || lwt_msgq_init(&d->to_ctl, 1024)) {
+		lwt_err("out of memory");
+		goto out;
+	}
+	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 :
+		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + EMBRYONIC_SLOTS;
+	d->slots = calloc(d->nslots, sizeof(*d->slots));
+	if (!d->slots) {
+		lwt_err("out of memory for %d slots", d->nslots);
+		goto out_q;
+	}
+
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		d->local_ip = d->cfg.local.sin_addr.s_addr;
+		d->local_port = d->cfg.local.sin_port;
+		port_fd = reserve_port(&d->cfg.local);
+		if (port_fd < 0) {
+			lwt_err("couldn't reserve TCP port %u on %s: %s", ntohs(d->local_port),
+				d->cfg.local_addr, strerror(-port_fd));
+			goto out_slots;
+		}
+		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip, .lport = d->local_port,
+						    .server = 1 };
+	} else {
+		r = local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
+		if (r) {
+			lwt_err("no route to server %s: %s", d->cfg.remote_addr, strerror(-r));
+			goto out_slots;
+		}
+		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip,
+						    .raddr = d->cfg.remote.sin_addr.s_addr,
+						    .rport = d->cfg.remote.sin_port };
+	}
+
+	r = lwt_tun_create(&d->tun, d->cfg.tun_name);
+	if (r)
+		goto out_port;
+	d->instance = d->tun.name;
+	d->tun_mtu = pick_mtu(d);
+	r = lwt_tun_configure(&d->tun, d->cfg.tun_ip, d->cfg.tun_prefix, d->tun_mtu);
+	if (r)
+		goto out_tun;
+
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		r = lwt_fwrule_install_server(&fw, d->instance, d->local_ip, d->local_port);
+	else
+		r = lwt_fwrule_install_client(&fw, d->instance, d->cfg.remote.sin_addr.s_addr,
+					      d->cfg.remote.sin_port);
+	if (r) {
+		lwt_err("couldn't install the firewall rule that stops kernel RSTs: %s", strerror(-r));
+		goto out_tun;
+	}
+
+	if (d->cfg.enable_xdp)
+		lwt_info("data path: raw sockets (the AF_XDP path is not active in this build)");
+	r = lwt_rawsock_create(&d->dp, &d->filter);
+	if (r)
+		goto out_fw;
+	lwt_info("data path: %s", d->dp->ops->name);
+
+	d->ctl_fd = lwt_ctl_listen(d);
+	if (d->ctl_fd < 0)
+		goto out_dp;
+
+	r = pthread_create(&dp_thread, NULL, lwt_dataplane_run, d);
+	if (r) {
+		lwt_err("couldn't start the data-plane thread: %s", strerror(r));
+		goto out_ctl;
+	}
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		lwt_info("listening on %s, tunnel %s on %s (mtu %d)", d->cfg.local_addr,
+			 d->cfg.tunnel_addr, d->tun.name, d->tun_mtu);
+	else
+		lwt_info("tunnel %s on %s (mtu %d), server %s", d->cfg.tunnel_addr, d->tun.name,
+			 d->tun_mtu, d->cfg.remote_addr);
+
+	rc = lwt_control_run(d);
+
+	atomic_store(&d->stop, 1);
+	{
+		struct lwt_msg m = { .type = LWT_CMD_STOP, .slot = -1 };
+
+		lwt_msgq_push(&d->to_dp, &m);
+	}
+	pthread_join(dp_thread, NULL);
+	lwt_info("stopped");
+out_ctl:
+	lwt_ctl_close(d->ctl_fd);
+out_dp:
+	d->dp->ops->destroy(d->dp);
+out_fw:
+	lwt_fwrule_remove(&fw);
+out_tun:
+	lwt_tun_destroy(&d->tun);
+out_port:
+	if (port_fd >= 0)
+		close(port_fd);
+out_slots:
+	free(d->slots);
+out_q:
+	lwt_msgq_uninit(&d->to_dp);
+	lwt_msgq_uninit(&d->to_ctl);
+out:
+	return rc;
+}

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/* Raw-socket data path: SOCK_RAW/IPPROTO_TCP for receive (with a classic BPF
+ * filter so only our flow's segments are copied to us), SOCK_RAW/IPPROTO_RAW
+ * (IP_HDRINCL) for send. Batched with recvmmsg/sendmmsg. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "dp.h"
+#include "log.h"
+
+struct rawsock {
+	struct lwt_dp dp;
+	int rx_fd, tx_fd;
+	struct mmsghdr rx_msgs[LWT_DP_BATCH];
+	struct iovec rx_iov[LWT_DP_BATCH];
+	uint8_t *rx_bufs;
+	struct mmsghdr tx_msgs[LWT_DP_BATCH];
+	struct iovec tx_iov[LWT_DP_BATCH];
+	struct sockaddr_in tx_addr[LWT_DP_BATCH];
+};
+
+#define RS(dp) ((struct rawsock *)(dp))
+
+static int attach_filter(int fd, const struct lwt_dp_filter *f)
+{
+	uint16_t lport = ntohs(f->lport), rport = ntohs(f->rport);
+	uint32_t raddr = ntohl(f->raddr);
+	/* A = dport; server: accept if A == lport. Client: also sport == rport
+	 * and saddr == raddr. Offsets are from the IP header. */
+	struct sock_filter server[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lport, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_filter client[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, raddr, 0, 6),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, rport, 0, 3),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lport, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog;
+
+	if (f->server) {
+		prog.len = sizeof(server) / sizeof(server[0]);
+		prog.filter = server;
+	} else {
+		prog.len = sizeof(client) / sizeof(client[0]);
+		prog.filter = client;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int rs_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
+{
+	struct rawsock *rs = RS(dp);
+	uint8_t junk[64];
+	int err = attach_filter(rs->rx_fd, f);
+
+	if (err)
+		return err;
+	/* Drain what the old filter let in. */
+	while (recv(rs->rx_fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	return 0;
+}
+
+static int rs_rx_batch(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max)
+{
+	struct rawsock *rs = RS(dp);
+	int i, n;
+
+	if (max > LWT_DP_BATCH)
+		max = LWT_DP_BATCH;
+	for (i = 0; i < max; i++) {
+		rs->rx_iov[i].iov_base = rs->rx_bufs + (size_t)i * LWT_DP_RXBUF;
+		rs->rx_iov[i].iov_len = LWT_DP_RXBUF;
+		memset(&rs->rx_msgs[i].msg_hdr, 0, sizeof(rs->rx_msgs[i].msg_hdr));
+		rs->rx_msgs[i].msg_hdr.msg_iov = &rs->rx_iov[i];
+		rs->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(rs->rx_fd, rs->rx_msgs, max, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		dp->rx_errors++;
+		return -errno;
+	}
+	for (i = 0; i < n; i++) {
+		pkts[i].data = rs->rx_iov[i].iov_base;
+		pkts[i].len = rs->rx_msgs[i].msg_len;
+	}
+	return n;
+}
+
+static int rs_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
+{
+	struct rawsock *rs = RS(dp);
+	int i, done = 0;
+
+	while (done < n) {
+		int m = n - done, r;
+
+		if (m > LWT_DP_BATCH)
+			m = LWT_DP_BATCH;
+		for (i = 0; i < m; i++) {
+			const struct lwt_dp_pkt *p = &pkts[done + i];
+
+			rs->tx_iov[i].iov_base = p->data;
+			rs->tx_iov[i].iov_len = p->len;
+			memset(&rs->tx_addr[i], 0, sizeof(rs->tx_addr[i]));
+			rs->tx_addr[i].sin_family = AF_INET;
+			memcpy(&rs->tx_addr[i].sin_addr, p->data + 16, 4);
+			memset(&rs->tx_msgs[i].msg_hdr, 0, sizeof(rs->tx_msgs[i].msg_hdr));
+			rs->tx_msgs[i].msg_hdr.msg_name = &rs->tx_addr[i];
+			rs->tx_msgs[i].msg_hdr.msg_namelen = sizeof(rs->tx_addr[i]);
+			rs->tx_msgs[i].msg_hdr.msg_iov = &rs->tx_iov[i];
+			rs->tx_msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = sendmmsg(rs->tx_fd, rs->tx_msgs, m, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* ENOBUFS/EPERM etc: the packets are lost, like on a wire. */
+			dp->tx_errors += m;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		done += r;
+	}
+	return done;
+}
+
+static int rs_rx_fd(struct lwt_dp *dp)
+{
+	return RS(dp)->rx_fd;
+}
+
+static void rs_destroy(struct lwt_dp *dp)
+{
+	struct rawsock *rs = RS(dp);
+
+	if (!dp)
+		return;
+	close(rs->rx_fd);
+	close(rs->tx_fd);
+	free(rs->rx_bufs);
+	free(rs);
+}
+
+static const struct lwt_dp_ops rawsock_ops = {
+	.name = "raw-socket",
+	.rx_batch = rs_rx_batch,
+	.tx_batch = rs_tx_batch,
+	.rx_fd = rs_rx_fd,
+	.set_filter = rs_set_filter,
+	.destroy = rs_destroy,
+};
+
+int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f)
+{
+	struct rawsock *rs;
+	int err, one = 1, bufsz = 8 << 20;
+
+	rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		return -ENOMEM;
+	rs->rx_fd = rs->tx_fd = -1;
+	rs->rx_bufs = malloc((size_t)LWT_DP_BATCH * LWT_DP_RXBUF);
+	if (!rs->rx_bufs) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	rs->rx_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
+	if (rs->rx_fd < 0) {
+		err = -errno;
+		lwt_err("couldn't open raw TCP socket: %s", strerror(errno));
+		goto err_free;
+	}
+	err = attach_filter(rs->rx_fd, f);
+	if (err) {
+		lwt_err("couldn't attach socket filter: %s", strerror(-err));
+		goto err_close;
+	}
+	/* Larger buffers absorb bursts; FORCE works as root, plain as fallback. */
+	if (setsockopt(rs->rx_fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(rs->rx_fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	rs->tx_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (rs->tx_fd < 0) {
+		err = -errno;
+		lwt_err("couldn't open raw IP socket: %s", strerror(errno));
+		goto err_close;
+	}
+	setsockopt(rs->tx_fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
+	if (setsockopt(rs->tx_fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
+		setsockopt(rs->tx_fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	rs->dp.ops = &rawsock_ops;
+	*out = &rs->dp;
+	return 0;
+
+err_close:
+	if (rs->tx_fd >= 0)
+		close(rs->tx_fd);
+	close(rs->rx_fd);
+err_free:
+	free(rs->rx_bufs);
+	free(rs);
+	return err;
+}
