@@ -69,6 +69,7 @@ struct lwt_config {
 	int log_level;				/* log_level / -log-level: 0..3 (lwt) */
 	char ctl_socket[LWT_CFG_STR];		/* ctl_socket / -ctl-socket (lwt), "" = default */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
+	bool key_in_file;			/* the -c file holds the key */
 	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */
 	uint64_t has[2];
 };
@@ -80,6 +81,8 @@ enum {
 };
 
 void lwt_config_defaults(struct lwt_config *cfg);
+/* True if the JSON key was set by a flag or the file. */
+bool lwt_config_has(const struct lwt_config *cfg, const char *json_key);
 /* Parse argv (Go flag syntax) and the -c file; flags given beside -c override
  * the file. Validates everything. On error returns -EINVAL and writes one line
  * "<key>: <problem>" (no trailing newline) into err. Writes -v/-h/-g output to

@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: MIT
+/* The reference's flags and JSON keys, table-driven: one row per key gives
+ * its flag, type, range and field. Flags beside -c override the file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+
+#ifndef LWT_VERSION
+#define LWT_VERSION "dev"
+#endif
+
+enum kt { K_STR, K_INT, K_BOOL, K_MODE, K_CIDRS, K_LOGLEVEL };
+
+struct keydef {
+	const char *json;
+	const char *flag;	/* NULL: file only */
+	enum kt type;
+	size_t off, size;	/* field; for K_CIDRS the count follows the array */
+	long min, max;
+	const char *help;
+};
+
+#define F(field) offsetof(struct lwt_config, field), sizeof(((struct lwt_config *)0)->field)
+
+static const struct keydef keys[] = {
+	{ "mode", "m", K_MODE, F(mode), 0, 0, "server or client" },
+	{ "local_addr", "l", K_STR, F(local_addr), 0, 0, "server: listen address ip:port (default 0.0.0.0:9000)" },
+	{ "remote_addr", "r", K_STR, F(remote_addr), 0, 0, "client: server host:port" },
+	{ "tunnel_addr", "t", K_STR, F(tunnel_addr), 0, 0, "tunnel IP in CIDR (default 10.0.0.1/24 server, 10.0.0.2/24 client)" },
+	{ "key", "k", K_STR, F(key), 0, 0, "pre-shared key (required)" },
+	{ "mtu", "mtu", K_INT, F(mtu), 0, 9000, "TUN MTU, 576..9000; 0 = from the path (default 1400)" },
+	{ "fec_data", "fec-data", K_INT, F(fec_data), 1, 128, "FEC data shards 1..128 (default 10)" },
+	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off (default 3)" },
+	{ "fec_flush_us", "fec-flush-us", K_INT, F(fec_flush_us), 10, 1000000, "lwt: parity flush timer, us (default 500)" },
+	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured loss (default false)" },
+	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 1, 1000000, "packets queued while (re)connecting (default 5000)" },
+	{ "recv_queue_size", "recv-queue", K_INT, F(recv_queue_size), 1, 1000000, "receive queue, packets (default 5000)" },
+	{ "multi_client", "multi-client", K_BOOL, F(multi_client), 0, 0, "server: more than one client (default true)" },
+	{ "max_clients", "max-clients", K_INT, F(max_clients), 1, 65535, "server: client limit 1..65535 (default 100)" },
+	{ "client_isolation", "client-isolation", K_BOOL, F(client_isolation), 0, 0, "server: clients cannot reach each other" },
+	{ "tun_name", "tun-name", K_STR, F(tun_name), 0, 0, "TUN device name (default: kernel's choice, lwt%d)" },
+	{ "routes", "routes", K_CIDRS, F(routes), 0, 0, "CIDRs this host advertises, comma separated" },
+	{ "allowed_routes", "allowed-routes", K_CIDRS, F(allowed_routes), 0, 0, "lwt, server: CIDRs clients may advertise" },
+	{ "config_push_interval", "config-push-interval", K_INT, F(config_push_interval), 0, 86400 * 30, "server: key rotation period, s; 0 = off" },
+	{ "p2p_enabled", "p2p", K_BOOL, F(p2p_enabled), 0, 0, "P2P paths between clients (default true)" },
+	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "UDP port for P2P; 0 = ephemeral" },
+	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
+	{ "max_hops", "max-hops", K_INT, F(max_hops), 1, 16, "relay hop limit 1..16 (default 3)" },
+	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
+	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type (default true)" },
+	{ "enable_xdp", "xdp", K_BOOL, F(enable_xdp), 0, 0, "XDP/AF_XDP data plane (default true)" },
+	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
+	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
+	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between segments, us; 0 = auto" },
+	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload; 0 = from MTU" },
+	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
+	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
+	{ "keepalive", NULL, K_INT, F(keepalive), 1, 3600, "keepalive period, s (default 5)" },
+	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15)" },
+	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },
+	{ "p2p_timeout", NULL, K_INT, F(p2p_timeout), 1, 3600, "s (default 5)" },
+	{ "send_workers", NULL, K_INT, F(send_workers), 1, 64, "(default 4)" },
+	{ "route_advert_interval", NULL, K_INT, F(route_advert_interval), 1, 86400, "s (default 300)" },
+	{ "transport", NULL, K_STR, F(transport), 0, 0, "always rawtcp" },
+	{ "broadcast_throttle_ms", NULL, K_INT, F(broadcast_throttle_ms), 0, 60000, "ms (default 0)" },
+	{ "enable_incremental_update", NULL, K_BOOL, F(enable_incremental_update), 0, 0, "(default false)" },
+	{ "max_peer_info_batch_size", NULL, K_INT, F(max_peer_info_batch_size), 0, 10000, "0 = no batching" },
+};
+
+#define NKEYS (int)(sizeof(keys) / sizeof(keys[0]))
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 128, "has[] bitset too small");
+
+static int key_index(const char *name, bool flag)
+{
+	for (int i = 0; i < NKEYS; i++)
+		if (flag ? (keys[i].flag && !strcmp(keys[i].flag, name)) : !strcmp(keys[i].json, name))
+			return i;
+	return -1;
+}
+
+bool lwt_config_has(const struct lwt_config *cfg, const char *json_key)
+{
+	int i = key_index(json_key, false);
+
+	return i >= 0 && (cfg->has[i / 64] >> (i % 64) & 1);
+}
+
+static void mark(struct lwt_config *cfg, int i)
+{
+	cfg->has[i / 64] |= 1ull << (i % 64);
+}
+
+static int errf(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void lwt_config_defaults(struct lwt_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = LWT_MODE_SERVER;
+	snprintf(c->local_addr, sizeof(c->local_addr), "0.0.0.0:9000");
+	c->mtu = 1400;
+	c->fec_data = 10;
+	c->fec_parity = 3;
+	c->fec_flush_us = 500;
+	c->send_queue_size = c->recv_queue_size = 5000;
+	c->multi_client = true;
+	c->max_clients = 100;
+	c->p2p_enabled = true;
+	c->enable_mesh_routing = true;
+	c->max_hops = 3;
+	c->route_update_interval = 30;
+	c->enable_nat_detection = true;
+	c->enable_xdp = true;
+	c->enable_kernel_tune = true;
+	c->keepalive = 5;
+	c->timeout = 15;
+	c->p2p_keepalive_interval = 25;
+	c->p2p_timeout = 5;
+	c->send_workers = 4;
+	c->route_advert_interval = 300;
+	snprintf(c->transport, sizeof(c->transport), "rawtcp");
+	c->log_level = LWT_LOG_INFO;
+}
+
+bool lwt_cidr_parse(const char *s, struct lwt_cidr *out)
+{
+	char buf[64], *slash, *end;
+	struct in_addr a;
+	long p;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return false;
+	*slash = 0;
+	errno = 0;
+	p = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || errno || p < 0 || p > 32 || inet_pton(AF_INET, buf, &a) != 1)
+		return false;
+	out->addr = a.s_addr;
+	out->prefix = (uint8_t)p;
+	return true;
+}
+
+static uint32_t mask_of(uint8_t prefix)
+{
+	return prefix ? htonl(~0u << (32 - prefix)) : 0;
+}
+
+bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host)
+{
+	char host[LWT_CFG_STR], *colon, *end;
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
+	long port;
+
+	if (!s || strlen(s) >= sizeof(host))
+		return false;
+	snprintf(host, sizeof(host), "%s", s);
+	colon = strrchr(host, ':');
+	if (!colon)
+		return false;
+	*colon = 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 1 || port > 65535)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	if (!*host)
+		return allow_any_host;
+	if (inet_pton(AF_INET, host, &out->sin_addr) == 1)
+		return allow_any_host || out->sin_addr.s_addr != 0;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return false;
+	out->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	return true;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const t[] = { "1", "t", "T", "true", "TRUE", "True" };
+	static const char *const f[] = { "0", "f", "F", "false", "FALSE", "False" };
+
+	for (size_t i = 0; i < 6; i++) {
+		if (!strcmp(v, t[i])) {
+			*out = true;
+			return true;
+		}
+		if (!strcmp(v, f[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int set_cidrs(struct lwt_config *c, const struct keydef *k, const char *list, char *err,
+		     size_t el)
+{
+	struct lwt_cidr *arr = (struct lwt_cidr *)((char *)c + k->off);
+	int *n = (int *)((char *)c + k->off + k->size);
+	char buf[4096], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return errf(err, el, "%s: list too long", k->json);
+	snprintf(buf, sizeof(buf), "%s", list);
+	*n = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct lwt_cidr r;
+
+		if (*n == LWT_MAX_ROUTES)
+			return errf(err, el, "%s: more than %d entries", k->json, LWT_MAX_ROUTES);
+		if (!lwt_cidr_parse(tok, &r))
+			return errf(err, el, "%s: bad CIDR \"%s\"", k->json, tok);
+		if (r.addr & ~mask_of(r.prefix))
+			return errf(err, el, "%s: \"%s\" has host bits set", k->json, tok);
+		arr[(*n)++] = r;
+	}
+	return 0;
+}
+
+/* Set key k from a string value (flags, and JSON strings). */
+static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t el)
+{
+	const struct keydef *k = &keys[i];
+	void *p = (char *)c + k->off;
+	char *end;
+	long n;
+	bool b;
+
+	switch (k->type) {
+	case K_STR:
+		if (strlen(v) >= k->size)
+			return errf(err, el, "%s: longer than %zu characters", k->json, k->size - 1);
+		snprintf(p, k->size, "%s", v);
+		break;
+	case K_MODE:
+		if (!strcmp(v, "server"))
+			c->mode = LWT_MODE_SERVER;
+		else if (!strcmp(v, "client"))
+			c->mode = LWT_MODE_CLIENT;
+		else
+			return errf(err, el, "mode: must be \"server\" or \"client\", got \"%s\"", v);
+		break;
+	case K_INT:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (!*v || *end || errno || n < k->min || n > k->max)
+			return errf(err, el, "%s: must be an integer %ld..%ld, got \"%s\"", k->json,
+				    k->min, k->max, v);
+		*(int *)p = (int)n;
+		break;
+	case K_BOOL:
+		if (!parse_bool(v, &b))
+			return errf(err, el, "%s: must be true or false, got \"%s\"", k->json, v);
+		*(bool *)p = b;
+		break;
+	case K_CIDRS:
+		if (set_cidrs(c, k, v, err, el))
+			return -EINVAL;
+		break;
+	case K_LOGLEVEL:
+		if (!strcmp(v, "error") || !strcmp(v, "0"))
+			c->log_level = 0;
+		else if (!strcmp(v, "warn") || !strcmp(v, "1"))
+			c->log_level = 1;
+		else if (!strcmp(v, "info") || !strcmp(v, "2"))
+			c->log_level = 2;
+		else if (!strcmp(v, "debug") || !strcmp(v, "3"))
+			c->log_level = 3;
+		else
+			return errf(err, el, "log_level: must be error, warn, info or debug, got \"%s\"", v);
+		break;
+	}
+	mark(c, i);
+	return 0;
+}
+
+static const char *jtype(const cJSON *j)
+{
+	if (cJSON_IsString(j))
+		return "string";
+	if (cJSON_IsNumber(j))
+		return "number";
+	if (cJSON_IsBool(j))
+		return "boolean";
+	if (cJSON_IsArray(j))
+		return "array";
+	if (cJSON_IsObject(j))
+		return "object";
+	return "null";
+}
+
+static int set_json(struct lwt_config *c, int i, const cJSON *j, char *err, size_t el)
+{
+	const struct keydef *k = &keys[i];
+	char buf[4096];
+	size_t off = 0;
+	const cJSON *e;
+
+	switch (k->type) {
+	case K_STR:
+	case K_MODE:
+		if (!cJSON_IsString(j))
+			return errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
+		return set_str(c, i, j->valuestring, err, el);
+	case K_LOGLEVEL:
+		if (cJSON_IsNumber(j)) {
+			snprintf(buf, sizeof(buf), "%g", j->valuedouble);
+			return set_str(c, i, buf, err, el);
+		}
+		if (!cJSON_IsString(j))
+			return errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
+		return set_str(c, i, j->valuestring, err, el);
+	case K_INT:
+		if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long)j->valuedouble)
+			return errf(err, el, "%s: must be an integer, got %s", k->json, jtype(j));
+		snprintf(buf, sizeof(buf), "%ld", (long)j->valuedouble);
+		return set_str(c, i, buf, err, el);
+	case K_BOOL:
+		if (!cJSON_IsBool(j))
+			return errf(err, el, "%s: must be true or false, got %s", k->json, jtype(j));
+		return set_str(c, i, cJSON_IsTrue(j) ? "true" : "false", err, el);
+	case K_CIDRS:
+		if (cJSON_IsString(j))
+			return set_str(c, i, j->valuestring, err, el);
+		if (!cJSON_IsArray(j))
+			return errf(err, el, "%s: must be a string or an array of strings, got %s",
+				    k->json, jtype(j));
+		buf[0] = 0;
+		cJSON_ArrayForEach(e, j) {
+			if (!cJSON_IsString(e))
+				return errf(err, el, "%s: entries must be strings, got %s", k->json,
+					    jtype(e));
+			off += snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? "," : "",
+					e->valuestring);
+			if (off >= sizeof(buf))
+				return errf(err, el, "%s: list too long", k->json);
+		}
+		return set_str(c, i, buf, err, el);
+	}
+	return -EINVAL;
+}
+
+static int load_json(struct lwt_config *c, const char *name, const char *text, char *err, size_t el)
+{
+	cJSON *root = cJSON_Parse(text), *j;
+	int i, r = 0;
+
+	if (!root)
+		return errf(err, el, "%s: not valid JSON (near byte %ld)", name,
+			    cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - text) : 0L);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return errf(err, el, "%s: the top level must be a JSON object", name);
+	}
+	cJSON_ArrayForEach(j, root) {
+		i = j->string ? key_index(j->string, false) : -1;
+		if (i < 0) {
+			r = errf(err, el, "%s: unknown key \"%s\"", name, j->string ? j->string : "");
+			break;
+		}
+		r = set_json(c, i, j, err, el);
+		if (r)
+			break;
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
+int lwt_config_load_json_str(struct lwt_config *cfg, const char *json, char *err, size_t errlen)
+{
+	return load_json(cfg, "config", json, err, errlen);
+}
+
+int lwt_config_load_json(struct lwt_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	struct stat st;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(err, errlen, "%s: couldn't open: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+		close(fd);
+		return errf(err, errlen, "%s: not a regular file under 1 MiB", path);
+	}
+	text = calloc(1, st.st_size + 1);
+	if (!text || read(fd, text, st.st_size) != st.st_size) {
+		free(text);
+		close(fd);
+		return errf(err, errlen, "%s: couldn't read", path);
+	}
+	close(fd);
+	r = load_json(cfg, base, text, err, errlen);
+	free(text);
+	if (!r)
+		snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", path);
+	return r;
+}
+
+static bool tun_name_ok(const char *n)
+{
+	int pct = 0;
+
+	if (strlen(n) > 15)
+		return false;
+	for (const char *p = n; *p; p++) {
+		if (*p == '%') {
+			if (p[1] != 'd' || pct++)
+				return false;
+			p++;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '.' || *p == '-'))
+			return false;
+	}
+	return true;
+}
+
+int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
+{
+	struct lwt_cidr t;
+	struct sockaddr_in sa;
+
+	if (!c->key[0])
+		return errf(err, el, "key: required (-k); lwt refuses to run without a pre-shared key");
+	if (c->mode == LWT_MODE_CLIENT && !c->remote_addr[0])
+		return errf(err, el, "remote_addr: required in client mode (-r host:port)");
+	if (c->mode == LWT_MODE_SERVER && lwt_config_has(c, "remote_addr"))
+		return errf(err, el, "remote_addr: only for client mode");
+	if (c->mode == LWT_MODE_CLIENT && lwt_config_has(c, "local_addr"))
+		return errf(err, el, "local_addr: only for server mode");
+	if (c->mode == LWT_MODE_SERVER && !lwt_hostport_parse(c->local_addr, &sa, true))
+		return errf(err, el, "local_addr: bad address \"%s\" (want ip:port)", c->local_addr);
+	if (c->mode == LWT_MODE_CLIENT && !lwt_hostport_parse(c->remote_addr, &sa, false))
+		return errf(err, el, "remote_addr: bad or unresolvable address \"%s\" (want host:port)",
+			    c->remote_addr);
+	if (c->tunnel_addr[0] && (!lwt_cidr_parse(c->tunnel_addr, &t) || t.prefix < 8 || t.prefix > 30))
+		return errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
+	if (c->mtu && c->mtu < 576)
+		return errf(err, el, "mtu: must be 0 or 576..9000, got %d", c->mtu);
+	if (c->fec_data + c->fec_parity > 255)
+		return errf(err, el, "fec_parity: fec_data + fec_parity must be at most 255, got %d",
+			    c->fec_data + c->fec_parity);
+	if (c->timeout <= c->keepalive)
+		return errf(err, el, "timeout: must be longer than keepalive (%d s), got %d s",
+			    c->keepalive, c->timeout);
+	if (c->tun_name[0] && !tun_name_ok(c->tun_name))
+		return errf(err, el, "tun_name: bad name \"%s\" (at most 15 of [A-Za-z0-9_.-], one %%d)",
+			    c->tun_name);
+	if (strcmp(c->transport, "rawtcp"))
+		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
+	return 0;
+}
+
+/* Fill parsed fields after validation. */
+static int finish(struct lwt_config *c, char *err, size_t el)
+{
+	struct lwt_cidr t;
+
+	if (!c->tunnel_addr[0])
+		snprintf(c->tunnel_addr, sizeof(c->tunnel_addr), "%s",
+			 c->mode == LWT_MODE_SERVER ? "10.0.0.1/24" : "10.0.0.2/24");
+	if (lwt_config_validate(c, err, el))
+		return -EINVAL;
+	lwt_cidr_parse(c->tunnel_addr, &t);
+	c->tun_ip = t.addr;
+	c->tun_prefix = t.prefix;
+	if (c->mode == LWT_MODE_SERVER)
+		lwt_hostport_parse(c->local_addr, &c->local, true);
+	else
+		lwt_hostport_parse(c->remote_addr, &c->remote, false);
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("usage: lightweight-tunnel [flags]\n"
+	       "  -c FILE   load a JSON config; flags given beside -c override the file\n"
+	       "  -g FILE   write a server template FILE and a client template FILE.client (mode 0600)\n"
+	       "  -v        print the version\n");
+	for (int i = 0; i < NKEYS; i++)
+		if (keys[i].flag)
+			printf("  -%-22s %-22s %s\n", keys[i].flag, keys[i].json, keys[i].help);
+	printf("file-only keys:\n");
+	for (int i = 0; i < NKEYS; i++)
+		if (!keys[i].flag)
+			printf("  %-47s %s\n", keys[i].json, keys[i].help);
+	printf("Go flag syntax: -x v, -x=v, --x v; booleans -x, -x=true, -x=false.\n");
+}
+
+static int write_file(const char *path, const char *text, char *err, size_t el)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return errf(err, el, "%s: couldn't create: %s", path, strerror(errno));
+	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return errf(err, el, "%s: couldn't write: %s", path, strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+int lwt_config_write_templates(const char *path, char *err, size_t el)
+{
+	uint8_t rnd[24];
+	char key[64], text[2048], cpath[LWT_CFG_STR + 8];
+	int r;
+
+	if (lwt_crypto_random(rnd, sizeof(rnd)))
+		return errf(err, el, "couldn't generate a key");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(key + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(text, sizeof(text),
+		 "{\n  \"mode\": \"server\",\n  \"local_addr\": \"0.0.0.0:9000\",\n"
+		 "  \"tunnel_addr\": \"10.0.0.1/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
+		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"multi_client\": true,\n"
+		 "  \"max_clients\": 100,\n  \"client_isolation\": false,\n  \"keepalive\": 5,\n"
+		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
+	r = write_file(path, text, err, el);
+	if (r)
+		return r;
+	snprintf(text, sizeof(text),
+		 "{\n  \"mode\": \"client\",\n  \"remote_addr\": \"SERVER-IP:9000\",\n"
+		 "  \"tunnel_addr\": \"10.0.0.2/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
+		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"keepalive\": 5,\n"
+		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
+	snprintf(cpath, sizeof(cpath), "%s.client", path);
+	r = write_file(cpath, text, err, el);
+	if (!r)
+		printf("wrote %s (server) and %s (client); both hold the same new key\n", path, cpath);
+	return r;
+}
+
+int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *err, size_t el)
+{
+	const char *cfile = NULL;
+	int i, r;
+
+	lwt_config_defaults(cfg);
+	/* First pass: -h, -v, -g, -c; check every flag exists and has a value. */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq;
+		char name[64];
+		int k;
+
+		if (a[0] != '-' || !a[1])
+			return errf(err, el, "unexpected argument \"%s\" (flags start with -)", a);
+		a += (a[1] == '-') ? 2 : 1;
+		eq = strchr(a, '=');
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (!strcmp(name, "h") || !strcmp(name, "help")) {
+			usage();
+			return LWT_CFG_EXIT_OK;
+		}
+		if (!strcmp(name, "v") || !strcmp(name, "version")) {
+			printf("lightweight-tunnel (lwt) %s\n", LWT_VERSION);
+			return LWT_CFG_EXIT_OK;
+		}
+		if (!strcmp(name, "c") || !strcmp(name, "g")) {
+			const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!v || !*v)
+				return errf(err, el, "flag -%s needs a file name", name);
+			if (name[0] == 'g') {
+				r = lwt_config_write_templates(v, err, el);
+				return r ? r : LWT_CFG_EXIT_OK;
+			}
+			cfile = v;
+			continue;
+		}
+		k = key_index(name, true);
+		if (k < 0)
+			return errf(err, el, "unknown flag -%s (see -h)", name);
+		if (!eq && keys[k].type != K_BOOL) {
+			if (i + 1 >= argc)
+				return errf(err, el, "%s: flag -%s needs a value", keys[k].json, name);
+			i++;
+		}
+	}
+	if (cfile) {
+		r = lwt_config_load_json(cfg, cfile, err, el);
+		if (r)
+			return r;
+		cfg->key_in_file = lwt_config_has(cfg, "key");
+	}
+	/* Second pass: apply flags over the file. */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i] + ((argv[i][1] == '-') ? 2 : 1), *eq = strchr(a, '='), *v;
+		char name[64];
+		int k;
+
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+		if (!strcmp(name, "c")) {
+			if (!eq)
+				i++;
+			continue;
+		}
+		k = key_index(name, true);
+		if (eq)
+			v = eq + 1;
+		else if (keys[k].type == K_BOOL)
+			v = "true";
+		else
+			v = argv[++i];
+		r = set_str(cfg, k, v, err, el);
+		if (r)
+			return r;
+	}
+	return finish(cfg, err, el);
+}
+
+/* Options whose feature this build does not run yet: one row each, so a
+ * later change flips a feature on by deleting its row. */
+struct inactive {
+	const char *json;
+	bool (*on)(const struct lwt_config *c);
+	const char *what;
+};
+
+static bool fec_on(const struct lwt_config *c) { return c->fec_parity > 0; }
+static bool adaptive_on(const struct lwt_config *c) { return c->fec_adaptive; }
+static bool p2p_on(const struct lwt_config *c) { return c->p2p_enabled; }
+static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
+static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
+static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
+static bool routes_on(const struct lwt_config *c) { return c->n_routes || c->n_allowed_routes; }
+static bool push_on(const struct lwt_config *c) { return c->config_push_interval > 0; }
+static bool eaa_on(const struct lwt_config *c) { return c->encrypt_after_auth; }
+static bool pacing_on(const struct lwt_config *c) { return c->faketcp_pacing_us > 0; }
+static bool large_on(const struct lwt_config *c)
+{
+	return c->broadcast_throttle_ms || c->enable_incremental_update || c->max_peer_info_batch_size;
+}
+
+static const struct inactive inactive[] = {
+	{ "fec_data/fec_parity", fec_on, "FEC is parsed but not active yet (no FEC on the wire)" },
+	{ "fec_adaptive", adaptive_on, "adaptive FEC is not active yet" },
+	{ "p2p_enabled", p2p_on, "P2P paths are not active yet; traffic goes through the server" },
+	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
+	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },
+	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },
+	{ "routes/allowed_routes", routes_on, "route adverts are not active yet" },
+	{ "config_push_interval", push_on, "key rotation is not active yet" },
+	{ "encrypt_after_auth", eaa_on, "auth-only data is not active yet; data stays AES-256-GCM encrypted" },
+	{ "faketcp_pacing_us", pacing_on, "pacing is not active yet" },
+	{ "broadcast_throttle_ms/enable_incremental_update/max_peer_info_batch_size", large_on,
+	  "large-deployment options are not active yet" },
+};
+
+void lwt_config_log_notes(const struct lwt_config *c)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(inactive) / sizeof(inactive[0]); i++)
+		if (inactive[i].on(c))
+			lwt_info("%s: %s", inactive[i].json, inactive[i].what);
+	if (c->config_path[0] && stat(c->config_path, &st) == 0 && (st.st_mode & 077) &&
+	    c->key_in_file)
+		lwt_warn("config %s holds the key and is readable by other users (mode %o); chmod 600 it",
+			 c->config_path, st.st_mode & 0777);
+	if (strlen(c->key) < 12)
+		lwt_warn("key: shorter than 12 characters; use a long random key (lightweight-tunnel -g)");
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+/* OpenSSL 3 behind lwt's small crypto interface. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <sys/random.h>
+
+#include "crypto.h"
+
+int lwt_crypto_hkdf(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+		    const uint8_t *info, size_t info_len, uint8_t *out, size_t outlen)
+{
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+	static const uint8_t empty[1];
+	int ok;
+
+	if (!pc)
+		return -ENOMEM;
+	ok = EVP_PKEY_derive_init(pc) > 0 &&
+	     EVP_PKEY_CTX_set_hkdf_md(pc, EVP_sha256()) > 0 &&
+	     EVP_PKEY_CTX_set1_hkdf_salt(pc, salt_len ? salt : empty, salt_len) > 0 &&
+	     EVP_PKEY_CTX_set1_hkdf_key(pc, ikm_len ? ikm : empty, ikm_len) > 0 &&
+	     (!info_len || EVP_PKEY_CTX_add1_hkdf_info(pc, info, info_len) > 0) &&
+	     EVP_PKEY_derive(pc, out, &outlen) > 0;
+	EVP_PKEY_CTX_free(pc);
+	return ok ? 0 : -EIO;
+}
+
+int lwt_crypto_hmac(const uint8_t key[LWT_KEY_LEN], const uint8_t *data, size_t len,
+		    uint8_t out[LWT_HMAC_LEN])
+{
+	unsigned int ol = LWT_HMAC_LEN;
+
+	return HMAC(EVP_sha256(), key, LWT_KEY_LEN, data, len, out, &ol) ? 0 : -EIO;
+}
+
+bool lwt_crypto_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+int lwt_crypto_random(void *buf, size_t len)
+{
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : -EIO;
+}
+
+int lwt_x25519_keygen(uint8_t priv[LWT_X25519_LEN], uint8_t pub[LWT_X25519_LEN])
+{
+	EVP_PKEY *k;
+	size_t pl = LWT_X25519_LEN;
+	int ok;
+
+	if (lwt_crypto_random(priv, LWT_X25519_LEN))
+		return -EIO;
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, LWT_X25519_LEN);
+	if (!k)
+		return -EIO;
+	ok = EVP_PKEY_get_raw_public_key(k, pub, &pl) == 1 && pl == LWT_X25519_LEN;
+	EVP_PKEY_free(k);
+	return ok ? 0 : -EIO;
+}
+
+int lwt_x25519_shared(const uint8_t priv[LWT_X25519_LEN], const uint8_t peer_pub[LWT_X25519_LEN],
+		      uint8_t out[LWT_X25519_LEN])
+{
+	static const uint8_t zero[LWT_X25519_LEN];
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, LWT_X25519_LEN);
+	EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, LWT_X25519_LEN);
+	EVP_PKEY_CTX *c = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+	size_t ol = LWT_X25519_LEN;
+	int err = -EIO;
+
+	if (c && p && EVP_PKEY_derive_init(c) > 0 && EVP_PKEY_derive_set_peer(c, p) > 0 &&
+	    EVP_PKEY_derive(c, out, &ol) > 0 && ol == LWT_X25519_LEN)
+		err = CRYPTO_memcmp(out, zero, sizeof(zero)) ? 0 : -EINVAL;
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(p);
+	EVP_PKEY_free(k);
+	if (err)
+		OPENSSL_cleanse(out, LWT_X25519_LEN);
+	return err;
+}
+
+int lwt_crypto_psk_derive(const char *psk, struct lwt_psk_keys *out)
+{
+	static const char salt[] = "lwt-v1 psk";
+	size_t n = strlen(psk);
+
+	if (lwt_crypto_hkdf((const uint8_t *)salt, sizeof(salt) - 1, (const uint8_t *)psk, n,
+			    (const uint8_t *)"auth", 4, out->auth_key, LWT_KEY_LEN) ||
+	    lwt_crypto_hkdf((const uint8_t *)salt, sizeof(salt) - 1, (const uint8_t *)psk, n,
+			    (const uint8_t *)"mix", 3, out->mix_key, LWT_KEY_LEN))
+		return -EIO;
+	return 0;
+}
+
+int lwt_crypto_session_derive(const struct lwt_psk_keys *psk, const uint8_t dh[LWT_X25519_LEN],
+			      const uint8_t client_random[32], const uint8_t server_random[32],
+			      const uint8_t client_pub[32], const uint8_t server_pub[32],
+			      struct lwt_session_keys *out)
+{
+	static const char label[] = "lwt-v1 keys";
+	uint8_t info[sizeof(label) - 1 + 4 * 32], okm[72];
+	size_t o = sizeof(label) - 1;
+	int err;
+
+	memcpy(info, label, o);
+	memcpy(info + o, client_random, 32);
+	memcpy(info + o + 32, server_random, 32);
+	memcpy(info + o + 64, client_pub, 32);
+	memcpy(info + o + 96, server_pub, 32);
+	err = lwt_crypto_hkdf(psk->mix_key, LWT_KEY_LEN, dh, LWT_X25519_LEN, info, sizeof(info),
+			      okm, sizeof(okm));
+	if (!err) {
+		memcpy(out->c2s_key, okm, 32);
+		memcpy(out->s2c_key, okm + 32, 32);
+		memcpy(out->c2s_iv, okm + 64, 4);
+		memcpy(out->s2c_iv, okm + 68, 4);
+	}
+	OPENSSL_cleanse(okm, sizeof(okm));
+	return err;
+}
+
+struct lwt_aead {
+	EVP_CIPHER_CTX *enc, *dec;
+	uint8_t iv[LWT_IV_LEN];
+};
+
+struct lwt_aead *lwt_aead_create(const uint8_t key[LWT_KEY_LEN], const uint8_t iv[LWT_IV_LEN])
+{
+	struct lwt_aead *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->enc = EVP_CIPHER_CTX_new();
+	a->dec = EVP_CIPHER_CTX_new();
+	memcpy(a->iv, iv, LWT_IV_LEN);
+	if (!a->enc || !a->dec ||
+	    EVP_EncryptInit_ex(a->enc, EVP_aes_256_gcm(), NULL, key, NULL) != 1 ||
+	    EVP_DecryptInit_ex(a->dec, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+		lwt_aead_destroy(a);
+		return NULL;
+	}
+	return a;
+}
+
+void lwt_aead_destroy(struct lwt_aead *a)
+{
+	if (!a)
+		return;
+	EVP_CIPHER_CTX_free(a->enc);
+	EVP_CIPHER_CTX_free(a->dec);
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+}
+
+static void nonce(const struct lwt_aead *a, uint64_t counter, uint8_t n[12])
+{
+	memcpy(n, a->iv, LWT_IV_LEN);
+	for (int i = 0; i < 8; i++)
+		n[4 + i] = counter >> (56 - 8 * i);
+}
+
+static int seal(struct lwt_aead *a, uint64_t counter, const uint8_t *aad, size_t aad_len,
+		const uint8_t *in, uint8_t *out, size_t len, uint8_t *tag)
+{
+	uint8_t n[12];
+	int ol;
+
+	nonce(a, counter, n);
+	if (EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, n) != 1 ||
+	    (aad_len && EVP_EncryptUpdate(a->enc, NULL, &ol, aad, (int)aad_len) != 1) ||
+	    (len && out && EVP_EncryptUpdate(a->enc, out, &ol, in, (int)len) != 1) ||
+	    (len && !out && EVP_EncryptUpdate(a->enc, NULL, &ol, in, (int)len) != 1) ||
+	    EVP_EncryptFinal_ex(a->enc, n, &ol) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->enc, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+		return -EIO;
+	return 0;
+}
+
+static int open_(struct lwt_aead *a, uint64_t counter, const uint8_t *aad, size_t aad_len,
+		 const uint8_t *in, uint8_t *out, size_t len, const uint8_t *tag)
+{
+	uint8_t n[12], t[16];
+	int ol;
+
+	nonce(a, counter, n);
+	memcpy(t, tag, sizeof(t));
+	if (EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, n) != 1 ||
+	    (aad_len && EVP_DecryptUpdate(a->dec, NULL, &ol, aad, (int)aad_len) != 1) ||
+	    (len && out && EVP_DecryptUpdate(a->dec, out, &ol, in, (int)len) != 1) ||
+	    (len && !out && EVP_DecryptUpdate(a->dec, NULL, &ol, in, (int)len) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_GCM_SET_TAG, 16, t) != 1)
+		return -EIO;
+	return EVP_DecryptFinal_ex(a->dec, n, &ol) == 1 ? 0 : -EBADMSG;
+}
+
+int lwt_aead_seal(struct lwt_aead *a, uint64_t counter, const uint8_t *aad, size_t aad_len,
+		  uint8_t *buf, size_t len)
+{
+	return seal(a, counter, aad, aad_len, buf, buf, len, buf + len);
+}
+
+int lwt_aead_open(struct lwt_aead *a, uint64_t counter, const uint8_t *aad, size_t aad_len,
+		  uint8_t *buf, size_t len)
+{
+	return open_(a, counter, aad, aad_len, buf, buf, len, buf + len);
+}
+
+/* GMAC: the data is authenticated as more AAD, nothing is encrypted. */
+int lwt_aead_gmac_seal(struct lwt_aead *a, uint64_t counter, const uint8_t *aad, size_t aad_len,
+		       const uint8_t *data, size_t len, uint8_t *tag)
+{
+	uint8_t n[12];
+	int ol;
+
+	nonce(a, counter, n);
+	if (EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, n) != 1 ||
+	    (aad_len && EVP_EncryptUpdate(a->enc, NULL, &ol, aad, (int)aad_len) != 1) ||
+	    (len && EVP_EncryptUpdate(a->enc, NULL, &ol, data, (int)len) != 1) ||
+	    EVP_EncryptFinal_ex(a->enc, n, &ol) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->enc, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+		return -EIO;
+	return 0;
+}
+
+int lwt_aead_gmac_open(struct lwt_aead *a, uint64_t counter, const uint8_t *aad, size_t aad_len,
+		       const uint8_t *data, size_t len, const uint8_t *tag)
+{
+	uint8_t n[12], t[16];
+	int ol;
+
+	nonce(a, counter, n);
+	memcpy(t, tag, sizeof(t));
+	if (EVP_DecryptInit_ex(a->dec, NULL, NULL, NULL, n) != 1 ||
+	    (aad_len && EVP_DecryptUpdate(a->dec, NULL, &ol, aad, (int)aad_len) != 1) ||
+	    (len && EVP_DecryptUpdate(a->dec, NULL, &ol, data, (int)len) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_GCM_SET_TAG, 16, t) != 1)
+		return -EIO;
+	return EVP_DecryptFinal_ex(a->dec, n, &ol) == 1 ? 0 : -EBADMSG;
+}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+/* Fake TCP segments shaped like Linux's, and the per-flow seq/ack state. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <sys/random.h>
+
+#include "faketcp.h"
+
+#define SYN_WINDOW 64240	/* Linux's SYN window for a 1460 MSS */
+#define SYNACK_WINDOW 65160
+
+static uint32_t rand32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)time(NULL) * 2654435761u;
+	return v;
+}
+
+static uint32_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)(ts.tv_sec * 1000u + ts.tv_nsec / 1000000u);
+}
+
+uint32_t lwt_csum_partial(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+
+	for (; len > 1; len -= 2, p += 2)
+		sum += (uint32_t)(p[0] << 8 | p[1]);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+uint16_t lwt_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+uint16_t lwt_ip_csum(const void *iphdr, size_t len)
+{
+	return lwt_csum_fold(lwt_csum_partial(iphdr, len, 0));
+}
+
+uint16_t lwt_tcp_csum(uint32_t saddr, uint32_t daddr, const void *tcp, size_t tcp_len)
+{
+	uint32_t sum = 0;
+
+	sum = lwt_csum_partial(&saddr, 4, sum);
+	sum = lwt_csum_partial(&daddr, 4, sum);
+	sum += 6 + (uint32_t)tcp_len;
+	sum = lwt_csum_partial(tcp, tcp_len, sum);
+	return lwt_csum_fold(sum);
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
+
+int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_tcp_seg *s)
+{
+	size_t ihl, tot, doff, o;
+	const uint8_t *t;
+
+	if (len < LWT_IP_HDR_LEN)
+		return -EBADMSG;
+	if (pkt[0] >> 4 != 4)
+		return -EPROTONOSUPPORT;
+	ihl = (pkt[0] & 15) * 4u;
+	tot = get16(pkt + 2);
+	if (!tot)
+		tot = len;	/* GSO super-packet */
+	if (ihl < LWT_IP_HDR_LEN || tot > len || tot < ihl + 20)
+		return -EBADMSG;
+	if (pkt[9] != 6 || (get16(pkt + 6) & 0x3fff))
+		return -EPROTONOSUPPORT;
+	if (verify_csum && lwt_ip_csum(pkt, ihl))
+		return -EBADMSG;
+	t = pkt + ihl;
+	doff = (t[12] >> 4) * 4u;
+	if (doff < 20 || ihl + doff > tot)
+		return -EBADMSG;
+	memset(s, 0, sizeof(*s));
+	memcpy(&s->saddr, pkt + 12, 4);
+	memcpy(&s->daddr, pkt + 16, 4);
+	if (verify_csum && lwt_tcp_csum(s->saddr, s->daddr, t, tot - ihl))
+		return -EBADMSG;
+	memcpy(&s->sport, t, 2);
+	memcpy(&s->dport, t + 2, 2);
+	s->ttl = pkt[8];
+	s->ip_id = get16(pkt + 4);
+	s->seq = get32(t + 4);
+	s->ack = get32(t + 8);
+	s->flags = t[13] & 0x3f;
+	s->window = get16(t + 14);
+	s->doff = doff;
+	for (o = 20; o < doff;) {
+		uint8_t kind = t[o], l;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		if (o + 1 >= doff)
+			return -EBADMSG;
+		l = t[o + 1];
+		if (l < 2 || o + l > doff)
+			return -EBADMSG;
+		switch (kind) {
+		case 2:
+			if (l != 4)
+				return -EBADMSG;
+			s->has_mss = true;
+			s->mss = get16(t + o + 2);
+			break;
+		case 3:
+			if (l != 3)
+				return -EBADMSG;
+			s->has_ws = true;
+			s->wscale = t[o + 2] > 14 ? 14 : t[o + 2];
+			break;
+		case 4:
+			if (l != 2)
+				return -EBADMSG;
+			s->sack_perm = true;
+			break;
+		case 8:
+			if (l != 10)
+				return -EBADMSG;
+			s->has_ts = true;
+			s->tsval = get32(t + o + 2);
+			s->tsecr = get32(t + o + 6);
+			break;
+		}
+		o += l;
+	}
+	s->payload = t + doff;
+	s->payload_len = tot - ihl - doff;
+	return 0;
+}
+
+void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
+		   uint32_t raddr, uint16_t rport)
+{
+	memset(c, 0, sizeof(*c));
+	c->laddr = laddr;
+	c->lport = lport;
+	c->raddr = raddr;
+	c->rport = rport;
+	c->iss = rand32();
+	c->snd_nxt = c->snd_una = c->iss;
+	c->ts_offset = rand32();
+	c->ip_id = (uint16_t)rand32();
+	c->rcv_wnd = SYN_WINDOW;
+	c->snd_wnd = 65535;
+	c->mss = 536;
+}
+
+uint32_t lwt_ftcp_tsval(const struct lwt_ftcp_conn *c)
+{
+	return now_ms() + c->ts_offset;
+}
+
+/* Write IP + TCP headers; opts/optlen are the TCP options. */
+static int build(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint8_t flags, uint32_t seq,
+		 uint16_t window, const uint8_t *opts, size_t optlen, size_t plen)
+{
+	size_t thl = 20 + optlen, tot = LWT_IP_HDR_LEN + thl + plen;
+	uint8_t *ip = buf, *t = buf + LWT_IP_HDR_LEN;
+
+	if (tot > cap || tot > 65535)
+		return -ENOSPC;
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, (uint16_t)tot);
+	put16(ip + 4, c->ip_id++);
+	put16(ip + 6, 0x4000);	/* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	put16(ip + 10, 0);
+	memcpy(ip + 12, &c->laddr, 4);
+	memcpy(ip + 16, &c->raddr, 4);
+	put16(ip + 10, lwt_ip_csum(ip, LWT_IP_HDR_LEN));
+	memcpy(t, &c->lport, 2);
+	memcpy(t + 2, &c->rport, 2);
+	put32(t + 4, seq);
+	put32(t + 8, (flags & LWT_TCP_ACK) ? c->rcv_nxt : 0);
+	t[12] = (uint8_t)((thl / 4) << 4);
+	t[13] = flags;
+	put16(t + 14, window);
+	put16(t + 16, 0);
+	put16(t + 18, 0);
+	memcpy(t + 20, opts, optlen);
+	put16(t + 16, lwt_tcp_csum(c->laddr, c->raddr, t, thl + plen));
+	return (int)tot;
+}
+
+static size_t syn_opts(struct lwt_ftcp_conn *c, uint8_t *o, uint16_t mss, uint32_t tsecr)
+{
+	o[0] = 2; o[1] = 4; put16(o + 2, mss);
+	o[4] = 4; o[5] = 2;
+	o[6] = 8; o[7] = 10; put32(o + 8, lwt_ftcp_tsval(c)); put32(o + 12, tsecr);
+	o[16] = 1;
+	o[17] = 3; o[18] = 3; o[19] = LWT_FTCP_WSCALE;
+	return 20;
+}
+
+static size_t data_opts(struct lwt_ftcp_conn *c, uint8_t *o)
+{
+	o[0] = 1; o[1] = 1;
+	o[2] = 8; o[3] = 10; put32(o + 4, lwt_ftcp_tsval(c)); put32(o + 8, c->ts_recent);
+	return 12;
+}
+
+static uint16_t adv_window(const struct lwt_ftcp_conn *c)
+{
+	uint32_t w = c->rcv_wnd >> LWT_FTCP_WSCALE;
+
+	return w > 65535 ? 65535 : (uint16_t)w;
+}
+
+int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss)
+{
+	uint8_t o[20];
+	size_t n = syn_opts(c, o, mss, 0);
+
+	c->state = LWT_FTCP_SYN_SENT;
+	c->snd_nxt = c->iss + 1;
+	c->snd_una = c->iss;
+	return build(c, buf, cap, LWT_TCP_SYN, c->iss, SYN_WINDOW, o, n, 0);
+}
+
+int lwt_ftcp_build_synack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss)
+{
+	uint8_t o[20];
+	size_t n = syn_opts(c, o, mss, c->ts_recent);
+
+	c->snd_nxt = c->iss + 1;
+	return build(c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c->iss, SYNACK_WINDOW, o, n, 0);
+}
+
+int lwt_ftcp_build_ack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap)
+{
+	uint8_t o[12];
+	size_t n = data_opts(c, o);
+
+	c->last_ack_sent = c->rcv_nxt;
+	return build(c, buf, cap, LWT_TCP_ACK, c->snd_nxt, adv_window(c), o, n, 0);
+}
+
+int lwt_ftcp_build_data(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, size_t plen)
+{
+	uint8_t o[12];
+	size_t n = data_opts(c, o);
+	int r;
+
+	r = build(c, buf, cap, LWT_TCP_ACK | LWT_TCP_PSH, c->snd_nxt, adv_window(c), o, n, plen);
+	if (r > 0) {
+		c->snd_nxt += (uint32_t)plen;
+		c->last_ack_sent = c->rcv_nxt;
+	}
+	return r;
+}
+
+int lwt_ftcp_build_rst(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap)
+{
+	return build(c, buf, cap, LWT_TCP_RST | LWT_TCP_ACK, c->snd_nxt, 0, NULL, 0, 0);
+}
+
+int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn)
+{
+	if ((syn->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST | LWT_TCP_FIN)) != LWT_TCP_SYN)
+		return -EINVAL;
+	c->irs = syn->seq;
+	c->rcv_nxt = syn->seq + 1;
+	c->last_ack_sent = c->rcv_nxt;
+	c->snd_wscale = syn->has_ws ? syn->wscale : 0;
+	c->snd_wnd = syn->window;
+	c->mss = syn->has_mss ? syn->mss : 536;
+	c->peer_ts = syn->has_ts;
+	c->ts_recent = syn->tsval;
+	c->state = LWT_FTCP_SYN_RCVD;
+	return 0;
+}
+
+bool lwt_ftcp_window_ok(const struct lwt_ftcp_conn *c, size_t plen)
+{
+	return lwt_seq_le(c->snd_nxt + (uint32_t)plen, c->snd_una + c->snd_wnd);
+}
+
+/* The peer's ACK field: accept if it acknowledges nothing we never sent. */
+static bool ack_ok(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
+{
+	if (!(s->flags & LWT_TCP_ACK))
+		return false;
+	if (lwt_seq_gt(s->ack, c->snd_nxt))
+		return false;
+	/* Very old ACKs (beyond any window we could have had) are bogus too. */
+	if (lwt_seq_lt(s->ack, c->snd_una - (1u << 30)))
+		return false;
+	if (lwt_seq_gt(s->ack, c->snd_una))
+		c->snd_una = s->ack;
+	c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
+	return true;
+}
+
+enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
+{
+	uint32_t end = s->seq + (uint32_t)s->payload_len;
+	/* Segments may arrive up to one window late (reordering; no
+	 * retransmission means rcv_nxt jumps past losses), and the FEC and
+	 * replay layers above sort out duplicates. */
+	bool in_win = lwt_seq_ge(s->seq, c->rcv_nxt - c->rcv_wnd) &&
+		      lwt_seq_lt(s->seq, c->rcv_nxt + c->rcv_wnd);
+
+	switch (c->state) {
+	case LWT_FTCP_CLOSED:
+		return LWT_FTCP_DROP;
+	case LWT_FTCP_SYN_SENT:
+		if (s->flags & LWT_TCP_RST) {
+			/* RFC 793: acceptable if it acks our SYN. */
+			if ((s->flags & LWT_TCP_ACK) && s->ack == c->iss + 1)
+				return LWT_FTCP_RESET;
+			return LWT_FTCP_DROP;
+		}
+		if ((s->flags & (LWT_TCP_SYN | LWT_TCP_ACK)) != (LWT_TCP_SYN | LWT_TCP_ACK) ||
+		    s->ack != c->iss + 1)
+			return LWT_FTCP_DROP;
+		c->irs = s->seq;
+		c->rcv_nxt = s->seq + 1;
+		c->snd_una = s->ack;
+		c->snd_wscale = s->has_ws ? s->wscale : 0;
+		c->snd_wnd = s->window;	/* SYN windows are never scaled */
+		c->mss = s->has_mss ? s->mss : 536;
+		c->peer_ts = s->has_ts;
+		c->ts_recent = s->tsval;
+		c->rcv_wnd = LWT_FTCP_WINDOW;
+		c->state = LWT_FTCP_ESTABLISHED;
+		return LWT_FTCP_SEND_ACK;
+	case LWT_FTCP_SYN_RCVD:
+		if (s->flags & LWT_TCP_RST)
+			return s->seq == c->rcv_nxt ? LWT_FTCP_RESET : LWT_FTCP_DROP;
+		if (s->flags & LWT_TCP_SYN)
+			return (s->seq == c->irs && !(s->flags & LWT_TCP_ACK)) ?
+			       LWT_FTCP_SEND_SYNACK : LWT_FTCP_DROP;
+		if (!(s->flags & LWT_TCP_ACK) || s->ack != c->iss + 1 || s->seq != c->rcv_nxt)
+			return LWT_FTCP_DROP;
+		c->snd_una = s->ack;
+		c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
+		c->rcv_wnd = LWT_FTCP_WINDOW;
+		c->state = LWT_FTCP_ESTABLISHED;
+		if (s->has_ts)
+			c->ts_recent = s->tsval;
+		if (lwt_seq_gt(end, c->rcv_nxt))
+			c->rcv_nxt = end;
+		return LWT_FTCP_OK;
+	case LWT_FTCP_ESTABLISHED:
+		break;
+	}
+	if (s->flags & LWT_TCP_RST) {
+		/* RFC 5961 3.2: only an exact match resets; in-window gets a challenge ACK. */
+		if (s->seq == c->rcv_nxt)
+			return LWT_FTCP_RESET;
+		if (lwt_seq_gt(s->seq, c->rcv_nxt) && lwt_seq_lt(s->seq, c->rcv_nxt + c->rcv_wnd))
+			return LWT_FTCP_CHALLENGE_ACK;
+		return LWT_FTCP_DROP;
+	}
+	if (s->flags & LWT_TCP_SYN) {
+		/* RFC 5961 4.2: any SYN on a synchronized flow gets a challenge ACK;
+		 * a SYN-ACK repeated by a peer that lost our ACK gets the ACK. */
+		return LWT_FTCP_CHALLENGE_ACK;
+	}
+	if (!in_win)
+		return LWT_FTCP_DROP;
+	if (!ack_ok(c, s))
+		return LWT_FTCP_DROP;
+	if (s->flags & LWT_TCP_FIN)
+		return end == c->rcv_nxt || s->seq == c->rcv_nxt ? LWT_FTCP_RESET : LWT_FTCP_DROP;
+	if (s->has_ts && lwt_seq_ge(s->seq, c->rcv_nxt - 1))
+		c->ts_recent = s->tsval;
+	if (lwt_seq_gt(end, c->rcv_nxt))
+		c->rcv_nxt = end;
+	return LWT_FTCP_OK;
+}

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+/* A small rtnetlink client: one socket per call, request + ACK/answer. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include "netlink.h"
+
+#define NL_BUF 16384
+#define RTPROT_LWT 0x4c	/* routes we install carry this protocol number */
+
+struct nlreq {
+	struct nlmsghdr h;
+	union {
+		struct ifinfomsg ifi;
+		struct ifaddrmsg ifa;
+		struct rtmsg rtm;
+		struct ndmsg ndm;
+	};
+	char attrs[256];
+};
+
+static void addattr(struct nlmsghdr *h, int type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+/* Send h; call cb for every answer message; return 0 or -errno from an
+ * NLMSG_ERROR. */
+static int talk(struct nlmsghdr *h, int (*cb)(struct nlmsghdr *, void *), void *arg)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char *buf;
+	int fd, err = 0, done = 0;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(NL_BUF);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	h->nlmsg_seq = 1;
+	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t n = recv(fd, buf, NL_BUF, 0);
+		struct nlmsghdr *m;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		for (m = (struct nlmsghdr *)buf; NLMSG_OK(m, (size_t)n); m = NLMSG_NEXT(m, n)) {
+			if (m->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (m->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(m);
+
+				err = e->error;
+				done = 1;
+				break;
+			}
+			if (cb) {
+				int r = cb(m, arg);
+
+				if (r < 0 && !err)
+					err = r;
+			}
+			if (!(m->nlmsg_flags & NLM_F_MULTI)) {
+				done = 1;
+				break;
+			}
+		}
+	}
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+int lwt_nl_link_index(const char *ifname)
+{
+	unsigned int i;
+
+	if (!ifname || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	i = if_nametoindex(ifname);
+	return i ? (int)i : -ENODEV;
+}
+
+static int link_change(int ifindex, unsigned int flags, unsigned int change, int mtu)
+{
+	struct nlreq r;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.h.nlmsg_type = RTM_NEWLINK;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = ifindex;
+	r.ifi.ifi_flags = flags;
+	r.ifi.ifi_change = change;
+	if (mtu > 0)
+		addattr(&r.h, IFLA_MTU, &mtu, sizeof(mtu));
+	return talk(&r.h, NULL, NULL);
+}
+
+int lwt_nl_link_set_mtu(int ifindex, int mtu)
+{
+	if (mtu < 68 || mtu > 65535)
+		return -EINVAL;
+	return link_change(ifindex, 0, 0, mtu);
+}
+
+int lwt_nl_link_set_up(int ifindex, bool up)
+{
+	return link_change(ifindex, up ? IFF_UP : 0, IFF_UP, 0);
+}
+
+int lwt_nl_addr_add(int ifindex, uint32_t addr, uint8_t prefix)
+{
+	struct nlreq r;
+
+	if (ifindex <= 0 || prefix > 32)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	r.h.nlmsg_type = RTM_NEWADDR;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+	r.ifa.ifa_family = AF_INET;
+	r.ifa.ifa_prefixlen = prefix;
+	r.ifa.ifa_index = ifindex;
+	addattr(&r.h, IFA_LOCAL, &addr, 4);
+	addattr(&r.h, IFA_ADDRESS, &addr, 4);
+	return talk(&r.h, NULL, NULL);
+}
+
+static int route_msg(int type, int flags, int ifindex, uint32_t dst, uint8_t prefix, uint32_t gw)
+{
+	struct nlreq r;
+	uint32_t oif = ifindex;
+
+	if (ifindex <= 0 || prefix > 32)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.h.nlmsg_type = type;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r.rtm.rtm_family = AF_INET;
+	r.rtm.rtm_dst_len = prefix;
+	r.rtm.rtm_table = RT_TABLE_MAIN;
+	r.rtm.rtm_protocol = RTPROT_LWT;
+	r.rtm.rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	r.rtm.rtm_type = RTN_UNICAST;
+	addattr(&r.h, RTA_DST, &dst, 4);
+	addattr(&r.h, RTA_OIF, &oif, 4);
+	if (gw)
+		addattr(&r.h, RTA_GATEWAY, &gw, 4);
+	return talk(&r.h, NULL, NULL);
+}
+
+int lwt_nl_route_add(int ifindex, uint32_t dst, uint8_t prefix, uint32_t gateway)
+{
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifindex, dst, prefix, gateway);
+}
+
+int lwt_nl_route_del(int ifindex, uint32_t dst, uint8_t prefix)
+{
+	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, 0);
+}
+
+struct route_ans {
+	int ifindex;
+	uint32_t src, gw;
+	int found;
+};
+
+static int route_cb(struct nlmsghdr *m, void *arg)
+{
+	struct route_ans *a = arg;
+	struct rtmsg *rt = NLMSG_DATA(m);
+	struct rtattr *at;
+	int len = RTM_PAYLOAD(m);
+
+	if (m->nlmsg_type != RTM_NEWROUTE)
+		return 0;
+	for (at = RTM_RTA(rt); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+		if (at->rta_type == RTA_OIF && RTA_PAYLOAD(at) >= 4)
+			memcpy(&a->ifindex, RTA_DATA(at), 4);
+		else if (at->rta_type == RTA_PREFSRC && RTA_PAYLOAD(at) >= 4)
+			memcpy(&a->src, RTA_DATA(at), 4);
+		else if (at->rta_type == RTA_GATEWAY && RTA_PAYLOAD(at) >= 4)
+			memcpy(&a->gw, RTA_DATA(at), 4);
+	}
+	a->found = 1;
+	return 0;
+}
+
+int lwt_nl_route_get(uint32_t dst, int *ifindex, uint32_t *src, uint32_t *gateway)
+{
+	struct route_ans a = { 0 };
+	struct nlreq r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.h.nlmsg_type = RTM_GETROUTE;
+	r.h.nlmsg_flags = NLM_F_REQUEST;
+	r.rtm.rtm_family = AF_INET;
+	r.rtm.rtm_dst_len = 32;
+	addattr(&r.h, RTA_DST, &dst, 4);
+	err = talk(&r.h, route_cb, &a);
+	if (err)
+		return err;
+	if (!a.found)
+		return -ENETUNREACH;
+	*ifindex = a.ifindex;
+	*src = a.src;
+	*gateway = a.gw;
+	return 0;
+}
+
+struct neigh_ans {
+	int ifindex;
+	uint32_t ip;
+	uint8_t mac[6];
+	int found;
+};
+
+static int neigh_cb(struct nlmsghdr *m, void *arg)
+{
+	struct neigh_ans *a = arg;
+	struct ndmsg *nd = NLMSG_DATA(m);
+	struct rtattr *at;
+	int len = m->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
+	uint32_t ip = 0;
+	uint8_t mac[6];
+	int has_mac = 0;
+
+	if (m->nlmsg_type != RTM_NEWNEIGH || nd->ndm_family != AF_INET ||
+	    nd->ndm_ifindex != a->ifindex ||
+	    !(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
+		return 0;
+	for (at = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd))); RTA_OK(at, len);
+	     at = RTA_NEXT(at, len)) {
+		if (at->rta_type == NDA_DST && RTA_PAYLOAD(at) == 4)
+			memcpy(&ip, RTA_DATA(at), 4);
+		else if (at->rta_type == NDA_LLADDR && RTA_PAYLOAD(at) == 6) {
+			memcpy(mac, RTA_DATA(at), 6);
+			has_mac = 1;
+		}
+	}
+	if (ip == a->ip && has_mac) {
+		memcpy(a->mac, mac, 6);
+		a->found = 1;
+	}
+	return 0;
+}
+
+int lwt_nl_neigh_get(int ifindex, uint32_t ip, uint8_t mac[6])
+{
+	struct neigh_ans a = { .ifindex = ifindex, .ip = ip };
+	struct nlreq r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
+	r.h.nlmsg_type = RTM_GETNEIGH;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r.ndm.ndm_family = AF_INET;
+	err = talk(&r.h, neigh_cb, &a);
+	if (err)
+		return err;
+	if (!a.found)
+		return -ENOENT;
+	memcpy(mac, a.mac, 6);
+	return 0;
+}
+
+struct mtu_ans {
+	int mtu;
+};
+
+static int mtu_cb(struct nlmsghdr *m, void *arg)
+{
+	struct mtu_ans *a = arg;
+	struct ifinfomsg *ifi = NLMSG_DATA(m);
+	struct rtattr *at;
+	int len = m->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+
+	if (m->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	for (at = IFLA_RTA(ifi); RTA_OK(at, len); at = RTA_NEXT(at, len))
+		if (at->rta_type == IFLA_MTU && RTA_PAYLOAD(at) >= 4)
+			memcpy(&a->mtu, RTA_DATA(at), 4);
+	return 0;
+}
+
+int lwt_nl_link_mtu(int ifindex)
+{
+	struct mtu_ans a = { -ENOENT };
+	struct nlreq r;
+	int err;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.h.nlmsg_type = RTM_GETLINK;
+	r.h.nlmsg_flags = NLM_F_REQUEST;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = ifindex;
+	err = talk(&r.h, mtu_cb, &a);
+	return err ? err : a.mtu;
+}
