@@ -106,6 +106,9 @@ static cJSON *render(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(p, "rtt_us", (double)atomic_load(&s->rtt_us));
 		cJSON_AddNumberToObject(p, "up_s", s->c.phase == LWT_PH_UP ?
 					(double)(now - s->c.up_ns) / 1e9 : 0);
+		/* Read racily from the data plane: for inspection and tests only. */
+		cJSON_AddNumberToObject(p, "tcp_snd_nxt", s->tcp.snd_nxt);
+		cJSON_AddNumberToObject(p, "tcp_rcv_nxt", s->tcp.rcv_nxt);
 		add_counters(p, &s->ctr);
 		cJSON_AddItemToArray(peers, p);
 		if (s->c.phase == LWT_PH_UP)

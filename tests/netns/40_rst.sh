@@ -8,13 +8,22 @@ two_hosts
 start_server
 start_client
 wait_for 10 "session up" sessions_up s lwts
-ep=$(jget s lwts -r '.peers[0].endpoint')
+ep=$(jget s lwts '.peers[0].endpoint')
 say "client flow endpoint seen by server: $ep"
+# Sent with AF_PACKET from the client's namespace: the client's own
+# anti-RST rule would drop them otherwise (it drops every RST to the server).
+mac=$(ip -n "$PFX-s" -j link show v-s-c | jq -r '.[0].address')
 for seq in 1 12345 305419896 4000000000 2147483648; do
-	nsx c "$TOOLS/lwt-inject" tcp "$ep" 10.99.0.1:9000 "$seq" 0 R
-	nsx c "$TOOLS/lwt-inject" tcp "$ep" 10.99.0.1:9000 "$seq" 0 RA
+	nsx c "$TOOLS/lwt-inject" tcp-via v-c-s "$mac" "$ep" 10.99.0.1:9000 "$seq" 0 R
+	nsx c "$TOOLS/lwt-inject" tcp-via v-c-s "$mac" "$ep" 10.99.0.1:9000 "$seq" 0 RA
 done
 wait_for 5 "RSTs counted" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq '.totals.rst_ignored') -ge 10 ]"
+say "in-window RSTs that do not match rcv_nxt exactly get a challenge ACK"
+rcv=$(jget s lwts '.peers[0].tcp_rcv_nxt')
+for off in 1 1000 100000; do
+	nsx c "$TOOLS/lwt-inject" tcp-via v-c-s "$mac" "$ep" 10.99.0.1:9000 $(( (rcv + off) % 4294967296 )) 0 R
+done
+wait_for 5 "challenge ACKs" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq '.totals.challenge_acks') -ge 3 ]"
 nsx c ping -c 10 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "session broken by spoofed RST"
 [ "$(jget s lwts .handshakes_ok)" -eq 1 ] || fail "session was re-established"
 [ "$(jget c lwtc .reconnects)" -eq 0 ] || fail "client reconnected"

@@ -16,13 +16,13 @@ nsx s ip route add default via 10.97.2.1
 nsx r sysctl -qw net.ipv4.ip_forward=1
 nsx r nft -f - <<'NFT'
 table inet fw {
-	chain fwd {
+	counter cnt_invalid { }
+	counter cnt_est { }
+	chain forward_chain {
 		type filter hook forward priority 0; policy accept;
-		ct state invalid counter name invalid drop
-		ct state established counter name established
+		ct state invalid counter name cnt_invalid drop
+		ct state established counter name cnt_est
 	}
-	counter invalid { }
-	counter established { }
 }
 NFT
 nsx r sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
@@ -43,8 +43,8 @@ for dir in up down; do
 	jq -e "$bps > 1e6" >/dev/null <<<null || fail "iperf3 $dir carried under 1 Mbit/s"
 done
 nsx r nft list counters
-inv=$(nsx r nft -j list counter inet fw invalid | jq '.nftables[] | select(.counter) | .counter.packets')
-est=$(nsx r nft -j list counter inet fw established | jq '.nftables[] | select(.counter) | .counter.packets')
+inv=$(nsx r nft -j list counter inet fw cnt_invalid | jq '.nftables[] | select(.counter) | .counter.packets')
+est=$(nsx r nft -j list counter inet fw cnt_est | jq '.nftables[] | select(.counter) | .counter.packets')
 say "router: invalid $inv, established $est"
 [ "$est" -gt 1000 ] || fail "the router did not track the flow as established"
 [ "$inv" -eq 0 ] || fail "the router's conntrack found $inv invalid packets"

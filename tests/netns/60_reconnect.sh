@@ -34,8 +34,8 @@ nsx c ping -c 5 -i 0.1 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no 
 say "queued during reconnect"
 run kill -9 "$server_PID"
 wait "$server_PID" 2>/dev/null || true
-wait_for 10 "client noticed" grep -q "reconnecting" "$LOGDIR/client.log"
-nsx c ping -c 1 -W 0.2 10.0.0.1 >/dev/null 2>&1 || true  # queued while down
+wait_for 10 "client noticed" sh -c "[ \$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq .sessions) -eq 0 ]"
+nsx c ping -c 3 -i 0.2 -W 0.2 10.0.0.1 >/dev/null 2>&1 || true  # queued while down
 start server s -c "$LOGDIR/server.json"
 wait_for 30 "client reconnected" sessions_up c lwtc
 wait_for 5 "queued packet sent" grep -q "queued during (re)connect" "$LOGDIR/client.log"

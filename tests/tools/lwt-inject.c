@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* lwt-inject: put hostile packets on the wire for lwt's tests.
  *   lwt-inject replay IFACE FILE.pcap        resend every frame of a capture
- *   lwt-inject tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]
+ *   lwt-inject tcp[-via IFACE DSTMAC] SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]
  *                                            one TCP segment via a raw socket
  *                                            (FLAGS: letters of S A R F P)
  *   lwt-inject flip IFACE FILE.pcap OFFSET   resend the capture with the byte
@@ -114,6 +114,8 @@ static int parse_ep(const char *s, struct sockaddr_in *a)
 	return inet_pton(AF_INET, h, &a->sin_addr) == 1 ? 0 : -1;
 }
 
+static const char *via_if, *via_mac;
+
 static int tcp(char **av)
 {
 	struct sockaddr_in src, dst;
@@ -154,6 +156,25 @@ static int tcp(char **av)
 	p[34] = 0xff;
 	p[35] = 0xff;
 	tcp_csum(p);
+	if (via_if) {
+		/* AF_PACKET bypasses the sender's own netfilter OUTPUT hook. */
+		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+					   .sll_halen = 6 };
+
+		sll.sll_ifindex = if_nametoindex(via_if);
+		if (!sll.sll_ifindex || sscanf(via_mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &sll.sll_addr[0],
+		    &sll.sll_addr[1], &sll.sll_addr[2], &sll.sll_addr[3], &sll.sll_addr[4],
+		    &sll.sll_addr[5]) != 6) {
+			fprintf(stderr, "lwt-inject: bad interface or MAC\n");
+			return 2;
+		}
+		fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+		if (fd < 0 || sendto(fd, p, tot, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+			fprintf(stderr, "lwt-inject: send: %s\n", strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
 	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
 	if (fd < 0 || sendto(fd, p, tot, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
@@ -171,7 +192,13 @@ int main(int argc, char **argv)
 		return replay(argv[2], argv[3], atol(argv[4]));
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
 		return tcp(argv + 2);
+	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "tcp-via")) {
+		via_if = argv[2];
+		via_mac = argv[3];
+		return tcp(argv + 4);
+	}
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
-			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
+			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
+			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
 	return 2;
 }
