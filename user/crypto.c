@@ -76,9 +76,14 @@ int lwt_x25519_shared(const uint8_t priv[LWT_X25519_LEN], const uint8_t peer_pub
 	size_t ol = LWT_X25519_LEN;
 	int err = -EIO;
 
-	if (c && p && EVP_PKEY_derive_init(c) > 0 && EVP_PKEY_derive_set_peer(c, p) > 0 &&
-	    EVP_PKEY_derive(c, out, &ol) > 0 && ol == LWT_X25519_LEN)
-		err = CRYPTO_memcmp(out, zero, sizeof(zero)) ? 0 : -EINVAL;
+	if (c && p && EVP_PKEY_derive_init(c) > 0 && EVP_PKEY_derive_set_peer(c, p) > 0) {
+		/* OpenSSL itself refuses an all-zero result (low-order peer key);
+		 * check again so no OpenSSL version lets one through. */
+		if (EVP_PKEY_derive(c, out, &ol) > 0 && ol == LWT_X25519_LEN)
+			err = CRYPTO_memcmp(out, zero, sizeof(zero)) ? 0 : -EINVAL;
+		else
+			err = -EINVAL;
+	}
 	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(p);
 	EVP_PKEY_free(k);

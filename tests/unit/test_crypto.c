@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/* HKDF, HMAC, AES-256-GCM, GMAC and X25519 against published vectors. */
+#include <errno.h>
+#include <stdio.h>
+#include "testutil.h"
+#include "crypto.h"
+
+struct hkdf_case {
+	const char *ikm, *salt, *info, *okm;
+};
+
+/* RFC 5869 appendix A, test cases 1-3. */
+static const struct hkdf_case hkdf_cases[] = {
+	{ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "000102030405060708090a0b0c",
+	  "f0f1f2f3f4f5f6f7f8f9",
+	  "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865" },
+	{ "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	  "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	  "404142434445464748494a4b4c4d4e4f",
+	  "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	  "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	  "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf",
+	  "b0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+	  "d0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+	  "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+	  "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+	  "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+	  "cc30c58179ec3e87c14c01d5c1f3434f1d87" },
+	{ "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "", "",
+	  "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8" },
+};
+
+static void test_hkdf_rfc5869(void **state)
+{
+	for (size_t i = 0; i < sizeof(hkdf_cases) / sizeof(hkdf_cases[0]); i++) {
+		uint8_t ikm[128], salt[128], info[128], okm[128], out[128];
+		size_t il = unhex(hkdf_cases[i].ikm, ikm), sl = unhex(hkdf_cases[i].salt, salt);
+		size_t nl = unhex(hkdf_cases[i].info, info), ol = unhex(hkdf_cases[i].okm, okm);
+
+		printf("hkdf case %zu\n", i + 1);
+		assert_int_equal(lwt_crypto_hkdf(salt, sl, ikm, il, info, nl, out, ol), 0);
+		assert_memory_equal(out, okm, ol);
+	}
+}
+
+static void test_hmac_rfc4231(void **state)
+{
+	/* Case 2: key "Jefe" (HMAC zero-pads short keys, so 32 bytes with zeros is the same). */
+	uint8_t key[32] = { 'J', 'e', 'f', 'e' }, want[32], out[32];
+	const char *data = "what do ya want for nothing?";
+
+	unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want);
+	assert_int_equal(lwt_crypto_hmac(key, (const uint8_t *)data, strlen(data), out), 0);
+	assert_memory_equal(out, want, 32);
+}
+
+struct gcm_case {
+	const char *key, *iv, *pt, *aad, *ct, *tag;
+};
+
+/* The GCM specification (McGrew & Viega), test cases 13-16 (AES-256). */
+static const struct gcm_case gcm_cases[] = {
+	{ "0000000000000000000000000000000000000000000000000000000000000000",
+	  "000000000000000000000000", "", "", "", "530f8afbc74536b9a963b4f1c4cb738b" },
+	{ "0000000000000000000000000000000000000000000000000000000000000000",
+	  "000000000000000000000000", "00000000000000000000000000000000", "",
+	  "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919" },
+	{ "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+	  "cafebabefacedbaddecaf888",
+	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255", "",
+	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+	  "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
+	  "b094dac5d93471bdec1a502270e3cc6c" },
+	{ "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+	  "cafebabefacedbaddecaf888",
+	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+	  "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+	  "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+	  "76fc6ece0f4e1768cddf8853bb2d551b" },
+};
+
+static uint64_t counter_of(const uint8_t iv[12])
+{
+	uint64_t c = 0;
+
+	for (int i = 4; i < 12; i++)
+		c = c << 8 | iv[i];
+	return c;
+}
+
+static void test_gcm_vectors(void **state)
+{
+	for (size_t i = 0; i < sizeof(gcm_cases) / sizeof(gcm_cases[0]); i++) {
+		const struct gcm_case *c = &gcm_cases[i];
+		uint8_t key[32], iv[12], pt[128], aad[64], ct[128], tag[16], buf[160];
+		size_t pl = unhex(c->pt, pt), al = unhex(c->aad, aad);
+		struct lwt_aead *a;
+
+		printf("gcm case %zu\n", i + 13);
+		unhex(c->key, key);
+		unhex(c->iv, iv);
+		unhex(c->ct, ct);
+		unhex(c->tag, tag);
+		a = lwt_aead_create(key, iv);
+		assert_non_null(a);
+		memcpy(buf, pt, pl);
+		assert_int_equal(lwt_aead_seal(a, counter_of(iv), aad, al, buf, pl), 0);
+		assert_memory_equal(buf, ct, pl);
+		assert_memory_equal(buf + pl, tag, 16);
+		assert_int_equal(lwt_aead_open(a, counter_of(iv), aad, al, buf, pl), 0);
+		assert_memory_equal(buf, pt, pl);
+		/* Any flipped bit, in ciphertext, tag or AAD, fails. */
+		for (size_t bit = 0; bit < (pl + 16) * 8; bit += 7) {
+			memcpy(buf, ct, pl);
+			memcpy(buf + pl, tag, 16);
+			buf[bit / 8] ^= 1 << (bit % 8);
+			assert_int_equal(lwt_aead_open(a, counter_of(iv), aad, al, buf, pl), -EBADMSG);
+		}
+		if (al) {
+			memcpy(buf, ct, pl);
+			memcpy(buf + pl, tag, 16);
+			aad[0] ^= 1;
+			assert_int_equal(lwt_aead_open(a, counter_of(iv), aad, al, buf, pl), -EBADMSG);
+		}
+		/* The wrong counter (nonce) fails. */
+		memcpy(buf, ct, pl);
+		memcpy(buf + pl, tag, 16);
+		assert_int_equal(lwt_aead_open(a, counter_of(iv) + 1, aad, al, buf, pl), -EBADMSG);
+		lwt_aead_destroy(a);
+	}
+}
+
+static void test_gmac(void **state)
+{
+	uint8_t key[32] = { 1 }, iv[4] = { 2 }, aad[16] = { 3 }, data[100], tag[16];
+	struct lwt_aead *a = lwt_aead_create(key, iv);
+
+	memset(data, 0x5a, sizeof(data));
+	assert_int_equal(lwt_aead_gmac_seal(a, 7, aad, sizeof(aad), data, sizeof(data), tag), 0);
+	assert_int_equal(lwt_aead_gmac_open(a, 7, aad, sizeof(aad), data, sizeof(data), tag), 0);
+	data[50] ^= 0x80;
+	assert_int_equal(lwt_aead_gmac_open(a, 7, aad, sizeof(aad), data, sizeof(data), tag), -EBADMSG);
+	data[50] ^= 0x80;
+	assert_int_equal(lwt_aead_gmac_open(a, 8, aad, sizeof(aad), data, sizeof(data), tag), -EBADMSG);
+	tag[0] ^= 1;
+	assert_int_equal(lwt_aead_gmac_open(a, 7, aad, sizeof(aad), data, sizeof(data), tag), -EBADMSG);
+	lwt_aead_destroy(a);
+}
+
+static void test_x25519_rfc7748(void **state)
+{
+	uint8_t a[32], ap[32], b[32], bp[32], k[32], out[32], zero[32] = { 0 };
+
+	unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", a);
+	unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", ap);
+	unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", b);
+	unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", bp);
+	unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", k);
+	assert_int_equal(lwt_x25519_shared(a, bp, out), 0);
+	assert_memory_equal(out, k, 32);
+	assert_int_equal(lwt_x25519_shared(b, ap, out), 0);
+	assert_memory_equal(out, k, 32);
+	/* A low-order point (here: 0) gives an all-zero secret: refused. */
+	assert_int_equal(lwt_x25519_shared(a, zero, out), -EINVAL);
+}
+
+static void test_x25519_keygen(void **state)
+{
+	uint8_t a[32], ap[32], b[32], bp[32], k1[32], k2[32];
+
+	assert_int_equal(lwt_x25519_keygen(a, ap), 0);
+	assert_int_equal(lwt_x25519_keygen(b, bp), 0);
+	assert_memory_not_equal(ap, bp, 32);
+	assert_int_equal(lwt_x25519_shared(a, bp, k1), 0);
+	assert_int_equal(lwt_x25519_shared(b, ap, k2), 0);
+	assert_memory_equal(k1, k2, 32);
+}
+
+static void test_psk_and_session(void **state)
+{
+	struct lwt_psk_keys p1, p2, p3;
+	struct lwt_session_keys s;
+	uint8_t dh[32] = { 9 }, r1[32] = { 1 }, r2[32] = { 2 }, c[32] = { 3 }, sp[32] = { 4 };
+
+	assert_int_equal(lwt_crypto_psk_derive("correct horse", &p1), 0);
+	assert_int_equal(lwt_crypto_psk_derive("correct horse", &p2), 0);
+	assert_int_equal(lwt_crypto_psk_derive("correct horsf", &p3), 0);
+	assert_memory_equal(&p1, &p2, sizeof(p1));
+	assert_memory_not_equal(p1.auth_key, p3.auth_key, 32);
+	assert_memory_not_equal(p1.auth_key, p1.mix_key, 32);
+	assert_int_equal(lwt_crypto_session_derive(&p1, dh, r1, r2, c, sp, &s), 0);
+	assert_memory_not_equal(s.c2s_key, s.s2c_key, 32);
+	assert_memory_not_equal(s.c2s_iv, s.s2c_iv, 4);
+	assert_true(lwt_crypto_equal("abc", "abc", 3));
+	assert_false(lwt_crypto_equal("abc", "abd", 3));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hkdf_rfc5869),
+		cmocka_unit_test(test_hmac_rfc4231),
+		cmocka_unit_test(test_gcm_vectors),
+		cmocka_unit_test(test_gmac),
+		cmocka_unit_test(test_x25519_rfc7748),
+		cmocka_unit_test(test_x25519_keygen),
+		cmocka_unit_test(test_psk_and_session),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

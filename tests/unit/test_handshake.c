@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/* HELLO / HELLO_ACK / REJECT: round trip, wrong key, tampering, staleness. */
+#include <errno.h>
+#include <stdio.h>
+#include "testutil.h"
+#include "handshake.h"
+
+#define NOW 1700000000000ull
+
+static struct lwt_psk_keys psk, other;
+
+static int setup(void **state)
+{
+	lwt_crypto_psk_derive("the right key", &psk);
+	lwt_crypto_psk_derive("the wrong key", &other);
+	return 0;
+}
+
+static void handshake(struct lwt_hs_client *st, uint8_t *hello, uint8_t *ack,
+		      struct lwt_session_keys *sk, struct lwt_hs_hello_info *hi)
+{
+	struct lwt_hs_ack_info ai = { .session_id = 0x11223344, .server_tunnel_ip = 0x0100000a,
+				      .server_tunnel_prefix = 24 };
+
+	assert_int_equal(lwt_hs_hello_build(&psk, st, NOW, 42, 0x0200000a, 24, hello), 0);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, LWT_HELLO_FRAME_LEN, NOW + 5, hi), 0);
+	assert_int_equal(lwt_hs_ack_build(&psk, hello, hi, &ai, ack, sk), 0);
+}
+
+static void test_round_trip(void **state)
+{
+	struct lwt_hs_client st;
+	struct lwt_hs_hello_info hi;
+	struct lwt_hs_ack_info ai;
+	struct lwt_session_keys ks, kc;
+	uint8_t hello[LWT_HELLO_FRAME_LEN], ack[LWT_HELLO_ACK_FRAME_LEN];
+
+	handshake(&st, hello, ack, &ks, &hi);
+	assert_int_equal(hi.client_id, 42);
+	assert_int_equal(hi.tunnel_ip, 0x0200000a);
+	assert_int_equal(hi.tunnel_prefix, 24);
+	assert_int_equal(lwt_hs_ack_verify(&psk, &st, ack, sizeof(ack), &ai, &kc), 0);
+	assert_int_equal(ai.session_id, 0x11223344);
+	assert_int_equal(ai.server_tunnel_ip, 0x0100000a);
+	assert_memory_equal(&ks, &kc, sizeof(ks));
+}
+
+static void test_wrong_key(void **state)
+{
+	struct lwt_hs_client st;
+	struct lwt_hs_hello_info hi;
+	struct lwt_hs_ack_info ai;
+	struct lwt_session_keys ks, kc;
+	uint8_t hello[LWT_HELLO_FRAME_LEN], ack[LWT_HELLO_ACK_FRAME_LEN];
+
+	handshake(&st, hello, ack, &ks, &hi);
+	assert_int_equal(lwt_hs_hello_verify(&other, hello, sizeof(hello), NOW, &hi), -EACCES);
+	assert_int_equal(lwt_hs_ack_verify(&other, &st, ack, sizeof(ack), &ai, &kc), -EACCES);
+}
+
+static void test_every_bit_flip(void **state)
+{
+	struct lwt_hs_client st;
+	struct lwt_hs_hello_info hi;
+	struct lwt_hs_ack_info ai;
+	struct lwt_session_keys ks, kc;
+	uint8_t hello[LWT_HELLO_FRAME_LEN], ack[LWT_HELLO_ACK_FRAME_LEN], t[LWT_HELLO_FRAME_LEN];
+	size_t bit;
+
+	handshake(&st, hello, ack, &ks, &hi);
+	for (bit = 0; bit < sizeof(hello) * 8; bit++) {
+		memcpy(t, hello, sizeof(hello));
+		t[bit / 8] ^= 1 << (bit % 8);
+		assert_int_not_equal(lwt_hs_hello_verify(&psk, t, sizeof(t), NOW, &hi), 0);
+	}
+	for (bit = 0; bit < sizeof(ack) * 8; bit++) {
+		memcpy(t, ack, sizeof(ack));
+		t[bit / 8] ^= 1 << (bit % 8);
+		assert_int_not_equal(lwt_hs_ack_verify(&psk, &st, t, sizeof(ack), &ai, &kc), 0);
+	}
+}
+
+static void test_lengths_and_staleness(void **state)
+{
+	struct lwt_hs_client st, st2;
+	struct lwt_hs_hello_info hi;
+	struct lwt_hs_ack_info ai;
+	struct lwt_session_keys ks, kc;
+	uint8_t hello[LWT_HELLO_FRAME_LEN + 1], ack[LWT_HELLO_ACK_FRAME_LEN + 1];
+	uint8_t hello2[LWT_HELLO_FRAME_LEN];
+	size_t n;
+
+	handshake(&st, hello, ack, &ks, &hi);
+	for (n = 0; n < LWT_HELLO_FRAME_LEN; n++)
+		assert_int_equal(lwt_hs_hello_verify(&psk, hello, n, NOW, &hi), -EBADMSG);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, sizeof(hello), NOW, &hi), -EBADMSG);
+	for (n = 0; n < LWT_HELLO_ACK_FRAME_LEN; n++)
+		assert_int_equal(lwt_hs_ack_verify(&psk, &st, ack, n, &ai, &kc), -EBADMSG);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, LWT_HELLO_FRAME_LEN,
+					     NOW + LWT_HELLO_MAX_SKEW_MS + 1000, &hi), -ETIME);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, LWT_HELLO_FRAME_LEN,
+					     NOW - LWT_HELLO_MAX_SKEW_MS - 1000, &hi), -ETIME);
+	/* An ACK answers one HELLO only. */
+	assert_int_equal(lwt_hs_hello_build(&psk, &st2, NOW, 42, 0x0200000a, 24, hello2), 0);
+	assert_int_equal(lwt_hs_ack_verify(&psk, &st2, ack, LWT_HELLO_ACK_FRAME_LEN, &ai, &kc), -EACCES);
+}
+
+static void test_reject(void **state)
+{
+	uint8_t f[LWT_REJECT_FRAME_LEN];
+
+	for (int r = LWT_REJECT_AUTH; r <= LWT_REJECT_STALE; r++) {
+		lwt_hs_reject_build(r, f);
+		assert_int_equal(lwt_hs_reject_parse(f, sizeof(f)), r);
+		assert_string_not_equal(lwt_hs_reject_str(r), "unknown reason");
+	}
+	assert_string_equal(lwt_hs_reject_str(LWT_REJECT_AUTH), "wrong key");
+	assert_int_equal(lwt_hs_reject_parse(f, sizeof(f) - 1), -EBADMSG);
+	f[0] = LWT_FT_HELLO;
+	assert_int_equal(lwt_hs_reject_parse(f, sizeof(f)), -EBADMSG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_every_bit_flip),
+		cmocka_unit_test(test_lengths_and_staleness),
+		cmocka_unit_test(test_reject),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
