@@ -560,7 +560,8 @@ int lwt_config_write_templates(const char *path, char *err, size_t el)
 	snprintf(cpath, sizeof(cpath), "%s.client", path);
 	r = write_file(cpath, text, err, el);
 	if (!r)
-		printf("wrote %s (server) and %s (client); both hold the same new key\n", path, cpath);
+		printf("wrote %s (server) and %s (client); both hold the same new key; "
+		       "set remote_addr in the client file to the server's address\n", path, cpath);
 	return r;
 }
 

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/* Flags and JSON: every form, every error case, templates. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include "testutil.h"
+#include "config.h"
+
+#define MAXARGS 16
+
+static int parse(struct lwt_config *c, char *err, const char *const *args)
+{
+	char *argv[MAXARGS + 1] = { (char *)"lightweight-tunnel" };
+	int argc = 1;
+
+	while (args[argc - 1] && argc < MAXARGS)
+		argv[argc] = (char *)args[argc - 1], argc++;
+	err[0] = 0;
+	return lwt_config_from_argv(c, argc, argv, err, 256);
+}
+
+#define K "-k", "secret-key-123"
+
+struct err_case {
+	const char *args[MAXARGS];
+	const char *want;	/* substring of the error */
+};
+
+static const struct err_case err_cases[] = {
+	{ { "-m", "client", K }, "remote_addr" },				/* 1 */
+	{ { "-m", "server" }, "key" },						/* 2 */
+	{ { K, "-fec-data", "abc" }, "fec_data" },				/* 3 */
+	{ { K, "-fec-data", "0" }, "fec_data" },				/* 4 */
+	{ { K, "-fec-data", "129" }, "fec_data" },				/* 5 */
+	{ { K, "-fec-parity", "-1" }, "fec_parity" },				/* 6 */
+	{ { K, "-fec-parity", "65" }, "fec_parity" },				/* 7 */
+	{ { K, "-t", "10.0.0.1/33" }, "tunnel_addr" },				/* 8 */
+	{ { K, "-t", "10.0.0.1" }, "tunnel_addr" },				/* 9 */
+	{ { K, "-t", "300.0.0.1/24" }, "tunnel_addr" },				/* 10 */
+	{ { K, "-nosuchflag" }, "nosuchflag" },					/* 11 */
+	{ { K, "-m", "router" }, "mode" },					/* 12 */
+	{ { K, "-mtu", "100" }, "mtu" },					/* 13 */
+	{ { K, "-mtu", "9001" }, "mtu" },					/* 14 */
+	{ { K, "-multi-client=maybe" }, "multi_client" },			/* 15 */
+	{ { K, "-max-clients", "0" }, "max_clients" },				/* 16 */
+	{ { K, "-l", "1.2.3.4" }, "local_addr" },				/* 17 */
+	{ { K, "-l", "1.2.3.4:99999" }, "local_addr" },				/* 18 */
+	{ { K, "-r", "1.2.3.4:9000" }, "remote_addr" },				/* 19: server given -r */
+	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-l", "0.0.0.0:1" }, "local_addr" }, /* 20 */
+	{ { "-m", "client", K, "-r", "127.0.0.1:0" }, "remote_addr" },		/* 21 (no DNS in tests) */
+	{ { "-m", "client", K, "-r", "1.2.3.4" }, "remote_addr" },		/* 22 */
+	{ { K, "-routes", "10.0.0.0/8,bogus" }, "routes" },			/* 23 */
+	{ { K, "-routes", "10.0.0.1/8" }, "host bits" },			/* 24 */
+	{ { K, "-allowed-routes", "192.168.0.0/33" }, "allowed_routes" },	/* 25 */
+	{ { K, "-tun-name", "this-name-is-far-too-long" }, "tun_name" },	/* 26 */
+	{ { K, "-tun-name", "bad/name" }, "tun_name" },				/* 27 */
+	{ { K, "-mtu" }, "needs a value" },					/* 28 */
+	{ { K, "-c" }, "-c" },							/* 29 */
+	{ { K, "-c", "/nonexistent/lwt.json" }, "nonexistent" },		/* 30 */
+	{ { K, "stray" }, "stray" },						/* 31 */
+	{ { K, "-log-level", "loud" }, "log_level" },				/* 32 */
+	{ { K, "-p2p-port", "70000" }, "p2p_port" },				/* 33 */
+	{ { K, "-config-push-interval", "-5" }, "config_push_interval" },	/* 34 */
+	{ { K, "-max-hops", "99" }, "max_hops" },				/* 35 */
+	{ { K, "-send-queue", "0" }, "send_queue_size" },			/* 36 */
+	{ { "-k", "" }, "key" },						/* 37 */
+	{ { K, "-p2p", "false" }, "false" },	/* 38: Go bools never take the next word */
+};
+
+static void test_errors(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		int r = parse(&c, err, err_cases[i].args);
+
+		if (r != -EINVAL || !strstr(err, err_cases[i].want) || strchr(err, '\n'))
+			fail_msg("error case %zu: r=%d err=\"%s\", want \"%s\"", i + 1, r, err,
+				 err_cases[i].want);
+	}
+}
+
+static void test_defaults_and_forms(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+	char ip[16];
+
+	assert_int_equal(parse(&c, err, (const char *[]){ K, NULL }), 0);
+	assert_int_equal(c.mode, LWT_MODE_SERVER);
+	assert_int_equal(c.mtu, 1400);
+	assert_int_equal(c.fec_data, 10);
+	assert_int_equal(c.fec_parity, 3);
+	assert_int_equal(c.send_queue_size, 5000);
+	assert_int_equal(c.max_clients, 100);
+	assert_true(c.multi_client && c.enable_xdp && c.p2p_enabled);
+	assert_int_equal(c.keepalive, 5);
+	assert_int_equal(c.timeout, 15);
+	assert_int_equal(ntohs(c.local.sin_port), 9000);
+	inet_ntop(AF_INET, &c.tun_ip, ip, sizeof(ip));
+	assert_string_equal(ip, "10.0.0.1");
+	assert_int_equal(c.tun_prefix, 24);
+
+	assert_int_equal(parse(&c, err, (const char *[]){ "--m=client", "-r=127.0.0.1:9001", K,
+		"-xdp=false", "--p2p", "-multi-client=0", "-client-isolation",
+		"-mtu=0", "--fec-parity", "0", NULL }), 0);
+	assert_int_equal(c.mode, LWT_MODE_CLIENT);
+	assert_int_equal(ntohs(c.remote.sin_port), 9001);
+	assert_false(c.enable_xdp);
+	assert_true(c.p2p_enabled);
+	assert_false(c.multi_client);
+	assert_true(c.client_isolation);
+	assert_int_equal(c.mtu, 0);
+	assert_int_equal(c.fec_parity, 0);
+	inet_ntop(AF_INET, &c.tun_ip, ip, sizeof(ip));
+	assert_string_equal(ip, "10.0.0.2");
+}
+
+static void test_go_bool_forms(void **state)
+{
+	static const struct { const char *arg; bool want; } f[] = {
+		{ "-xdp", true }, { "-xdp=true", true }, { "-xdp=false", false }, { "-xdp=1", true },
+		{ "-xdp=0", false }, { "-xdp=t", true }, { "-xdp=F", false }, { "-xdp=TRUE", true },
+		{ "--xdp=False", false },
+	};
+	struct lwt_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		assert_int_equal(parse(&c, err, (const char *[]){ K, "-xdp=false", f[i].arg, NULL }), 0);
+		if (c.enable_xdp != f[i].want)
+			fail_msg("bool form %zu (%s)", i + 1, f[i].arg);
+	}
+}
+
+static void test_routes(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-routes", "192.168.1.0/24, 10.1.0.0/16",
+		NULL }), 0);
+	assert_int_equal(c.n_routes, 2);
+	assert_int_equal(c.routes[1].prefix, 16);
+	assert_int_equal(c.routes[0].addr, htonl(0xc0a80100));
+}
+
+static char *write_tmp(const char *text, mode_t mode)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/lwt-test-cfg-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+	fchmod(fd, mode);
+	close(fd);
+	return path;
+}
+
+static void test_json_and_override(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+	char *p = write_tmp("{\"mode\":\"client\",\"remote_addr\":\"127.0.0.1:7000\",\"key\":\"filekey-abcdef\","
+			    "\"fec_data\":5,\"routes\":[\"10.9.0.0/16\"],\"keepalive\":2,\"timeout\":6,"
+			    "\"enable_xdp\":false,\"log_level\":\"debug\"}", 0600);
+
+	assert_int_equal(parse(&c, err, (const char *[]){ "-fec-data", "7", "-c", p, NULL }), 0);
+	assert_int_equal(c.mode, LWT_MODE_CLIENT);
+	assert_int_equal(c.fec_data, 7);	/* the flag wins, whatever its position */
+	assert_int_equal(c.n_routes, 1);
+	assert_int_equal(c.keepalive, 2);
+	assert_int_equal(c.timeout, 6);
+	assert_false(c.enable_xdp);
+	assert_int_equal(c.log_level, 3);
+	assert_string_equal(c.key, "filekey-abcdef");
+	assert_true(c.key_in_file);
+	assert_true(lwt_config_has(&c, "fec_data"));
+	assert_false(lwt_config_has(&c, "mtu"));
+	unlink(p);
+}
+
+struct json_err {
+	const char *json, *want;
+};
+
+static const struct json_err json_errs[] = {
+	{ "{\"key\":5}", "key: must be a string" },			/* 1 */
+	{ "{\"key\":\"k-123456789\",\"fec_dta\":3}", "unknown key \"fec_dta\"" }, /* 2 */
+	{ "{\"key\":\"k-123456789\",\"mtu\":\"1400\"}", "mtu: must be an integer" }, /* 3 */
+	{ "{\"key\":\"k-123456789\",\"mtu\":1400.5}", "mtu" },		/* 4 */
+	{ "{\"key\":\"k-123456789\",\"multi_client\":\"yes\"}", "multi_client" }, /* 5 */
+	{ "{\"key\":\"k-123456789\",\"routes\":[1]}", "routes" },	/* 6 */
+	{ "{\"key\":\"k-123456789\",\"routes\":{}}", "routes" },	/* 7 */
+	{ "[1,2]", "object" },						/* 8 */
+	{ "{\"key\":", "not valid JSON" },				/* 9 */
+	{ "{\"key\":\"k-123456789\",\"transport\":\"udp\"}", "transport" }, /* 10 */
+	{ "{\"key\":\"k-123456789\",\"keepalive\":10,\"timeout\":5}", "timeout" }, /* 11 */
+	{ "{\"key\":\"k-123456789\",\"mode\":\"client\"}", "remote_addr" }, /* 12 */
+	{ "{\"key\":\"k-123456789\",\"tunnel_addr\":\"10.0.0.1/24/3\"}", "tunnel_addr" }, /* 13 */
+};
+
+static void test_json_errors(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(json_errs) / sizeof(json_errs[0]); i++) {
+		char *p = write_tmp(json_errs[i].json, 0600);
+		int r = parse(&c, err, (const char *[]){ "-c", p, NULL });
+
+		unlink(p);
+		if (r != -EINVAL || !strstr(err, json_errs[i].want))
+			fail_msg("json case %zu: r=%d err=\"%s\"", i + 1, r, err);
+	}
+}
+
+static void test_json_garbage_no_crash(void **state)
+{
+	struct lwt_config c;
+	char err[256], buf[64];
+	static const char alphabet[] = "{}[]\":,0123456789.eE-+tfnrul \\abckeymod";
+
+	srand(1);
+	for (int i = 0; i < 20000; i++) {
+		size_t n = rand() % (sizeof(buf) - 1);
+
+		for (size_t j = 0; j < n; j++)
+			buf[j] = alphabet[rand() % (sizeof(alphabet) - 1)];
+		buf[n] = 0;
+		lwt_config_defaults(&c);
+		lwt_config_load_json_str(&c, buf, err, sizeof(err));
+	}
+}
+
+static void test_templates(void **state)
+{
+	struct lwt_config c;
+	char err[256], path[64], cpath[80];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/tmp/lwt-test-gen-%d.json", getpid());
+	snprintf(cpath, sizeof(cpath), "%s.client", path);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-g", path, NULL }), LWT_CFG_EXIT_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(cpath, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", path, NULL }), 0);
+	assert_int_equal(c.mode, LWT_MODE_SERVER);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", cpath, "-r", "127.0.0.1:9000", NULL }), 0);
+	lwt_config_defaults(&c);
+	assert_int_equal(lwt_config_load_json(&c, cpath, err, sizeof(err)), 0);
+	assert_int_equal(c.mode, LWT_MODE_CLIENT);
+	unlink(path);
+	unlink(cpath);
+}
+
+static void test_shipped_configs(void **state)
+{
+	static const char *const files[] = {
+		"configs/server.json", "configs/client.json", "configs/low-spec-minimal.json",
+		"configs/low-spec-moderate.json", "configs/low-spec-client.json",
+	};
+	struct lwt_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int r = parse(&c, err, (const char *[]){ "-c", files[i], NULL });
+
+		if (r)
+			fail_msg("%s: %s", files[i], err);
+	}
+}
+
+static void test_version_help(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+
+	assert_int_equal(parse(&c, err, (const char *[]){ "-v", NULL }), LWT_CFG_EXIT_OK);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-h", NULL }), LWT_CFG_EXIT_OK);
+	assert_int_equal(parse(&c, err, (const char *[]){ "--help", NULL }), LWT_CFG_EXIT_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_defaults_and_forms),
+		cmocka_unit_test(test_go_bool_forms),
+		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_json_and_override),
+		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_json_garbage_no_crash),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_shipped_configs),
+		cmocka_unit_test(test_version_help),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+/* Fake TCP: builders parsed back, checksums against a reference, options of
+ * every length, truncation at every byte, the seq/ack state machine. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <arpa/inet.h>
+#include "testutil.h"
+#include "faketcp.h"
+
+#define CADDR 0x0200630a	/* 10.99.0.2 (network order on little endian) */
+#define SADDR 0x0100630a
+
+/* Reference checksum: plain RFC 1071 over a pseudo-header copy. */
+static uint16_t ref_tcp_csum(const uint8_t *ip)
+{
+	size_t ihl = (ip[0] & 15) * 4, tot = ip[2] << 8 | ip[3], tl = tot - ihl, i;
+	uint8_t *b = calloc(1, 12 + tl + 1);
+	uint32_t s = 0;
+
+	memcpy(b, ip + 12, 8);
+	b[9] = 6;
+	b[10] = tl >> 8;
+	b[11] = tl & 0xff;
+	memcpy(b + 12, ip + ihl, tl);
+	for (i = 0; i + 1 < 12 + tl; i += 2)
+		s += b[i] << 8 | b[i + 1];
+	if ((12 + tl) & 1)
+		s += b[12 + tl - 1] << 8;
+	free(b);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;	/* 0xffff when the checksum field is right */
+}
+
+static void pair(struct lwt_ftcp_conn *c, struct lwt_ftcp_conn *s)
+{
+	lwt_ftcp_init(c, CADDR, htons(40000), SADDR, htons(9000));
+	lwt_ftcp_init(s, SADDR, htons(9000), CADDR, htons(40000));
+}
+
+/* Deliver a built packet from one side to the other. */
+static enum lwt_ftcp_verdict deliver(struct lwt_ftcp_conn *to, uint8_t *pkt, int len,
+				     struct lwt_tcp_seg *g)
+{
+	assert_true(len > 0);
+	assert_int_equal(lwt_tcp_parse(pkt, len, true, g), 0);
+	return lwt_ftcp_input(to, g);
+}
+
+static void establish(struct lwt_ftcp_conn *c, struct lwt_ftcp_conn *s)
+{
+	uint8_t b[2048];
+	struct lwt_tcp_seg g;
+	int n;
+
+	pair(c, s);
+	n = lwt_ftcp_build_syn(c, b, sizeof(b), 1460);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	assert_int_equal(lwt_ftcp_accept_syn(s, &g), 0);
+	n = lwt_ftcp_build_synack(s, b, sizeof(b), 1460);
+	assert_int_equal(deliver(c, b, n, &g), LWT_FTCP_SEND_ACK);
+	n = lwt_ftcp_build_ack(c, b, sizeof(b));
+	assert_int_equal(deliver(s, b, n, &g), LWT_FTCP_OK);
+	assert_int_equal(c->state, LWT_FTCP_ESTABLISHED);
+	assert_int_equal(s->state, LWT_FTCP_ESTABLISHED);
+}
+
+static void test_syn_linux_profile(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[128];
+	struct lwt_tcp_seg g;
+	int n;
+	static const uint8_t opt_kinds[] = { 2, 4, 2, 8, 10 };
+
+	pair(&c, &s);
+	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+	assert_int_equal(n, LWT_IP_HDR_LEN + LWT_TCP_SYN_HDR_LEN);
+	/* Options in Linux's order: MSS, SACK_PERM, TS, NOP, WS. */
+	assert_int_equal(b[40], 2);
+	assert_int_equal(b[41], 4);
+	assert_int_equal(b[42] << 8 | b[43], 1460);
+	assert_memory_equal(b + 44, opt_kinds + 1, 2);
+	assert_int_equal(b[46], 8);
+	assert_int_equal(b[47], 10);
+	assert_int_equal(b[56], 1);
+	assert_int_equal(b[57], 3);
+	assert_int_equal(b[58], 3);
+	assert_int_equal(b[59], LWT_FTCP_WSCALE);
+	assert_int_equal(b[8], 64);		/* TTL */
+	assert_int_equal(b[6] & 0x40, 0x40);	/* DF */
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	assert_int_equal(g.flags, LWT_TCP_SYN);
+	assert_int_equal(g.seq, c.iss);
+	assert_true(g.has_mss && g.has_ws && g.has_ts && g.sack_perm);
+	assert_int_equal(g.tsecr, 0);
+	assert_int_equal(g.window, 64240);
+	assert_int_equal(ref_tcp_csum(b), 0xffff);
+	assert_int_equal(lwt_ip_csum(b, 20), 0);
+}
+
+static void test_isn_random(void **state)
+{
+	struct lwt_ftcp_conn a, b;
+
+	pair(&a, &b);
+	assert_int_not_equal(a.iss, b.iss);
+	assert_int_not_equal(a.ts_offset, b.ts_offset);
+}
+
+static void test_data_both_ways(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[2048];
+	struct lwt_tcp_seg g;
+	uint32_t seq0;
+	int i, n;
+	uint16_t id0;
+
+	establish(&c, &s);
+	for (i = 0; i < 50; i++) {
+		struct lwt_ftcp_conn *from = i & 1 ? &s : &c, *to = i & 1 ? &c : &s;
+		size_t plen = 1 + (i * 37) % 1400;
+
+		memset(b + 52, i, plen);
+		seq0 = from->snd_nxt;
+		id0 = from->ip_id;
+		n = lwt_ftcp_build_data(from, b, sizeof(b), plen);
+		assert_int_equal(n, 52 + plen);
+		assert_int_equal(ref_tcp_csum(b), 0xffff);
+		assert_int_equal(deliver(to, b, n, &g), LWT_FTCP_OK);
+		assert_int_equal(g.seq, seq0);
+		assert_int_equal(g.ack, from->rcv_nxt);
+		assert_int_equal(g.ip_id, id0);
+		assert_int_equal(g.flags, LWT_TCP_ACK | LWT_TCP_PSH);
+		assert_int_equal(g.doff, 32);
+		assert_true(g.has_ts);
+		assert_int_equal(g.tsecr, from->ts_recent);
+		assert_int_equal(g.payload_len, plen);
+		assert_int_equal(g.payload[0], i);
+		assert_int_equal(to->rcv_nxt, seq0 + plen);
+		assert_int_equal(from->snd_nxt, seq0 + plen);
+		assert_int_equal(g.window, 65535);
+	}
+	/* The last segment came from s and acked all of c's data. */
+	assert_int_equal(c.snd_una, c.snd_nxt);
+}
+
+static void test_loss_and_reorder(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b1[2048], b2[2048], b3[2048];
+	struct lwt_tcp_seg g;
+	int n1, n2, n3;
+
+	establish(&c, &s);
+	n1 = lwt_ftcp_build_data(&c, b1, sizeof(b1), 100);
+	n2 = lwt_ftcp_build_data(&c, b2, sizeof(b2), 100);
+	n3 = lwt_ftcp_build_data(&c, b3, sizeof(b3), 100);
+	/* 2 is lost, 3 arrives: accepted, rcv_nxt jumps past the hole. */
+	assert_int_equal(deliver(&s, b3, n3, &g), LWT_FTCP_OK);
+	assert_int_equal(s.rcv_nxt, c.snd_nxt);
+	/* 1 arrives late: still accepted (reordering), rcv_nxt unchanged. */
+	assert_int_equal(deliver(&s, b1, n1, &g), LWT_FTCP_OK);
+	assert_int_equal(s.rcv_nxt, c.snd_nxt);
+	(void)n2;
+}
+
+static void test_rst_rfc5961(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[128];
+	struct lwt_tcp_seg g;
+	struct { int32_t off; enum lwt_ftcp_verdict want; } cases[] = {
+		{ 0, LWT_FTCP_RESET },		/* 1: exact */
+		{ 1, LWT_FTCP_CHALLENGE_ACK },	/* 2: in window */
+		{ 100000, LWT_FTCP_CHALLENGE_ACK },
+		{ -1, LWT_FTCP_DROP },		/* 3: before */
+		{ (int32_t)LWT_FTCP_WINDOW + 10, LWT_FTCP_DROP },	/* 4: beyond */
+		{ INT32_MIN, LWT_FTCP_DROP },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n;
+
+		establish(&c, &s);
+		c.snd_nxt = s.rcv_nxt + (uint32_t)cases[i].off;
+		n = lwt_ftcp_build_rst(&c, b, sizeof(b));
+		assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+		if (lwt_ftcp_input(&s, &g) != cases[i].want)
+			fail_msg("case %zu (offset %d)", i + 1, cases[i].off);
+	}
+}
+
+static void test_bad_acks_and_syn(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[2048];
+	struct lwt_tcp_seg g;
+	int n;
+
+	establish(&c, &s);
+	/* An ACK for data never sent is dropped. */
+	c.rcv_nxt = s.snd_nxt + 5000;
+	n = lwt_ftcp_build_data(&c, b, sizeof(b), 10);
+	assert_int_equal(deliver(&s, b, n, &g), LWT_FTCP_DROP);
+	/* A SYN on an established flow gets a challenge ACK. */
+	establish(&c, &s);
+	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	assert_int_equal(lwt_ftcp_input(&s, &g), LWT_FTCP_CHALLENGE_ACK);
+	/* Client: a SYN-ACK that does not ack our SYN is dropped. */
+	pair(&c, &s);
+	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+	lwt_tcp_parse(b, n, true, &g);
+	lwt_ftcp_accept_syn(&s, &g);
+	s.rcv_nxt += 1;
+	n = lwt_ftcp_build_synack(&s, b, sizeof(b), 1460);
+	assert_int_equal(deliver(&c, b, n, &g), LWT_FTCP_DROP);
+}
+
+static void test_window(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+
+	uint8_t b[128];
+	struct lwt_tcp_seg g;
+
+	establish(&c, &s);
+	/* Until the server's first scaled window, the client knows the SYN-ACK's. */
+	assert_int_equal(c.snd_wnd, 65160);
+	assert_int_equal(deliver(&c, b, lwt_ftcp_build_ack(&s, b, sizeof(b)), &g), LWT_FTCP_OK);
+	assert_int_equal(c.snd_wnd, 65535u << LWT_FTCP_WSCALE);
+	assert_true(lwt_ftcp_window_ok(&c, c.snd_wnd));
+	assert_false(lwt_ftcp_window_ok(&c, c.snd_wnd + 1));
+}
+
+/* Build a TCP/IPv4 packet with the given raw option bytes. */
+static size_t craft(uint8_t *p, const uint8_t *opt, size_t optlen, size_t plen)
+{
+	size_t thl = 20 + ((optlen + 3) & ~3u), tot = 20 + thl + plen;
+
+	memset(p, 0, tot);
+	p[0] = 0x45;
+	p[2] = tot >> 8;
+	p[3] = tot & 0xff;
+	p[8] = 64;
+	p[9] = 6;
+	memcpy(p + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	p[32] = (uint8_t)((thl / 4) << 4);
+	p[33] = LWT_TCP_ACK;
+	memcpy(p + 40, opt, optlen);	/* padding stays 0 = EOL */
+	return tot;
+}
+
+static void test_options_every_length(void **state)
+{
+	uint8_t p[256], opt[40];
+	struct lwt_tcp_seg g;
+	size_t len, i;
+
+	for (len = 0; len <= 40; len++) {
+		/* NOPs, then an unknown 2+ byte option filling the rest. */
+		memset(opt, 1, len);
+		if (len >= 4) {
+			opt[len - 4] = 0xfd;
+			opt[len - 3] = 4;
+		}
+		size_t n = craft(p, opt, len, 7);
+
+		assert_int_equal(lwt_tcp_parse(p, n, false, &g), 0);
+		assert_int_equal(g.payload_len, 7);
+		assert_int_equal(g.doff, 20 + ((len + 3) & ~3u));
+	}
+	/* A timestamp after 28 bytes of NOPs is found. */
+	memset(opt, 1, 40);
+	opt[28] = 8;
+	opt[29] = 10;
+	opt[30] = 0x12;
+	assert_int_equal(lwt_tcp_parse(p, craft(p, opt, 40, 0), false, &g), 0);
+	assert_true(g.has_ts);
+	assert_int_equal(g.tsval >> 24, 0x12);
+	/* Malformed lists: option running past doff, length 0/1, wrong known lengths. */
+	static const uint8_t bad[][4] = {
+		{ 8, 10, 0, 0 }, { 0xfd, 0, 0, 0 }, { 0xfd, 1, 0, 0 }, { 2, 3, 0, 0 },
+		{ 3, 4, 0, 0 }, { 4, 3, 0, 0 }, { 1, 1, 1, 0xfd },
+	};
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (lwt_tcp_parse(p, craft(p, bad[i], 4, 0), false, &g) != -EBADMSG)
+			fail_msg("bad option list %zu accepted", i + 1);
+	/* EOL ends the list early: fine. */
+	static const uint8_t eol[4] = { 0, 0xff, 0xff, 0xff };
+	assert_int_equal(lwt_tcp_parse(p, craft(p, eol, 4, 0), false, &g), 0);
+}
+
+static void test_truncation_and_headers(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[2048], *t;
+	struct lwt_tcp_seg g;
+	int n, cut;
+
+	establish(&c, &s);
+	n = lwt_ftcp_build_data(&c, b, sizeof(b), 100);
+	for (cut = 0; cut < n; cut++) {
+		t = malloc(cut ? cut : 1);
+		memcpy(t, b, cut);
+		assert_int_not_equal(lwt_tcp_parse(t, cut, false, &g), 0);
+		free(t);
+	}
+	/* Checksums verified on request. */
+	b[60] ^= 1;
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), -EBADMSG);
+	assert_int_equal(lwt_tcp_parse(b, n, false, &g), 0);
+	b[60] ^= 1;
+	/* Not TCP, not IPv4, fragments. */
+	b[9] = 17;
+	assert_int_equal(lwt_tcp_parse(b, n, false, &g), -EPROTONOSUPPORT);
+	b[9] = 6;
+	b[0] = 0x65;
+	assert_int_equal(lwt_tcp_parse(b, n, false, &g), -EPROTONOSUPPORT);
+	b[0] = 0x45;
+	b[6] = 0x20;	/* MF */
+	assert_int_equal(lwt_tcp_parse(b, n, false, &g), -EPROTONOSUPPORT);
+	b[6] = 0x40;
+	/* IP options (IHL 6) are parsed past. */
+	memmove(b + 24, b + 20, n - 20);
+	memset(b + 20, 1, 4);
+	b[0] = 0x46;
+	b[2] = (n + 4) >> 8;
+	b[3] = (n + 4) & 0xff;
+	assert_int_equal(lwt_tcp_parse(b, n + 4, false, &g), 0);
+	assert_int_equal(g.payload_len, 100);
+}
+
+static void test_checksum_known(void **state)
+{
+	/* RFC 1071's example words. */
+	static const uint8_t w[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+
+	assert_int_equal(lwt_csum_partial(w, sizeof(w), 0), 0x2ddf0);
+	assert_int_equal(lwt_csum_fold(0x2ddf0), (uint16_t)~0xddf2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syn_linux_profile),
+		cmocka_unit_test(test_isn_random),
+		cmocka_unit_test(test_data_both_ways),
+		cmocka_unit_test(test_loss_and_reorder),
+		cmocka_unit_test(test_rst_rfc5961),
+		cmocka_unit_test(test_bad_acks_and_syn),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_options_every_length),
+		cmocka_unit_test(test_truncation_and_headers),
+		cmocka_unit_test(test_checksum_known),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
