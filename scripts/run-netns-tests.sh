@@ -8,19 +8,34 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/netns/[0-9]*.sh); fi
 fails=0
+# What each test may leave is judged against what was there before it ran
+# (another run or a crashed session may hold state of its own, which is not
+# this test's fault); namespaces are keyed by the ID handed to the test.
+snapshot() {
+	ip -o link | grep -Eo ': lwt[a-z0-9]*[:@]' | sort
+	nft list tables 2>/dev/null | grep ' lwt_' | sort
+	pgrep -f "$ROOT/bin/lightweight-tunnel" | sort
+}
 leftovers() {
-	local bad=0
-	if ip netns list | grep -q '^lwtt-'; then echo "LEFTOVER namespaces: $(ip netns list | grep '^lwtt-')"; bad=1; fi
-	if ip -o link | grep -Eq ': lwt[a-z0-9]*[:@]'; then echo "LEFTOVER TUN in the root namespace"; bad=1; fi
-	if nft list tables 2>/dev/null | grep -q ' lwt_'; then echo "LEFTOVER nft table in the root namespace"; bad=1; fi
-	if pgrep -f "$ROOT/bin/lightweight-tunnel" >/dev/null; then echo "LEFTOVER daemon: $(pgrep -af "$ROOT/bin/lightweight-tunnel")"; bad=1; fi
+	local id=$1 before=$2 bad=0 now
+	if ip netns list | grep -q "^lwtt-$id-"; then
+		echo "LEFTOVER namespaces: $(ip netns list | grep "^lwtt-$id-" | tr '\n' ' ')"; bad=1
+	fi
+	now=$(snapshot)
+	if [ -n "$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$now") | grep .)" ]; then
+		echo "LEFTOVER TUN, nft table or daemon in the root namespace:"
+		comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$now")
+		bad=1
+	fi
 	return $bad
 }
 for t in "${tests[@]}"; do
 	echo "=== $t"
 	start=$(date +%s)
-	if bash "$t"; then res=PASS; else res=FAIL; fails=$((fails + 1)); fi
-	if ! leftovers; then res="$res+LEFTOVERS"; fails=$((fails + 1)); fi
+	id="r$$-$RANDOM"
+	before=$(snapshot)
+	if LWT_TEST_ID=$id bash "$t"; then res=PASS; else res=FAIL; fails=$((fails + 1)); fi
+	if ! leftovers "$id" "$before"; then res="$res+LEFTOVERS"; fails=$((fails + 1)); fi
 	echo "=== $t: $res ($(( $(date +%s) - start ))s)"
 done
 echo "netns tests: ${#tests[@]} run, $fails failed"

@@ -17,13 +17,8 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # iperf DST STREAMS REVERSE -> bits/s received
 iperf() {
-	local dst=$1 p=$2 rev=$3 port=$((5400 + RANDOM % 500)) bps
-	nsx s iperf3 -s -1 -B "$dst" -p $port >/dev/null 2>&1 &
-	local ipid=$!
-	wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q $dst:$port"
-	nsx c iperf3 -c "$dst" -p $port -t "$SECS" -P "$p" $rev -J >"$LOGDIR/iperf.json"
-	wait "$ipid" || true
-	jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf.json"
+	local dst=$1 p=$2 rev=$3
+	iperf_run s "$dst" c "$LOGDIR/iperf.json" -t "$SECS" -P "$p" $rev
 }
 rtt_us() {
 	nsx c ping -c 50 -i 0.01 -q "$1" | awk -F'/' '/rtt/ {printf "%.0f", $5 * 1000}'

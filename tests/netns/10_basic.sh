@@ -31,18 +31,8 @@ say "sha256 sent $want received $got"
 rm -f "$LOGDIR/blob"
 
 say "iperf3 both directions"
-nsx s iperf3 -s -1 -B 10.0.0.1 -p 5201 >/dev/null 2>&1 &
-ipid=$!
-wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5201"
-nsx c iperf3 -c 10.0.0.1 -p 5201 -t 3 -J >"$LOGDIR/iperf-up.json"
-wait "$ipid" || true
-up=$(jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf-up.json")
-nsx s iperf3 -s -1 -B 10.0.0.1 -p 5202 >/dev/null 2>&1 &
-ipid=$!
-wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5202"
-nsx c iperf3 -c 10.0.0.1 -p 5202 -t 3 -R -J >"$LOGDIR/iperf-down.json"
-wait "$ipid" || true
-down=$(jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf-down.json")
+up=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-up.json" -t 3)
+down=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-down.json" -t 3 -R)
 say "iperf3 client->server $(jq -n "$up/1e6|floor") Mbit/s, server->client $(jq -n "$down/1e6|floor") Mbit/s"
 jq -e "$up > 1e6 and $down > 1e6" >/dev/null <<<null || fail "iperf3 carried under 1 Mbit/s"
 

@@ -31,14 +31,8 @@ start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lw
 start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
 wait_for 10 "session up" sessions_up c lwtc
 for dir in up down; do
-	port=$((5300 + RANDOM % 100))
-	nsx s iperf3 -s -1 -B 10.0.0.1 -p $port >/dev/null 2>&1 &
-	ipid=$!
-	wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:$port"
 	extra=""; [ $dir = down ] && extra="-R"
-	nsx c iperf3 -c 10.0.0.1 -p $port -t "$SECS" $extra -J >"$LOGDIR/iperf-$dir.json"
-	wait "$ipid" || true
-	bps=$(jq '.end.sum_received.bits_per_second' "$LOGDIR/iperf-$dir.json")
+	bps=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-$dir.json" -t "$SECS" $extra)
 	say "iperf3 $dir: $(jq -n "$bps/1e6|floor") Mbit/s"
 	jq -e "$bps > 1e6" >/dev/null <<<null || fail "iperf3 $dir carried under 1 Mbit/s"
 done

@@ -124,3 +124,53 @@ two_hosts() {
 # server/client with the usual options; extra args appended.
 start_server() { start server s -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 start_client() { start client c -m client -r 10.99.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
+
+# bridged A B: hosts A (10.96.0.1) and B (10.96.0.2) joined through a middle
+# namespace "m" that runs lwt-impair with the given options. Offloads are off
+# on the endpoints so every frame fits the MTU the bridge re-sends.
+bridged() {
+	local a=$1 b=$2; shift 2
+	add_ns "$a"
+	add_ns "$b"
+	add_ns m
+	ip link add "v-$a-m" netns "$PFX-$a" type veth peer "v-m-$a" netns "$PFX-m"
+	ip link add "v-$b-m" netns "$PFX-$b" type veth peer "v-m-$b" netns "$PFX-m"
+	ip -n "$PFX-$a" addr add 10.96.0.1/24 dev "v-$a-m"
+	ip -n "$PFX-$b" addr add 10.96.0.2/24 dev "v-$b-m"
+	for l in "$a:v-$a-m" "$b:v-$b-m" "m:v-m-$a" "m:v-m-$b"; do
+		ip -n "$PFX-${l%%:*}" link set "${l#*:}" up
+		ip netns exec "$PFX-${l%%:*}" ethtool -K "${l#*:}" tso off gso off gro off >/dev/null 2>&1 || true
+	done
+	rm -f "$LOGDIR/impair.ready"
+	printf '+ [m] lwt-impair %s\n' "$*" >&2
+	ip netns exec "$PFX-m" "$TOOLS/lwt-impair" "v-m-$a" "v-m-$b" --ready-file "$LOGDIR/impair.ready" \
+		--stats-file "$LOGDIR/impair.json" "$@" 2>"$LOGDIR/impair.log" &
+	IMPAIR_PID=$!
+	PIDS+=("$IMPAIR_PID")
+	wait_for 5 "bridge ready" test -f "$LOGDIR/impair.ready"
+}
+
+# ping_stats NS DST COUNT INTERVAL -> "loss_pct avg_ms"
+ping_stats() {
+	local out
+	out=$(ip netns exec "$PFX-$1" ping -n -q -c "$3" -i "$4" -W 2 "$2" 2>&1 || true)
+	printf '%s\n' "$out" >&2
+	local loss avg
+	loss=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p')
+	avg=$(printf '%s\n' "$out" | awk -F'/' '/^rtt/ {print $5}')
+	echo "${loss:-100} ${avg:-0}"
+}
+
+# iperf_run SRV_NS ADDR CLI_NS OUT_JSON [client args...]: one iperf3 run,
+# bounded in time whatever happens to the path; prints bits/s received (0
+# when the run failed; the JSON keeps iperf3's error).
+iperf_run() {
+	local sn=$1 addr=$2 cn=$3 out=$4 port=$((5200 + RANDOM % 700)) ipid; shift 4
+	nsx "$sn" timeout 180 iperf3 -s -1 -B "$addr" -p "$port" >/dev/null 2>&1 &
+	ipid=$!
+	PIDS+=("$ipid")
+	wait_for 5 "iperf3 listening on $addr:$port" nsx "$sn" sh -c "ss -ltn | grep -q '$addr:$port '" >&2
+	nsx "$cn" timeout 150 iperf3 -c "$addr" -p "$port" --connect-timeout 5000 -J "$@" >"$out" || true
+	stop "$ipid"
+	jq '.end.sum_received.bits_per_second // 0' "$out" 2>/dev/null || echo 0
+}
