@@ -651,8 +651,6 @@ struct inactive {
 	const char *what;
 };
 
-static bool fec_on(const struct lwt_config *c) { return c->fec_parity > 0; }
-static bool adaptive_on(const struct lwt_config *c) { return c->fec_adaptive; }
 static bool p2p_on(const struct lwt_config *c) { return c->p2p_enabled; }
 static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
 static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
@@ -667,8 +665,6 @@ static bool large_on(const struct lwt_config *c)
 }
 
 static const struct inactive inactive[] = {
-	{ "fec_data/fec_parity", fec_on, "FEC is parsed but not active yet (no FEC on the wire)" },
-	{ "fec_adaptive", adaptive_on, "adaptive FEC is not active yet" },
 	{ "p2p_enabled", p2p_on, "P2P paths are not active yet; traffic goes through the server" },
 	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
 	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },

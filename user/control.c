@@ -51,13 +51,8 @@ static void cmd(struct lwt_daemon *d, int type, int slot, const void *data, size
 		memcpy(m.data, data, len);
 		m.len = len;
 	}
-	if (lwt_msgq_push(&d->to_dp, &m) && type == LWT_CMD_INSTALL) {
-		struct lwt_install *in = ptr;
-
-		lwt_aead_destroy(in->tx);
-		lwt_aead_destroy(in->rx);
-		free(in);
-	}
+	if (lwt_msgq_push(&d->to_dp, &m) && type == LWT_CMD_INSTALL)
+		lwt_install_free(ptr);
 }
 
 static void set_phase(struct lwt_slot *s, int phase)
@@ -137,13 +132,27 @@ static void client_lost(struct lwt_daemon *d, const char *why)
 	schedule_reconnect(d);
 }
 
-static struct lwt_install *make_install(const struct lwt_session_keys *k, bool server,
-					uint32_t session_id, uint32_t peer_tun_ip)
+static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_session_keys *k,
+					bool server, uint32_t session_id, uint32_t peer_tun_ip,
+					int peer_k, int peer_m)
 {
 	struct lwt_install *in = calloc(1, sizeof(*in));
+	const struct lwt_config *c = &d->cfg;
 
 	if (!in)
 		return NULL;
+	/* FEC: we encode with our shape; we decode with the peer's (it told us
+	 * in its HELLO / HELLO_ACK). Parity 0 on a side means no FEC at all. */
+	if (c->fec_parity > 0) {
+		in->fenc = lwt_fec_enc_create(c->fec_data, c->fec_parity, c->fec_parity, c->fec_flush_us);
+		if (!in->fenc)
+			lwt_warn("FEC: couldn't create the encoder for %d+%d", c->fec_data, c->fec_parity);
+	}
+	if (peer_m > 0) {
+		in->fdec = lwt_fec_dec_create(peer_k, peer_m, 1000000000ull);
+		if (!in->fdec)
+			lwt_warn("FEC: couldn't create the decoder for %d+%d", peer_k, peer_m);
+	}
 	in->tx = lwt_aead_create(server ? k->s2c_key : k->c2s_key, server ? k->s2c_iv : k->c2s_iv);
 	in->rx = lwt_aead_create(server ? k->c2s_key : k->s2c_key, server ? k->c2s_iv : k->s2c_iv);
 	in->session_id = session_id;
@@ -151,6 +160,8 @@ static struct lwt_install *make_install(const struct lwt_session_keys *k, bool s
 	if (!in->tx || !in->rx) {
 		lwt_aead_destroy(in->tx);
 		lwt_aead_destroy(in->rx);
+		lwt_fec_enc_destroy(in->fenc);
+		lwt_fec_dec_destroy(in->fdec);
 		free(in);
 		return NULL;
 	}
@@ -194,7 +205,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 		client_lost(d, "handshake failed");
 		return;
 	}
-	in = make_install(&keys, false, info.session_id, 0);
+	in = make_install(d, &keys, false, info.session_id, 0, info.fec_data, info.fec_parity);
 	memset(&keys, 0, sizeof(keys));
 	if (!in) {
 		client_lost(d, "out of memory");
@@ -303,12 +314,15 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	while (!info.session_id);
 	info.server_tunnel_ip = d->cfg.tun_ip;
 	info.server_tunnel_prefix = d->cfg.tun_prefix;
+	info.fec_data = d->cfg.fec_data;
+	info.fec_parity = d->cfg.fec_parity;
 	if (lwt_hs_ack_build(&d->psk, f, &hello, &info, ack, &keys)) {
 		lwt_err("peer %s: couldn't build HELLO_ACK", ps);
 		slot_kill(d, i);
 		return;
 	}
-	in = make_install(&keys, true, info.session_id, hello.tunnel_ip);
+	in = make_install(d, &keys, true, info.session_id, hello.tunnel_ip, hello.fec_data,
+			  hello.fec_parity);
 	memset(&keys, 0, sizeof(keys));
 	if (!in) {
 		slot_kill(d, i);
@@ -357,7 +371,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			uint8_t f[LWT_HELLO_FRAME_LEN];
 
 			if (lwt_hs_hello_build(&d->psk, &s->c.hs, wall_ms(), d->client_id, d->cfg.tun_ip,
-					       d->cfg.tun_prefix, f)) {
+					       d->cfg.tun_prefix, d->cfg.fec_data, d->cfg.fec_parity, f)) {
 				client_lost(d, "couldn't build HELLO");
 				break;
 			}

@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "dp.h"
 #include "faketcp.h"
+#include "fec.h"
 #include "handshake.h"
 #include "queue.h"
 #include "replay.h"
@@ -45,6 +46,8 @@ enum lwt_evt {
 /* Keys and identity handed from control to data plane at INSTALL. */
 struct lwt_install {
 	struct lwt_aead *tx, *rx;
+	struct lwt_fec_enc *fenc;	/* NULL: we send no FEC */
+	struct lwt_fec_dec *fdec;	/* NULL: the peer sends no FEC */
 	uint32_t session_id;
 	uint32_t peer_tun_ip;	/* network order; 0 = any (client side) */
 };
@@ -84,6 +87,13 @@ struct lwt_slot {
 	uint32_t peer_tun_ip;
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
+	struct lwt_fec_enc *fenc;
+	struct lwt_fec_dec *fdec;
+	uint64_t rx_top, rx_seen;	/* records: highest counter + 1, count accepted */
+	uint64_t rep_top, rep_seen;	/* ... at the last loss report */
+	uint64_t rep_ns, expire_ns;	/* next loss report, next FEC expiry */
+	_Atomic uint32_t loss_ppm;	/* loss we measured towards us */
+	_Atomic uint32_t peer_loss_ppm;	/* loss the peer reported */
 	/* shared, relaxed */
 	_Atomic uint64_t last_rx_ns;	/* last authenticated record */
 	_Atomic uint64_t rtt_us;
@@ -144,6 +154,8 @@ struct lwt_daemon {
 };
 
 uint64_t lwt_now_ns(void);
+/* Free an install message that never reached the data plane. */
+void lwt_install_free(struct lwt_install *in);
 
 /* Data-plane thread entry (arg: struct lwt_daemon *). */
 void *lwt_dataplane_run(void *arg);

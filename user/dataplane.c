@@ -23,6 +23,8 @@
 #define MAX_EMBRYONIC 64		/* server slots in handshake at once */
 #define SEG_HDR (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN)
 #define REC_HDR (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr))
+#define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
+#define FEC_EXPIRE_EVERY_NS (100000000ull)
 
 struct pending {		/* client: TUN packets waiting for a session */
 	uint8_t **pkts;
@@ -40,6 +42,17 @@ struct dpctx {
 	int acks_pending;
 	uint32_t embryonic;
 };
+
+void lwt_install_free(struct lwt_install *in)
+{
+	if (!in)
+		return;
+	lwt_aead_destroy(in->tx);
+	lwt_aead_destroy(in->rx);
+	lwt_fec_enc_destroy(in->fenc);
+	lwt_fec_dec_destroy(in->fdec);
+	free(in);
+}
 
 uint64_t lwt_now_ns(void)
 {
@@ -181,10 +194,36 @@ static struct lwt_slot *slot_by_tun_ip(struct lwt_daemon *d, uint32_t ip)
 	return NULL;
 }
 
+struct fec_ctx {
+	struct dpctx *x;
+	struct lwt_slot *s;
+};
+
+/* FEC encoder output: one shard per record. */
+static void fec_emit(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, size_t len)
+{
+	struct fec_ctx *c = ctx;
+	uint8_t *b = tx_buf(c->x), *body = b + SEG_HDR + REC_HDR + 1;
+
+	if (SEG_HDR + REC_HDR + 1 + sizeof(*h) + len + LWT_TAG_LEN > LWT_DP_BUF)
+		return;
+	memcpy(body, h, sizeof(*h));
+	memcpy(body + sizeof(*h), p, len);
+	send_record(c->x, c->s, LWT_MSG_FEC, NULL, sizeof(*h) + len, b);
+}
+
 /* Send one inner IP packet to slot s; the packet is copied into a tx buffer. */
 static void send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
-	uint8_t *b = tx_buf(x);
+	uint8_t *b;
+
+	if (s->fenc && len <= LWT_FEC_MAX_PKT) {
+		struct fec_ctx c = { x, s };
+
+		lwt_fec_enc_add(s->fenc, pkt, len, lwt_now_ns(), fec_emit, &c);
+		return;
+	}
+	b = tx_buf(x);
 
 	if (SEG_HDR + REC_HDR + 1 + len + LWT_TAG_LEN > LWT_DP_BUF) {
 		LWT_CTR_INC(&x->d->ctr, drop_malformed);
@@ -311,6 +350,32 @@ static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *
 		send_keepalive(x, s, true);
 }
 
+static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len);
+
+static void fec_deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct fec_ctx *c = ctx;
+
+	deliver_ip(c->x, c->s, pkt, len);
+}
+
+static void report_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	struct lwt_fec_report r;
+	uint32_t ppm;
+
+	if (len != sizeof(r)) {
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+		return;
+	}
+	memcpy(&r, p, sizeof(r));
+	ppm = ntohl(r.loss_ppm);
+	atomic_store_explicit(&s->peer_loss_ppm, ppm, memory_order_relaxed);
+	if (s->fenc && x->d->cfg.fec_adaptive)
+		lwt_fec_enc_set_parity(s->fenc, lwt_fec_adaptive_parity(ppm, x->d->cfg.fec_data,
+									x->d->cfg.fec_parity));
+}
+
 static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
 {
 	const struct lwt_record_hdr *rh;
@@ -353,9 +418,27 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 	LWT_CTR_INC(&s->ctr, rx_packets);
 	LWT_CTR_ADD(&s->ctr, rx_bytes, blen - 1);
+	s->rx_seen++;
+	if (ctr + 1 > s->rx_top)
+		s->rx_top = ctr + 1;
 	switch (body[0]) {
 	case LWT_MSG_IP:
 		deliver_ip(x, s, body + 1, blen - 1);
+		break;
+	case LWT_MSG_FEC:
+		if (!s->fdec) {
+			LWT_CTR_INC(&s->ctr, drop_malformed);
+			break;
+		}
+		{
+			struct fec_ctx c = { x, s };
+
+			if (lwt_fec_dec_input(s->fdec, body + 1, blen - 1, lwt_now_ns(), fec_deliver, &c))
+				LWT_CTR_INC(&s->ctr, drop_malformed);
+		}
+		break;
+	case LWT_MSG_FEC_REPORT:
+		report_input(x, s, body + 1, blen - 1);
 		break;
 	case LWT_MSG_KEEPALIVE:
 		keepalive_input(x, s, body + 1, blen - 1);
@@ -536,6 +619,53 @@ static void acks_due(struct dpctx *x)
 	}
 }
 
+/* FEC timers of every session: parity flush, group expiry, loss reports.
+ * Returns the earliest flush deadline (0 = none). */
+static uint64_t fec_timers(struct dpctx *x)
+{
+	struct lwt_daemon *d = x->d;
+	uint64_t now = lwt_now_ns(), next = 0, dl;
+	int i;
+
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+		struct fec_ctx c = { x, s };
+
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
+			continue;
+		if (s->fenc) {
+			dl = lwt_fec_enc_deadline(s->fenc);
+			if (dl && dl <= now) {
+				lwt_fec_enc_flush(s->fenc, fec_emit, &c);
+				dl = 0;
+			}
+			if (dl && (!next || dl < next))
+				next = dl;
+		}
+		if (s->fdec && now >= s->expire_ns) {
+			lwt_fec_dec_expire(s->fdec, now);
+			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
+		}
+		if (now >= s->rep_ns) {
+			uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
+			struct lwt_fec_report r;
+
+			s->rep_ns = now + REPORT_NS;
+			if (exp >= 20 && got <= exp) {
+				uint32_t ppm = (uint32_t)((exp - got) * 1000000 / exp);
+
+				atomic_store_explicit(&s->loss_ppm, ppm, memory_order_relaxed);
+				r.loss_ppm = htonl(ppm);
+				r.window = htonl((uint32_t)exp);
+				send_record(x, s, LWT_MSG_FEC_REPORT, &r, sizeof(r), tx_buf(x));
+			}
+			s->rep_top = s->rx_top;
+			s->rep_seen = s->rx_seen;
+		}
+	}
+	return next;
+}
+
 static void slot_free(struct dpctx *x, struct lwt_slot *s)
 {
 	/* Keep the totals when the slot's own counters go. */
@@ -549,6 +679,10 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	lwt_aead_destroy(s->tx);
 	lwt_aead_destroy(s->rx);
 	s->tx = s->rx = NULL;
+	lwt_fec_enc_destroy(s->fenc);
+	lwt_fec_dec_destroy(s->fdec);
+	s->fenc = NULL;
+	s->fdec = NULL;
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
@@ -582,12 +716,8 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	}
 	if (m->gen != s->gen) {
 		/* About a flow that is gone; an INSTALL still owns its ciphers. */
-		if (m->type == LWT_CMD_INSTALL) {
-			in = m->ptr;
-			lwt_aead_destroy(in->tx);
-			lwt_aead_destroy(in->rx);
-			free(in);
-		}
+		if (m->type == LWT_CMD_INSTALL)
+			lwt_install_free(m->ptr);
 		return 0;
 	}
 	switch (m->type) {
@@ -598,8 +728,17 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		in = m->ptr;
 		lwt_aead_destroy(s->tx);
 		lwt_aead_destroy(s->rx);
+		lwt_fec_enc_destroy(s->fenc);
+		lwt_fec_dec_destroy(s->fdec);
 		s->tx = in->tx;
 		s->rx = in->rx;
+		s->fenc = in->fenc;
+		s->fdec = in->fdec;
+		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
+		s->rep_ns = lwt_now_ns() + REPORT_NS;
+		s->expire_ns = 0;
+		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->peer_loss_ppm, 0, memory_order_relaxed);
 		s->session_id = in->session_id;
 		s->peer_tun_ip = in->peer_tun_ip;
 		s->tx_counter = 0;
@@ -632,6 +771,7 @@ void *lwt_dataplane_run(void *arg)
 	struct lwt_dp_pkt rx[LWT_DP_BATCH];
 	struct dpctx *x;
 	struct lwt_msg m;
+	uint64_t fec_next = 0;
 	int i, n, stop = 0;
 
 	x = calloc(1, sizeof(*x));
@@ -656,9 +796,14 @@ void *lwt_dataplane_run(void *arg)
 			{ .fd = d->dp->ops->rx_fd(d->dp), .events = POLLIN },
 			{ .fd = d->tun.fd, .events = POLLIN },
 		};
-		int timeout = x->acks_pending ? 5 : 200;
+		uint64_t now = lwt_now_ns(), wake = now + (x->acks_pending ? 5 : 200) * 1000000ull;
+		struct timespec ts;
 
-		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+		if (fec_next && fec_next < wake)
+			wake = fec_next > now ? fec_next : now;
+		ts.tv_sec = (wake - now) / 1000000000ull;
+		ts.tv_nsec = (wake - now) % 1000000000ull;
+		if (ppoll(pfd, 3, &ts, NULL) < 0 && errno != EINTR) {
 			lwt_err("data plane: poll: %s", strerror(errno));
 			break;
 		}
@@ -688,6 +833,7 @@ void *lwt_dataplane_run(void *arg)
 			}
 		}
 		acks_due(x);
+		fec_next = fec_timers(x);
 		tx_flush(x);
 	}
 	/* Say goodbye to peers so they need not wait for the timeout. */
@@ -698,13 +844,8 @@ void *lwt_dataplane_run(void *arg)
 	for (i = 0; i < d->nslots; i++)
 		slot_free(x, &d->slots[i]);
 	while (lwt_msgq_pop(&d->to_dp, &m))
-		if (m.type == LWT_CMD_INSTALL) {
-			struct lwt_install *in = m.ptr;
-
-			lwt_aead_destroy(in->tx);
-			lwt_aead_destroy(in->rx);
-			free(in);
-		}
+		if (m.type == LWT_CMD_INSTALL)
+			lwt_install_free(m.ptr);
 out:
 	if (x->pend.pkts)
 		for (unsigned int k = 0; k < x->pend.cap; k++)

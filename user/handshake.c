@@ -13,7 +13,7 @@
 
 int lwt_hs_hello_build(const struct lwt_psk_keys *psk, struct lwt_hs_client *st,
 		       uint64_t now_ms, uint64_t client_id, uint32_t tunnel_ip,
-		       uint8_t tunnel_prefix, uint8_t *out)
+		       uint8_t tunnel_prefix, uint8_t fec_data, uint8_t fec_parity, uint8_t *out)
 {
 	struct lwt_hello h;
 
@@ -27,6 +27,8 @@ int lwt_hs_hello_build(const struct lwt_psk_keys *psk, struct lwt_hs_client *st,
 	h.client_id = htobe64(client_id);
 	h.tunnel_ip = tunnel_ip;
 	h.tunnel_prefix = tunnel_prefix;
+	h.fec_data = fec_data;
+	h.fec_parity = fec_parity;
 	lwt_frame_put_hdr(out, LWT_FT_HELLO, sizeof(h));
 	memcpy(out + HDR, &h, sizeof(h));
 	if (lwt_crypto_hmac(psk->auth_key, out, HDR + offsetof(struct lwt_hello, mac),
@@ -53,7 +55,8 @@ int lwt_hs_hello_verify(const struct lwt_psk_keys *psk, const uint8_t *frame, si
 	if (check_hdr(frame, len, LWT_FT_HELLO, sizeof(h)))
 		return -EBADMSG;
 	memcpy(&h, frame + HDR, sizeof(h));
-	if (h.version != LWT_PROTO_VERSION || h.flags || h.reserved || h.tunnel_prefix > 32)
+	if (h.version != LWT_PROTO_VERSION || h.flags || h.tunnel_prefix > 32 || !h.fec_data ||
+	    h.fec_data > 128 || h.fec_parity > 64)
 		return -EBADMSG;
 	if (lwt_crypto_hmac(psk->auth_key, frame, HDR + offsetof(struct lwt_hello, mac), mac))
 		return -EIO;
@@ -68,6 +71,8 @@ int lwt_hs_hello_verify(const struct lwt_psk_keys *psk, const uint8_t *frame, si
 	out->client_id = be64toh(h.client_id);
 	out->tunnel_ip = h.tunnel_ip;
 	out->tunnel_prefix = h.tunnel_prefix;
+	out->fec_data = h.fec_data;
+	out->fec_parity = h.fec_parity;
 	return 0;
 }
 
@@ -108,6 +113,8 @@ int lwt_hs_ack_build(const struct lwt_psk_keys *psk, const uint8_t *hello_frame,
 	a.session_id = htonl(info->session_id);
 	a.server_tunnel_ip = info->server_tunnel_ip;
 	a.server_tunnel_prefix = info->server_tunnel_prefix;
+	a.fec_data = info->fec_data;
+	a.fec_parity = info->fec_parity;
 	lwt_frame_put_hdr(out, LWT_FT_HELLO_ACK, sizeof(a));
 	memcpy(out + HDR, &a, sizeof(a));
 	return ack_mac(psk, hello_frame, out, out + HDR + offsetof(struct lwt_hello_ack, mac));
@@ -124,7 +131,8 @@ int lwt_hs_ack_verify(const struct lwt_psk_keys *psk, const struct lwt_hs_client
 	if (check_hdr(frame, len, LWT_FT_HELLO_ACK, sizeof(a)))
 		return -EBADMSG;
 	memcpy(&a, frame + HDR, sizeof(a));
-	if (a.version != LWT_PROTO_VERSION || a.flags || a.server_tunnel_prefix > 32)
+	if (a.version != LWT_PROTO_VERSION || a.flags || a.server_tunnel_prefix > 32 ||
+	    !a.fec_data || a.fec_data > 128 || a.fec_parity > 64)
 		return -EBADMSG;
 	if (ack_mac(psk, st->hello_frame, frame, mac))
 		return -EIO;
@@ -141,6 +149,8 @@ int lwt_hs_ack_verify(const struct lwt_psk_keys *psk, const struct lwt_hs_client
 	info->session_id = ntohl(a.session_id);
 	info->server_tunnel_ip = a.server_tunnel_ip;
 	info->server_tunnel_prefix = a.server_tunnel_prefix;
+	info->fec_data = a.fec_data;
+	info->fec_parity = a.fec_parity;
 	return 0;
 }
 

@@ -27,18 +27,20 @@ struct lwt_hs_hello_info {
 	uint64_t timestamp_ms, client_id;
 	uint32_t tunnel_ip;	/* network order */
 	uint8_t tunnel_prefix;
+	uint8_t fec_data, fec_parity;
 };
 
 struct lwt_hs_ack_info {
 	uint32_t session_id;
 	uint32_t server_tunnel_ip;	/* network order */
 	uint8_t server_tunnel_prefix;
+	uint8_t fec_data, fec_parity;	/* server's FEC shape */
 };
 
 /* Client: build a HELLO into out (LWT_HELLO_FRAME_LEN bytes); fills st. */
 int lwt_hs_hello_build(const struct lwt_psk_keys *psk, struct lwt_hs_client *st,
 		       uint64_t now_ms, uint64_t client_id, uint32_t tunnel_ip,
-		       uint8_t tunnel_prefix, uint8_t *out);
+		       uint8_t tunnel_prefix, uint8_t fec_data, uint8_t fec_parity, uint8_t *out);
 /* Server: verify a HELLO frame (whole frame incl. header). 0 on success,
  * -EBADMSG bad length/version/format, -EACCES MAC wrong (wrong key),
  * -ETIME timestamp outside +-LWT_HELLO_MAX_SKEW_MS of now_ms. */

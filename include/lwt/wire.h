@@ -37,7 +37,8 @@ _Static_assert(sizeof(struct lwt_frame_hdr) == 4, "lwt_frame_hdr");
 struct lwt_hello {
 	__u8 version;
 	__u8 flags;
-	__be16 reserved;
+	__u8 fec_data;			/* the sender's FEC shape (its decoder's limits too) */
+	__u8 fec_parity;		/* 0 = the sender sends no parity */
 	__u8 client_random[32];
 	__u8 client_pub[32];		/* X25519 ephemeral public key */
 	__be64 timestamp_ms;		/* client's CLOCK_REALTIME, ms */
@@ -53,7 +54,8 @@ _Static_assert(sizeof(struct lwt_hello) == 124, "lwt_hello");
 struct lwt_hello_ack {
 	__u8 version;
 	__u8 flags;
-	__be16 reserved;
+	__u8 fec_data;			/* the server's FEC shape */
+	__u8 fec_parity;
 	__u8 server_random[32];
 	__u8 server_pub[32];		/* X25519 ephemeral public key */
 	__be32 session_id;		/* chosen by the server, carried by every record */
@@ -96,7 +98,8 @@ enum lwt_msg_type {
 	LWT_MSG_IP        = 0x01,	/* an inner IP packet */
 	LWT_MSG_KEEPALIVE = 0x02,	/* struct lwt_keepalive */
 	LWT_MSG_CLOSE     = 0x03,	/* orderly close */
-	LWT_MSG_FEC       = 0x04,	/* an FEC shard (issue 4) */
+	LWT_MSG_FEC       = 0x04,	/* struct lwt_fec_hdr + shard (lwt/fec_wire.h) */
+	LWT_MSG_FEC_REPORT = 0x05,	/* struct lwt_fec_report: measured loss */
 };
 
 /* Keepalive: echo lets the sender measure RTT. */

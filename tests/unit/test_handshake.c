@@ -20,9 +20,9 @@ static void handshake(struct lwt_hs_client *st, uint8_t *hello, uint8_t *ack,
 		      struct lwt_session_keys *sk, struct lwt_hs_hello_info *hi)
 {
 	struct lwt_hs_ack_info ai = { .session_id = 0x11223344, .server_tunnel_ip = 0x0100000a,
-				      .server_tunnel_prefix = 24 };
+				      .server_tunnel_prefix = 24, .fec_data = 20, .fec_parity = 2 };
 
-	assert_int_equal(lwt_hs_hello_build(&psk, st, NOW, 42, 0x0200000a, 24, hello), 0);
+	assert_int_equal(lwt_hs_hello_build(&psk, st, NOW, 42, 0x0200000a, 24, 10, 3, hello), 0);
 	assert_int_equal(lwt_hs_hello_verify(&psk, hello, LWT_HELLO_FRAME_LEN, NOW + 5, hi), 0);
 	assert_int_equal(lwt_hs_ack_build(&psk, hello, hi, &ai, ack, sk), 0);
 }
@@ -42,6 +42,10 @@ static void test_round_trip(void **state)
 	assert_int_equal(lwt_hs_ack_verify(&psk, &st, ack, sizeof(ack), &ai, &kc), 0);
 	assert_int_equal(ai.session_id, 0x11223344);
 	assert_int_equal(ai.server_tunnel_ip, 0x0100000a);
+	assert_int_equal(ai.fec_data, 20);
+	assert_int_equal(ai.fec_parity, 2);
+	assert_int_equal(hi.fec_data, 10);
+	assert_int_equal(hi.fec_parity, 3);
 	assert_memory_equal(&ks, &kc, sizeof(ks));
 }
 
@@ -101,7 +105,7 @@ static void test_lengths_and_staleness(void **state)
 	assert_int_equal(lwt_hs_hello_verify(&psk, hello, LWT_HELLO_FRAME_LEN,
 					     NOW - LWT_HELLO_MAX_SKEW_MS - 1000, &hi), -ETIME);
 	/* An ACK answers one HELLO only. */
-	assert_int_equal(lwt_hs_hello_build(&psk, &st2, NOW, 42, 0x0200000a, 24, hello2), 0);
+	assert_int_equal(lwt_hs_hello_build(&psk, &st2, NOW, 42, 0x0200000a, 24, 10, 3, hello2), 0);
 	assert_int_equal(lwt_hs_ack_verify(&psk, &st2, ack, LWT_HELLO_ACK_FRAME_LEN, &ai, &kc), -EACCES);
 }
 
