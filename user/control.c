@@ -59,6 +59,7 @@ static void set_phase(struct lwt_slot *s, int phase)
 {
 	s->c.phase = phase;
 	s->c.phase_ns = lwt_now_ns();
+	s->c.syn_sent = 0;
 }
 
 static void schedule_reconnect(struct lwt_daemon *d)
@@ -418,6 +419,13 @@ static void tick(struct lwt_daemon *d)
 		switch (s->c.phase) {
 		case LWT_PH_TCP:
 		case LWT_PH_HELLO:
+			/* SYN retransmission at 1 s and 3 s, Linux's schedule. */
+			if (s->c.phase == LWT_PH_TCP && d->cfg.mode == LWT_MODE_CLIENT &&
+			    s->c.syn_sent < 2 &&
+			    now - s->c.phase_ns > ((2ull << s->c.syn_sent) - 1) * 1000000000ull) {
+				s->c.syn_sent++;
+				cmd(d, LWT_CMD_RESYN, i, NULL, 0, NULL);
+			}
 			if (now - s->c.phase_ns > PHASE_TIMEOUT_NS) {
 				if (d->cfg.mode == LWT_MODE_CLIENT) {
 					client_lost(d, s->c.phase == LWT_PH_TCP ? "no answer to SYN" :

@@ -32,6 +32,7 @@ enum lwt_cmd {
 	LWT_CMD_KILL,		/* drop slot */
 	LWT_CMD_KEEPALIVE,	/* send a keepalive on slot */
 	LWT_CMD_CLOSE,		/* send an encrypted CLOSE on slot */
+	LWT_CMD_RESYN,		/* client: SYN unanswered, send it again */
 	LWT_CMD_STOP,		/* data thread: exit */
 };
 
@@ -102,6 +103,7 @@ struct lwt_slot {
 	struct {
 		int phase;		/* enum lwt_phase */
 		uint64_t phase_ns;	/* when the phase began */
+		unsigned syn_sent;	/* client: SYN retransmissions in this phase */
 		uint64_t start_ns;	/* when the flow began */
 		uint64_t up_ns;		/* when the session came up */
 		uint64_t last_ka_ns;

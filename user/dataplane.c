@@ -24,6 +24,7 @@
 #define SEG_HDR (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN)
 #define REC_HDR (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr))
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
+#define REPORT_RECORDS 2000			/* ...or sooner, after this many records */
 #define FEC_EXPIRE_EVERY_NS (100000000ull)
 
 struct pending {		/* client: TUN packets waiting for a session */
@@ -646,7 +647,7 @@ static uint64_t fec_timers(struct dpctx *x)
 			lwt_fec_dec_expire(s->fdec, now);
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
 		}
-		if (now >= s->rep_ns) {
+		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS) {
 			uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
 			struct lwt_fec_report r;
 
@@ -760,6 +761,14 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	case LWT_CMD_CLOSE:
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
 			send_record(x, s, LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
+		break;
+	case LWT_CMD_RESYN:
+		/* The same SYN (same ISN, timestamps move on), as a kernel resends it. */
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_HANDSHAKE &&
+		    s->tcp.state == LWT_FTCP_SYN_SENT) {
+			n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+			tx_commit(x, s, n);
+		}
 		break;
 	}
 	return 0;

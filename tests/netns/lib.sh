@@ -142,9 +142,23 @@ bridged() {
 		ip netns exec "$PFX-${l%%:*}" ethtool -K "${l#*:}" tso off gso off gro off >/dev/null 2>&1 || true
 	done
 	rm -f "$LOGDIR/impair.ready"
+	BR_A="v-m-$a" BR_B="v-m-$b"
 	printf '+ [m] lwt-impair %s\n' "$*" >&2
 	ip netns exec "$PFX-m" "$TOOLS/lwt-impair" "v-m-$a" "v-m-$b" --ready-file "$LOGDIR/impair.ready" \
 		--stats-file "$LOGDIR/impair.json" "$@" 2>"$LOGDIR/impair.log" &
+	IMPAIR_PID=$!
+	PIDS+=("$IMPAIR_PID")
+	wait_for 5 "bridge ready" test -f "$LOGDIR/impair.ready"
+}
+
+# impair_restart ARGS...: replace the running bridge of `bridged` by one with
+# other options (the hosts and their sessions stay).
+impair_restart() {
+	stop "$IMPAIR_PID"
+	rm -f "$LOGDIR/impair.ready"
+	printf '+ [m] lwt-impair %s\n' "$*" >&2
+	ip netns exec "$PFX-m" "$TOOLS/lwt-impair" "$BR_A" "$BR_B" --ready-file "$LOGDIR/impair.ready" \
+		--stats-file "$LOGDIR/impair.json" "$@" 2>>"$LOGDIR/impair.log" &
 	IMPAIR_PID=$!
 	PIDS+=("$IMPAIR_PID")
 	wait_for 5 "bridge ready" test -f "$LOGDIR/impair.ready"
