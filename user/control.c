@@ -23,6 +23,8 @@
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+#define REKEY_RETRY_NS (1000000000ull)		/* REKEY unanswered: send again */
+#define REKEY_TRIES 5				/* ... then the client must handshake */
 
 static const char *peer_str(const struct lwt_slot *s, char *buf, size_t len)
 {
@@ -169,6 +171,160 @@ static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_s
 	return in;
 }
 
+/* Key rotation (config_push_interval): the server offers a fresh X25519
+ * key for the next epoch inside the session; the client answers with its own
+ * and holds the new keys until the server's first record under them; the
+ * server switches on the answer. Keys: HKDF as at the handshake (salt: the
+ * PSK's mix key), the context naming session and epoch. */
+static int rekey_derive(struct lwt_daemon *d, struct lwt_slot *s, uint16_t epoch,
+			const uint8_t priv[32], const uint8_t peer_pub[32], const uint8_t own_pub[32],
+			bool server, struct lwt_rekey_keys **out)
+{
+	struct lwt_session_keys keys;
+	struct lwt_rekey_keys *k;
+	uint8_t dh[32], ctx[32] = "lwt-v1 rekey";
+	uint32_t sid = htonl(s->c.session_id);
+	uint16_t ep = htons(epoch);
+	int err;
+
+	memcpy(ctx + 16, &sid, 4);
+	memcpy(ctx + 20, &ep, 2);
+	err = lwt_x25519_shared(priv, peer_pub, dh);
+	if (!err)
+		err = lwt_crypto_session_derive(&d->psk, dh, ctx, ctx, server ? peer_pub : own_pub,
+						server ? own_pub : peer_pub, &keys);
+	memset(dh, 0, sizeof(dh));
+	if (err)
+		return err;
+	k = calloc(1, sizeof(*k));
+	if (k) {
+		k->tx = lwt_aead_create(server ? keys.s2c_key : keys.c2s_key,
+					server ? keys.s2c_iv : keys.c2s_iv);
+		k->rx = lwt_aead_create(server ? keys.c2s_key : keys.s2c_key,
+					server ? keys.c2s_iv : keys.s2c_iv);
+		k->epoch = epoch;
+		k->now = server;
+	}
+	memset(&keys, 0, sizeof(keys));
+	if (!k || !k->tx || !k->rx) {
+		lwt_rekey_keys_free(k);
+		return -ENOMEM;
+	}
+	*out = k;
+	return 0;
+}
+
+static void send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, size_t len)
+{
+	struct lwt_msg m = { .type = LWT_CMD_SEND_MSG, .slot = i, .gen = d->slots[i].gen, .u64 = type };
+
+	memcpy(m.data, body, len);
+	m.len = len;
+	lwt_msgq_push(&d->to_dp, &m);
+}
+
+/* Server, every tick of a session: start a rotation when due, repeat an
+ * unanswered offer, give up on a client that never answers. */
+static void rekey_tick(struct lwt_daemon *d, int i, uint64_t now)
+{
+	struct lwt_slot *s = &d->slots[i];
+	struct lwt_rekey r = { 0 };
+	char ps[64];
+
+	if (!s->c.rk_pending) {
+		if (now < s->c.rk_next_ns)
+			return;
+		if (lwt_x25519_keygen(s->c.rk_priv, s->c.rk_pub)) {
+			s->c.rk_next_ns = now + REKEY_RETRY_NS;
+			return;
+		}
+		s->c.rk_epoch++;
+		s->c.rk_pending = true;
+		s->c.rk_tries = 0;
+		s->c.rk_sent_ns = 0;
+		s->c.rk_start_ns = now;
+	}
+	if (s->c.rk_sent_ns && now - s->c.rk_sent_ns < REKEY_RETRY_NS)
+		return;
+	if (s->c.rk_tries == REKEY_TRIES) {
+		lwt_warn("client %s (%s) did not answer key rotation %u; closing its session so it "
+			 "handshakes again", ip_str(s->c.tun_ip, (char[16]){ 0 }),
+			 peer_str(s, ps, sizeof(ps)), s->c.rk_epoch);
+		d->rekeys_failed++;
+		s->c.rk_pending = false;
+		memset(s->c.rk_priv, 0, sizeof(s->c.rk_priv));
+		cmd(d, LWT_CMD_CLOSE, i, NULL, 0, NULL);
+		slot_kill(d, i);
+		return;
+	}
+	s->c.rk_tries++;
+	s->c.rk_sent_ns = now;
+	r.epoch = htons(s->c.rk_epoch);
+	memcpy(r.pub, s->c.rk_pub, 32);
+	send_msg(d, i, LWT_MSG_REKEY, &r, sizeof(r));
+}
+
+static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
+{
+	struct lwt_slot *s = &d->slots[i];
+	struct lwt_rekey_keys *k;
+	struct lwt_rekey r;
+	uint8_t priv[32];
+	uint16_t ep;
+	char ps[64];
+
+	if (len != 1 + sizeof(r) || s->c.phase != LWT_PH_UP)
+		return;
+	memcpy(&r, m + 1, sizeof(r));
+	ep = ntohs(r.epoch);
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		if (m[0] != LWT_MSG_REKEY_ACK || !s->c.rk_pending || ep != s->c.rk_epoch)
+			return;
+		s->c.rk_pending = false;
+		s->c.rk_next_ns = lwt_now_ns() + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
+		if (rekey_derive(d, s, ep, s->c.rk_priv, r.pub, s->c.rk_pub, true, &k)) {
+			lwt_warn("peer %s: key rotation %u failed", peer_str(s, ps, sizeof(ps)), ep);
+			d->rekeys_failed++;
+		} else {
+			cmd(d, LWT_CMD_REKEY, i, NULL, 0, k);
+			d->rekeys++;
+			s->c.rk_last_us = (lwt_now_ns() - s->c.rk_start_ns) / 1000;
+			lwt_dbg("client %s: keys rotated to epoch %u in %.2f ms",
+				ip_str(s->c.tun_ip, (char[16]){ 0 }), ep,
+				(lwt_now_ns() - s->c.rk_start_ns) / 1e6);
+		}
+		memset(s->c.rk_priv, 0, sizeof(s->c.rk_priv));
+		return;
+	}
+	if (m[0] != LWT_MSG_REKEY)
+		return;
+	if (s->c.rk_pending && ep == s->c.rk_epoch) {
+		/* Our answer was lost: the same again. */
+		memcpy(r.pub, s->c.rk_pub, 32);
+		send_msg(d, i, LWT_MSG_REKEY_ACK, &r, sizeof(r));
+		return;
+	}
+	if (ep != (uint16_t)(s->c.rk_epoch + 1)) {
+		lwt_dbg("server offered key epoch %u, expected %u; ignored", ep, s->c.rk_epoch + 1);
+		return;
+	}
+	if (lwt_x25519_keygen(priv, s->c.rk_pub) ||
+	    rekey_derive(d, s, ep, priv, r.pub, s->c.rk_pub, false, &k)) {
+		memset(priv, 0, sizeof(priv));
+		lwt_warn("key rotation %u failed", ep);
+		return;
+	}
+	memset(priv, 0, sizeof(priv));
+	s->c.rk_epoch = ep;
+	s->c.rk_pending = true;
+	/* Keys first, then the answer: the server's first record under the new
+	 * keys can only follow the answer. */
+	cmd(d, LWT_CMD_REKEY, i, NULL, 0, k);
+	memcpy(r.pub, s->c.rk_pub, 32);
+	send_msg(d, i, LWT_MSG_REKEY_ACK, &r, sizeof(r));
+	d->rekeys++;
+}
+
 static uint64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -217,6 +373,8 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
 	s->c.up_ns = lwt_now_ns();
 	s->c.last_ka_ns = 0;	/* first keepalive at once: RTT known from the start */
+	s->c.rk_pending = false;
+	s->c.rk_epoch = 0;
 	set_phase(s, LWT_PH_UP);
 	d->backoff_ms = 0;
 	d->handshakes_ok++;
@@ -337,6 +495,9 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	s->c.session_id = info.session_id;
 	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
 	s->c.up_ns = s->c.last_ka_ns = lwt_now_ns();
+	s->c.rk_pending = false;
+	s->c.rk_epoch = 0;
+	s->c.rk_next_ns = s->c.up_ns + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
 	set_phase(s, LWT_PH_UP);
 	d->handshakes_ok++;
 	lwt_info("client %s connected from %s: session %08x, handshake %.1f ms", ts, ps,
@@ -401,6 +562,9 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		if (s->c.phase == LWT_PH_CLOSING)
 			set_phase(s, LWT_PH_FREE);
 		break;
+	case LWT_EVT_MSG:
+		rekey_msg(d, m->slot, m->data, m->len);
+		break;
 	}
 }
 
@@ -456,6 +620,8 @@ static void tick(struct lwt_daemon *d)
 				s->c.last_ka_ns = now;
 				cmd(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
 			}
+			if (d->cfg.mode == LWT_MODE_SERVER && d->cfg.config_push_interval > 0)
+				rekey_tick(d, i, now);
 			break;
 		}
 	}

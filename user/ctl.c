@@ -82,6 +82,8 @@ static cJSON *render(struct lwt_daemon *d)
 	cJSON_AddNumberToObject(root, "handshakes_ok", (double)d->handshakes_ok);
 	cJSON_AddNumberToObject(root, "handshakes_failed", (double)d->handshakes_failed);
 	cJSON_AddNumberToObject(root, "reconnects", (double)d->reconnects);
+	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
+	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);
 	peers = cJSON_AddArrayToObject(root, "peers");
 	for (i = 0; i < d->nslots; i++) {
 		struct lwt_slot *s = &d->slots[i];
@@ -104,6 +106,8 @@ static cJSON *render(struct lwt_daemon *d)
 		cJSON_AddStringToObject(p, "session_id", buf);
 		cJSON_AddNumberToObject(p, "handshake_ms", s->c.handshake_us / 1000.0);
 		cJSON_AddNumberToObject(p, "rtt_us", (double)atomic_load(&s->rtt_us));
+		cJSON_AddNumberToObject(p, "key_epoch", (double)atomic_load(&s->key_epoch));
+		cJSON_AddNumberToObject(p, "last_rekey_ms", s->c.rk_last_us / 1000.0);
 		cJSON_AddNumberToObject(p, "up_s", s->c.phase == LWT_PH_UP ?
 					(double)(now - s->c.up_ns) / 1e9 : 0);
 		if (s->fenc || s->fdec) {

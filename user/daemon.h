@@ -33,6 +33,8 @@ enum lwt_cmd {
 	LWT_CMD_KEEPALIVE,	/* send a keepalive on slot */
 	LWT_CMD_CLOSE,		/* send an encrypted CLOSE on slot */
 	LWT_CMD_RESYN,		/* client: SYN unanswered, send it again */
+	LWT_CMD_SEND_MSG,	/* seal a record of type u64 with body data[len] on slot */
+	LWT_CMD_REKEY,		/* ptr = struct lwt_rekey_keys: the next key epoch */
 	LWT_CMD_STOP,		/* data thread: exit */
 };
 
@@ -42,6 +44,7 @@ enum lwt_evt {
 	LWT_EVT_FRAME,		/* a handshake frame arrived on slot: data[len] */
 	LWT_EVT_RESET,		/* valid RST/FIN or CLOSE on slot */
 	LWT_EVT_KILLED,		/* slot freed by the data plane */
+	LWT_EVT_MSG,		/* a control record arrived: data[0] type, then body */
 };
 
 /* Keys and identity handed from control to data plane at INSTALL. */
@@ -52,6 +55,16 @@ struct lwt_install {
 	uint32_t session_id;
 	uint32_t peer_tun_ip;	/* network order; 0 = any (client side) */
 };
+
+/* Keys of the next epoch. now: switch at once (server, which has the
+ * client's answer); else hold them until the peer's first record under them
+ * (client), so that nothing is ever sealed under keys the peer lacks. */
+struct lwt_rekey_keys {
+	struct lwt_aead *tx, *rx;
+	uint16_t epoch;
+	bool now;
+};
+void lwt_rekey_keys_free(struct lwt_rekey_keys *k);
 
 enum lwt_slot_state {
 	LWT_SLOT_FREE = 0,
@@ -64,7 +77,8 @@ enum lwt_slot_state {
 	X(drop_replay) X(drop_auth) X(drop_malformed) X(drop_window)		\
 	X(drop_unknown_flow) X(drop_spoofed_src) X(drop_no_route)		\
 	X(drop_isolation) X(drop_queue_full) X(rst_ignored) X(challenge_acks)	\
-	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)
+	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)		\
+	X(drop_stale_key) X(rekeys)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;
@@ -84,6 +98,11 @@ struct lwt_slot {
 	struct lwt_aead *tx, *rx;
 	uint64_t tx_counter;
 	struct lwt_replay replay;
+	uint16_t tx_epoch, rx_epoch, next_epoch;
+	struct lwt_aead *rx_prev;	/* previous epoch, until prev_until_ns */
+	struct lwt_replay replay_prev;
+	uint64_t prev_until_ns;
+	struct lwt_aead *rx_next, *tx_next;	/* client: next epoch, held */
 	uint32_t session_id;
 	uint32_t peer_tun_ip;
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
@@ -98,6 +117,7 @@ struct lwt_slot {
 	/* shared, relaxed */
 	_Atomic uint64_t last_rx_ns;	/* last authenticated record */
 	_Atomic uint64_t rtt_us;
+	_Atomic uint32_t key_epoch;	/* epoch we send under */
 	struct lwt_counters ctr;
 	/* control-thread owned */
 	struct {
@@ -116,6 +136,13 @@ struct lwt_slot {
 		uint32_t session_id;
 		struct lwt_hs_client hs;	/* client handshake state */
 		int port_fd;		/* client: TCP socket reserving our port */
+		/* key rotation; server: the exchange in flight */
+		bool rk_pending;
+		uint16_t rk_epoch;	/* server: last epoch offered; client: last answered */
+		unsigned rk_tries;
+		uint64_t rk_next_ns, rk_sent_ns, rk_start_ns;
+		uint32_t rk_last_us;	/* server: offer to switch, last rotation */
+		uint8_t rk_priv[32], rk_pub[32];
 	} c;
 };
 
@@ -149,7 +176,7 @@ struct lwt_daemon {
 	uint64_t client_id;
 	uint64_t reconnect_at_ns;	/* client: next connect attempt, 0 = none */
 	uint32_t backoff_ms;
-	uint64_t handshakes_ok, handshakes_failed, reconnects;
+	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint8_t seen_randoms[1024][16];	/* server: recent HELLO randoms (replay) */
 	unsigned int seen_next;
 	const char *instance;		/* TUN name; keys the control socket */

@@ -26,6 +26,8 @@
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
 #define REPORT_RECORDS 2000			/* ...or sooner, after this many records */
 #define FEC_EXPIRE_EVERY_NS (100000000ull)
+#define KEY_GRACE_NS (2000000000ull)		/* previous epoch kept for stragglers */
+#define KEY_WAIT_NS (30000000000ull)		/* ... or until the peer switches */
 
 struct pending {		/* client: TUN packets waiting for a session */
 	uint8_t **pkts;
@@ -43,6 +45,49 @@ struct dpctx {
 	int acks_pending;
 	uint32_t embryonic;
 };
+
+void lwt_rekey_keys_free(struct lwt_rekey_keys *k)
+{
+	if (!k)
+		return;
+	lwt_aead_destroy(k->tx);
+	lwt_aead_destroy(k->rx);
+	free(k);
+}
+
+/* Forget every key epoch but none: a new session or a freed slot. */
+static void keys_reset(struct lwt_slot *s)
+{
+	lwt_aead_destroy(s->rx_prev);
+	lwt_aead_destroy(s->rx_next);
+	lwt_aead_destroy(s->tx_next);
+	s->rx_prev = s->rx_next = s->tx_next = NULL;
+	s->tx_epoch = s->rx_epoch = s->next_epoch = 0;
+	s->prev_until_ns = 0;
+	atomic_store_explicit(&s->key_epoch, 0, memory_order_relaxed);
+}
+
+/* Move to the next epoch: the current receive key stays as the previous one
+ * until prev_until_ns; we send under the new keys from now on. */
+static void keys_switch(struct lwt_slot *s, struct lwt_aead *tx, struct lwt_aead *rx,
+			uint16_t epoch, uint64_t prev_until_ns)
+{
+	lwt_aead_destroy(s->rx_prev);
+	s->rx_prev = s->rx;
+	s->replay_prev = s->replay;
+	s->prev_until_ns = prev_until_ns;
+	s->rx = rx;
+	lwt_replay_init(&s->replay);
+	s->rx_epoch = epoch;
+	lwt_aead_destroy(s->tx);
+	s->tx = tx;
+	s->tx_epoch = epoch;
+	s->tx_counter = 0;
+	/* The loss measure counts sequence numbers, which restart. */
+	s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
+	atomic_store_explicit(&s->key_epoch, epoch, memory_order_relaxed);
+	LWT_CTR_INC(&s->ctr, rekeys);
+}
 
 void lwt_install_free(struct lwt_install *in)
 {
@@ -134,6 +179,7 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 {
 	size_t plen = REC_HDR + 1 + blen + LWT_TAG_LEN;
 	struct lwt_record_hdr *rh;
+	uint64_t ctr;
 	uint8_t *f;
 	int n;
 
@@ -147,11 +193,12 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	lwt_frame_put_hdr(f, LWT_FT_SEALED, plen - sizeof(struct lwt_frame_hdr));
 	rh = (struct lwt_record_hdr *)(f + sizeof(struct lwt_frame_hdr));
 	rh->session_id = htonl(s->session_id);
-	rh->counter = htobe64(s->tx_counter);
+	ctr = (uint64_t)s->tx_epoch << LWT_EPOCH_SHIFT | s->tx_counter;
+	rh->counter = htobe64(ctr);
 	f[REC_HDR] = type;
 	if (body)
 		memcpy(f + REC_HDR + 1, body, blen);
-	if (lwt_aead_seal(s->tx, s->tx_counter, f, REC_HDR, f + REC_HDR, 1 + blen))
+	if (lwt_aead_seal(s->tx, ctr, f, REC_HDR, f + REC_HDR, 1 + blen))
 		return -EIO;
 	s->tx_counter++;
 	n = lwt_ftcp_build_data(&s->tcp, b, LWT_DP_BUF, plen);
@@ -380,9 +427,13 @@ static void report_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
 {
 	const struct lwt_record_hdr *rh;
+	struct lwt_replay *rp, fresh;
+	struct lwt_aead *a;
 	uint8_t *body;
 	size_t blen;
-	uint64_t ctr;
+	uint64_t ctr, seq, now;
+	uint16_t ep;
+	int which;
 
 	if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION ||
 	    f->type != LWT_FT_SEALED) {
@@ -399,29 +450,63 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		LWT_CTR_INC(&s->ctr, drop_auth);
 		return;
 	}
-	if (!lwt_replay_check(&s->replay, ctr)) {
+	/* Which keys: this epoch, the previous one (stragglers, for a while),
+	 * or the next one the client holds until the server uses it. */
+	ep = (uint16_t)(ctr >> LWT_EPOCH_SHIFT);
+	seq = ctr & LWT_SEQ_MASK;
+	now = lwt_now_ns();
+	if (ep == s->rx_epoch) {
+		a = s->rx;
+		rp = &s->replay;
+		which = 0;
+	} else if (s->rx_prev && ep == (uint16_t)(s->rx_epoch - 1) && now < s->prev_until_ns) {
+		a = s->rx_prev;
+		rp = &s->replay_prev;
+		which = -1;
+	} else if (s->rx_next && ep == s->next_epoch) {
+		a = s->rx_next;
+		lwt_replay_init(&fresh);
+		rp = &fresh;
+		which = 1;
+	} else {
+		LWT_CTR_INC(&s->ctr, drop_stale_key);
+		return;
+	}
+	if (!lwt_replay_check(rp, seq)) {
 		LWT_CTR_INC(&s->ctr, drop_replay);
 		return;
 	}
 	/* The rx buffer is ours; decrypt in place. */
 	body = (uint8_t *)f->body + sizeof(*rh);
 	blen = f->body_len - sizeof(*rh) - LWT_TAG_LEN;
-	if (lwt_aead_open(s->rx, ctr, f->frame, REC_HDR, body, blen)) {
+	if (lwt_aead_open(a, ctr, f->frame, REC_HDR, body, blen)) {
 		LWT_CTR_INC(&s->ctr, drop_auth);
 		lwt_log_rl(LWT_LOG_WARN, "peer %u: record failed authentication (wrong key or tampered)",
 			   (unsigned int)(s - x->d->slots));
 		return;
 	}
-	if (!lwt_replay_update(&s->replay, ctr)) {
+	if (which == 1) {
+		/* The server sends under the next keys: so do we from now on. */
+		keys_switch(s, s->tx_next, s->rx_next, s->next_epoch, now + KEY_GRACE_NS);
+		s->tx_next = s->rx_next = NULL;
+		rp = &s->replay;
+		which = 0;
+	} else if (which == 0 && s->rx_prev && s->prev_until_ns > now + KEY_GRACE_NS) {
+		/* The peer has switched; the old keys only await stragglers. */
+		s->prev_until_ns = now + KEY_GRACE_NS;
+	}
+	if (!lwt_replay_update(rp, seq)) {
 		LWT_CTR_INC(&s->ctr, drop_replay);
 		return;
 	}
-	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&s->last_rx_ns, now, memory_order_relaxed);
 	LWT_CTR_INC(&s->ctr, rx_packets);
 	LWT_CTR_ADD(&s->ctr, rx_bytes, blen - 1);
-	s->rx_seen++;
-	if (ctr + 1 > s->rx_top)
-		s->rx_top = ctr + 1;
+	if (which == 0) {
+		s->rx_seen++;
+		if (seq + 1 > s->rx_top)
+			s->rx_top = seq + 1;
+	}
 	switch (body[0]) {
 	case LWT_MSG_IP:
 		deliver_ip(x, s, body + 1, blen - 1);
@@ -446,6 +531,14 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		break;
 	case LWT_MSG_CLOSE:
 		post(x->d, LWT_EVT_RESET, s - x->d->slots, "close", 5);
+		break;
+	case LWT_MSG_REKEY:
+	case LWT_MSG_REKEY_ACK:
+		if (blen != 1 + sizeof(struct lwt_rekey)) {
+			LWT_CTR_INC(&s->ctr, drop_malformed);
+			break;
+		}
+		post(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
 		break;
 	default:
 		LWT_CTR_INC(&s->ctr, drop_malformed);
@@ -643,6 +736,10 @@ static uint64_t fec_timers(struct dpctx *x)
 			if (dl && (!next || dl < next))
 				next = dl;
 		}
+		if (s->rx_prev && now >= s->prev_until_ns) {
+			lwt_aead_destroy(s->rx_prev);
+			s->rx_prev = NULL;
+		}
 		if (s->fdec && now >= s->expire_ns) {
 			lwt_fec_dec_expire(s->fdec, now);
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
@@ -680,6 +777,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	lwt_aead_destroy(s->tx);
 	lwt_aead_destroy(s->rx);
 	s->tx = s->rx = NULL;
+	keys_reset(s);
 	lwt_fec_enc_destroy(s->fenc);
 	lwt_fec_dec_destroy(s->fdec);
 	s->fenc = NULL;
@@ -719,6 +817,8 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		/* About a flow that is gone; an INSTALL still owns its ciphers. */
 		if (m->type == LWT_CMD_INSTALL)
 			lwt_install_free(m->ptr);
+		if (m->type == LWT_CMD_REKEY)
+			lwt_rekey_keys_free(m->ptr);
 		return 0;
 	}
 	switch (m->type) {
@@ -744,6 +844,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->peer_tun_ip = in->peer_tun_ip;
 		s->tx_counter = 0;
 		lwt_replay_init(&s->replay);
+		keys_reset(s);
 		free(in);
 		atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 		atomic_store_explicit(&s->state, LWT_SLOT_SESSION, memory_order_release);
@@ -762,6 +863,31 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
 			send_record(x, s, LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
 		break;
+	case LWT_CMD_SEND_MSG:
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			send_record(x, s, (uint8_t)m->u64, m->data, m->len, tx_buf(x));
+		break;
+	case LWT_CMD_REKEY: {
+		struct lwt_rekey_keys *k = m->ptr;
+
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION) {
+			lwt_rekey_keys_free(k);
+			break;
+		}
+		if (k->now) {
+			keys_switch(s, k->tx, k->rx, k->epoch, lwt_now_ns() + KEY_WAIT_NS);
+			/* A first record under the new keys tells the peer to switch. */
+			send_keepalive(x, s, false);
+		} else {
+			lwt_aead_destroy(s->rx_next);
+			lwt_aead_destroy(s->tx_next);
+			s->rx_next = k->rx;
+			s->tx_next = k->tx;
+			s->next_epoch = k->epoch;
+		}
+		free(k);
+		break;
+	}
 	case LWT_CMD_RESYN:
 		/* The same SYN (same ISN, timestamps move on), as a kernel resends it. */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_HANDSHAKE &&

@@ -49,4 +49,21 @@ struct lwt_dp_filter {
 
 int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f);
 
+#include <stddef.h>
+
+/* lwt_xsk_create() modes: native XDP falling back to generic, or only one. */
+enum lwt_xsk_mode {
+	LWT_XSK_MODE_AUTO	= 0,
+	LWT_XSK_MODE_NATIVE	= 1,
+	LWT_XSK_MODE_GENERIC	= 2,
+};
+
+/* AF_XDP path (xsk.c) on ifname: loads and attaches bpf/lwt_xdp.bpf.c, one
+ * AF_XDP socket per RX queue. pin_dir (e.g. /sys/fs/bpf/lwt/<tun>, or NULL)
+ * gets the maps and program pinned under pin_dir/xdp-v1/ (bpffs mounted if
+ * needed); destroy removes them and detaches. On failure returns -errno and
+ * writes a one-line reason into why: the caller falls back to raw sockets. */
+int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const char *ifname,
+		   int mode, const char *pin_dir, char *why, size_t whylen);
+
 #endif

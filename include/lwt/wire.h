@@ -100,7 +100,22 @@ enum lwt_msg_type {
 	LWT_MSG_CLOSE     = 0x03,	/* orderly close */
 	LWT_MSG_FEC       = 0x04,	/* struct lwt_fec_hdr + shard (lwt/fec_wire.h) */
 	LWT_MSG_FEC_REPORT = 0x05,	/* struct lwt_fec_report: measured loss */
+	LWT_MSG_REKEY     = 0x06,	/* struct lwt_rekey: server offers the next key epoch */
+	LWT_MSG_REKEY_ACK = 0x07,	/* struct lwt_rekey: the client's half of it */
 };
+
+/* A record counter is epoch (16 bits) || sequence (48 bits): each key epoch
+ * has its own keys, nonce space and replay window. */
+#define LWT_EPOCH_SHIFT 48
+#define LWT_SEQ_MASK ((1ull << LWT_EPOCH_SHIFT) - 1)
+
+/* Key rotation: a fresh X25519 exchange inside the session. */
+struct lwt_rekey {
+	__be16 epoch;			/* the epoch these keys will have */
+	__u8 pad[2];
+	__u8 pub[32];			/* sender's new ephemeral public key */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_rekey) == 36, "lwt_rekey");
 
 /* Keepalive: echo lets the sender measure RTT. */
 struct lwt_keepalive {

@@ -1,0 +1,1052 @@
+// SPDX-License-Identifier: MIT
+/* AF_XDP data path: the XDP classifier (bpf/lwt_xdp.bpf.c) steers our
+ * fake-TCP segments to one AF_XDP socket per RX queue; we hand their IPv4
+ * packets to the data plane and send its packets through the TX ring of
+ * queue 0's socket. One UMEM per queue: the first half of its frames cycles
+ * through fill/RX, the second half through TX/completion. No syscall per
+ * packet: the rings are shared memory, and the kernel is kicked only when
+ * need_wakeup says so.
+ *
+ * Link headers: a packet to a peer goes out with the link header the peer's
+ * last segment came in with, mirrored (its source MAC, our MAC, the same VLAN
+ * tags). Before the peer has sent anything, the neighbour table of the next
+ * hop is asked; while that is empty too, the packet goes through an
+ * IPPROTO_RAW socket, so the kernel routes it and resolves the neighbour.
+ *
+ * Flows: the server's listen port is in `config`; the XDP program drops
+ * non-SYN segments to it from flows it does not know. The daemon does not
+ * manage `flows` itself, so we learn them from what we send: a segment we
+ * send to a peer (our SYN-ACK first) opens its flow in `flows`; a RST or FIN
+ * we send closes it; a learned flow silent for too long ages out. The
+ * client's flow from the filter is added as a static entry. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/xsk.h>
+
+#include "dp.h"
+#include "log.h"
+#include "netlink.h"
+#include "lwt/xdp.h"
+#include "lwt_xdp.skel.h"
+
+#define XSK_FRAMES	2048	/* UMEM frames per queue: half RX, half TX */
+#define XSK_FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
+#define XSK_RX_FRAMES	(XSK_FRAMES / 2)
+#define XSK_TX_FRAMES	(XSK_FRAMES - XSK_RX_FRAMES)
+#define ETH_HLEN_	14
+#define L2_MAX		(ETH_HLEN_ + 2 * 4)	/* Ethernet and two VLAN tags */
+#define PEERS		1024	/* next-hop cache slots, direct mapped */
+#define LEARN_SLOTS	1024	/* learned-flow cache slots, direct mapped */
+#define NSEC		1000000000ull
+#define NEIGH_RETRY_NS	(NSEC / 10)
+#define AGE_EVERY_NS	(10 * NSEC)
+#define LEARN_IDLE_NS	(300 * NSEC)	/* silent learned flow */
+#define EMBRYO_IDLE_NS	(30 * NSEC)	/* learned flow that never answered */
+#define BPFFS		"/sys/fs/bpf"
+
+struct xq {
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	struct xsk_ring_prod fq, tx;
+	struct xsk_ring_cons cq, rx;
+	void *area;
+	uint64_t tx_free[XSK_TX_FRAMES];
+	uint32_t ntx_free;
+	int fd;
+	int kick_always;	/* bound without need_wakeup */
+};
+
+/* The link header to send to one IPv4 address with. */
+struct l2peer {
+	uint32_t ip;		/* network order; 0 = empty slot */
+	uint8_t hlen;		/* 0 = unresolved */
+	uint8_t hdr[L2_MAX];	/* ends with ethertype IPv4 */
+	uint64_t retry_ns;	/* next neighbour-table look-up */
+};
+
+/* An RX frame lent to the caller until the next rx_batch. */
+struct lent {
+	uint32_t q;
+	uint64_t addr;
+};
+
+struct xskdp {
+	struct lwt_dp dp;
+	struct lwt_xdp_bpf *skel;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	uint32_t xdp_flags;	/* the mode we attached in; 0 = not attached */
+	uint8_t mac[6];
+	int nq, rx_next;
+	struct xq *q;
+	int epfd, raw_fd;
+	struct lent lent[LWT_DP_BATCH];
+	int nlent;
+	struct lwt_dp_filter filter;
+	int static_flow;	/* the filter's client flow is in flows */
+	struct lwt_xdp_flow_key static_key;
+	struct lwt_xdp_flow_key learned[LEARN_SLOTS];	/* known to be in flows */
+	uint64_t next_age_ns;
+	struct l2peer peers[PEERS];
+	char pin_dir[PATH_MAX];	/* "" = not pinned */
+};
+
+#define X(dp) ((struct xskdp *)(dp))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* Packet fields sit at any alignment. */
+static uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t hash32(uint32_t v)
+{
+	v ^= v >> 16;
+	v *= 0x7feb352d;
+	v ^= v >> 15;
+	v *= 0x846ca68b;
+	return v ^ (v >> 16);
+}
+
+static uint32_t key_hash(const struct lwt_xdp_flow_key *k)
+{
+	return hash32(k->raddr.w[3] ^ hash32(k->laddr.w[3]) ^
+		      ((uint32_t)k->rport << 16 | k->lport));
+}
+
+/* --- flows ------------------------------------------------------------- */
+
+static int flow_key_of(const uint8_t *ip, uint32_t len, struct lwt_xdp_flow_key *k,
+		       uint8_t *tcp_flags)
+{
+	uint32_t ihl;
+
+	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IPPROTO_TCP)
+		return -1;
+	ihl = (ip[0] & 0x0f) * 4u;
+	if (ihl < 20 || len < ihl + 20)
+		return -1;
+	memset(k, 0, sizeof(*k));
+	lwt_xdp_addr_v4(&k->raddr, ld32(ip + 16));
+	lwt_xdp_addr_v4(&k->laddr, ld32(ip + 12));
+	memcpy(&k->rport, ip + ihl + 2, 2);
+	memcpy(&k->lport, ip + ihl, 2);
+	*tcp_flags = ip[ihl + 13];
+	return 0;
+}
+
+static int flow_add(struct xskdp *x, const struct lwt_xdp_flow_key *k, uint32_t flags)
+{
+	struct lwt_xdp_flow v = { .last_ns = now_ns(), .flags = flags };
+
+	if (bpf_map__update_elem(x->skel->maps.flows, k, sizeof(*k), &v, sizeof(v),
+				 BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void flow_forget(struct xskdp *x, const struct lwt_xdp_flow_key *k)
+{
+	struct lwt_xdp_flow_key *slot = &x->learned[key_hash(k) % LEARN_SLOTS];
+
+	if (!memcmp(slot, k, sizeof(*k)))
+		memset(slot, 0, sizeof(*slot));
+}
+
+/* Our segment to a peer opens (or, RST/FIN, closes) its learned flow. */
+static void flow_learn(struct xskdp *x, const uint8_t *ip, uint32_t len)
+{
+	struct lwt_xdp_flow_key k, *slot;
+	struct lwt_xdp_flow v;
+	uint8_t fl;
+	int err;
+
+	if (flow_key_of(ip, len, &k, &fl))
+		return;
+	slot = &x->learned[key_hash(&k) % LEARN_SLOTS];
+	if (fl & 0x05) {	/* RST, FIN */
+		if (!bpf_map__lookup_elem(x->skel->maps.flows, &k, sizeof(k), &v, sizeof(v), 0) &&
+		    (v.flags & LWT_XDP_FL_LEARNED))
+			bpf_map__delete_elem(x->skel->maps.flows, &k, sizeof(k), 0);
+		flow_forget(x, &k);
+		return;
+	}
+	if (!memcmp(slot, &k, sizeof(k)))
+		return;
+	err = flow_add(x, &k, LWT_XDP_FL_LEARNED);
+	if (err) {
+		lwt_log_rl(LWT_LOG_WARN, "xsk: couldn't add a flow to '%s': %s", LWT_XDP_MAP_FLOWS,
+			   strerror(-err));
+		return;
+	}
+	*slot = k;
+}
+
+/* Drop learned flows that fell silent. Keys are fetched before deleting so
+ * the walk never restarts. */
+static void flows_age(struct xskdp *x, uint64_t now)
+{
+	struct bpf_map *m = x->skel->maps.flows;
+	struct lwt_xdp_flow_key k, next;
+	struct lwt_xdp_flow v;
+	int more;
+
+	if (now < x->next_age_ns)
+		return;
+	x->next_age_ns = now + AGE_EVERY_NS;
+	more = !bpf_map__get_next_key(m, NULL, &next, sizeof(next));
+	while (more) {
+		k = next;
+		more = !bpf_map__get_next_key(m, &k, &next, sizeof(next));
+		if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) ||
+		    !(v.flags & LWT_XDP_FL_LEARNED) || v.last_ns > now)
+			continue;
+		if (now - v.last_ns > (v.packets ? LEARN_IDLE_NS : EMBRYO_IDLE_NS)) {
+			bpf_map__delete_elem(m, &k, sizeof(k), 0);
+			flow_forget(x, &k);
+		}
+	}
+}
+
+static int config_write(struct xskdp *x, const struct lwt_dp_filter *f)
+{
+	struct lwt_xdp_config c = { 0 };
+	uint32_t zero = 0;
+
+	if (f->server) {
+		c.laddr = f->laddr;
+		c.lport = f->lport;
+	}
+	if (bpf_map__update_elem(x->skel->maps.config, &zero, sizeof(zero), &c, sizeof(c), 0))
+		return -errno;
+	return 0;
+}
+
+/* The client's one flow, known before a byte is sent. */
+static int filter_apply(struct xskdp *x, const struct lwt_dp_filter *f)
+{
+	struct lwt_xdp_flow_key k = { .rport = f->rport, .lport = f->lport };
+	int err = config_write(x, f);
+
+	if (err)
+		return err;
+	if (x->static_flow) {
+		bpf_map__delete_elem(x->skel->maps.flows, &x->static_key, sizeof(k), 0);
+		x->static_flow = 0;
+	}
+	x->filter = *f;
+	/* A client without a local port yet has no flow; no laddr, no key. */
+	if (f->server || !f->lport || !f->laddr || !f->raddr)
+		return 0;
+	lwt_xdp_addr_v4(&k.raddr, f->raddr);
+	lwt_xdp_addr_v4(&k.laddr, f->laddr);
+	err = flow_add(x, &k, 0);
+	if (err)
+		return err;
+	x->static_key = k;
+	x->static_flow = 1;
+	return 0;
+}
+
+static int xsk_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
+{
+	int err = filter_apply(X(dp), f);
+
+	if (err)
+		lwt_err("xsk: couldn't update the XDP flow filter: %s", strerror(-err));
+	return err;
+}
+
+/* --- link headers ------------------------------------------------------- */
+
+/* Mirror the link header of a frame from ip: what to send back to it with. */
+static void l2_learn(struct xskdp *x, const uint8_t *frame, uint32_t l2len, uint32_t ip)
+{
+	struct l2peer *p = &x->peers[hash32(ip) % PEERS];
+	uint8_t hdr[L2_MAX];
+
+	memcpy(hdr, frame + 6, 6);
+	memcpy(hdr + 6, x->mac, 6);
+	memcpy(hdr + 12, frame + 12, l2len - 12);
+	if (p->ip == ip && p->hlen == l2len && !memcmp(p->hdr, hdr, l2len))
+		return;
+	p->ip = ip;
+	p->hlen = l2len;
+	memcpy(p->hdr, hdr, l2len);
+}
+
+/* The neighbour table's entry for ip's next hop, if it is out ifname. */
+static void l2_resolve(struct xskdp *x, struct l2peer *p)
+{
+	uint32_t src, gw;
+	int ifindex;
+
+	if (lwt_nl_route_get(p->ip, &ifindex, &src, &gw) || ifindex != x->ifindex)
+		return;
+	if (lwt_nl_neigh_get(ifindex, gw ? gw : p->ip, p->hdr))
+		return;
+	memcpy(p->hdr + 6, x->mac, 6);
+	p->hdr[12] = 0x08;
+	p->hdr[13] = 0x00;
+	p->hlen = ETH_HLEN_;
+}
+
+static const struct l2peer *l2_for(struct xskdp *x, uint32_t ip, uint64_t now)
+{
+	struct l2peer *p = &x->peers[hash32(ip) % PEERS];
+
+	if (p->ip != ip) {
+		memset(p, 0, sizeof(*p));
+		p->ip = ip;
+	}
+	if (!p->hlen && now >= p->retry_ns) {
+		p->retry_ns = now + NEIGH_RETRY_NS;
+		l2_resolve(x, p);
+	}
+	return p->hlen ? p : NULL;
+}
+
+/* --- receive ------------------------------------------------------------ */
+
+/* Give the frames lent by the last rx_batch back to their fill rings. */
+static void rx_return(struct xskdp *x)
+{
+	int i;
+
+	for (i = 0; i < x->nlent; i++) {
+		struct xq *q = &x->q[x->lent[i].q];
+		uint32_t idx;
+
+		/* Never fails: the fill ring holds every RX frame. */
+		if (xsk_ring_prod__reserve(&q->fq, 1, &idx) == 1) {
+			*xsk_ring_prod__fill_addr(&q->fq, idx) = x->lent[i].addr;
+			xsk_ring_prod__submit(&q->fq, 1);
+		}
+	}
+	x->nlent = 0;
+}
+
+/* Link header length of an IPv4 frame, or 0. */
+static uint32_t l2_len(const uint8_t *f, uint32_t len)
+{
+	uint32_t off = 12;
+	int tags;
+
+	for (tags = 0; tags <= 2; tags++) {
+		uint16_t et;
+
+		if (len < off + 2)
+			return 0;
+		et = (uint16_t)(f[off] << 8 | f[off + 1]);
+		if (et == ETH_P_IP)
+			return off + 2 <= len ? off + 2 : 0;
+		if (et != ETH_P_8021Q && et != ETH_P_8021AD)
+			return 0;
+		off += 4;
+	}
+	return 0;
+}
+
+static int rx_queue(struct xskdp *x, int qi, struct lwt_dp_pkt *pkts, int max)
+{
+	struct xq *q = &x->q[qi];
+	uint32_t idx, i, n;
+	int got = 0;
+
+	n = xsk_ring_cons__peek(&q->rx, max, &idx);
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+		uint32_t l2 = l2_len(f, d->len);
+
+		x->lent[x->nlent].q = qi;
+		x->lent[x->nlent].addr = xsk_umem__extract_addr(d->addr);
+		x->nlent++;
+		if (!l2 || d->len < l2 + 20) {
+			x->dp.rx_errors++;
+			continue;
+		}
+		l2_learn(x, f, l2, ld32(f + l2 + 12));
+		pkts[got].data = f + l2;
+		pkts[got].len = d->len - l2;
+		got++;
+	}
+	if (n)
+		xsk_ring_cons__release(&q->rx, n);
+	return got;
+}
+
+static void fill_kick(struct xq *q)
+{
+	if (q->kick_always || xsk_ring_prod__needs_wakeup(&q->fq))
+		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+static int xsk_rx_batch(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max)
+{
+	struct xskdp *x = X(dp);
+	int i, got = 0;
+
+	rx_return(x);
+	if (max > LWT_DP_BATCH)
+		max = LWT_DP_BATCH;
+	for (i = 0; i < x->nq; i++)
+		fill_kick(&x->q[i]);
+	/* Start each batch at the next queue so no queue starves. */
+	for (i = 0; i < x->nq && x->nlent < max; i++) {
+		int qi = (x->rx_next + i) % x->nq;
+
+		got += rx_queue(x, qi, pkts + got, max - x->nlent);
+	}
+	x->rx_next = (x->rx_next + 1) % x->nq;
+	flows_age(x, now_ns());
+	return got;
+}
+
+static int xsk_rx_fd(struct lwt_dp *dp)
+{
+	return X(dp)->epfd;
+}
+
+/* --- transmit ----------------------------------------------------------- */
+
+static void tx_reclaim(struct xq *q)
+{
+	uint32_t idx, i, n = xsk_ring_cons__peek(&q->cq, XSK_TX_FRAMES, &idx);
+
+	for (i = 0; i < n; i++)
+		q->tx_free[q->ntx_free++] = *xsk_ring_cons__comp_addr(&q->cq, idx + i);
+	if (n)
+		xsk_ring_cons__release(&q->cq, n);
+}
+
+/* Copy mode sends at most a few dozen descriptors per sendto and says
+ * EAGAIN while more are queued or the completion ring is full. */
+static int tx_kick(struct xq *q)
+{
+	int tries;
+
+	if (!q->kick_always && !xsk_ring_prod__needs_wakeup(&q->tx))
+		return 0;
+	for (tries = 0; tries < 8; tries++) {
+		if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != EBUSY && errno != EINTR)
+			return -errno;
+		tx_reclaim(q);
+	}
+	return 0;
+}
+
+/* The kernel's path, for a peer whose link header we do not know yet. */
+static int tx_raw(struct xskdp *x, const struct lwt_dp_pkt *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	memcpy(&sa.sin_addr, p->data + 16, 4);
+	if (sendto(x->raw_fd, p->data, p->len, MSG_DONTWAIT, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Put m built frames on the TX ring and kick. The ring holds every TX frame,
+ * so the reservation cannot fail. */
+static int tx_flush(struct xskdp *x, struct xq *q, const struct xdp_desc *descs, int m)
+{
+	uint32_t idx;
+	int i, err;
+
+	if (xsk_ring_prod__reserve(&q->tx, m, &idx) != (uint32_t)m) {
+		for (i = 0; i < m; i++)
+			q->tx_free[q->ntx_free++] = descs[i].addr;
+		x->dp.tx_errors += m;
+		return -ENOBUFS;
+	}
+	for (i = 0; i < m; i++)
+		*xsk_ring_prod__tx_desc(&q->tx, idx + i) = descs[i];
+	xsk_ring_prod__submit(&q->tx, m);
+	err = tx_kick(q);
+	if (err) {
+		x->dp.tx_errors += m;
+		return err;
+	}
+	return m;
+}
+
+static int xsk_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
+{
+	struct xskdp *x = X(dp);
+	struct xq *q = &x->q[0];
+	struct xdp_desc descs[LWT_DP_BATCH];
+	uint64_t now = now_ns();
+	int i, r, m = 0, sent = 0, err = 0;
+
+	tx_reclaim(q);
+	flows_age(x, now);
+	for (i = 0; i < n; i++) {
+		const struct lwt_dp_pkt *p = &pkts[i];
+		const struct l2peer *l2;
+		uint8_t *f;
+
+		if (p->len < 20) {
+			dp->tx_errors++;
+			continue;
+		}
+		flow_learn(x, p->data, p->len);
+		l2 = l2_for(x, ld32(p->data + 16), now);
+		if (!l2) {
+			r = tx_raw(x, p);
+			if (r) {
+				dp->tx_errors++;
+				err = r;
+			} else {
+				sent++;
+			}
+			continue;
+		}
+		if (p->len + l2->hlen > XSK_FRAME_SIZE || !q->ntx_free) {
+			dp->tx_errors++;
+			err = -ENOBUFS;
+			continue;
+		}
+		descs[m].addr = q->tx_free[--q->ntx_free];
+		descs[m].len = l2->hlen + p->len;
+		descs[m].options = 0;
+		f = xsk_umem__get_data(q->area, descs[m].addr);
+		memcpy(f, l2->hdr, l2->hlen);
+		memcpy(f + l2->hlen, p->data, p->len);
+		if (++m == LWT_DP_BATCH) {
+			r = tx_flush(x, q, descs, m);
+			sent += r > 0 ? r : 0;
+			err = r < 0 ? r : err;
+			m = 0;
+		}
+	}
+	if (m) {
+		r = tx_flush(x, q, descs, m);
+		sent += r > 0 ? r : 0;
+		err = r < 0 ? r : err;
+	}
+	return sent || !err ? sent : err;
+}
+
+/* --- setup -------------------------------------------------------------- */
+
+static int link_info(struct xskdp *x, char *why, size_t wl)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", x->ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		err = -errno;
+		snprintf(why, wl, "couldn't read the address of '%s': %s", x->ifname,
+			 strerror(errno));
+		goto out;
+	}
+	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+		err = -EOPNOTSUPP;
+		snprintf(why, wl, "'%s' is not an Ethernet device", x->ifname);
+		goto out;
+	}
+	memcpy(x->mac, ifr.ifr_hwaddr.sa_data, 6);
+	/* Devices without ETHTOOL_GCHANNELS have one queue as far as we know. */
+	ifr.ifr_data = (void *)&ch;
+	x->nq = 1;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.rx_count + ch.combined_count > 0)
+		x->nq = ch.rx_count + ch.combined_count;
+	if (x->nq > LWT_XDP_MAX_QUEUES)
+		x->nq = LWT_XDP_MAX_QUEUES;
+out:
+	close(fd);
+	return err;
+}
+
+/* A socket a killed run had on this queue is released by deferred kernel
+ * work; until then the queue reads as busy. Give it a second. */
+static int sock_create(struct xskdp *x, int qi, struct xq *q, const struct xsk_socket_config *sc)
+{
+	int err, tries;
+
+	for (tries = 0; tries < 20; tries++) {
+		err = xsk_socket__create(&q->xsk, x->ifname, qi, q->umem, &q->rx, &q->tx, sc);
+		if (err != -EBUSY)
+			break;
+		usleep(50 * 1000);
+	}
+	return err;
+}
+
+static int queue_open(struct xskdp *x, int qi, char *why, size_t wl)
+{
+	struct xq *q = &x->q[qi];
+	struct xsk_umem_config uc = {
+		.fill_size = XSK_RX_FRAMES,
+		.comp_size = XSK_TX_FRAMES,
+		.frame_size = XSK_FRAME_SIZE,
+		.frame_headroom = 0,
+	};
+	struct xsk_socket_config sc = {
+		.rx_size = XSK_RX_FRAMES,
+		.tx_size = XSK_TX_FRAMES,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	size_t sz = (size_t)XSK_FRAMES * XSK_FRAME_SIZE;
+	uint32_t idx, i;
+	int err;
+
+	q->area = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->area == MAP_FAILED) {
+		q->area = NULL;
+		snprintf(why, wl, "couldn't allocate the UMEM of queue %d: %s", qi, strerror(errno));
+		return -ENOMEM;
+	}
+	err = xsk_umem__create(&q->umem, q->area, sz, &q->fq, &q->cq, &uc);
+	if (err) {
+		snprintf(why, wl, "couldn't create the UMEM of queue %d: %s", qi, strerror(-err));
+		return err;
+	}
+	err = sock_create(x, qi, q, &sc);
+	if (err == -EINVAL) {
+		/* Kernels before need_wakeup: kick on every batch instead. */
+		sc.bind_flags = 0;
+		q->kick_always = 1;
+		err = sock_create(x, qi, q, &sc);
+	}
+	if (err) {
+		snprintf(why, wl, "couldn't create an AF_XDP socket on '%s' queue %d: %s",
+			 x->ifname, qi, strerror(-err));
+		return err;
+	}
+	q->fd = xsk_socket__fd(q->xsk);
+	err = xsk_socket__update_xskmap(q->xsk, bpf_map__fd(x->skel->maps.xsks));
+	if (err) {
+		snprintf(why, wl, "couldn't insert the socket of queue %d into '%s': %s", qi,
+			 LWT_XDP_MAP_XSKS, strerror(-err));
+		return err;
+	}
+	if (xsk_ring_prod__reserve(&q->fq, XSK_RX_FRAMES, &idx) != XSK_RX_FRAMES) {
+		snprintf(why, wl, "couldn't fill the fill ring of queue %d", qi);
+		return -ENOBUFS;
+	}
+	for (i = 0; i < XSK_RX_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&q->fq, idx + i) = (uint64_t)i * XSK_FRAME_SIZE;
+	xsk_ring_prod__submit(&q->fq, XSK_RX_FRAMES);
+	for (i = 0; i < XSK_TX_FRAMES; i++)
+		q->tx_free[i] = (uint64_t)(XSK_RX_FRAMES + i) * XSK_FRAME_SIZE;
+	q->ntx_free = XSK_TX_FRAMES;
+	return 0;
+}
+
+static void queue_close(struct xq *q)
+{
+	if (q->xsk)
+		xsk_socket__delete(q->xsk);
+	if (q->umem)
+		xsk_umem__delete(q->umem);
+	if (q->area)
+		munmap(q->area, (size_t)XSK_FRAMES * XSK_FRAME_SIZE);
+	memset(q, 0, sizeof(*q));
+}
+
+static int prog_name_of(uint32_t id, char *name, size_t len)
+{
+	struct bpf_prog_info info;
+	uint32_t il = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &il))
+		err = -errno;
+	else
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+	return err;
+}
+
+/* The program a previous run of this instance pinned, if any: fd and id. */
+static int pinned_prog(const char *pin_dir, uint32_t *id)
+{
+	char path[PATH_MAX];
+	struct bpf_prog_info info;
+	uint32_t il = sizeof(info);
+	int fd;
+
+	*id = 0;
+	if (!pin_dir || snprintf(path, sizeof(path), "%s/%s/%s", pin_dir, LWT_XDP_PIN_SUBDIR,
+				 LWT_XDP_PROG_NAME) >= (int)sizeof(path))
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
+		close(fd);
+		return -1;
+	}
+	*id = info.id;
+	return fd;
+}
+
+/* Native and generic XDP exclude each other, so any program on the link
+ * stops us. The one a killed run of this instance left (pinned under our
+ * pin_dir) is taken down; anything else is refused, never replaced. */
+static int clear_stale(struct xskdp *x, const char *pin_dir, char *why, size_t wl)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, qo);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
+	char name[BPF_OBJ_NAME_LEN] = "?";
+	uint32_t ids[2], stale_id, i;
+	static const uint32_t modes[2] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE };
+	int stale_fd, err = 0;
+
+	if (bpf_xdp_query(x->ifindex, 0, &qo))
+		return 0;	/* can't tell: the attach will say */
+	ids[0] = qo.drv_prog_id;
+	ids[1] = qo.skb_prog_id;
+	if (!ids[0] && !ids[1])
+		return 0;
+	stale_fd = pinned_prog(pin_dir, &stale_id);
+	for (i = 0; i < 2 && !err; i++) {
+		if (!ids[i])
+			continue;
+		if (ids[i] == stale_id) {
+			lwt_warn("xsk: removing the XDP program a killed run left on '%s'",
+				 x->ifname);
+			ao.old_prog_fd = stale_fd;
+			if (bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao) == 0)
+				continue;
+		}
+		prog_name_of(ids[i], name, sizeof(name));
+		snprintf(why, wl, "'%s' already has XDP program '%s' (id %u); not replacing it",
+			 x->ifname, name, ids[i]);
+		err = -EBUSY;
+	}
+	if (stale_fd >= 0)
+		close(stale_fd);
+	return err;
+}
+
+static int attach(struct xskdp *x, int mode, char *why, size_t wl)
+{
+	static const uint32_t modes[][2] = {
+		{ XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },	/* auto */
+		{ XDP_FLAGS_DRV_MODE, 0 },			/* native */
+		{ XDP_FLAGS_SKB_MODE, 0 },			/* generic */
+	};
+	int i, err = -EINVAL, prog = bpf_program__fd(x->skel->progs.lwt_xdp);
+
+	for (i = 0; i < 2 && modes[mode][i]; i++) {
+		err = bpf_xdp_attach(x->ifindex, prog, modes[mode][i] | XDP_FLAGS_UPDATE_IF_NOEXIST,
+				     NULL);
+		if (!err) {
+			x->xdp_flags = modes[mode][i];
+			return 0;
+		}
+	}
+	snprintf(why, wl, "couldn't attach XDP program to '%s': %s%s", x->ifname, strerror(-err),
+		 mode == 1 ? " (hint: try generic mode)" : "");
+	return err;
+}
+
+static void detach(struct xskdp *x)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+		    .old_prog_fd = bpf_program__fd(x->skel->progs.lwt_xdp));
+
+	if (!x->xdp_flags)
+		return;
+	/* Only our program: never take down one that replaced it. */
+	if (bpf_xdp_detach(x->ifindex, x->xdp_flags | XDP_FLAGS_REPLACE, &opts))
+		lwt_warn("xsk: couldn't detach the XDP program from '%s': %s", x->ifname,
+			 strerror(errno));
+	x->xdp_flags = 0;
+}
+
+/* --- pins ----------------------------------------------------------------- */
+
+static struct bpf_map *pinned_map(struct xskdp *x, int i)
+{
+	struct bpf_map *maps[] = { x->skel->maps.config, x->skel->maps.flows,
+				   x->skel->maps.xsks, x->skel->maps.syn_buckets,
+				   x->skel->maps.stats };
+
+	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX], *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* `ip netns exec` and minimal containers leave bpffs unmounted. */
+static int bpffs_ensure(const char *dir)
+{
+	struct statfs st;
+
+	if (!strncmp(dir, BPFFS "/", sizeof(BPFFS)) &&
+	    (statfs(BPFFS, &st) || st.f_type != BPF_FS_MAGIC) &&
+	    mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+static void unpin(struct xskdp *x)
+{
+	char path[PATH_MAX + 64];
+	struct bpf_map *m;
+	int i;
+
+	if (!x->pin_dir[0])
+		return;
+	for (i = 0; (m = pinned_map(x, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, LWT_XDP_PROG_NAME);
+	unlink(path);
+	rmdir(x->pin_dir);
+	/* The instance directory too, if nothing else lives there. */
+	*strrchr(x->pin_dir, '/') = 0;
+	rmdir(x->pin_dir);
+	x->pin_dir[0] = 0;
+}
+
+/* Pins replace what a killed run left: a pin is only ever ours. */
+static int pin(struct xskdp *x, const char *pin_dir, char *why, size_t wl)
+{
+	char path[PATH_MAX + 64];
+	struct bpf_map *m;
+	int i, err;
+	struct statfs st;
+
+	if (snprintf(x->pin_dir, sizeof(x->pin_dir), "%s/%s", pin_dir, LWT_XDP_PIN_SUBDIR) >=
+	    (int)sizeof(x->pin_dir)) {
+		x->pin_dir[0] = 0;
+		snprintf(why, wl, "pin directory '%s' is too long", pin_dir);
+		return -ENAMETOOLONG;
+	}
+	err = bpffs_ensure(pin_dir);
+	if (!err)
+		err = mkdir_p(x->pin_dir);
+	if (!err && (statfs(x->pin_dir, &st) || st.f_type != BPF_FS_MAGIC))
+		err = -ENOTSUP;
+	if (err) {
+		snprintf(why, wl, "couldn't prepare pin directory '%s' on bpffs: %s", x->pin_dir,
+			 strerror(-err));
+		x->pin_dir[0] = 0;
+		return err;
+	}
+	for (i = 0; (m = pinned_map(x, i)); i++) {
+		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
+		unlink(path);
+		err = bpf_map__pin(m, path);
+		if (err)
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, LWT_XDP_PROG_NAME);
+	unlink(path);
+	err = bpf_program__pin(x->skel->progs.lwt_xdp, path);
+	if (!err)
+		return 0;
+fail:
+	snprintf(why, wl, "couldn't pin '%s': %s", path, strerror(-err));
+	unpin(x);
+	return err;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+static void xsk_destroy(struct lwt_dp *dp)
+{
+	struct xskdp *x = X(dp);
+	int i;
+
+	if (!dp)
+		return;
+	if (x->skel)
+		detach(x);
+	for (i = 0; x->q && i < x->nq; i++)
+		queue_close(&x->q[i]);
+	free(x->q);
+	if (x->skel)
+		unpin(x);
+	lwt_xdp_bpf__destroy(x->skel);
+	if (x->epfd >= 0)
+		close(x->epfd);
+	if (x->raw_fd >= 0)
+		close(x->raw_fd);
+	free(x);
+}
+
+static const struct lwt_dp_ops xsk_ops = {
+	.name = "af-xdp",
+	.rx_batch = xsk_rx_batch,
+	.tx_batch = xsk_tx_batch,
+	.rx_fd = xsk_rx_fd,
+	.set_filter = xsk_set_filter,
+	.destroy = xsk_destroy,
+};
+
+static int sockets_open(struct xskdp *x, char *why, size_t wl)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int i, err;
+
+	x->q = calloc(x->nq, sizeof(*x->q));
+	if (!x->q) {
+		snprintf(why, wl, "out of memory for %d AF_XDP queues", x->nq);
+		return -ENOMEM;
+	}
+	x->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (x->epfd < 0) {
+		snprintf(why, wl, "epoll_create1: %s", strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < x->nq; i++) {
+		err = queue_open(x, i, why, wl);
+		if (err)
+			return err;
+		ev.data.u32 = i;
+		if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->q[i].fd, &ev)) {
+			snprintf(why, wl, "epoll_ctl: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	x->raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (x->raw_fd < 0) {
+		snprintf(why, wl, "couldn't open raw IP socket: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const char *ifname,
+		   int mode, const char *pin_dir, char *why, size_t whylen)
+{
+	struct xskdp *x;
+	int err;
+
+	if (mode < LWT_XSK_MODE_AUTO || mode > LWT_XSK_MODE_GENERIC) {
+		snprintf(why, whylen, "unknown XDP mode %d", mode);
+		return -EINVAL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	x->epfd = x->raw_fd = -1;
+	if (snprintf(x->ifname, sizeof(x->ifname), "%s", ifname) >= (int)sizeof(x->ifname)) {
+		snprintf(why, whylen, "interface name '%s' is too long", ifname);
+		err = -EINVAL;
+		goto err_free;
+	}
+	x->ifindex = if_nametoindex(ifname);
+	if (!x->ifindex) {
+		err = -errno;
+		snprintf(why, whylen, "no interface '%s': %s", ifname, strerror(errno));
+		goto err_free;
+	}
+	err = link_info(x, why, whylen);
+	if (err)
+		goto err_free;
+	x->skel = lwt_xdp_bpf__open_and_load();
+	if (!x->skel) {
+		err = -errno;
+		snprintf(why, whylen, "couldn't load the XDP program: %s", strerror(errno));
+		goto err_free;
+	}
+	err = filter_apply(x, f);
+	if (err) {
+		snprintf(why, whylen, "couldn't write the XDP maps: %s", strerror(-err));
+		goto err_destroy;
+	}
+	/* Before the sockets: a foreign program is the reason to report. */
+	err = clear_stale(x, pin_dir, why, whylen);
+	if (err)
+		goto err_destroy;
+	err = sockets_open(x, why, whylen);
+	if (err)
+		goto err_destroy;
+	/* Attach last: until now the program would only find empty slots. */
+	err = attach(x, mode, why, whylen);
+	if (err)
+		goto err_destroy;
+	if (pin_dir) {
+		err = pin(x, pin_dir, why, whylen);
+		if (err)
+			goto err_destroy;
+	}
+	x->dp.ops = &xsk_ops;
+	lwt_info("xsk: %d queue(s) on '%s', XDP %s mode", x->nq, ifname,
+		 x->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+	*out = &x->dp;
+	return 0;
+
+err_destroy:
+	xsk_destroy(&x->dp);
+	return err;
+err_free:
+	free(x);
+	return err;
+}
