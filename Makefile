@@ -4,6 +4,7 @@
 # `make deps` (run automatically when pkg-config cannot find one).
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 V ?= 0
