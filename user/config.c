@@ -61,6 +61,7 @@ static const struct keydef keys[] = {
 	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
 	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type (default true)" },
 	{ "enable_xdp", "xdp", K_BOOL, F(enable_xdp), 0, 0, "XDP/AF_XDP data plane (default true)" },
+	{ "xdp_mode", "xdp-mode", K_STR, F(xdp_mode), 0, 0, "lwt: auto, native or generic (default auto)" },
 	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between segments, us; 0 = auto" },
@@ -140,6 +141,7 @@ void lwt_config_defaults(struct lwt_config *c)
 	c->send_workers = 4;
 	c->route_advert_interval = 300;
 	snprintf(c->transport, sizeof(c->transport), "rawtcp");
+	snprintf(c->xdp_mode, sizeof(c->xdp_mode), "auto");
 	c->log_level = LWT_LOG_INFO;
 }
 
@@ -477,6 +479,8 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 	if (c->tun_name[0] && !tun_name_ok(c->tun_name))
 		return errf(err, el, "tun_name: bad name \"%s\" (at most 15 of [A-Za-z0-9_.-], one %%d)",
 			    c->tun_name);
+	if (strcmp(c->xdp_mode, "auto") && strcmp(c->xdp_mode, "native") && strcmp(c->xdp_mode, "generic"))
+		return errf(err, el, "xdp_mode: must be auto, native or generic, got \"%s\"", c->xdp_mode);
 	if (strcmp(c->transport, "rawtcp"))
 		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
 	return 0;

@@ -53,6 +53,7 @@ struct lwt_config {
 	int route_update_interval;		/* s */
 	bool enable_nat_detection;
 	bool enable_xdp;
+	char xdp_mode[16];			/* xdp_mode / -xdp-mode (lwt): auto, native, generic */
 	bool enable_kernel_tune;
 	bool encrypt_after_auth;
 	int faketcp_pacing_us;

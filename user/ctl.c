@@ -72,7 +72,11 @@ static cJSON *render(struct lwt_daemon *d)
 	cJSON_AddStringToObject(root, "instance", d->instance);
 	cJSON_AddNumberToObject(root, "pid", getpid());
 	cJSON_AddStringToObject(root, "path", d->dp->ops->name);
-	cJSON_AddStringToObject(root, "xdp_mode", "none");
+	cJSON_AddStringToObject(root, "xdp_mode", d->dp->xdp_mode);
+	cJSON_AddStringToObject(root, "iface", d->dp->ifname);
+	cJSON_AddStringToObject(root, "xsk_bind", strcmp(d->dp->xdp_mode, "none") ?
+				(d->dp->zerocopy ? "zero-copy" : "copy") : "none");
+	cJSON_AddNumberToObject(root, "queues", d->dp->queues);
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(now - d->start_ns) / 1e9);
 	cJSON_AddStringToObject(root, "tun", d->tun.name);
 	cJSON_AddNumberToObject(root, "tun_mtu", d->tun_mtu);
@@ -159,8 +163,8 @@ static char *render_text(cJSON *j, const char *what)
 	if (!strcmp(what, "status") || !strcmp(what, "stats")) {
 		fprintf(f, "lwt %s  %s  instance %s  pid %.0f\n", S(j, "version"), S(j, "mode"),
 			S(j, "instance"), N(j, "pid"));
-		fprintf(f, "path: %s (xdp: %s)  uptime %.0f s\n", S(j, "path"), S(j, "xdp_mode"),
-			N(j, "uptime_s"));
+		fprintf(f, "path: %s on %s (xdp: %s, %s, %.0f queue(s))  uptime %.0f s\n", S(j, "path"),
+			S(j, "iface"), S(j, "xdp_mode"), S(j, "xsk_bind"), N(j, "queues"), N(j, "uptime_s"));
 		fprintf(f, "tun: %s %s mtu %.0f\n", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
 		fprintf(f, "sessions: %.0f  handshakes ok %.0f failed %.0f  reconnects %.0f\n",
 			N(j, "sessions"), N(j, "handshakes_ok"), N(j, "handshakes_failed"),
@@ -219,10 +223,22 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 	json = (sp = strstr(req, " json")) != NULL;
 	if (sp)
 		*sp = 0;
-	if (strcmp(req, "status") && strcmp(req, "stats") && strcmp(req, "peers")) {
-		err = "error: unknown request (status, stats, peers)\n";
+	if (!strncmp(req, "attach ", 7) || !strncmp(req, "detach ", 7)) {
+		char ifn[32] = "", mode[16] = "auto";
+
+		if (sscanf(req + 7, "%31s %15s", ifn, mode) < 1) {
+			err = "error: attach IFACE [native|generic|auto] / detach IFACE\n";
+		} else {
+			out = malloc(256);
+			if (out)
+				lwt_path_switch(d, req[0] == 'a', ifn, mode, out, 256);
+		}
+	} else if (strcmp(req, "status") && strcmp(req, "stats") && strcmp(req, "peers")) {
+		err = "error: unknown request (status, stats, peers, attach, detach)\n";
 	} else {
+		pthread_mutex_lock(&d->dp_lock);
 		j = render(d);
+		pthread_mutex_unlock(&d->dp_lock);
 		out = json ? cJSON_Print(j) : render_text(j, req);
 		cJSON_Delete(j);
 	}

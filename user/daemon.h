@@ -13,6 +13,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -35,6 +36,7 @@ enum lwt_cmd {
 	LWT_CMD_RESYN,		/* client: SYN unanswered, send it again */
 	LWT_CMD_SEND_MSG,	/* seal a record of type u64 with body data[len] on slot */
 	LWT_CMD_REKEY,		/* ptr = struct lwt_rekey_keys: the next key epoch */
+	LWT_CMD_SWAP_DP,	/* ptr = struct lwt_dp: use it, destroy the old one */
 	LWT_CMD_STOP,		/* data thread: exit */
 };
 
@@ -65,6 +67,19 @@ struct lwt_rekey_keys {
 	bool now;
 };
 void lwt_rekey_keys_free(struct lwt_rekey_keys *k);
+
+struct lwt_daemon;
+
+/* path.c: the outer data path. The interface tunnel segments use (the
+ * route to the server; the interface holding the listen address). */
+int lwt_path_iface(struct lwt_daemon *d, char *ifname, char *why, size_t wl);
+/* Open the AF_XDP path (xdp, mode "auto"/"native"/"generic") or the raw
+ * socket path on ifname. -errno with a reason in why. */
+int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *ifname,
+		  struct lwt_dp **out, char *why, size_t wl);
+/* lwt-ctl attach/detach: switch a running daemon's path. Writes the answer. */
+int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const char *mode,
+		    char *answer, size_t al);
 
 enum lwt_slot_state {
 	LWT_SLOT_FREE = 0,
@@ -158,7 +173,8 @@ struct lwt_daemon {
 	struct lwt_config cfg;
 	struct lwt_psk_keys psk;
 	struct lwt_tun tun;
-	struct lwt_dp *dp;
+	struct lwt_dp *dp;		/* the data thread swaps it; others read under dp_lock */
+	pthread_mutex_t dp_lock;
 	struct lwt_dp_filter filter;
 	struct lwt_msgq to_dp, to_ctl;
 	int nslots;

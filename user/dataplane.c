@@ -798,6 +798,33 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 
 	if (m->type == LWT_CMD_STOP)
 		return 1;
+	if (m->type == LWT_CMD_SWAP_DP) {
+		struct lwt_dp *old = d->dp;
+		int i;
+
+		struct lwt_dp_pkt rx[LWT_DP_BATCH];
+		int n;
+
+		pthread_mutex_lock(&d->dp_lock);
+		d->dp = m->ptr;
+		pthread_mutex_unlock(&d->dp_lock);
+		/* What the old path still holds is ours too. */
+		for (i = 0; i < 64; i++) {
+			n = old->ops->rx_batch(old, rx, LWT_DP_BATCH);
+			if (n <= 0)
+				break;
+			for (int k = 0; k < n; k++)
+				segment_input(x, rx[k].data, rx[k].len);
+		}
+		old->ops->destroy(old);
+		/* A segment on every flow at once: the new path learns the flows
+		 * from what we send, and the peer sees an ordinary ACK. */
+		for (i = 0; i < d->nslots; i++)
+			if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) ==
+			    LWT_SLOT_SESSION)
+				send_ack(x, &d->slots[i]);
+		return 0;
+	}
 	if (!s)
 		return 0;
 	if (m->type == LWT_CMD_CONNECT) {

@@ -6,6 +6,7 @@
 #ifndef LWT_DP_H
 #define LWT_DP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define LWT_DP_BATCH 32
@@ -37,14 +38,28 @@ struct lwt_dp_ops {
 struct lwt_dp {
 	const struct lwt_dp_ops *ops;
 	uint64_t rx_errors, tx_errors;
+	/* What the path is, for status: "native"/"generic" ("none": not XDP),
+	 * queues in use, zero-copy or copy, interface. */
+	const char *xdp_mode;
+	int queues;
+	bool zerocopy;
+	char ifname[16];
 };
 
 /* What the path must steer to us: segments to local port lport (network
  * order) on laddr (0 = any); for a client, from raddr:rport as well. */
+struct lwt_dp_flow {
+	uint32_t laddr, raddr;	/* network order */
+	uint16_t lport, rport;
+};
+
 struct lwt_dp_filter {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	int server;
+	/* Server: flows already open (attach under traffic), used at create. */
+	const struct lwt_dp_flow *flows;
+	int nflows;
 };
 
 int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f);

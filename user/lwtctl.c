@@ -15,10 +15,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: lwt-ctl [-i TUN] <command> [--json]\n"
 		   "commands:\n"
-		   "  status   path in use, mode, TUN, sessions, uptime\n"
+		   "  status   path in use (af-xdp or raw-socket, XDP mode, copy/zero-copy, queues),\n"
+		   "           mode, TUN, sessions, uptime\n"
 		   "  stats    status plus every counter, totals and per peer\n"
 		   "  peers    one line per peer\n"
 		   "  list     daemons in this network namespace\n"
+		   "  attach IFACE [--mode native|generic|auto]   move the data path to AF_XDP\n"
+		   "  detach IFACE                                back to raw sockets\n"
 		   "-i TUN picks the daemon by its TUN name (needed when more than one runs here).\n");
 }
 
@@ -56,7 +59,8 @@ int main(int argc, char **argv)
 	struct sockaddr_un sa;
 	socklen_t len;
 	bool json = false;
-	int i, n, fd;
+	const char *iface = NULL, *mode = "auto";
+	int i, n, fd, rc = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-i") && i + 1 < argc)
@@ -66,8 +70,12 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (argv[i][0] != '-' && !command)
+		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+			mode = argv[++i];
+		else if (argv[i][0] != '-' && !command)
 			command = argv[i];
+		else if (argv[i][0] != '-' && !iface)
+			iface = argv[i];
 		else {
 			fprintf(stderr, "lwt-ctl: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
@@ -84,7 +92,16 @@ int main(int argc, char **argv)
 			printf("%s\n", names[i]);
 		return 0;
 	}
-	if (strcmp(command, "status") && strcmp(command, "stats") && strcmp(command, "peers")) {
+	if (!strcmp(command, "attach") || !strcmp(command, "detach")) {
+		if (!iface) {
+			fprintf(stderr, "lwt-ctl: %s needs an interface\n", command);
+			return 2;
+		}
+		if (strcmp(mode, "auto") && strcmp(mode, "native") && strcmp(mode, "generic")) {
+			fprintf(stderr, "lwt-ctl: --mode must be native, generic or auto\n");
+			return 2;
+		}
+	} else if (strcmp(command, "status") && strcmp(command, "stats") && strcmp(command, "peers")) {
 		fprintf(stderr, "lwt-ctl: unknown command '%s'\n", command);
 		usage(stderr);
 		return 2;
@@ -109,13 +126,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lwt-ctl: couldn't connect to daemon '%s': %s\n", inst, strerror(errno));
 		return 1;
 	}
-	snprintf(req, sizeof(req), "%s%s\n", command, json ? " json" : "");
+	if (iface)
+		snprintf(req, sizeof(req), "%s %s %s\n", command, iface, mode);
+	else
+		snprintf(req, sizeof(req), "%s%s\n", command, json ? " json" : "");
 	if (write(fd, req, strlen(req)) < 0) {
 		fprintf(stderr, "lwt-ctl: couldn't send request: %s\n", strerror(errno));
 		return 1;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, n, stdout);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (!rc && n >= 6 && !memcmp(buf, "error:", 6))
+			rc = 1;
+		fwrite(buf, 1, n, rc ? stderr : stdout);
+	}
 	close(fd);
-	return 0;
+	return rc;
 }

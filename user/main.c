@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,12 +166,27 @@ int main(int argc, char **argv)
 		goto out_tun;
 	}
 
-	if (d->cfg.enable_xdp)
-		lwt_info("data path: raw sockets (the AF_XDP path is not active in this build)");
-	r = lwt_rawsock_create(&d->dp, &d->filter);
-	if (r)
-		goto out_fw;
-	lwt_info("data path: %s", d->dp->ops->name);
+	pthread_mutex_init(&d->dp_lock, NULL);
+	{
+		char ifn[IF_NAMESIZE] = "", why[192] = "";
+
+		r = lwt_path_iface(d, ifn, why, sizeof(why));
+		if (!d->cfg.enable_xdp) {
+			r = -1;
+			snprintf(why, sizeof(why), "disabled by enable_xdp/-xdp");
+		} else if (!r) {
+			r = lwt_path_open(d, true, d->cfg.xdp_mode, ifn, &d->dp, why, sizeof(why));
+		}
+		if (r) {
+			lwt_info("data path: raw sockets (AF_XDP not used: %s)", why);
+			r = lwt_path_open(d, false, NULL, ifn, &d->dp, why, sizeof(why));
+			if (r) {
+				lwt_err("%s", why);
+				goto out_fw;
+			}
+		}
+	}
+	lwt_info("data path: %s%s%s", d->dp->ops->name, d->dp->ifname[0] ? " on " : "", d->dp->ifname);
 
 	d->ctl_fd = lwt_ctl_listen(d);
 	if (d->ctl_fd < 0)

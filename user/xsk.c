@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,7 @@ static int config_write(struct xskdp *x, const struct lwt_dp_filter *f)
 		c.laddr = f->laddr;
 		c.lport = f->lport;
 	}
+	c.owner_pid = getpid();
 	if (bpf_map__update_elem(x->skel->maps.config, &zero, sizeof(zero), &c, sizeof(c), 0))
 		return -errno;
 	return 0;
@@ -271,6 +273,17 @@ static int filter_apply(struct xskdp *x, const struct lwt_dp_filter *f)
 		x->static_flow = 0;
 	}
 	x->filter = *f;
+	x->filter.flows = NULL;
+	x->filter.nflows = 0;
+	/* Sessions that exist before we attach: known before the program is. */
+	for (int i = 0; f->server && i < f->nflows; i++) {
+		struct lwt_xdp_flow_key fk = { .rport = f->flows[i].rport, .lport = f->flows[i].lport };
+
+		lwt_xdp_addr_v4(&fk.raddr, f->flows[i].raddr);
+		lwt_xdp_addr_v4(&fk.laddr, f->flows[i].laddr);
+		if (!flow_add(x, &fk, LWT_XDP_FL_LEARNED))
+			x->learned[key_hash(&fk) % LEARN_SLOTS] = fk;
+	}
 	/* A client without a local port yet has no flow; no laddr, no key. */
 	if (f->server || !f->lport || !f->laddr || !f->raddr)
 		return 0;
@@ -709,6 +722,41 @@ static int prog_name_of(uint32_t id, char *name, size_t len)
 	return err;
 }
 
+/* An lwt program whose owner (config.owner_pid) is gone: a killed run's,
+ * whose pins went with its mount namespace (ip netns exec). */
+static bool owner_dead(uint32_t prog_id)
+{
+	struct bpf_prog_info info;
+	struct bpf_map_info mi;
+	struct lwt_xdp_config c;
+	uint32_t maps[8], il = sizeof(info), ml, i, zero = 0;
+	bool dead = false;
+	int fd = bpf_prog_get_fd_by_id(prog_id), mfd;
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 8;
+	info.map_ids = (uintptr_t)maps;
+	if (bpf_obj_get_info_by_fd(fd, &info, &il) || strcmp(info.name, "lwt_xdp")) {
+		close(fd);
+		return false;
+	}
+	for (i = 0; i < info.nr_map_ids && i < 8; i++) {
+		mfd = bpf_map_get_fd_by_id(maps[i]);
+		if (mfd < 0)
+			continue;
+		ml = sizeof(mi);
+		memset(&mi, 0, sizeof(mi));
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &ml) && !strcmp(mi.name, LWT_XDP_MAP_CONFIG) &&
+		    mi.value_size == sizeof(c) && !bpf_map_lookup_elem(mfd, &zero, &c))
+			dead = c.owner_pid && kill((pid_t)c.owner_pid, 0) < 0 && errno == ESRCH;
+		close(mfd);
+	}
+	close(fd);
+	return dead;
+}
+
 /* The program a previous run of this instance pinned, if any: fd and id. */
 static int pinned_prog(const char *pin_dir, uint32_t *id)
 {
@@ -761,6 +809,18 @@ static int clear_stale(struct xskdp *x, const char *pin_dir, char *why, size_t w
 			ao.old_prog_fd = stale_fd;
 			if (bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao) == 0)
 				continue;
+		} else if (owner_dead(ids[i])) {
+			int pfd = bpf_prog_get_fd_by_id(ids[i]);
+
+			lwt_warn("xsk: removing the XDP program (id %u) a killed lwt left on '%s'",
+				 ids[i], x->ifname);
+			ao.old_prog_fd = pfd;
+			err = bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao);
+			if (pfd >= 0)
+				close(pfd);
+			if (err == 0)
+				continue;
+			err = 0;
 		}
 		prog_name_of(ids[i], name, sizeof(name));
 		snprintf(why, wl, "'%s' already has XDP program '%s' (id %u); not replacing it",
@@ -1028,18 +1088,29 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 	err = sockets_open(x, why, whylen);
 	if (err)
 		goto err_destroy;
-	/* Attach last: until now the program would only find empty slots. */
-	err = attach(x, mode, why, whylen);
-	if (err)
-		goto err_destroy;
 	if (pin_dir) {
 		err = pin(x, pin_dir, why, whylen);
 		if (err)
 			goto err_destroy;
 	}
+	/* Attach last: until now the program would only find empty slots; from
+	 * now on segments wait in the RX rings for the data thread. */
+	err = attach(x, mode, why, whylen);
+	if (err)
+		goto err_destroy;
 	x->dp.ops = &xsk_ops;
-	lwt_info("xsk: %d queue(s) on '%s', XDP %s mode", x->nq, ifname,
-		 x->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+	x->dp.xdp_mode = x->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic";
+	x->dp.queues = x->nq;
+	snprintf(x->dp.ifname, sizeof(x->dp.ifname), "%s", ifname);
+	{
+		struct xdp_options opt = { 0 };
+		socklen_t ol = sizeof(opt);
+
+		x->dp.zerocopy = !getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) &&
+				 (opt.flags & XDP_OPTIONS_ZEROCOPY);
+	}
+	lwt_info("xsk: %d queue(s) on '%s', XDP %s mode, %s", x->nq, ifname, x->dp.xdp_mode,
+		 x->dp.zerocopy ? "zero-copy" : "copy");
 	*out = &x->dp;
 	return 0;
 

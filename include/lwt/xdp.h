@@ -51,8 +51,10 @@ struct lwt_xdp_config {
 	__u16 flags;		/* enum lwt_xdp_cfg_flags */
 	__u32 syn_rate;		/* SYNs/s per source; 0 = LWT_XDP_SYN_RATE */
 	__u32 syn_burst;	/* SYNs in a burst per source; 0 = LWT_XDP_SYN_BURST */
+	__u32 owner_pid;	/* the daemon that attached it: a dead owner's program is stale */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct lwt_xdp_config) == 16, "lwt_xdp_config");
+_Static_assert(sizeof(struct lwt_xdp_config) == 24, "lwt_xdp_config");
 
 /* An IPv6 address, or an IPv4 one v4-mapped. */
 struct lwt_xdp_addr {
