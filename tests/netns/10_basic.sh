@@ -10,6 +10,16 @@ start_server
 start_client
 wait_for 10 "client session up" sessions_up c lwtc
 wait_for 5 "server session up" sessions_up s lwts
+case "${LWT_EXTRA_ARGS:-}" in
+*generic*) want=af-xdp/generic ;;
+*xdp=false*) want=raw-socket/none ;;
+*) want=af-xdp/native ;;
+esac
+for n in s:lwts c:lwtc; do
+	got=$(jget "${n%%:*}" "${n#*:}" '.path + "/" + .xdp_mode')
+	say "${n%%:*}: data path $got"
+	[ "$got" = "$want" ] || fail "data path $got, expected $want"
+done
 
 say "ping client -> server and server -> client"
 nsx c ping -c 20 -i 0.05 -W 1 -q 10.0.0.1 | tee "$LOGDIR/ping1.txt"

@@ -47,6 +47,9 @@ link() {
 # Sets ${NAME}_PID.
 start() {
 	local name=$1 n=$2; shift 2
+	# LWT_EXTRA_ARGS: the runner's path matrix (-xdp-mode generic, -xdp=false).
+	# shellcheck disable=SC2086
+	set -- "$@" ${LWT_EXTRA_ARGS:-}
 	printf '+ [%s] %s %s &\n' "$n" "$LWT" "$*" >&2
 	ip netns exec "$PFX-$n" "$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
 	local pid=$!
