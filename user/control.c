@@ -364,6 +364,10 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	}
 	in = make_install(d, &keys, false, info.session_id, 0, info.fec_data, info.fec_parity);
 	memset(&keys, 0, sizeof(keys));
+	if (in)
+		in->auth_only = info.flags & LWT_HS_F_AUTH_ONLY;
+	if (d->cfg.encrypt_after_auth && !(info.flags & LWT_HS_F_AUTH_ONLY))
+		lwt_info("server does not use encrypt_after_auth: data stays encrypted");
 	if (!in) {
 		client_lost(d, "out of memory");
 		return;
@@ -475,6 +479,11 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	info.server_tunnel_prefix = d->cfg.tun_prefix;
 	info.fec_data = d->cfg.fec_data;
 	info.fec_parity = d->cfg.fec_parity;
+	info.flags = d->cfg.encrypt_after_auth ? LWT_HS_F_AUTH_ONLY : 0;
+	if ((hello.flags & LWT_HS_F_AUTH_ONLY) != (info.flags & LWT_HS_F_AUTH_ONLY))
+		lwt_info("peer %s: encrypt_after_auth is %s here and %s at the client: data stays "
+			 "encrypted", ps, d->cfg.encrypt_after_auth ? "on" : "off",
+			 hello.flags & LWT_HS_F_AUTH_ONLY ? "on" : "off");
 	if (lwt_hs_ack_build(&d->psk, f, &hello, &info, ack, &keys)) {
 		lwt_err("peer %s: couldn't build HELLO_ACK", ps);
 		slot_kill(d, i);
@@ -483,6 +492,8 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	in = make_install(d, &keys, true, info.session_id, hello.tunnel_ip, hello.fec_data,
 			  hello.fec_parity);
 	memset(&keys, 0, sizeof(keys));
+	if (in)
+		in->auth_only = info.flags & hello.flags & LWT_HS_F_AUTH_ONLY;
 	if (!in) {
 		slot_kill(d, i);
 		return;
@@ -532,6 +543,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		if (d->cfg.mode == LWT_MODE_CLIENT) {
 			uint8_t f[LWT_HELLO_FRAME_LEN];
 
+			s->c.hs.flags = d->cfg.encrypt_after_auth ? LWT_HS_F_AUTH_ONLY : 0;
 			if (lwt_hs_hello_build(&d->psk, &s->c.hs, wall_ms(), d->client_id, d->cfg.tun_ip,
 					       d->cfg.tun_prefix, d->cfg.fec_data, d->cfg.fec_parity, f)) {
 				client_lost(d, "couldn't build HELLO");

@@ -56,6 +56,7 @@ struct lwt_install {
 	struct lwt_fec_dec *fdec;	/* NULL: the peer sends no FEC */
 	uint32_t session_id;
 	uint32_t peer_tun_ip;	/* network order; 0 = any (client side) */
+	bool auth_only;		/* encrypt_after_auth negotiated: data records GMAC-only */
 };
 
 /* Keys of the next epoch. now: switch at once (server, which has the
@@ -120,6 +121,7 @@ struct lwt_slot {
 	struct lwt_aead *rx_next, *tx_next;	/* client: next epoch, held */
 	uint32_t session_id;
 	uint32_t peer_tun_ip;
+	bool auth_only;			/* data records AUTHED (GMAC), control SEALED */
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
 	struct lwt_fec_enc *fenc;

@@ -181,6 +181,7 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	struct lwt_record_hdr *rh;
 	uint64_t ctr;
 	uint8_t *f;
+	bool authed;
 	int n;
 
 	if (SEG_HDR + plen > LWT_DP_BUF)
@@ -190,7 +191,10 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 		return -ENOBUFS;
 	}
 	f = b + SEG_HDR;
-	lwt_frame_put_hdr(f, LWT_FT_SEALED, plen - sizeof(struct lwt_frame_hdr));
+	/* encrypt_after_auth: data goes in clear under a GMAC tag over header
+	 * and payload; everything else stays sealed. */
+	authed = s->auth_only && (type == LWT_MSG_IP || type == LWT_MSG_FEC);
+	lwt_frame_put_hdr(f, authed ? LWT_FT_AUTHED : LWT_FT_SEALED, plen - sizeof(struct lwt_frame_hdr));
 	rh = (struct lwt_record_hdr *)(f + sizeof(struct lwt_frame_hdr));
 	rh->session_id = htonl(s->session_id);
 	ctr = (uint64_t)s->tx_epoch << LWT_EPOCH_SHIFT | s->tx_counter;
@@ -198,7 +202,9 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	f[REC_HDR] = type;
 	if (body)
 		memcpy(f + REC_HDR + 1, body, blen);
-	if (lwt_aead_seal(s->tx, ctr, f, REC_HDR, f + REC_HDR, 1 + blen))
+	if (authed ? lwt_aead_gmac_seal(s->tx, ctr, f, REC_HDR, f + REC_HDR, 1 + blen,
+					f + REC_HDR + 1 + blen) :
+		     lwt_aead_seal(s->tx, ctr, f, REC_HDR, f + REC_HDR, 1 + blen))
 		return -EIO;
 	s->tx_counter++;
 	n = lwt_ftcp_build_data(&s->tcp, b, LWT_DP_BUF, plen);
@@ -436,7 +442,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	int which;
 
 	if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION ||
-	    f->type != LWT_FT_SEALED) {
+	    (f->type != LWT_FT_SEALED && !(f->type == LWT_FT_AUTHED && s->auth_only))) {
 		LWT_CTR_INC(&s->ctr, drop_auth);
 		return;
 	}
@@ -479,7 +485,10 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	/* The rx buffer is ours; decrypt in place. */
 	body = (uint8_t *)f->body + sizeof(*rh);
 	blen = f->body_len - sizeof(*rh) - LWT_TAG_LEN;
-	if (lwt_aead_open(a, ctr, f->frame, REC_HDR, body, blen)) {
+	if (f->type == LWT_FT_AUTHED ?
+	    lwt_aead_gmac_open(a, ctr, f->frame, REC_HDR, body, blen, body + blen) ||
+	    (body[0] != LWT_MSG_IP && body[0] != LWT_MSG_FEC) :
+	    lwt_aead_open(a, ctr, f->frame, REC_HDR, body, blen)) {
 		LWT_CTR_INC(&s->ctr, drop_auth);
 		lwt_log_rl(LWT_LOG_WARN, "peer %u: record failed authentication (wrong key or tampered)",
 			   (unsigned int)(s - x->d->slots));
@@ -869,6 +878,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->peer_loss_ppm, 0, memory_order_relaxed);
 		s->session_id = in->session_id;
 		s->peer_tun_ip = in->peer_tun_ip;
+		s->auth_only = in->auth_only;
 		s->tx_counter = 0;
 		lwt_replay_init(&s->replay);
 		keys_reset(s);

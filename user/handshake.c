@@ -21,6 +21,7 @@ int lwt_hs_hello_build(const struct lwt_psk_keys *psk, struct lwt_hs_client *st,
 	if (lwt_x25519_keygen(st->priv, st->pub) || lwt_crypto_random(st->random, 32))
 		return -EIO;
 	h.version = LWT_PROTO_VERSION;
+	h.flags = st->flags;
 	memcpy(h.client_random, st->random, 32);
 	memcpy(h.client_pub, st->pub, 32);
 	h.timestamp_ms = htobe64(now_ms);
@@ -55,7 +56,8 @@ int lwt_hs_hello_verify(const struct lwt_psk_keys *psk, const uint8_t *frame, si
 	if (check_hdr(frame, len, LWT_FT_HELLO, sizeof(h)))
 		return -EBADMSG;
 	memcpy(&h, frame + HDR, sizeof(h));
-	if (h.version != LWT_PROTO_VERSION || h.flags || h.tunnel_prefix > 32 || !h.fec_data ||
+	if (h.version != LWT_PROTO_VERSION || (h.flags & ~LWT_HS_F_AUTH_ONLY) ||
+	    h.tunnel_prefix > 32 || !h.fec_data ||
 	    h.fec_data > 128 || h.fec_parity > 64)
 		return -EBADMSG;
 	if (lwt_crypto_hmac(psk->auth_key, frame, HDR + offsetof(struct lwt_hello, mac), mac))
@@ -73,6 +75,7 @@ int lwt_hs_hello_verify(const struct lwt_psk_keys *psk, const uint8_t *frame, si
 	out->tunnel_prefix = h.tunnel_prefix;
 	out->fec_data = h.fec_data;
 	out->fec_parity = h.fec_parity;
+	out->flags = h.flags;
 	return 0;
 }
 
@@ -115,6 +118,7 @@ int lwt_hs_ack_build(const struct lwt_psk_keys *psk, const uint8_t *hello_frame,
 	a.server_tunnel_prefix = info->server_tunnel_prefix;
 	a.fec_data = info->fec_data;
 	a.fec_parity = info->fec_parity;
+	a.flags = info->flags & hello->flags;	/* never more than asked */
 	lwt_frame_put_hdr(out, LWT_FT_HELLO_ACK, sizeof(a));
 	memcpy(out + HDR, &a, sizeof(a));
 	return ack_mac(psk, hello_frame, out, out + HDR + offsetof(struct lwt_hello_ack, mac));
@@ -131,7 +135,7 @@ int lwt_hs_ack_verify(const struct lwt_psk_keys *psk, const struct lwt_hs_client
 	if (check_hdr(frame, len, LWT_FT_HELLO_ACK, sizeof(a)))
 		return -EBADMSG;
 	memcpy(&a, frame + HDR, sizeof(a));
-	if (a.version != LWT_PROTO_VERSION || a.flags || a.server_tunnel_prefix > 32 ||
+	if (a.version != LWT_PROTO_VERSION || (a.flags & ~st->flags) || a.server_tunnel_prefix > 32 ||
 	    !a.fec_data || a.fec_data > 128 || a.fec_parity > 64)
 		return -EBADMSG;
 	if (ack_mac(psk, st->hello_frame, frame, mac))
@@ -151,6 +155,7 @@ int lwt_hs_ack_verify(const struct lwt_psk_keys *psk, const struct lwt_hs_client
 	info->server_tunnel_prefix = a.server_tunnel_prefix;
 	info->fec_data = a.fec_data;
 	info->fec_parity = a.fec_parity;
+	info->flags = a.flags;
 	return 0;
 }
 

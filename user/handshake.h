@@ -18,6 +18,7 @@
 /* Client state kept between HELLO and HELLO_ACK. */
 struct lwt_hs_client {
 	uint8_t priv[32], pub[32], random[32];
+	uint8_t flags;		/* LWT_HS_F_*: set by the caller before building */
 	uint8_t hello_frame[LWT_HELLO_FRAME_LEN];	/* as sent; the ACK's MAC covers it */
 };
 
@@ -28,6 +29,7 @@ struct lwt_hs_hello_info {
 	uint32_t tunnel_ip;	/* network order */
 	uint8_t tunnel_prefix;
 	uint8_t fec_data, fec_parity;
+	uint8_t flags;		/* LWT_HS_F_* the client asks for */
 };
 
 struct lwt_hs_ack_info {
@@ -35,6 +37,7 @@ struct lwt_hs_ack_info {
 	uint32_t server_tunnel_ip;	/* network order */
 	uint8_t server_tunnel_prefix;
 	uint8_t fec_data, fec_parity;	/* server's FEC shape */
+	uint8_t flags;			/* LWT_HS_F_* the server grants */
 };
 
 /* Client: build a HELLO into out (LWT_HELLO_FRAME_LEN bytes); fills st. */

@@ -33,6 +33,9 @@ _Static_assert(sizeof(struct lwt_frame_hdr) == 4, "lwt_frame_hdr");
 
 #define LWT_FRAME_MAX_BODY 16384
 
+/* HELLO / HELLO_ACK flags. */
+#define LWT_HS_F_AUTH_ONLY 0x01	/* encrypt_after_auth: data records GMAC-only (AUTHED) */
+
 /* HELLO body: client's handshake initiation. */
 struct lwt_hello {
 	__u8 version;

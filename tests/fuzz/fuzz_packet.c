@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lwt_hs_hello_info hi;
 	struct lwt_hs_ack_info ai;
 	struct lwt_session_keys keys;
-	struct lwt_hs_client st;
+	struct lwt_hs_client st = { 0 };
 	static struct lwt_replay rp;
 	uint8_t buf[LWT_FRAME_MAX_BODY + 64];
 	size_t off = 0;

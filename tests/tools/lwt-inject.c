@@ -7,6 +7,10 @@
  *   lwt-inject flip IFACE FILE.pcap OFFSET   resend the capture with the byte
  *                                            at OFFSET of each frame's TCP
  *                                            payload flipped (checksum fixed)
+ *   lwt-inject flip-via IFACE DSTMAC FILE.pcap OFFSET
+ *                                            the same, each frame readdressed
+ *                                            from IFACE to DSTMAC (frames
+ *                                            captured on another link)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +58,29 @@ static void tcp_csum(uint8_t *ip)
 	t[17] = c & 0xff;
 }
 
+static uint8_t new_dst[6], new_src[6];
+static int readdress;
+
+static int mac_parse(const char *s, uint8_t m[6])
+{
+	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) == 6 ? 0 : -1;
+}
+
+static int if_mac(const char *ifname, uint8_t m[6])
+{
+	char path[128], line[64];
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", ifname);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	r = fgets(line, sizeof(line), f) ? mac_parse(line, m) : -1;
+	fclose(f);
+	return r;
+}
+
 static int replay(const char *ifname, const char *file, long flip)
 {
 	FILE *f = fopen(file, "rb");
@@ -80,6 +107,10 @@ static int replay(const char *ifname, const char *file, long flip)
 
 		if (caplen > sizeof(buf) || fread(buf, 1, caplen, f) != caplen)
 			break;
+		if (readdress && caplen >= 14) {
+			memcpy(buf, new_dst, 6);
+			memcpy(buf + 6, new_src, 6);
+		}
 		if (flip >= 0 && caplen > 14 + 20 && buf[12] == 8 && buf[13] == 0) {
 			uint8_t *ip = buf + 14;
 			size_t ihl = (ip[0] & 15) * 4, doff = (ip[ihl + 12] >> 4) * 4;
@@ -190,6 +221,14 @@ int main(int argc, char **argv)
 		return replay(argv[2], argv[3], -1);
 	if (argc == 5 && !strcmp(argv[1], "flip"))
 		return replay(argv[2], argv[3], atol(argv[4]));
+	if (argc == 6 && !strcmp(argv[1], "flip-via")) {
+		if (mac_parse(argv[3], new_dst) || if_mac(argv[2], new_src)) {
+			fprintf(stderr, "lwt-inject: bad MAC '%s' or interface '%s'\n", argv[3], argv[2]);
+			return 2;
+		}
+		readdress = 1;
+		return replay(argv[2], argv[4], atol(argv[5]));
+	}
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
 		return tcp(argv + 2);
 	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "tcp-via")) {
@@ -198,6 +237,7 @@ int main(int argc, char **argv)
 		return tcp(argv + 4);
 	}
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
+			"       flip-via IFACE DSTMAC FILE.pcap OFFSET |\n"
 			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
 			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
 	return 2;

@@ -29,7 +29,7 @@ static void handshake(struct lwt_hs_client *st, uint8_t *hello, uint8_t *ack,
 
 static void test_round_trip(void **state)
 {
-	struct lwt_hs_client st;
+	struct lwt_hs_client st = { 0 };
 	struct lwt_hs_hello_info hi;
 	struct lwt_hs_ack_info ai;
 	struct lwt_session_keys ks, kc;
@@ -49,9 +49,44 @@ static void test_round_trip(void **state)
 	assert_memory_equal(&ks, &kc, sizeof(ks));
 }
 
+/* encrypt_after_auth is granted only when both ask; the server never grants
+ * more than the client asked, and a client refuses an ACK that does. */
+static void test_auth_only_negotiation(void **state)
+{
+	uint8_t hello[LWT_HELLO_FRAME_LEN], ack[LWT_HELLO_ACK_FRAME_LEN];
+	struct lwt_hs_client st = { .flags = LWT_HS_F_AUTH_ONLY }, st0 = { 0 };
+	struct lwt_hs_ack_info ai = { .session_id = 7, .fec_data = 10, .fec_parity = 3,
+				      .flags = LWT_HS_F_AUTH_ONLY }, got;
+	struct lwt_hs_hello_info hi;
+	struct lwt_session_keys ks, kc;
+
+	/* both ask: granted */
+	assert_int_equal(lwt_hs_hello_build(&psk, &st, NOW, 1, 0x0200000a, 24, 10, 3, hello), 0);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, sizeof(hello), NOW, &hi), 0);
+	assert_int_equal(hi.flags, LWT_HS_F_AUTH_ONLY);
+	assert_int_equal(lwt_hs_ack_build(&psk, hello, &hi, &ai, ack, &ks), 0);
+	assert_int_equal(lwt_hs_ack_verify(&psk, &st, ack, sizeof(ack), &got, &kc), 0);
+	assert_int_equal(got.flags, LWT_HS_F_AUTH_ONLY);
+	/* client does not ask: the server's wish is not granted */
+	assert_int_equal(lwt_hs_hello_build(&psk, &st0, NOW, 1, 0x0200000a, 24, 10, 3, hello), 0);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, sizeof(hello), NOW, &hi), 0);
+	assert_int_equal(hi.flags, 0);
+	assert_int_equal(lwt_hs_ack_build(&psk, hello, &hi, &ai, ack, &ks), 0);
+	assert_int_equal(lwt_hs_ack_verify(&psk, &st0, ack, sizeof(ack), &got, &kc), 0);
+	assert_int_equal(got.flags, 0);
+	/* an ACK granting what was not asked is malformed, even with a valid MAC */
+	hi.flags = LWT_HS_F_AUTH_ONLY;
+	assert_int_equal(lwt_hs_ack_build(&psk, hello, &hi, &ai, ack, &ks), 0);
+	assert_int_equal(lwt_hs_ack_verify(&psk, &st0, ack, sizeof(ack), &got, &kc), -EBADMSG);
+	/* unknown HELLO flags: malformed */
+	st0.flags = 0x80;
+	assert_int_equal(lwt_hs_hello_build(&psk, &st0, NOW, 1, 0x0200000a, 24, 10, 3, hello), 0);
+	assert_int_equal(lwt_hs_hello_verify(&psk, hello, sizeof(hello), NOW, &hi), -EBADMSG);
+}
+
 static void test_wrong_key(void **state)
 {
-	struct lwt_hs_client st;
+	struct lwt_hs_client st = { 0 };
 	struct lwt_hs_hello_info hi;
 	struct lwt_hs_ack_info ai;
 	struct lwt_session_keys ks, kc;
@@ -64,7 +99,7 @@ static void test_wrong_key(void **state)
 
 static void test_every_bit_flip(void **state)
 {
-	struct lwt_hs_client st;
+	struct lwt_hs_client st = { 0 };
 	struct lwt_hs_hello_info hi;
 	struct lwt_hs_ack_info ai;
 	struct lwt_session_keys ks, kc;
@@ -86,7 +121,7 @@ static void test_every_bit_flip(void **state)
 
 static void test_lengths_and_staleness(void **state)
 {
-	struct lwt_hs_client st, st2;
+	struct lwt_hs_client st = { 0 }, st2 = { 0 };
 	struct lwt_hs_hello_info hi;
 	struct lwt_hs_ack_info ai;
 	struct lwt_session_keys ks, kc;
@@ -128,6 +163,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_auth_only_negotiation),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_every_bit_flip),
 		cmocka_unit_test(test_lengths_and_staleness),
