@@ -659,7 +659,6 @@ static bool p2p_on(const struct lwt_config *c) { return c->p2p_enabled; }
 static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
 static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
 static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
-static bool routes_on(const struct lwt_config *c) { return c->n_routes || c->n_allowed_routes; }
 static bool pacing_on(const struct lwt_config *c) { return c->faketcp_pacing_us > 0; }
 static bool large_on(const struct lwt_config *c)
 {
@@ -671,7 +670,6 @@ static const struct inactive inactive[] = {
 	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
 	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },
 	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },
-	{ "routes/allowed_routes", routes_on, "route adverts are not active yet" },
 	{ "faketcp_pacing_us", pacing_on, "pacing is not active yet" },
 	{ "broadcast_throttle_ms/enable_incremental_update/max_peer_info_batch_size", large_on,
 	  "large-deployment options are not active yet" },

@@ -83,6 +83,8 @@ static void slot_kill(struct lwt_daemon *d, int i)
 
 	if (s->c.phase == LWT_PH_FREE || s->c.phase == LWT_PH_CLOSING)
 		return;
+	if (s->c.phase == LWT_PH_UP)
+		lwt_routes_withdraw(d, i);
 	set_phase(s, LWT_PH_CLOSING);
 	cmd(d, LWT_CMD_KILL, i, NULL, 0, NULL);
 	if (s->c.port_fd >= 0) {
@@ -214,7 +216,12 @@ static int rekey_derive(struct lwt_daemon *d, struct lwt_slot *s, uint16_t epoch
 	return 0;
 }
 
-static void send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, size_t len)
+void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr)
+{
+	cmd(d, type, slot, NULL, 0, ptr);
+}
+
+void lwt_send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, size_t len)
 {
 	struct lwt_msg m = { .type = LWT_CMD_SEND_MSG, .slot = i, .gen = d->slots[i].gen, .u64 = type };
 
@@ -261,7 +268,7 @@ static void rekey_tick(struct lwt_daemon *d, int i, uint64_t now)
 	s->c.rk_sent_ns = now;
 	r.epoch = htons(s->c.rk_epoch);
 	memcpy(r.pub, s->c.rk_pub, 32);
-	send_msg(d, i, LWT_MSG_REKEY, &r, sizeof(r));
+	lwt_send_msg(d, i, LWT_MSG_REKEY, &r, sizeof(r));
 }
 
 static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
@@ -301,7 +308,7 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 	if (s->c.rk_pending && ep == s->c.rk_epoch) {
 		/* Our answer was lost: the same again. */
 		memcpy(r.pub, s->c.rk_pub, 32);
-		send_msg(d, i, LWT_MSG_REKEY_ACK, &r, sizeof(r));
+		lwt_send_msg(d, i, LWT_MSG_REKEY_ACK, &r, sizeof(r));
 		return;
 	}
 	if (ep != (uint16_t)(s->c.rk_epoch + 1)) {
@@ -321,7 +328,7 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 	 * keys can only follow the answer. */
 	cmd(d, LWT_CMD_REKEY, i, NULL, 0, k);
 	memcpy(r.pub, s->c.rk_pub, 32);
-	send_msg(d, i, LWT_MSG_REKEY_ACK, &r, sizeof(r));
+	lwt_send_msg(d, i, LWT_MSG_REKEY_ACK, &r, sizeof(r));
 	d->rekeys++;
 }
 
@@ -380,6 +387,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	s->c.rk_pending = false;
 	s->c.rk_epoch = 0;
 	set_phase(s, LWT_PH_UP);
+	lwt_routes_session_up(d, 0);
 	d->backoff_ms = 0;
 	d->handshakes_ok++;
 	lwt_info("connected to server %s: session %08x, tunnel %s <-> %s, handshake %.1f ms",
@@ -510,6 +518,7 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	s->c.rk_epoch = 0;
 	s->c.rk_next_ns = s->c.up_ns + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
 	set_phase(s, LWT_PH_UP);
+	lwt_routes_session_up(d, i);
 	d->handshakes_ok++;
 	lwt_info("client %s connected from %s: session %08x, handshake %.1f ms", ts, ps,
 		 info.session_id, s->c.handshake_us / 1000.0);
@@ -575,7 +584,10 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			set_phase(s, LWT_PH_FREE);
 		break;
 	case LWT_EVT_MSG:
-		rekey_msg(d, m->slot, m->data, m->len);
+		if (m->len && (m->data[0] == LWT_MSG_REKEY || m->data[0] == LWT_MSG_REKEY_ACK))
+			rekey_msg(d, m->slot, m->data, m->len);
+		else
+			lwt_routes_msg(d, m->slot, m->data, m->len);
 		break;
 	}
 }
@@ -637,6 +649,7 @@ static void tick(struct lwt_daemon *d)
 			break;
 		}
 	}
+	lwt_routes_tick(d, now);
 	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
 	    d->reconnect_at_ns && now >= d->reconnect_at_ns)
 		client_connect(d);

@@ -37,6 +37,7 @@ enum lwt_cmd {
 	LWT_CMD_SEND_MSG,	/* seal a record of type u64 with body data[len] on slot */
 	LWT_CMD_REKEY,		/* ptr = struct lwt_rekey_keys: the next key epoch */
 	LWT_CMD_SWAP_DP,	/* ptr = struct lwt_dp: use it, destroy the old one */
+	LWT_CMD_ROUTES,		/* ptr = struct lwt_rtable: the new route table */
 	LWT_CMD_STOP,		/* data thread: exit */
 };
 
@@ -81,6 +82,28 @@ int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *
 /* lwt-ctl attach/detach: switch a running daemon's path. Writes the answer. */
 int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const char *mode,
 		    char *answer, size_t al);
+
+/* Routes the server forwards to clients (advertised and accepted): the data
+ * thread's copy, longest prefix first, replaced whole by LWT_CMD_ROUTES. */
+struct lwt_rtable {
+	int n;
+	struct lwt_rt_entry {
+		uint32_t net, mask;	/* network order */
+		int slot;
+		uint32_t gen;
+	} r[];
+};
+
+/* Control side of a route: who owns it. */
+struct lwt_route {
+	uint32_t net;			/* network order */
+	uint8_t prefix;
+	int slot;
+	uint32_t gen;
+	uint32_t owner_ip;		/* the client's tunnel IP */
+};
+#define LWT_MAX_SERVER_ROUTES 1024
+#define LWT_MAX_PEER_ROUTES 1024
 
 enum lwt_slot_state {
 	LWT_SLOT_FREE = 0,
@@ -195,12 +218,31 @@ struct lwt_daemon {
 	uint64_t reconnect_at_ns;	/* client: next connect attempt, 0 = none */
 	uint32_t backoff_ms;
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
+	/* route adverts: server, the accepted routes; client, the others'
+	 * routes installed on our TUN, an update being received, our own
+	 * routes' last status, the next advert */
+	struct lwt_route *routes;
+	int nroutes;
+	struct lwt_cidr *peer_routes, *peer_stage;
+	int npeer_routes, npeer_stage;
+	uint8_t route_status[LWT_MAX_ROUTES];
+	uint64_t routes_next_ns;
 	uint8_t seen_randoms[1024][16];	/* server: recent HELLO randoms (replay) */
 	unsigned int seen_next;
 	const char *instance;		/* TUN name; keys the control socket */
 };
 
 uint64_t lwt_now_ns(void);
+/* control.c: hand the data thread a command / a sealed control record. */
+void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr);
+void lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body, size_t len);
+/* routes.c */
+int lwt_routes_init(struct lwt_daemon *d);
+void lwt_routes_free(struct lwt_daemon *d);
+void lwt_routes_session_up(struct lwt_daemon *d, int slot);
+void lwt_routes_withdraw(struct lwt_daemon *d, int slot);
+void lwt_routes_tick(struct lwt_daemon *d, uint64_t now);
+void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
 /* Free an install message that never reached the data plane. */
 void lwt_install_free(struct lwt_install *in);
 

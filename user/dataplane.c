@@ -44,7 +44,33 @@ struct dpctx {
 	struct pending pend;
 	int acks_pending;
 	uint32_t embryonic;
+	struct lwt_rtable *rt;		/* server: advertised routes */
 };
+
+/* Server: the client owning an advertised route to ip (longest prefix). */
+static struct lwt_slot *slot_by_route(struct dpctx *x, uint32_t ip)
+{
+	struct lwt_rtable *t = x->rt;
+	int i;
+
+	for (i = 0; t && i < t->n; i++) {
+		if ((ip & t->r[i].mask) == t->r[i].net) {
+			struct lwt_slot *s = &x->d->slots[t->r[i].slot];
+
+			if (s->gen == t->r[i].gen &&
+			    atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+				return s;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Server: may this client send from ip (its tunnel IP or its own routes)? */
+static bool src_ok(struct dpctx *x, struct lwt_slot *s, uint32_t ip)
+{
+	return ip == s->peer_tun_ip || (x->rt && slot_by_route(x, ip) == s);
+}
 
 void lwt_rekey_keys_free(struct lwt_rekey_keys *k)
 {
@@ -342,6 +368,8 @@ static void tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
 	}
 	memcpy(&dst, pkt + 16, 4);
 	s = slot_by_tun_ip(d, dst);
+	if (!s)
+		s = slot_by_route(x, dst);
 	if (!s) {
 		LWT_CTR_INC(&d->ctr, drop_no_route);
 		return;
@@ -362,12 +390,15 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		memcpy(&src, pkt + 12, 4);
 		memcpy(&dst, pkt + 16, 4);
-		/* A client speaks only from its own tunnel address. */
-		if (src != s->peer_tun_ip) {
+		/* A client speaks only from its own tunnel address or the
+		 * networks it advertised. */
+		if (!src_ok(x, s, src)) {
 			LWT_CTR_INC(&s->ctr, drop_spoofed_src);
 			return;
 		}
 		to = slot_by_tun_ip(d, dst);
+		if (!to)
+			to = slot_by_route(x, dst);
 		if (to && to != s) {
 			if (d->cfg.client_isolation) {
 				LWT_CTR_INC(&s->ctr, drop_isolation);
@@ -544,6 +575,15 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_REKEY:
 	case LWT_MSG_REKEY_ACK:
 		if (blen != 1 + sizeof(struct lwt_rekey)) {
+			LWT_CTR_INC(&s->ctr, drop_malformed);
+			break;
+		}
+		post(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
+		break;
+	case LWT_MSG_ROUTES:
+	case LWT_MSG_ROUTE_RESULT:
+	case LWT_MSG_ROUTE_UPDATE:
+		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;
 		}
@@ -807,6 +847,11 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 
 	if (m->type == LWT_CMD_STOP)
 		return 1;
+	if (m->type == LWT_CMD_ROUTES) {
+		free(x->rt);
+		x->rt = m->ptr;
+		return 0;
+	}
 	if (m->type == LWT_CMD_SWAP_DP) {
 		struct lwt_dp *old = d->dp;
 		int i;
@@ -1022,6 +1067,7 @@ out:
 	if (x->pend.pkts)
 		for (unsigned int k = 0; k < x->pend.cap; k++)
 			free(x->pend.pkts[k]);
+	free(x->rt);
 	free(x->pend.pkts);
 	free(x->pend.lens);
 	free(x);

@@ -88,8 +88,10 @@ int lwt_tun_create2(struct lwt_tun *t, const char *name, unsigned int flags)
 		lwt_err("couldn't create TUN device '%s': name longer than %d", name, IFNAMSIZ - 1);
 		return -EINVAL;
 	}
-	if (flags & ~(unsigned int)(LWT_TUN_VNET | LWT_TUN_MULTI_QUEUE))
+	if (flags & ~(unsigned int)(LWT_TUN_VNET | LWT_TUN_MULTI_QUEUE)) {
+		lwt_err("couldn't create TUN device '%s': unknown flags %#x", name ? name : "", flags);
 		return -EINVAL;
+	}
 	t->fd = tun_attach(name && *name ? name : "lwt%d", flags, t->name);
 	if (t->fd < 0) {
 		err = t->fd;

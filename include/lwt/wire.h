@@ -105,7 +105,40 @@ enum lwt_msg_type {
 	LWT_MSG_FEC_REPORT = 0x05,	/* struct lwt_fec_report: measured loss */
 	LWT_MSG_REKEY     = 0x06,	/* struct lwt_rekey: server offers the next key epoch */
 	LWT_MSG_REKEY_ACK = 0x07,	/* struct lwt_rekey: the client's half of it */
+	LWT_MSG_ROUTES    = 0x08,	/* client: the routes it advertises (struct lwt_route_msg) */
+	LWT_MSG_ROUTE_RESULT = 0x09,	/* server: per advertised route, accepted or why not */
+	LWT_MSG_ROUTE_UPDATE = 0x0a,	/* server: the other clients' routes */
 };
+
+/* Route adverts: a header and up to LWT_ROUTE_MSG_MAX entries; long lists
+ * go in several messages, FIRST on the first and LAST on the last. */
+#define LWT_ROUTE_MSG_MAX 30
+#define LWT_ROUTE_F_FIRST 0x01
+#define LWT_ROUTE_F_LAST  0x02
+
+enum lwt_route_status {
+	LWT_ROUTE_OK = 0,
+	LWT_ROUTE_NOT_ALLOWED = 1,	/* outside the server's allowed_routes */
+	LWT_ROUTE_DEFAULT = 2,		/* a default route, not explicitly allowed */
+	LWT_ROUTE_TUNNEL = 3,		/* overlaps the tunnel subnet, not explicitly allowed */
+	LWT_ROUTE_CONFLICT = 4,		/* overlaps another client's route: the first wins */
+	LWT_ROUTE_FULL = 5,		/* the server's route table is full */
+};
+
+struct lwt_route_entry {
+	__be32 net;
+	__u8 prefix;
+	__u8 status;			/* RESULT: enum lwt_route_status; else 0 */
+	__u8 pad[2];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_route_entry) == 8, "lwt_route_entry");
+
+struct lwt_route_msg {
+	__u8 flags;			/* LWT_ROUTE_F_* */
+	__u8 count;
+	__u8 pad[2];
+	struct lwt_route_entry e[];
+} __attribute__((packed));
 
 /* A record counter is epoch (16 bits) || sequence (48 bits): each key epoch
  * has its own keys, nonce space and replay window. */

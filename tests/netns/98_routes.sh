@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Route adverts: client A advertises the LAN behind it; the server (allowed
+# 192.168.0.0/16) installs the route and tells client B; a host on A's LAN
+# answers B and the server through the tunnel, and stops answering once A
+# has left. A client advertising 0.0.0.0/0 or a network A already holds is
+# told no, on both sides, while A's route stays.
+. "$(dirname "$0")/lib.sh"
+
+add_ns sw
+ip -n "$PFX-sw" link add br0 type bridge
+ip -n "$PFX-sw" link set br0 up
+NH=0
+host() {
+	local n=$1
+	NH=$((NH + 1))
+	add_ns "$n"
+	ip link add "v-$n" netns "$PFX-$n" type veth peer "p-$n" netns "$PFX-sw"
+	ip -n "$PFX-sw" link set "p-$n" master br0 up
+	ip -n "$PFX-$n" addr add "10.98.0.$NH/24" dev "v-$n"
+	ip -n "$PFX-$n" link set "v-$n" up
+}
+cli() { local n=$1 ip=$2; shift 2; start "$n" "$n" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
+ping_ok() { nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" | grep -q ' 0% packet loss'; }
+
+host s
+host a
+host b
+host c
+# The LAN behind A: host l, 192.168.50.2, default route via A.
+add_ns l
+link a l 192.168.50.1/24 192.168.50.2/24
+nsx l ip route add default via 192.168.50.1
+nsx a sysctl -qw net.ipv4.ip_forward=1
+
+start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts -allowed-routes 192.168.0.0/16
+cli a 10.0.0.11 -routes 192.168.50.0/24
+cli b 10.0.0.12
+wait_for 10 "A up" sessions_up a lwtc
+wait_for 10 "B up" sessions_up b lwtc
+wait_for 10 "server installs A's route" grep -q "192.168.50.0/24 via client 10.0.0.11" "$LOGDIR/server.log"
+wait_for 10 "A told it was accepted" grep -q "server accepted 192.168.50.0/24" "$LOGDIR/a.log"
+wait_for 10 "B installs A's route" grep -q "192.168.50.0/24 via the tunnel" "$LOGDIR/b.log"
+nsx s ip route show dev lwts | grep -q "192.168.50.0/24" || fail "no kernel route on the server"
+nsx b ip route show dev lwtc | grep -q "192.168.50.0/24" || fail "no kernel route on B"
+
+say "A's LAN reachable from B and from the server"
+ping_ok b 192.168.50.2 || fail "B cannot reach A's LAN"
+ping_ok s 192.168.50.2 || fail "the server cannot reach A's LAN"
+nsx l ping -c 3 -i 0.05 -W 1 -q 10.0.0.12 | grep -q ' 0% packet loss' || fail "A's LAN cannot reach B"
+
+say "a default route and a network A holds are refused"
+cli c 10.0.0.13 -routes 0.0.0.0/0,192.168.50.0/25,10.0.0.0/25
+wait_for 10 "C up" sessions_up c lwtc
+wait_for 10 "C told about the default route" grep -q "server refused 0.0.0.0/0: a default route is not allowed" "$LOGDIR/c.log"
+grep -q "server refused 192.168.50.0/25: already advertised by another client" "$LOGDIR/c.log" || fail "C not told of the conflict"
+grep -q "server refused 10.0.0.0/25: overlaps the tunnel subnet" "$LOGDIR/c.log" || fail "C not told of the tunnel subnet"
+grep -q "client 10.0.0.13 advertised 0.0.0.0/0: refused" "$LOGDIR/server.log" || fail "server did not log the refusal"
+nsx s ip route show | grep -q "^default.*lwts" && fail "a default route was installed on the server"
+ping_ok b 192.168.50.2 || fail "A's route lost to C's conflicting advert"
+
+say "A leaves: its LAN is gone for everyone"
+stop "$a_PID"
+wait_for 10 "server withdraws" grep -q "192.168.50.0/24 withdrawn" "$LOGDIR/server.log"
+wait_for 10 "B removes the route" grep -q "192.168.50.0/24 gone" "$LOGDIR/b.log"
+nsx s ip route show dev lwts | grep -q "192.168.50.0/24" && fail "server kept the kernel route"
+nsx b ping -c 2 -i 0.1 -W 1 -q 192.168.50.2 >/dev/null 2>&1 && fail "A's LAN still reachable after A left"
+say PASS

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: MIT
+/* Route adverts (control thread). A client advertises the networks behind
+ * it (`routes`) when its session comes up and every route_update_interval.
+ * The server checks each against its allow-list (`allowed_routes`; by
+ * default nothing is allowed), never takes a default route or one that
+ * overlaps the tunnel subnet unless the allow-list names it, and gives a
+ * network to the first client that claims it. Accepted routes get a kernel
+ * route towards the server's TUN and an entry in the data thread's table
+ * (longest prefix first); every client is told the other clients' routes
+ * and installs them towards its own TUN. A client that leaves takes its
+ * routes with it, and the others are told. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "netlink.h"
+
+static uint32_t mask_of(uint8_t prefix)
+{
+	return prefix ? htonl(~0u << (32 - prefix)) : 0;
+}
+
+/* a within b (b's prefix no longer than a's, same network bits). */
+static bool within(uint32_t an, uint8_t ap, uint32_t bn, uint8_t bp)
+{
+	return bp <= ap && (an & mask_of(bp)) == bn;
+}
+
+static bool overlap(uint32_t an, uint8_t ap, uint32_t bn, uint8_t bp)
+{
+	return within(an, ap, bn, bp) || within(bn, bp, an, ap);
+}
+
+static const char *cidr_str(uint32_t net, uint8_t prefix, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%u", inet_ntop(AF_INET, &net, a, sizeof(a)), prefix);
+	return buf;
+}
+
+static const char *status_str(int st)
+{
+	switch (st) {
+	case LWT_ROUTE_OK: return "accepted";
+	case LWT_ROUTE_NOT_ALLOWED: return "not in the server's allowed_routes";
+	case LWT_ROUTE_DEFAULT: return "a default route is not allowed";
+	case LWT_ROUTE_TUNNEL: return "overlaps the tunnel subnet";
+	case LWT_ROUTE_CONFLICT: return "already advertised by another client";
+	case LWT_ROUTE_FULL: return "the server's route table is full";
+	}
+	return "refused";
+}
+
+int lwt_routes_init(struct lwt_daemon *d)
+{
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		d->routes = calloc(LWT_MAX_SERVER_ROUTES, sizeof(*d->routes));
+	else {
+		d->peer_routes = calloc(LWT_MAX_PEER_ROUTES, sizeof(*d->peer_routes));
+		d->peer_stage = calloc(LWT_MAX_PEER_ROUTES, sizeof(*d->peer_stage));
+	}
+	return d->routes || (d->peer_routes && d->peer_stage) ? 0 : -ENOMEM;
+}
+
+void lwt_routes_free(struct lwt_daemon *d)
+{
+	free(d->routes);
+	free(d->peer_routes);
+	free(d->peer_stage);
+}
+
+/* Send a list of routes in as many messages as it takes. */
+static void send_list(struct lwt_daemon *d, int slot, uint8_t type, const struct lwt_route_entry *e,
+		      int n)
+{
+	uint8_t buf[sizeof(struct lwt_route_msg) + LWT_ROUTE_MSG_MAX * sizeof(struct lwt_route_entry)];
+	struct lwt_route_msg *m = (struct lwt_route_msg *)buf;
+	int off = 0, c;
+
+	do {
+		c = n - off < LWT_ROUTE_MSG_MAX ? n - off : LWT_ROUTE_MSG_MAX;
+		memset(m, 0, sizeof(*m));
+		m->flags = (off == 0 ? LWT_ROUTE_F_FIRST : 0) | (off + c == n ? LWT_ROUTE_F_LAST : 0);
+		m->count = c;
+		memcpy(m->e, e + off, c * sizeof(*e));
+		lwt_send_msg(d, slot, type, m, sizeof(*m) + c * sizeof(*e));
+		off += c;
+	} while (off < n);
+}
+
+/* --- server ------------------------------------------------------------ */
+
+/* The data thread's table from d->routes: longest prefix first. */
+static void push_table(struct lwt_daemon *d)
+{
+	struct lwt_rtable *t = malloc(sizeof(*t) + d->nroutes * sizeof(t->r[0]));
+	int i, p, n = 0;
+
+	if (!t) {
+		lwt_err("routes: out of memory");
+		return;
+	}
+	for (p = 32; p >= 0; p--)
+		for (i = 0; i < d->nroutes; i++)
+			if (d->routes[i].prefix == p)
+				t->r[n++] = (struct lwt_rt_entry){ .net = d->routes[i].net,
+								   .mask = mask_of(p),
+								   .slot = d->routes[i].slot,
+								   .gen = d->routes[i].gen };
+	t->n = n;
+	lwt_cmd(d, LWT_CMD_ROUTES, -1, t);
+}
+
+/* Tell every client (or one: only) the routes of the others. */
+static void announce(struct lwt_daemon *d, int only)
+{
+	struct lwt_route_entry *e = calloc(d->nroutes + d->cfg.n_routes + 1, sizeof(*e));
+	int i, j, n;
+
+	if (!e)
+		return;
+	for (i = 0; i < d->nslots; i++) {
+		if ((only >= 0 && i != only) || d->slots[i].c.phase != LWT_PH_UP)
+			continue;
+		/* The server's own networks (its `routes`), then the clients'. */
+		for (j = 0, n = 0; j < d->cfg.n_routes; j++) {
+			e[n].net = d->cfg.routes[j].addr;
+			e[n++].prefix = d->cfg.routes[j].prefix;
+		}
+		for (j = 0; j < d->nroutes; j++) {
+			if (d->routes[j].slot == i)
+				continue;
+			e[n].net = d->routes[j].net;
+			e[n++].prefix = d->routes[j].prefix;
+		}
+		send_list(d, i, LWT_MSG_ROUTE_UPDATE, e, n);
+	}
+	free(e);
+}
+
+static int check(struct lwt_daemon *d, int slot, uint32_t net, uint8_t prefix)
+{
+	const struct lwt_config *c = &d->cfg;
+	uint8_t tp = c->tun_prefix;
+	uint32_t tnet = c->tun_ip & mask_of(tp);
+	bool named = false;
+	int i;
+
+	for (i = 0; i < c->n_allowed_routes; i++) {
+		if (c->allowed_routes[i].addr == net && c->allowed_routes[i].prefix == prefix)
+			named = true;
+	}
+	if (prefix == 0 && !named)
+		return LWT_ROUTE_DEFAULT;
+	if (overlap(net, prefix, tnet, tp) && !named)
+		return LWT_ROUTE_TUNNEL;
+	for (i = 0; i < c->n_allowed_routes; i++)
+		if (within(net, prefix, c->allowed_routes[i].addr, c->allowed_routes[i].prefix))
+			break;
+	if (i == c->n_allowed_routes)
+		return LWT_ROUTE_NOT_ALLOWED;
+	for (i = 0; i < d->nroutes; i++)
+		if (d->routes[i].slot != slot && overlap(net, prefix, d->routes[i].net, d->routes[i].prefix))
+			return LWT_ROUTE_CONFLICT;
+	for (i = 0; i < c->n_routes; i++)
+		if (overlap(net, prefix, c->routes[i].addr, c->routes[i].prefix))
+			return LWT_ROUTE_CONFLICT;
+	return LWT_ROUTE_OK;
+}
+
+static void route_drop(struct lwt_daemon *d, int i)
+{
+	char b[32];
+	int r = lwt_nl_route_del(d->tun.ifindex, d->routes[i].net, d->routes[i].prefix);
+
+	if (r && r != -ESRCH && r != -ENOENT)
+		lwt_warn("routes: couldn't remove the kernel route %s: %s",
+			 cidr_str(d->routes[i].net, d->routes[i].prefix, b, sizeof(b)), strerror(-r));
+	d->routes[i] = d->routes[--d->nroutes];
+}
+
+/* A client's whole list: what it no longer advertises goes, what is new
+ * and allowed comes. */
+static void server_adverts(struct lwt_daemon *d, int slot, const struct lwt_route_entry *e, int n)
+{
+	struct lwt_slot *s = &d->slots[slot];
+	struct lwt_route_entry res[LWT_MAX_ROUTES];
+	bool changed = false, keep;
+	char b[32], ip[16];
+	int i, j, st, r;
+
+	if (n > LWT_MAX_ROUTES)
+		n = LWT_MAX_ROUTES;
+	inet_ntop(AF_INET, &s->c.tun_ip, ip, sizeof(ip));
+	for (i = 0; i < d->nroutes;) {
+		keep = d->routes[i].slot != slot;
+		for (j = 0; !keep && j < n; j++)
+			keep = d->routes[i].net == e[j].net && d->routes[i].prefix == e[j].prefix;
+		if (keep) {
+			i++;
+			continue;
+		}
+		lwt_info("routes: %s withdrawn by client %s",
+			 cidr_str(d->routes[i].net, d->routes[i].prefix, b, sizeof(b)), ip);
+		route_drop(d, i);
+		changed = true;
+	}
+	for (j = 0; j < n; j++) {
+		uint32_t net = e[j].net;
+		uint8_t p = e[j].prefix > 32 ? 32 : e[j].prefix;
+
+		res[j] = (struct lwt_route_entry){ .net = net, .prefix = p };
+		for (i = 0; i < d->nroutes; i++)
+			if (d->routes[i].slot == slot && d->routes[i].net == net && d->routes[i].prefix == p)
+				break;
+		if (i < d->nroutes)
+			continue;	/* a refresh */
+		st = (net & mask_of(p)) != net ? LWT_ROUTE_NOT_ALLOWED : check(d, slot, net, p);
+		if (st == LWT_ROUTE_OK && d->nroutes == LWT_MAX_SERVER_ROUTES)
+			st = LWT_ROUTE_FULL;
+		if (st == LWT_ROUTE_OK) {
+			r = lwt_nl_route_add(d->tun.ifindex, net, p, 0);
+			if (r) {
+				lwt_warn("routes: couldn't install %s: %s", cidr_str(net, p, b, sizeof(b)),
+					 strerror(-r));
+				st = LWT_ROUTE_FULL;
+			}
+		}
+		res[j].status = st;
+		if (st != LWT_ROUTE_OK) {
+			lwt_warn("routes: client %s advertised %s: refused, %s", ip,
+				 cidr_str(net, p, b, sizeof(b)), status_str(st));
+			continue;
+		}
+		d->routes[d->nroutes++] = (struct lwt_route){ .net = net, .prefix = p, .slot = slot,
+							       .gen = s->gen, .owner_ip = s->c.tun_ip };
+		lwt_info("routes: %s via client %s", cidr_str(net, p, b, sizeof(b)), ip);
+		changed = true;
+	}
+	send_list(d, slot, LWT_MSG_ROUTE_RESULT, res, n);
+	if (changed) {
+		push_table(d);
+		announce(d, -1);
+	}
+}
+
+void lwt_routes_session_up(struct lwt_daemon *d, int slot)
+{
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		if (d->nroutes || d->cfg.n_routes)
+			announce(d, slot);
+		return;
+	}
+	d->routes_next_ns = lwt_now_ns();	/* advertise at the next tick */
+}
+
+void lwt_routes_withdraw(struct lwt_daemon *d, int slot)
+{
+	bool changed = false;
+	char b[32];
+	int i;
+
+	if (d->cfg.mode != LWT_MODE_SERVER)
+		return;
+	for (i = 0; i < d->nroutes;) {
+		if (d->routes[i].slot != slot) {
+			i++;
+			continue;
+		}
+		lwt_info("routes: %s withdrawn (its client left)",
+			 cidr_str(d->routes[i].net, d->routes[i].prefix, b, sizeof(b)));
+		route_drop(d, i);
+		changed = true;
+	}
+	if (changed) {
+		push_table(d);
+		announce(d, -1);
+	}
+}
+
+/* --- client ------------------------------------------------------------ */
+
+static void advertise(struct lwt_daemon *d)
+{
+	struct lwt_route_entry e[LWT_MAX_ROUTES];
+	int i;
+
+	for (i = 0; i < d->cfg.n_routes; i++)
+		e[i] = (struct lwt_route_entry){ .net = d->cfg.routes[i].addr,
+						 .prefix = d->cfg.routes[i].prefix };
+	send_list(d, 0, LWT_MSG_ROUTES, e, d->cfg.n_routes);
+}
+
+void lwt_routes_tick(struct lwt_daemon *d, uint64_t now)
+{
+	if (d->cfg.mode != LWT_MODE_CLIENT || d->slots[0].c.phase != LWT_PH_UP ||
+	    !d->routes_next_ns || now < d->routes_next_ns)
+		return;
+	d->routes_next_ns = now + (uint64_t)d->cfg.route_update_interval * 1000000000ull;
+	advertise(d);
+}
+
+static void client_result(struct lwt_daemon *d, const struct lwt_route_entry *e, int n)
+{
+	char b[32];
+	int i, j;
+
+	for (j = 0; j < n; j++) {
+		for (i = 0; i < d->cfg.n_routes; i++)
+			if (d->cfg.routes[i].addr == e[j].net && d->cfg.routes[i].prefix == e[j].prefix)
+				break;
+		if (i == d->cfg.n_routes || d->route_status[i] == e[j].status + 1)
+			continue;
+		d->route_status[i] = e[j].status + 1;	/* 0: not heard yet */
+		if (e[j].status == LWT_ROUTE_OK)
+			lwt_info("routes: server accepted %s", cidr_str(e[j].net, e[j].prefix, b, sizeof(b)));
+		else
+			lwt_warn("routes: server refused %s: %s",
+				 cidr_str(e[j].net, e[j].prefix, b, sizeof(b)), status_str(e[j].status));
+	}
+}
+
+/* The complete list of the other clients' routes: install what is new on
+ * our TUN, remove what is gone. */
+static void client_update(struct lwt_daemon *d)
+{
+	char b[32];
+	int i, j, r;
+
+	for (i = 0; i < d->npeer_routes; i++) {
+		for (j = 0; j < d->npeer_stage; j++)
+			if (d->peer_stage[j].addr == d->peer_routes[i].addr &&
+			    d->peer_stage[j].prefix == d->peer_routes[i].prefix)
+				break;
+		if (j < d->npeer_stage)
+			continue;
+		lwt_nl_route_del(d->tun.ifindex, d->peer_routes[i].addr, d->peer_routes[i].prefix);
+		lwt_info("routes: %s gone", cidr_str(d->peer_routes[i].addr, d->peer_routes[i].prefix,
+						     b, sizeof(b)));
+	}
+	for (j = 0; j < d->npeer_stage; j++) {
+		for (i = 0; i < d->npeer_routes; i++)
+			if (d->peer_stage[j].addr == d->peer_routes[i].addr &&
+			    d->peer_stage[j].prefix == d->peer_routes[i].prefix)
+				break;
+		if (i < d->npeer_routes)
+			continue;
+		r = lwt_nl_route_add(d->tun.ifindex, d->peer_stage[j].addr, d->peer_stage[j].prefix, 0);
+		cidr_str(d->peer_stage[j].addr, d->peer_stage[j].prefix, b, sizeof(b));
+		if (r)
+			lwt_warn("routes: couldn't install %s from the server: %s", b, strerror(-r));
+		else
+			lwt_info("routes: %s via the tunnel", b);
+	}
+	memcpy(d->peer_routes, d->peer_stage, d->npeer_stage * sizeof(*d->peer_stage));
+	d->npeer_routes = d->npeer_stage;
+}
+
+void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
+{
+	const struct lwt_route_msg *h = (const struct lwt_route_msg *)(m + 1);
+	const struct lwt_route_entry *e = h->e;
+	int n, i;
+
+	if (len < 1 + sizeof(*h))
+		return;
+	n = h->count;
+	if (n > LWT_ROUTE_MSG_MAX || len != 1 + sizeof(*h) + n * sizeof(*e))
+		return;
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		/* An advert of more than one message is gathered here; one
+		 * interrupted by another client's is dropped (it comes again
+		 * at the next refresh). */
+		static struct lwt_route_entry all[LWT_MAX_ROUTES];
+		static int nall, from = -1;
+
+		if (m[0] != LWT_MSG_ROUTES || d->slots[slot].c.phase != LWT_PH_UP)
+			return;
+		if (h->flags & LWT_ROUTE_F_FIRST) {
+			nall = 0;
+			from = slot;
+		} else if (from != slot) {
+			return;
+		}
+		for (i = 0; i < n && nall < LWT_MAX_ROUTES; i++)
+			all[nall++] = e[i];
+		if (h->flags & LWT_ROUTE_F_LAST) {
+			from = -1;
+			server_adverts(d, slot, all, nall);
+		}
+		return;
+	}
+	if (m[0] == LWT_MSG_ROUTE_RESULT) {
+		client_result(d, e, n);
+	} else if (m[0] == LWT_MSG_ROUTE_UPDATE) {
+		if (h->flags & LWT_ROUTE_F_FIRST)
+			d->npeer_stage = 0;
+		for (i = 0; i < n && d->npeer_stage < LWT_MAX_PEER_ROUTES; i++)
+			d->peer_stage[d->npeer_stage++] = (struct lwt_cidr){ .addr = e[i].net,
+									     .prefix = e[i].prefix };
+		if (h->flags & LWT_ROUTE_F_LAST)
+			client_update(d);
+	}
+}
