@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 
 #include "daemon.h"
+#include "gso.h"
 #include "frame.h"
 #include "log.h"
 
@@ -45,6 +46,10 @@ struct dpctx {
 	int acks_pending;
 	uint32_t embryonic;
 	struct lwt_rtable *rt;		/* server: advertised routes */
+	/* TUN with IFF_VNET_HDR: one read brings up to 64 KB of a flow that
+	 * we cut ourselves; packets for the TUN are coalesced per flow. */
+	uint8_t *gsobuf;
+	struct lwt_gro *gro;
 };
 
 /* Server: the client owning an advertised route to ip (longest prefix). */
@@ -377,6 +382,20 @@ static void tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
 	send_ip(x, s, pkt, len);
 }
 
+static void gro_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct dpctx *x = ctx;
+
+	if (write(x->d->tun.fd, buf, len) < 0)
+		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
+}
+
+static void gro_flush(struct dpctx *x)
+{
+	if (x->gro)
+		lwt_gro_flush(x->gro, gro_write, x);
+}
+
 static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
 	struct lwt_daemon *d = x->d;
@@ -408,6 +427,17 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 			send_ip(x, to, pkt, len);
 			return;
 		}
+	}
+	if (x->gro) {
+		int r = lwt_gro_add(x->gro, pkt, len);
+
+		if (r == -ENOBUFS) {
+			gro_flush(x);
+			r = lwt_gro_add(x->gro, pkt, len);
+		}
+		if (r < 0)
+			LWT_CTR_INC(&d->ctr, drop_queue_full);
+		return;
 	}
 	if (write(d->tun.fd, pkt, len) < 0)
 		LWT_CTR_INC(&d->ctr, drop_queue_full);
@@ -982,6 +1012,11 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	return 0;
 }
 
+static void gso_seg(void *ctx, const uint8_t *pkt, size_t len)
+{
+	tun_input(ctx, pkt, len);
+}
+
 void *lwt_dataplane_run(void *arg)
 {
 	struct lwt_daemon *d = arg;
@@ -1001,7 +1036,11 @@ void *lwt_dataplane_run(void *arg)
 	x->pend.cap = d->cfg.send_queue_size > 0 ? d->cfg.send_queue_size : 1;
 	x->pend.pkts = calloc(x->pend.cap, sizeof(*x->pend.pkts));
 	x->pend.lens = calloc(x->pend.cap, sizeof(*x->pend.lens));
-	if (!x->pend.pkts || !x->pend.lens) {
+	if (d->tun.vnet) {
+		x->gsobuf = malloc(LWT_GSO_READ_BUF);
+		x->gro = lwt_gro_create();
+	}
+	if (!x->pend.pkts || !x->pend.lens || (d->tun.vnet && (!x->gsobuf || !x->gro))) {
 		lwt_err("data plane: out of memory for send_queue_size %u", x->pend.cap);
 		atomic_store(&d->stop, 1);
 		goto out;
@@ -1040,7 +1079,20 @@ void *lwt_dataplane_run(void *arg)
 					break;
 			}
 		}
-		if (pfd[2].revents & POLLIN) {
+		gro_flush(x);
+		if ((pfd[2].revents & POLLIN) && x->gsobuf) {
+			for (i = 0; i < TUN_BATCH; i++) {
+				struct virtio_net_hdr vh;
+				ssize_t r = read(d->tun.fd, x->gsobuf, LWT_GSO_READ_BUF);
+
+				if (r <= LWT_VNET_HDR_LEN)
+					break;
+				memcpy(&vh, x->gsobuf, sizeof(vh));
+				if (lwt_gso_split(&vh, x->gsobuf + LWT_VNET_HDR_LEN, r - LWT_VNET_HDR_LEN,
+						  gso_seg, x) < 0)
+					LWT_CTR_INC(&d->ctr, drop_malformed);
+			}
+		} else if (pfd[2].revents & POLLIN) {
 			for (i = 0; i < TUN_BATCH; i++) {
 				ssize_t r = read(d->tun.fd, x->tunbuf[i], LWT_DP_BUF);
 
@@ -1052,6 +1104,7 @@ void *lwt_dataplane_run(void *arg)
 		acks_due(x);
 		fec_next = fec_timers(x);
 		tx_flush(x);
+		gro_flush(x);
 	}
 	/* Say goodbye to peers so they need not wait for the timeout. */
 	for (i = 0; i < d->nslots; i++)
@@ -1068,6 +1121,8 @@ out:
 		for (unsigned int k = 0; k < x->pend.cap; k++)
 			free(x->pend.pkts[k]);
 	free(x->rt);
+	free(x->gsobuf);
+	lwt_gro_destroy(x->gro);
 	free(x->pend.pkts);
 	free(x->pend.lens);
 	free(x);

@@ -147,7 +147,12 @@ int main(int argc, char **argv)
 						    .rport = d->cfg.remote.sin_port };
 	}
 
-	r = lwt_tun_create(&d->tun, d->cfg.tun_name);
+	/* vnet header + TSO/GSO: the kernel hands 64 KB of a flow per read. */
+	r = lwt_tun_create2(&d->tun, d->cfg.tun_name, LWT_TUN_VNET);
+	if (r) {
+		lwt_info("TUN without offloads (%s)", strerror(-r));
+		r = lwt_tun_create(&d->tun, d->cfg.tun_name);
+	}
 	if (r)
 		goto out_port;
 	d->instance = d->tun.name;
