@@ -660,10 +660,6 @@ static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing;
 static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
 static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
 static bool pacing_on(const struct lwt_config *c) { return c->faketcp_pacing_us > 0; }
-static bool large_on(const struct lwt_config *c)
-{
-	return c->broadcast_throttle_ms || c->enable_incremental_update || c->max_peer_info_batch_size;
-}
 
 static const struct inactive inactive[] = {
 	{ "p2p_enabled", p2p_on, "P2P paths are not active yet; traffic goes through the server" },
@@ -671,8 +667,6 @@ static const struct inactive inactive[] = {
 	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },
 	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },
 	{ "faketcp_pacing_us", pacing_on, "pacing is not active yet" },
-	{ "broadcast_throttle_ms/enable_incremental_update/max_peer_info_batch_size", large_on,
-	  "large-deployment options are not active yet" },
 };
 
 void lwt_config_log_notes(const struct lwt_config *c)

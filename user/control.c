@@ -83,9 +83,13 @@ static void slot_kill(struct lwt_daemon *d, int i)
 
 	if (s->c.phase == LWT_PH_FREE || s->c.phase == LWT_PH_CLOSING)
 		return;
-	if (s->c.phase == LWT_PH_UP)
+	bool was_up = s->c.phase == LWT_PH_UP;
+
+	if (was_up)
 		lwt_routes_withdraw(d, i);
 	set_phase(s, LWT_PH_CLOSING);
+	if (was_up)
+		lwt_peers_changed(d, i, s->c.tun_ip, false);
 	cmd(d, LWT_CMD_KILL, i, NULL, 0, NULL);
 	if (s->c.port_fd >= 0) {
 		close(s->c.port_fd);
@@ -228,6 +232,10 @@ void lwt_send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, s
 	memcpy(m.data, body, len);
 	m.len = len;
 	lwt_msgq_push(&d->to_dp, &m);
+	/* On the wire: TCP/IP with timestamps (52), frame and record headers
+	 * (16), message type (1), body, tag (16). */
+	d->ctl_msgs_tx++;
+	d->ctl_bytes_tx += 52 + 16 + 1 + len + 16;
 }
 
 /* Server, every tick of a session: start a rotation when due, repeat an
@@ -519,6 +527,7 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	s->c.rk_next_ns = s->c.up_ns + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
 	set_phase(s, LWT_PH_UP);
 	lwt_routes_session_up(d, i);
+	lwt_peers_changed(d, i, s->c.tun_ip, true);
 	d->handshakes_ok++;
 	lwt_info("client %s connected from %s: session %08x, handshake %.1f ms", ts, ps,
 		 info.session_id, s->c.handshake_us / 1000.0);
@@ -586,6 +595,8 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	case LWT_EVT_MSG:
 		if (m->len && (m->data[0] == LWT_MSG_REKEY || m->data[0] == LWT_MSG_REKEY_ACK))
 			rekey_msg(d, m->slot, m->data, m->len);
+		else if (m->len && m->data[0] == LWT_MSG_PEERS)
+			lwt_peers_msg(d, m->data, m->len);
 		else
 			lwt_routes_msg(d, m->slot, m->data, m->len);
 		break;
@@ -650,6 +661,7 @@ static void tick(struct lwt_daemon *d)
 		}
 	}
 	lwt_routes_tick(d, now);
+	lwt_peers_tick(d, now);
 	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
 	    d->reconnect_at_ns && now >= d->reconnect_at_ns)
 		client_connect(d);

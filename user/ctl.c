@@ -88,6 +88,10 @@ static cJSON *render(struct lwt_daemon *d)
 	cJSON_AddNumberToObject(root, "reconnects", (double)d->reconnects);
 	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
 	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);
+	cJSON_AddNumberToObject(root, "control_tx_msgs", (double)d->ctl_msgs_tx);
+	cJSON_AddNumberToObject(root, "control_tx_bytes", (double)d->ctl_bytes_tx);
+	if (d->cfg.mode == LWT_MODE_CLIENT)
+		cJSON_AddNumberToObject(root, "known_peers", d->nknown_peers);
 	peers = cJSON_AddArrayToObject(root, "peers");
 	for (i = 0; i < d->nslots; i++) {
 		struct lwt_slot *s = &d->slots[i];

@@ -117,7 +117,7 @@ enum lwt_slot_state {
 	X(drop_unknown_flow) X(drop_spoofed_src) X(drop_no_route)		\
 	X(drop_isolation) X(drop_queue_full) X(rst_ignored) X(challenge_acks)	\
 	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)		\
-	X(drop_stale_key) X(rekeys)
+	X(drop_stale_key) X(rekeys) X(drop_no_session)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;
@@ -227,6 +227,14 @@ struct lwt_daemon {
 	int npeer_routes, npeer_stage;
 	uint8_t route_status[LWT_MAX_ROUTES];
 	uint64_t routes_next_ns;
+	/* peer info: server, changes not yet broadcast and the timers; client,
+	 * the peers it knows (sorted) and a full list being received */
+	struct lwt_peer_entry *peer_changes;
+	int npeer_changes;
+	uint64_t peers_due_ns, peers_last_ns;
+	uint32_t *known_peers, *known_stage;
+	int nknown_peers, nknown_stage;
+	uint64_t ctl_msgs_tx, ctl_bytes_tx;	/* control records sent (all kinds) */
 	uint8_t seen_randoms[1024][16];	/* server: recent HELLO randoms (replay) */
 	unsigned int seen_next;
 	const char *instance;		/* TUN name; keys the control socket */
@@ -243,6 +251,12 @@ void lwt_routes_session_up(struct lwt_daemon *d, int slot);
 void lwt_routes_withdraw(struct lwt_daemon *d, int slot);
 void lwt_routes_tick(struct lwt_daemon *d, uint64_t now);
 void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
+/* peers.c: who is connected, told to every client. */
+int lwt_peers_init(struct lwt_daemon *d);
+void lwt_peers_free(struct lwt_daemon *d);
+void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up);
+void lwt_peers_tick(struct lwt_daemon *d, uint64_t now);
+void lwt_peers_msg(struct lwt_daemon *d, const uint8_t *m, size_t len);
 /* Free an install message that never reached the data plane. */
 void lwt_install_free(struct lwt_install *in);
 

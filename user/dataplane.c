@@ -504,7 +504,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 
 	if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION ||
 	    (f->type != LWT_FT_SEALED && !(f->type == LWT_FT_AUTHED && s->auth_only))) {
-		LWT_CTR_INC(&s->ctr, drop_auth);
+		LWT_CTR_INC(&s->ctr, drop_no_session);
 		return;
 	}
 	if (f->body_len < sizeof(*rh) + 1 + LWT_TAG_LEN) {
@@ -514,7 +514,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	rh = (const struct lwt_record_hdr *)f->body;
 	ctr = be64toh(rh->counter);
 	if (ntohl(rh->session_id) != s->session_id) {
-		LWT_CTR_INC(&s->ctr, drop_auth);
+		LWT_CTR_INC(&s->ctr, drop_no_session);
 		return;
 	}
 	/* Which keys: this epoch, the previous one (stragglers, for a while),
@@ -613,6 +613,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_ROUTES:
 	case LWT_MSG_ROUTE_RESULT:
 	case LWT_MSG_ROUTE_UPDATE:
+	case LWT_MSG_PEERS:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;

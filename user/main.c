@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 :
 		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + EMBRYONIC_SLOTS;
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
-	if (!d->slots || lwt_routes_init(d)) {
+	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d)) {
 		lwt_err("out of memory for %d slots", d->nslots);
 		goto out_q;
 	}
@@ -233,6 +233,7 @@ out_port:
 out_slots:
 	free(d->slots);
 	lwt_routes_free(d);
+	lwt_peers_free(d);
 out_q:
 	lwt_msgq_uninit(&d->to_dp);
 	lwt_msgq_uninit(&d->to_ctl);

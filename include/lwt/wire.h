@@ -108,7 +108,32 @@ enum lwt_msg_type {
 	LWT_MSG_ROUTES    = 0x08,	/* client: the routes it advertises (struct lwt_route_msg) */
 	LWT_MSG_ROUTE_RESULT = 0x09,	/* server: per advertised route, accepted or why not */
 	LWT_MSG_ROUTE_UPDATE = 0x0a,	/* server: the other clients' routes */
+	LWT_MSG_PEERS     = 0x0b,	/* server: the other clients (struct lwt_peers_msg) */
 };
+
+/* Peer info: the clients a client can reach through the server. A full
+ * list (LWT_PEERS_F_FULL, FIRST..LAST like route lists) or, with
+ * enable_incremental_update, only what changed since the last one. */
+#define LWT_PEERS_MSG_MAX 30
+#define LWT_PEERS_F_FIRST 0x01
+#define LWT_PEERS_F_LAST  0x02
+#define LWT_PEERS_F_FULL  0x04
+
+enum lwt_peer_op { LWT_PEER_UP = 1, LWT_PEER_GONE = 2 };
+
+struct lwt_peer_entry {
+	__be32 tun_ip;
+	__u8 op;			/* enum lwt_peer_op */
+	__u8 pad[3];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_peer_entry) == 8, "lwt_peer_entry");
+
+struct lwt_peers_msg {
+	__u8 flags;
+	__u8 count;
+	__u8 pad[2];
+	struct lwt_peer_entry e[];
+} __attribute__((packed));
 
 /* Route adverts: a header and up to LWT_ROUTE_MSG_MAX entries; long lists
  * go in several messages, FIRST on the first and LAST on the last. */

@@ -55,10 +55,14 @@ ping_ok c1 10.0.0.1 || fail "c1 lost its tunnel to a duplicate"
 ping_ok c2 10.0.0.11 || fail "c2 no longer reaches c1"
 stop "$dup_PID"
 
-say "a client that leaves is dropped at once"
+[ "$(jget c1 lwtc .known_peers)" = 2 ] || fail "c1 does not know its two peers"
+say "a client that leaves is dropped at once, and the others learn it"
 stop "$c3_PID"
 wait_for 5 "server down to two sessions" sh -c "[ \"\$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions)\" = 2 ]"
 ping_dead c1 10.0.0.13 || fail "c3's address still answers"
+wait_for 5 "c1 learns c3 left" grep -q "peer 10.0.0.13 left" "$LOGDIR/c1.log"
+grep -q "peer 10.0.0.13 left" "$LOGDIR/c2.log" || fail "c2 was not told c3 left"
+[ "$(jget c1 lwtc .known_peers)" = 1 ] || fail "c1 still counts c3"
 
 say "client_isolation: the server stays reachable, clients do not reach each other"
 stop "$c1_PID"
@@ -88,6 +92,7 @@ for i in $(seq 1 20); do
 	ping_ok "c$i" 10.0.0.1 || fail "client $i of 20 cannot reach the server"
 done
 say "all 20 reach the server"
+wait_for 5 "every client knows the 19 others" sh -c "ip netns exec $PFX-c20 $CTL -i lwtc stats --json | jq -e '.known_peers == 19'"
 for i in $(seq 1 20); do v="m${i}_PID"; stop "${!v}"; done
 stop "$server_PID"
 for i in $(seq 1 20); do assert_no_rule "c$i"; done

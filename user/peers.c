@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/* Peer info (control thread): the server tells every client which other
+ * clients are connected, so a client learns when one comes or goes. For
+ * large deployments the three knobs of the reference do what they say:
+ *   broadcast_throttle_ms      changes within this window go out together;
+ *   enable_incremental_update  only the changes are sent, not full lists;
+ *   max_peer_info_batch_size   entries per message (0: one per message).
+ * A new client gets the full list; every route_advert_interval every client
+ * gets it again, so a lost update heals. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define MAX_CHANGES 4096		/* server: changes held for one broadcast */
+#define MAX_KNOWN 4096			/* client: peers it keeps track of */
+
+int lwt_peers_init(struct lwt_daemon *d)
+{
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		d->peer_changes = calloc(MAX_CHANGES, sizeof(*d->peer_changes));
+		d->peers_last_ns = lwt_now_ns();
+		return d->peer_changes ? 0 : -ENOMEM;
+	}
+	d->known_peers = calloc(MAX_KNOWN, sizeof(*d->known_peers));
+	d->known_stage = calloc(MAX_KNOWN, sizeof(*d->known_stage));
+	return d->known_peers && d->known_stage ? 0 : -ENOMEM;
+}
+
+void lwt_peers_free(struct lwt_daemon *d)
+{
+	free(d->peer_changes);
+	free(d->known_peers);
+	free(d->known_stage);
+}
+
+static int batch_size(const struct lwt_daemon *d)
+{
+	int b = d->cfg.max_peer_info_batch_size;
+
+	return b <= 0 ? 1 : b > LWT_PEERS_MSG_MAX ? LWT_PEERS_MSG_MAX : b;
+}
+
+static void send_entries(struct lwt_daemon *d, int slot, const struct lwt_peer_entry *e, int n,
+			 uint8_t full)
+{
+	uint8_t buf[sizeof(struct lwt_peers_msg) + LWT_PEERS_MSG_MAX * sizeof(struct lwt_peer_entry)];
+	struct lwt_peers_msg *m = (struct lwt_peers_msg *)buf;
+	int b = batch_size(d), off = 0, c;
+
+	if (!n && !full)
+		return;
+	do {
+		c = n - off < b ? n - off : b;
+		memset(m, 0, sizeof(*m));
+		m->flags = full | (off == 0 ? LWT_PEERS_F_FIRST : 0) | (off + c == n ? LWT_PEERS_F_LAST : 0);
+		m->count = c;
+		memcpy(m->e, e + off, c * sizeof(*e));
+		lwt_send_msg(d, slot, LWT_MSG_PEERS, m, sizeof(*m) + c * sizeof(*e));
+		off += c;
+	} while (off < n);
+}
+
+static void send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *tmp)
+{
+	int j, n = 0;
+
+	for (j = 0; j < d->nslots; j++)
+		if (j != slot && d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip)
+			tmp[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip, .op = LWT_PEER_UP };
+	send_entries(d, slot, tmp, n, LWT_PEERS_F_FULL);
+}
+
+static void broadcast(struct lwt_daemon *d, uint64_t now)
+{
+	bool incr = d->cfg.enable_incremental_update && d->npeer_changes < MAX_CHANGES;
+	struct lwt_peer_entry *tmp = NULL;
+	int i, j, n;
+
+	d->peers_due_ns = 0;
+	d->peers_last_ns = now;
+	if (!d->npeer_changes)
+		return;
+	tmp = malloc((incr ? d->npeer_changes : d->nslots) * sizeof(*tmp) + sizeof(*tmp));
+	if (!tmp)
+		return;
+	for (i = 0; i < d->nslots; i++) {
+		if (d->slots[i].c.phase != LWT_PH_UP)
+			continue;
+		if (!incr) {
+			send_full(d, i, tmp);
+			continue;
+		}
+		for (j = 0, n = 0; j < d->npeer_changes; j++)
+			if (d->peer_changes[j].tun_ip != d->slots[i].c.tun_ip)
+				tmp[n++] = d->peer_changes[j];
+		send_entries(d, i, tmp, n, 0);
+	}
+	free(tmp);
+	d->npeer_changes = 0;
+}
+
+void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up)
+{
+	uint64_t now = lwt_now_ns(), due;
+
+	if (d->cfg.mode != LWT_MODE_SERVER || !d->peer_changes)
+		return;
+	if (up) {
+		struct lwt_peer_entry *tmp = malloc((d->nslots + 1) * sizeof(*tmp));
+
+		if (tmp)
+			send_full(d, slot, tmp);
+		free(tmp);
+	}
+	if (d->npeer_changes < MAX_CHANGES)
+		d->peer_changes[d->npeer_changes++] = (struct lwt_peer_entry){
+			.tun_ip = tun_ip, .op = up ? LWT_PEER_UP : LWT_PEER_GONE };
+	else
+		d->npeer_changes = MAX_CHANGES;	/* too many: the next broadcast is full */
+	if (!d->cfg.broadcast_throttle_ms) {
+		broadcast(d, now);
+		return;
+	}
+	if (!d->peers_due_ns) {
+		due = d->peers_last_ns + (uint64_t)d->cfg.broadcast_throttle_ms * 1000000ull;
+		d->peers_due_ns = due > now ? due : now;
+	}
+}
+
+void lwt_peers_tick(struct lwt_daemon *d, uint64_t now)
+{
+	static uint64_t resync_ns;
+	struct lwt_peer_entry *tmp;
+	int i;
+
+	if (d->cfg.mode != LWT_MODE_SERVER || !d->peer_changes)
+		return;
+	if (d->peers_due_ns && now >= d->peers_due_ns)
+		broadcast(d, now);
+	if (!resync_ns)
+		resync_ns = now + (uint64_t)d->cfg.route_advert_interval * 1000000000ull;
+	if (now < resync_ns)
+		return;
+	resync_ns = now + (uint64_t)d->cfg.route_advert_interval * 1000000000ull;
+	tmp = malloc((d->nslots + 1) * sizeof(*tmp));
+	for (i = 0; tmp && i < d->nslots; i++)
+		if (d->slots[i].c.phase == LWT_PH_UP)
+			send_full(d, i, tmp);
+	free(tmp);
+}
+
+/* --- client ------------------------------------------------------------ */
+
+static int find(const uint32_t *v, int n, uint32_t ip)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == ip)
+			return i;
+	return -1;
+}
+
+static void peer_up(struct lwt_daemon *d, uint32_t ip)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (find(d->known_peers, d->nknown_peers, ip) >= 0 || d->nknown_peers == MAX_KNOWN)
+		return;
+	d->known_peers[d->nknown_peers++] = ip;
+	lwt_dbg("peer %s is connected", inet_ntop(AF_INET, &ip, a, sizeof(a)));
+}
+
+static void peer_gone(struct lwt_daemon *d, uint32_t ip)
+{
+	char a[INET_ADDRSTRLEN];
+	int i = find(d->known_peers, d->nknown_peers, ip);
+
+	if (i < 0)
+		return;
+	d->known_peers[i] = d->known_peers[--d->nknown_peers];
+	lwt_info("peer %s left", inet_ntop(AF_INET, &ip, a, sizeof(a)));
+}
+
+void lwt_peers_msg(struct lwt_daemon *d, const uint8_t *m, size_t len)
+{
+	const struct lwt_peers_msg *h = (const struct lwt_peers_msg *)(m + 1);
+	int i, n;
+
+	if (d->cfg.mode != LWT_MODE_CLIENT || !d->known_peers || len < 1 + sizeof(*h))
+		return;
+	n = h->count;
+	if (n > LWT_PEERS_MSG_MAX || len != 1 + sizeof(*h) + n * sizeof(h->e[0]))
+		return;
+	if (!(h->flags & LWT_PEERS_F_FULL)) {
+		for (i = 0; i < n; i++) {
+			if (h->e[i].op == LWT_PEER_UP)
+				peer_up(d, h->e[i].tun_ip);
+			else if (h->e[i].op == LWT_PEER_GONE)
+				peer_gone(d, h->e[i].tun_ip);
+		}
+		return;
+	}
+	if (h->flags & LWT_PEERS_F_FIRST)
+		d->nknown_stage = 0;
+	for (i = 0; i < n && d->nknown_stage < MAX_KNOWN; i++)
+		d->known_stage[d->nknown_stage++] = h->e[i].tun_ip;
+	if (!(h->flags & LWT_PEERS_F_LAST))
+		return;
+	/* The full list: who is no longer in it left; who is new came. */
+	for (i = 0; i < d->nknown_peers;) {
+		if (find(d->known_stage, d->nknown_stage, d->known_peers[i]) < 0)
+			peer_gone(d, d->known_peers[i]);
+		else
+			i++;
+	}
+	for (i = 0; i < d->nknown_stage; i++)
+		peer_up(d, d->known_stage[i]);
+}
