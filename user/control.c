@@ -225,17 +225,20 @@ void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr)
 	cmd(d, type, slot, NULL, 0, ptr);
 }
 
-void lwt_send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, size_t len)
+int lwt_send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, size_t len)
 {
 	struct lwt_msg m = { .type = LWT_CMD_SEND_MSG, .slot = i, .gen = d->slots[i].gen, .u64 = type };
 
 	memcpy(m.data, body, len);
 	m.len = len;
-	lwt_msgq_push(&d->to_dp, &m);
+	/* A quarter of the queue stays free for commands that cannot wait. */
+	if (lwt_msgq_push_limit(&d->to_dp, &m, d->to_dp.cap * 3 / 4))
+		return -EAGAIN;
 	/* On the wire: TCP/IP with timestamps (52), frame and record headers
 	 * (16), message type (1), body, tag (16). */
 	d->ctl_msgs_tx++;
 	d->ctl_bytes_tx += 52 + 16 + 1 + len + 16;
+	return 0;
 }
 
 /* Server, every tick of a session: start a rotation when due, repeat an

@@ -183,6 +183,8 @@ struct lwt_slot {
 		uint64_t rk_next_ns, rk_sent_ns, rk_start_ns;
 		uint32_t rk_last_us;	/* server: offer to switch, last rotation */
 		uint8_t rk_priv[32], rk_pub[32];
+		bool peers_full;	/* server: owes this client the full peer list */
+		bool routes_owed;	/* server: owes this client the route list */
 	} c;
 };
 
@@ -231,7 +233,7 @@ struct lwt_daemon {
 	 * the peers it knows (sorted) and a full list being received */
 	struct lwt_peer_entry *peer_changes;
 	int npeer_changes;
-	uint64_t peers_due_ns, peers_last_ns;
+	uint64_t peers_due_ns, peers_last_ns, peers_retry_ns;
 	uint32_t *known_peers, *known_stage;
 	int nknown_peers, nknown_stage;
 	uint64_t ctl_msgs_tx, ctl_bytes_tx;	/* control records sent (all kinds) */
@@ -241,9 +243,16 @@ struct lwt_daemon {
 };
 
 uint64_t lwt_now_ns(void);
+/* Server: the client has sent a record under its keys, so it has installed
+ * them: records sent to it now are not dropped for arriving too early. */
+static inline bool lwt_slot_confirmed(struct lwt_slot *s)
+{
+	return LWT_CTR_GET(&s->ctr, rx_packets) > 0;
+}
 /* control.c: hand the data thread a command / a sealed control record. */
 void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr);
-void lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body, size_t len);
+/* 0, or -EAGAIN when the data thread's queue is too full: try later. */
+int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body, size_t len);
 /* routes.c */
 int lwt_routes_init(struct lwt_daemon *d);
 void lwt_routes_free(struct lwt_daemon *d);

@@ -44,34 +44,68 @@ static int batch_size(const struct lwt_daemon *d)
 	return b <= 0 ? 1 : b > LWT_PEERS_MSG_MAX ? LWT_PEERS_MSG_MAX : b;
 }
 
-static void send_entries(struct lwt_daemon *d, int slot, const struct lwt_peer_entry *e, int n,
-			 uint8_t full)
+/* 0, or -EAGAIN when the data thread's queue filled up on the way (the
+ * list may then be cut: a full list is only taken whole, at its LAST). */
+static int send_entries(struct lwt_daemon *d, int slot, const struct lwt_peer_entry *e, int n,
+			uint8_t full)
 {
 	uint8_t buf[sizeof(struct lwt_peers_msg) + LWT_PEERS_MSG_MAX * sizeof(struct lwt_peer_entry)];
 	struct lwt_peers_msg *m = (struct lwt_peers_msg *)buf;
 	int b = batch_size(d), off = 0, c;
 
 	if (!n && !full)
-		return;
+		return 0;
 	do {
 		c = n - off < b ? n - off : b;
 		memset(m, 0, sizeof(*m));
 		m->flags = full | (off == 0 ? LWT_PEERS_F_FIRST : 0) | (off + c == n ? LWT_PEERS_F_LAST : 0);
 		m->count = c;
 		memcpy(m->e, e + off, c * sizeof(*e));
-		lwt_send_msg(d, slot, LWT_MSG_PEERS, m, sizeof(*m) + c * sizeof(*e));
+		if (lwt_send_msg(d, slot, LWT_MSG_PEERS, m, sizeof(*m) + c * sizeof(*e)))
+			return -EAGAIN;
 		off += c;
 	} while (off < n);
+	return 0;
 }
 
-static void send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *tmp)
+static int send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *tmp)
 {
 	int j, n = 0;
 
 	for (j = 0; j < d->nslots; j++)
 		if (j != slot && d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip)
 			tmp[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip, .op = LWT_PEER_UP };
-	send_entries(d, slot, tmp, n, LWT_PEERS_F_FULL);
+	return send_entries(d, slot, tmp, n, LWT_PEERS_F_FULL);
+}
+
+/* Send the full lists owed; what does not fit now goes at a later tick. */
+static void flush_full(struct lwt_daemon *d, uint64_t now)
+{
+	struct lwt_peer_entry *tmp = NULL;
+	int i;
+
+	for (i = 0; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (!s->c.peers_full)
+			continue;
+		if (s->c.phase != LWT_PH_UP) {
+			s->c.peers_full = false;
+			continue;
+		}
+		if (!lwt_slot_confirmed(s)) {
+			d->peers_retry_ns = now + 20000000ull;
+			continue;
+		}
+		if (!tmp)
+			tmp = malloc((d->nslots + 1) * sizeof(*tmp));
+		if (!tmp || send_full(d, i, tmp)) {
+			d->peers_retry_ns = now + 20000000ull;
+			break;
+		}
+		s->c.peers_full = false;
+	}
+	free(tmp);
 }
 
 static void broadcast(struct lwt_daemon *d, uint64_t now)
@@ -82,25 +116,30 @@ static void broadcast(struct lwt_daemon *d, uint64_t now)
 
 	d->peers_due_ns = 0;
 	d->peers_last_ns = now;
-	if (!d->npeer_changes)
-		return;
-	tmp = malloc((incr ? d->npeer_changes : d->nslots) * sizeof(*tmp) + sizeof(*tmp));
-	if (!tmp)
-		return;
-	for (i = 0; i < d->nslots; i++) {
-		if (d->slots[i].c.phase != LWT_PH_UP)
+	if (d->npeer_changes && incr)
+		tmp = malloc(d->npeer_changes * sizeof(*tmp));
+	for (i = 0; d->npeer_changes && i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (s->c.phase != LWT_PH_UP || s->c.peers_full)
 			continue;
-		if (!incr) {
-			send_full(d, i, tmp);
+		if (!lwt_slot_confirmed(s)) {
+			s->c.peers_full = true;
+			continue;
+		}
+		if (!incr || !tmp) {
+			s->c.peers_full = true;
 			continue;
 		}
 		for (j = 0, n = 0; j < d->npeer_changes; j++)
-			if (d->peer_changes[j].tun_ip != d->slots[i].c.tun_ip)
+			if (d->peer_changes[j].tun_ip != s->c.tun_ip)
 				tmp[n++] = d->peer_changes[j];
-		send_entries(d, i, tmp, n, 0);
+		if (send_entries(d, i, tmp, n, 0))
+			s->c.peers_full = true;	/* cut short: the whole list instead */
 	}
 	free(tmp);
 	d->npeer_changes = 0;
+	flush_full(d, now);
 }
 
 void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up)
@@ -109,13 +148,8 @@ void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up)
 
 	if (d->cfg.mode != LWT_MODE_SERVER || !d->peer_changes)
 		return;
-	if (up) {
-		struct lwt_peer_entry *tmp = malloc((d->nslots + 1) * sizeof(*tmp));
-
-		if (tmp)
-			send_full(d, slot, tmp);
-		free(tmp);
-	}
+	if (up)
+		d->slots[slot].c.peers_full = true;
 	if (d->npeer_changes < MAX_CHANGES)
 		d->peer_changes[d->npeer_changes++] = (struct lwt_peer_entry){
 			.tun_ip = tun_ip, .op = up ? LWT_PEER_UP : LWT_PEER_GONE };
@@ -125,6 +159,8 @@ void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up)
 		broadcast(d, now);
 		return;
 	}
+	if (up)
+		flush_full(d, now);	/* the newcomer's list does not wait */
 	if (!d->peers_due_ns) {
 		due = d->peers_last_ns + (uint64_t)d->cfg.broadcast_throttle_ms * 1000000ull;
 		d->peers_due_ns = due > now ? due : now;
@@ -134,23 +170,25 @@ void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up)
 void lwt_peers_tick(struct lwt_daemon *d, uint64_t now)
 {
 	static uint64_t resync_ns;
-	struct lwt_peer_entry *tmp;
 	int i;
 
 	if (d->cfg.mode != LWT_MODE_SERVER || !d->peer_changes)
 		return;
 	if (d->peers_due_ns && now >= d->peers_due_ns)
 		broadcast(d, now);
+	if (d->peers_retry_ns && now >= d->peers_retry_ns) {
+		d->peers_retry_ns = 0;
+		flush_full(d, now);
+	}
 	if (!resync_ns)
 		resync_ns = now + (uint64_t)d->cfg.route_advert_interval * 1000000000ull;
 	if (now < resync_ns)
 		return;
 	resync_ns = now + (uint64_t)d->cfg.route_advert_interval * 1000000000ull;
-	tmp = malloc((d->nslots + 1) * sizeof(*tmp));
-	for (i = 0; tmp && i < d->nslots; i++)
+	for (i = 0; i < d->nslots; i++)
 		if (d->slots[i].c.phase == LWT_PH_UP)
-			send_full(d, i, tmp);
-	free(tmp);
+			d->slots[i].c.peers_full = true;
+	flush_full(d, now);
 }
 
 /* --- client ------------------------------------------------------------ */

@@ -35,11 +35,16 @@ void lwt_msgq_uninit(struct lwt_msgq *q)
 
 int lwt_msgq_push(struct lwt_msgq *q, const struct lwt_msg *m)
 {
+	return lwt_msgq_push_limit(q, m, q->cap);
+}
+
+int lwt_msgq_push_limit(struct lwt_msgq *q, const struct lwt_msg *m, unsigned int limit)
+{
 	uint64_t one = 1;
 	int full;
 
 	pthread_mutex_lock(&q->lock);
-	full = q->tail - q->head == q->cap;
+	full = q->tail - q->head >= (limit < q->cap ? limit : q->cap);
 	if (!full) {
 		q->ring[q->tail % q->cap] = *m;
 		q->tail++;

@@ -34,6 +34,9 @@ int lwt_msgq_init(struct lwt_msgq *q, unsigned int cap);
 void lwt_msgq_uninit(struct lwt_msgq *q);
 /* 0, or -ENOBUFS when full (counted). */
 int lwt_msgq_push(struct lwt_msgq *q, const struct lwt_msg *m);
+/* Push only while the queue is under limit entries: what can wait
+ * (control records) leaves room for what cannot (installs, kills). */
+int lwt_msgq_push_limit(struct lwt_msgq *q, const struct lwt_msg *m, unsigned int limit);
 /* 1 if a message was popped, 0 if empty. */
 int lwt_msgq_pop(struct lwt_msgq *q, struct lwt_msg *m);
 /* Clear the eventfd after waking. */

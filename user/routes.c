@@ -127,6 +127,11 @@ static void announce(struct lwt_daemon *d, int only)
 	for (i = 0; i < d->nslots; i++) {
 		if ((only >= 0 && i != only) || d->slots[i].c.phase != LWT_PH_UP)
 			continue;
+		if (!lwt_slot_confirmed(&d->slots[i])) {
+			d->slots[i].c.routes_owed = true;	/* sent once it is */
+			continue;
+		}
+		d->slots[i].c.routes_owed = false;
 		/* The server's own networks (its `routes`), then the clients'. */
 		for (j = 0, n = 0; j < d->cfg.n_routes; j++) {
 			e[n].net = d->cfg.routes[j].addr;
@@ -298,6 +303,12 @@ static void advertise(struct lwt_daemon *d)
 
 void lwt_routes_tick(struct lwt_daemon *d, uint64_t now)
 {
+	int i;
+
+	for (i = 0; d->cfg.mode == LWT_MODE_SERVER && i < d->nslots; i++)
+		if (d->slots[i].c.routes_owed && d->slots[i].c.phase == LWT_PH_UP &&
+		    lwt_slot_confirmed(&d->slots[i]))
+			announce(d, i);
 	if (d->cfg.mode != LWT_MODE_CLIENT || d->slots[0].c.phase != LWT_PH_UP ||
 	    !d->routes_next_ns || now < d->routes_next_ns)
 		return;

@@ -34,7 +34,7 @@ sessions() { jget s lwts .sessions; }
 ctlcount() { jget s lwts '"\(.control_tx_msgs) \(.control_tx_bytes)"'; }
 
 declare -A R
-for knobs in off on; do
+for knobs in ${LWT_BENCH_KNOBS:-off on}; do
 	if [ $knobs = on ]; then
 		echo '{ "broadcast_throttle_ms": 500, "enable_incremental_update": true, "max_peer_info_batch_size": 30 }' >"$LOGDIR/server.json"
 	else
