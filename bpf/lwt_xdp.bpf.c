@@ -54,6 +54,14 @@ struct {
 	__type(value, struct lwt_xdp_syn_bucket);
 } syn_buckets SEC(".maps");
 
+/* Per-peer session counters, written by the daemon (not by the program). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LWT_XDP_MAX_PEERS);
+	__type(key, struct lwt_xdp_peer_key);
+	__type(value, struct lwt_xdp_peer_stats);
+} peers SEC(".maps");
+
 /* Counters, one struct per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -17,6 +17,7 @@
 #include <sys/timerfd.h>
 
 #include "daemon.h"
+#include "lwt/xdp.h"
 #include "log.h"
 
 #define TICK_MS 50
@@ -85,8 +86,13 @@ static void slot_kill(struct lwt_daemon *d, int i)
 		return;
 	bool was_up = s->c.phase == LWT_PH_UP;
 
-	if (was_up)
+	if (was_up) {
 		lwt_routes_withdraw(d, i);
+		pthread_mutex_lock(&d->dp_lock);
+		if (d->dp->ops->peer_stats)
+			d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, NULL);
+		pthread_mutex_unlock(&d->dp_lock);
+	}
 	set_phase(s, LWT_PH_CLOSING);
 	if (was_up)
 		lwt_peers_changed(d, i, s->c.tun_ip, false);
@@ -606,6 +612,49 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	}
 }
 
+/* Every second: each session's counters into the data path's stats (the
+ * pinned peers map on AF_XDP), so bpftool shows them. */
+static void publish_stats(struct lwt_daemon *d, uint64_t now)
+{
+	static uint64_t next;
+	int i;
+
+	if (now < next)
+		return;
+	next = now + 1000000000ull;
+	pthread_mutex_lock(&d->dp_lock);
+	for (i = 0; d->dp->ops->peer_stats && i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+		const struct lwt_fec_stats *es = s->fenc ? lwt_fec_enc_stats(s->fenc) : NULL;
+		const struct lwt_fec_stats *ds = s->fdec ? lwt_fec_dec_stats(s->fdec) : NULL;
+		struct lwt_xdp_peer_stats st = { 0 };
+
+		if (s->c.phase != LWT_PH_UP)
+			continue;
+		st.tunnel_ip = d->cfg.mode == LWT_MODE_SERVER ? s->c.tun_ip : 0;
+		st.rtt_us = (uint32_t)atomic_load(&s->rtt_us);
+		st.rx_packets = LWT_CTR_GET(&s->ctr, rx_packets);
+		st.tx_packets = LWT_CTR_GET(&s->ctr, tx_packets);
+		st.rx_bytes = LWT_CTR_GET(&s->ctr, rx_bytes);
+		st.tx_bytes = LWT_CTR_GET(&s->ctr, tx_bytes);
+		st.drop_auth = LWT_CTR_GET(&s->ctr, drop_auth);
+		st.drop_replay = LWT_CTR_GET(&s->ctr, drop_replay);
+		if (es) {
+			st.fec_groups_sent = es->groups_sent;
+			st.fec_parity_sent = es->parity_sent;
+			st.fec_parity_now = lwt_fec_enc_parity(s->fenc);
+		}
+		if (ds) {
+			st.fec_shards_lost = ds->shards_lost;
+			st.fec_packets_rebuilt = ds->packets_rebuilt;
+			st.fec_groups_unrecoverable = ds->groups_unrecoverable;
+		}
+		st.key_epoch = atomic_load(&s->key_epoch);
+		d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, &st);
+	}
+	pthread_mutex_unlock(&d->dp_lock);
+}
+
 static void tick(struct lwt_daemon *d)
 {
 	uint64_t now = lwt_now_ns();
@@ -665,6 +714,7 @@ static void tick(struct lwt_daemon *d)
 	}
 	lwt_routes_tick(d, now);
 	lwt_peers_tick(d, now);
+	publish_stats(d, now);
 	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
 	    d->reconnect_at_ns && now >= d->reconnect_at_ns)
 		client_connect(d);

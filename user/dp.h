@@ -30,6 +30,9 @@ struct lwt_dp_ops {
 	int (*tx_batch)(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n);
 	/* A descriptor that polls readable when rx_batch has work. */
 	int (*rx_fd)(struct lwt_dp *dp);
+	/* Publish a peer's counters (AF_XDP: the pinned peers map); NULL st
+	 * removes it. Optional. */
+	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
 	/* Steer a new set of flows to us (client reconnect from a new port). */
 	int (*set_filter)(struct lwt_dp *dp, const struct lwt_dp_filter *f);
 	void (*destroy)(struct lwt_dp *dp);

@@ -874,7 +874,7 @@ static struct bpf_map *pinned_map(struct xskdp *x, int i)
 {
 	struct bpf_map *maps[] = { x->skel->maps.config, x->skel->maps.flows,
 				   x->skel->maps.xsks, x->skel->maps.syn_buckets,
-				   x->skel->maps.stats };
+				   x->skel->maps.stats, x->skel->maps.peers };
 
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
 }
@@ -998,8 +998,20 @@ static void xsk_destroy(struct lwt_dp *dp)
 	free(x);
 }
 
+static int xsk_peer_stats(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st)
+{
+	struct lwt_xdp_peer_key k = { .addr = addr, .port = port };
+	struct bpf_map *m = X(dp)->skel->maps.peers;
+
+	if (!st)
+		return bpf_map__delete_elem(m, &k, sizeof(k), 0) ? -errno : 0;
+	return bpf_map__update_elem(m, &k, sizeof(k), st, sizeof(struct lwt_xdp_peer_stats), 0) ?
+	       -errno : 0;
+}
+
 static const struct lwt_dp_ops xsk_ops = {
 	.name = "af-xdp",
+	.peer_stats = xsk_peer_stats,
 	.rx_batch = xsk_rx_batch,
 	.tx_batch = xsk_tx_batch,
 	.rx_fd = xsk_rx_fd,

@@ -29,6 +29,8 @@
 #define LWT_XDP_MAP_XSKS	"xsks"
 #define LWT_XDP_MAP_SYN		"syn_buckets"
 #define LWT_XDP_MAP_STATS	"stats"
+#define LWT_XDP_MAP_PEERS	"peers"
+#define LWT_XDP_MAX_PEERS	4096
 
 #define LWT_XDP_MAX_QUEUES	256	/* xsks entries: RX queue index -> socket */
 #define LWT_XDP_MAX_FLOWS	4096	/* flows entries */
@@ -115,6 +117,25 @@ struct lwt_xdp_stats {
 	__u64 syn_accepted;	/* SYNs to the listen port within their rate */
 };
 _Static_assert(sizeof(struct lwt_xdp_stats) == 80, "lwt_xdp_stats");
+
+/* peers map: per-peer session counters published by the daemon (every
+ * second), keyed by the peer's outer IPv4 address and port, so that
+ * `bpftool map dump` shows FEC and traffic figures beside the XDP ones. */
+struct lwt_xdp_peer_key {
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+};
+
+struct lwt_xdp_peer_stats {
+	__be32 tunnel_ip;
+	__u32 rtt_us;
+	__u64 rx_packets, tx_packets, rx_bytes, tx_bytes;
+	__u64 drop_auth, drop_replay;
+	__u64 fec_groups_sent, fec_parity_sent, fec_shards_lost, fec_packets_rebuilt;
+	__u64 fec_groups_unrecoverable;
+	__u32 fec_parity_now, key_epoch;
+};
 
 /* The v4-mapped prefix word ::ffff: as a network-order __be32. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -60,6 +60,17 @@ lost=$(fec s lwts shards_lost)
 dups=$(fec s lwts duplicates)
 say "server FEC: shards lost $lost, rebuilt $rebuilt, groups unrecoverable $unrec, duplicates $dups"
 [ "$rebuilt" -gt 100 ] || fail "too few packets rebuilt ($rebuilt)"
+if [ "$(jget s lwts .path)" = af-xdp ]; then
+	# The same counters in the pinned peers map (published every second),
+	# read through the daemon's own mount namespace where its bpffs is.
+	mapped() {
+		nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers |
+			jq -e ".[0].formatted.value.fec_packets_rebuilt >= $rebuilt and .[0].formatted.value.fec_shards_lost > 0"
+	}
+	wait_for 5 "FEC counters in the pinned peers map" mapped
+	nsenter -t "$server_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers | grep -E '"fec_|tunnel_ip' | tr -s ' ' | tr '\n' ' '
+	echo
+fi
 down
 
 say "adaptive FEC, ceiling 3, 5% loss: parity follows the loss"
