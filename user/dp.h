@@ -63,6 +63,7 @@ struct lwt_dp_filter {
 	/* Server: flows already open (attach under traffic), used at create. */
 	const struct lwt_dp_flow *flows;
 	int nflows;
+	int queue_pkts;		/* recv_queue_size: sizes the AF_XDP UMEM (0: most) */
 };
 
 int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f);

@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 						    .raddr = d->cfg.remote.sin_addr.s_addr,
 						    .rport = d->cfg.remote.sin_port };
 	}
+	d->filter.queue_pkts = d->cfg.recv_queue_size;
 
 	/* vnet header + TSO/GSO: the kernel hands 64 KB of a flow per read. */
 	r = lwt_tun_create2(&d->tun, d->cfg.tun_name, LWT_TUN_VNET);

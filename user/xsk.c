@@ -55,10 +55,10 @@
 #include "lwt/xdp.h"
 #include "lwt_xdp.skel.h"
 
-#define XSK_FRAMES	2048	/* UMEM frames per queue: half RX, half TX */
+#define XSK_FRAMES	2048	/* UMEM frames per queue, most: half RX, half TX */
+#define XSK_MIN_FRAMES	512
 #define XSK_FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
-#define XSK_RX_FRAMES	(XSK_FRAMES / 2)
-#define XSK_TX_FRAMES	(XSK_FRAMES - XSK_RX_FRAMES)
+#define XSK_TX_FRAMES	(XSK_FRAMES / 2)	/* the most a queue has */
 #define ETH_HLEN_	14
 #define L2_MAX		(ETH_HLEN_ + 2 * 4)	/* Ethernet and two VLAN tags */
 #define PEERS		1024	/* next-hop cache slots, direct mapped */
@@ -78,6 +78,7 @@ struct xq {
 	void *area;
 	uint64_t tx_free[XSK_TX_FRAMES];
 	uint32_t ntx_free;
+	uint32_t nrx, ntx;	/* frames for RX and for TX (UMEM sized from the config) */
 	int fd;
 	int kick_always;	/* bound without need_wakeup */
 };
@@ -102,6 +103,7 @@ struct xskdp {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	uint32_t xdp_flags;	/* the mode we attached in; 0 = not attached */
+	uint32_t frames;	/* UMEM frames per queue */
 	uint8_t mac[6];
 	int nq, rx_next;
 	struct xq *q;
@@ -461,7 +463,7 @@ static int xsk_rx_fd(struct lwt_dp *dp)
 
 static void tx_reclaim(struct xq *q)
 {
-	uint32_t idx, i, n = xsk_ring_cons__peek(&q->cq, XSK_TX_FRAMES, &idx);
+	uint32_t idx, i, n = xsk_ring_cons__peek(&q->cq, q->ntx, &idx);
 
 	for (i = 0; i < n; i++)
 		q->tx_free[q->ntx_free++] = *xsk_ring_cons__comp_addr(&q->cq, idx + i);
@@ -635,22 +637,24 @@ static int sock_create(struct xskdp *x, int qi, struct xq *q, const struct xsk_s
 static int queue_open(struct xskdp *x, int qi, char *why, size_t wl)
 {
 	struct xq *q = &x->q[qi];
+	uint32_t frames = x->frames;
 	struct xsk_umem_config uc = {
-		.fill_size = XSK_RX_FRAMES,
-		.comp_size = XSK_TX_FRAMES,
+		.fill_size = frames / 2,
+		.comp_size = frames / 2,
 		.frame_size = XSK_FRAME_SIZE,
 		.frame_headroom = 0,
 	};
 	struct xsk_socket_config sc = {
-		.rx_size = XSK_RX_FRAMES,
-		.tx_size = XSK_TX_FRAMES,
+		.rx_size = frames / 2,
+		.tx_size = frames / 2,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
-	size_t sz = (size_t)XSK_FRAMES * XSK_FRAME_SIZE;
+	size_t sz = (size_t)frames * XSK_FRAME_SIZE;
 	uint32_t idx, i;
 	int err;
 
+	q->nrx = q->ntx = frames / 2;
 	q->area = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->area == MAP_FAILED) {
 		q->area = NULL;
@@ -681,16 +685,16 @@ static int queue_open(struct xskdp *x, int qi, char *why, size_t wl)
 			 LWT_XDP_MAP_XSKS, strerror(-err));
 		return err;
 	}
-	if (xsk_ring_prod__reserve(&q->fq, XSK_RX_FRAMES, &idx) != XSK_RX_FRAMES) {
+	if (xsk_ring_prod__reserve(&q->fq, q->nrx, &idx) != q->nrx) {
 		snprintf(why, wl, "couldn't fill the fill ring of queue %d", qi);
 		return -ENOBUFS;
 	}
-	for (i = 0; i < XSK_RX_FRAMES; i++)
+	for (i = 0; i < q->nrx; i++)
 		*xsk_ring_prod__fill_addr(&q->fq, idx + i) = (uint64_t)i * XSK_FRAME_SIZE;
-	xsk_ring_prod__submit(&q->fq, XSK_RX_FRAMES);
-	for (i = 0; i < XSK_TX_FRAMES; i++)
-		q->tx_free[i] = (uint64_t)(XSK_RX_FRAMES + i) * XSK_FRAME_SIZE;
-	q->ntx_free = XSK_TX_FRAMES;
+	xsk_ring_prod__submit(&q->fq, q->nrx);
+	for (i = 0; i < q->ntx; i++)
+		q->tx_free[i] = (uint64_t)(q->nrx + i) * XSK_FRAME_SIZE;
+	q->ntx_free = q->ntx;
 	return 0;
 }
 
@@ -701,7 +705,7 @@ static void queue_close(struct xq *q)
 	if (q->umem)
 		xsk_umem__delete(q->umem);
 	if (q->area)
-		munmap(q->area, (size_t)XSK_FRAMES * XSK_FRAME_SIZE);
+		munmap(q->area, (size_t)(q->nrx + q->ntx) * XSK_FRAME_SIZE);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -1068,6 +1072,11 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		return -ENOMEM;
 	}
 	x->epfd = x->raw_fd = -1;
+	/* UMEM from the config: room for twice the receive queue, a power of
+	 * two between XSK_MIN_FRAMES and XSK_FRAMES (4 KB each, pinned). */
+	for (x->frames = XSK_MIN_FRAMES; x->frames < XSK_FRAMES &&
+	     x->frames < 2 * (uint32_t)(f->queue_pkts > 0 ? f->queue_pkts : XSK_FRAMES); x->frames *= 2)
+		;
 	if (snprintf(x->ifname, sizeof(x->ifname), "%s", ifname) >= (int)sizeof(x->ifname)) {
 		snprintf(why, whylen, "interface name '%s' is too long", ifname);
 		err = -EINVAL;

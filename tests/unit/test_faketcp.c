@@ -339,8 +339,29 @@ static void test_checksum_known(void **state)
 	/* RFC 1071's example words. */
 	static const uint8_t w[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
 
-	assert_int_equal(lwt_csum_partial(w, sizeof(w), 0), 0x2ddf0);
+	uint8_t big[1501];
+	uint32_t ref;
+	size_t i, n, off;
+
+	assert_int_equal(lwt_csum_fold(lwt_csum_partial(w, sizeof(w), 0)), (uint16_t)~0xddf2);
 	assert_int_equal(lwt_csum_fold(0x2ddf0), (uint16_t)~0xddf2);
+	/* The word-at-a-time sum agrees with the plain RFC 1071 loop for every
+	 * length and alignment, and when chained. */
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + 7);
+	for (off = 0; off < 8; off++) {
+		for (n = 0; n + off <= sizeof(big); n += 37) {
+			ref = 0x1234;
+			for (i = 0; i + 1 < n; i += 2)
+				ref += (uint32_t)(big[off + i] << 8 | big[off + i + 1]);
+			if (n & 1)
+				ref += (uint32_t)big[off + n - 1] << 8;
+			assert_int_equal(lwt_csum_fold(lwt_csum_partial(big + off, n, 0x1234)),
+					 lwt_csum_fold(ref));
+		}
+	}
+	memset(big, 0xff, sizeof(big));
+	assert_int_equal(lwt_csum_fold(lwt_csum_partial(big, 1500, 0)), lwt_csum_fold(750 * 0xffffu));
 }
 
 int main(void)
