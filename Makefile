@@ -37,8 +37,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
 
 SAN ?=
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+OPTFLAGS ?= -O2 -g
+override CFLAGS += $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	   -DLWT_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS) \
 	   -MMD -MP $(SAN)
 LDFLAGS += $(SAN)
@@ -155,7 +155,7 @@ test: all
 	$(MAKE) netns-test
 
 asan:
-	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' unit-test
+	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' OPTFLAGS='-O1 -g' unit-test
 
 demo: all
 	./scripts/demo.sh

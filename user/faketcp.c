@@ -227,7 +227,8 @@ static int build(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint8_t flag
 	put16(t + 14, window);
 	put16(t + 16, 0);
 	put16(t + 18, 0);
-	memcpy(t + 20, opts, optlen);
+	if (optlen)
+		memcpy(t + 20, opts, optlen);
 	put16(t + 16, lwt_tcp_csum(c->laddr, c->raddr, t, thl + plen));
 	return (int)tot;
 }
