@@ -402,7 +402,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 	uint32_t src, dst;
 	struct lwt_slot *to;
 
-	if (len < 20 || (pkt[0] >> 4) != 4 || ntohs(*(const uint16_t *)(pkt + 2)) > len) {
+	if (len < 20 || (pkt[0] >> 4) != 4 || (size_t)(pkt[2] << 8 | pkt[3]) > len) {
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 		return;
 	}
