@@ -415,8 +415,9 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 			LWT_CTR_INC(&s->ctr, drop_spoofed_src);
 			return;
 		}
-		to = slot_by_tun_ip(d, dst);
-		if (!to)
+		/* For the server itself: no lookup (a scan of every slot). */
+		to = dst == d->cfg.tun_ip ? NULL : slot_by_tun_ip(d, dst);
+		if (!to && dst != d->cfg.tun_ip)
 			to = slot_by_route(x, dst);
 		if (to && to != s) {
 			if (d->cfg.client_isolation) {
