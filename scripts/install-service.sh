@@ -17,7 +17,12 @@ Wants=network-online.target
 [Service]
 User=lwt
 Group=lwt
+# The AF_XDP path pins its maps under /sys/fs/bpf/lwt/<tun>: a directory the
+# service user owns, made as root ("+") before the start.
+ExecStartPre=+/bin/sh -c 'mkdir -p /sys/fs/bpf/lwt && chown lwt:lwt /sys/fs/bpf/lwt'
 ExecStart=$PREFIX/bin/lightweight-tunnel -c /etc/lightweight-tunnel/config.json
+# TUN, raw sockets, nftables (NET_ADMIN, NET_RAW); XDP programs and AF_XDP
+# sockets (BPF with NET_ADMIN). Nothing else.
 AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF
 NoNewPrivileges=yes
