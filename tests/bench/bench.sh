@@ -6,7 +6,8 @@
 #   lwt-raw          daemons started with -xdp=false (raw sockets)
 #   lwt-xdp          the default (AF_XDP, native XDP expected)
 #   lwt-xdp-generic  -xdp-mode generic
-# The daemons are restarted per path and `lwt-ctl stats --json` must show the
+#   lwt-xdp-nofec    the default path with FEC off (-fec-parity 0)
+# (FEC 10+3 is on in the others, as by default.) The daemons are restarted per path and `lwt-ctl stats --json` must show the
 # intended .path/.xdp_mode (a WARNING row otherwise). Per path: iperf3 TCP, 1
 # and 4 streams, both directions; ping RTT (50 at 10 ms); daemon CPU (both
 # daemons' utime+stime over the iperf runs) per GB and per Gbit carried (the
@@ -23,7 +24,7 @@ export LWT_LOGDIR
 TEST=bench
 OUT=${LWT_BENCH_OUT:-$ROOT/build/bench}
 SECS=${LWT_BENCH_SECONDS:-5}
-read -r -a BPATHS <<<"${LWT_BENCH_PATHS:-veth lwt-raw lwt-xdp lwt-xdp-generic}"
+read -r -a BPATHS <<<"${LWT_BENCH_PATHS:-veth lwt-raw lwt-xdp lwt-xdp-generic lwt-xdp-nofec}"
 read -r -a PERF_PATHS <<<"${LWT_BENCH_PERF_PATHS-lwt-xdp lwt-raw}"
 LOWSPEC_SRV=configs/low-spec-minimal.json
 LOWSPEC_CLI=configs/low-spec-client.json
@@ -111,6 +112,7 @@ path_flags() {
 	lwt-raw) echo "-xdp=false" ;;
 	lwt-xdp) echo "" ;;
 	lwt-xdp-generic) echo "-xdp-mode generic" ;;
+	lwt-xdp-nofec) echo "-fec-parity 0" ;;
 	esac
 }
 # What each path must show in stats: .path and .xdp_mode ("-" = any).
@@ -119,6 +121,7 @@ path_want() {
 	lwt-raw) echo "raw-socket -" ;;
 	lwt-xdp) echo "af-xdp native" ;;
 	lwt-xdp-generic) echo "af-xdp generic" ;;
+	lwt-xdp-nofec) echo "af-xdp native" ;;
 	esac
 }
 # in_use NS TUN -> "path/xdp_mode"
