@@ -58,6 +58,7 @@ static const struct err_case err_cases[] = {
 	{ { K, "-tun-name", "this-name-is-far-too-long" }, "tun_name" },	/* 26 */
 	{ { K, "-tun-name", "bad/name" }, "tun_name" },				/* 27 */
 	{ { K, "-mtu" }, "needs a value" },					/* 28 */
+	{ { K, "-xdp-mode", "turbo" }, "xdp_mode: must be auto, native or generic" }, /* 29 */
 	{ { K, "-c" }, "-c" },							/* 29 */
 	{ { K, "-c", "/nonexistent/lwt.json" }, "nonexistent" },		/* 30 */
 	{ { K, "stray" }, "stray" },						/* 31 */
