@@ -28,40 +28,39 @@ static uint32_t now_ms(void)
 	return (uint32_t)(ts.tv_sec * 1000u + ts.tv_nsec / 1000000u);
 }
 
-/* One's complement sum of data, as big-endian 16-bit words, added to sum;
- * the result is only meaningful through lwt_csum_fold (or further adds).
- * The bulk goes 8 bytes at a time in native order into a 64-bit
- * accumulator: one's complement addition commutes with a byte swap
- * (RFC 1071, 2(B)), so it is folded and swapped once at the end. */
-uint32_t lwt_csum_partial(const void *data, size_t len, uint32_t sum)
+uint64_t lwt_csum64(uint64_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t acc = 0, w;
-	uint32_t lo, hi;
-	uint16_t v;
+	uint64_t w;
 
-	while (len >= 8) {
+	for (; len >= 8; p += 8, len -= 8) {
 		memcpy(&w, p, 8);
-		lo = (uint32_t)w;
-		hi = (uint32_t)(w >> 32);
-		acc += (uint64_t)lo + hi;
-		p += 8;
-		len -= 8;
+		sum += (w & 0xffffffff) + (w >> 32);
 	}
-	if (acc) {
-		while (acc >> 16)
-			acc = (acc & 0xffff) + (acc >> 16);
-		v = (uint16_t)acc;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		v = (uint16_t)(v << 8 | v >> 8);
-#endif
-		sum += v;
+	if (len) {
+		w = 0;
+		memcpy(&w, p, len);	/* an odd last byte is padded with zero */
+		sum += (w & 0xffffffff) + (w >> 32);
 	}
-	for (; len > 1; len -= 2, p += 2)
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-	if (len)
-		sum += (uint32_t)p[0] << 8;
 	return sum;
+}
+
+uint16_t lwt_csum64_fold(uint64_t sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* One's complement sum of data, as big-endian 16-bit words, added to sum;
+ * meaningful through lwt_csum_fold (or further adds). One's complement
+ * addition commutes with a byte swap (RFC 1071, 2(B)): the memory-order sum,
+ * folded, read as network order, is the big-endian sum. */
+uint32_t lwt_csum_partial(const void *data, size_t len, uint32_t sum)
+{
+	return sum + ntohs(lwt_csum64_fold(lwt_csum64(0, data, len)));
 }
 
 uint16_t lwt_csum_fold(uint32_t sum)

@@ -49,7 +49,13 @@ struct lwt_tcp_seg {
  * 0 or -EBADMSG / -EPROTONOSUPPORT (not IPv4/TCP, fragments). */
 int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_tcp_seg *out);
 
-/* Internet checksum helpers. */
+/* Internet checksum helpers. lwt_csum64 sums in memory byte order, eight
+ * bytes a step (RFC 1071: the folded result, stored with memcpy, is right on
+ * either endianness); a piece must start at an even offset of the whole.
+ * lwt_csum64_fold folds it to 16 bits, not complemented. */
+uint64_t lwt_csum64(uint64_t sum, const void *data, size_t len);
+uint16_t lwt_csum64_fold(uint64_t sum);
+/* The same as big-endian 16-bit words in a host-order value, for put16. */
 uint16_t lwt_csum_fold(uint32_t sum);
 uint32_t lwt_csum_partial(const void *data, size_t len, uint32_t sum);
 uint16_t lwt_ip_csum(const void *iphdr, size_t len);

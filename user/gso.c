@@ -7,6 +7,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "faketcp.h"
 #include "gso.h"
 
 #define TCP_FIN 0x01
@@ -27,34 +28,6 @@ static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get1
 static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
 
-/* Ones' complement sum in memory byte order (RFC 1071: the folded result,
- * stored back with memcpy, is right on either endianness). Eight bytes a
- * step into 64 bits: this runs over every byte that crosses the tunnel.
- * A piece must start at an even offset of what is being summed. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
-{
-	uint64_t w;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&w, p, 8);
-		sum += (w & 0xffffffff) + (w >> 32);
-	}
-	if (len) {
-		w = 0;
-		memcpy(&w, p, len);	/* an odd last byte is padded with zero */
-		sum += (w & 0xffffffff) + (w >> 32);
-	}
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static void csum_store(uint8_t *p, uint16_t folded_complement)
 {
@@ -67,15 +40,15 @@ static void csum_store(uint8_t *p, uint16_t folded_complement)
 static uint64_t pseudo_sum(const uint8_t *ip, bool v6, size_t l4len)
 {
 	const uint8_t tail[4] = { 0, IPPROTO_TCP, l4len >> 8, l4len & 0xff };
-	uint64_t sum = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
+	uint64_t sum = v6 ? lwt_csum64(0, ip + 8, 32) : lwt_csum64(0, ip + 12, 8);
 
-	return csum_add(sum, tail, sizeof(tail));
+	return lwt_csum64(sum, tail, sizeof(tail));
 }
 
 static void ip4_set_csum(uint8_t *ip, size_t ihl)
 {
 	ip[10] = ip[11] = 0;
-	csum_store(ip + 10, ~csum_fold(csum_add(0, ip, ihl)));
+	csum_store(ip + 10, ~lwt_csum64_fold(lwt_csum64(0, ip, ihl)));
 }
 
 /* --- read side: split --- */
@@ -93,7 +66,7 @@ static int split_none(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len,
 
 		if (at + 2 > len)
 			return -EINVAL;
-		c = ~csum_fold(csum_add(0, pkt + start, len - start));
+		c = ~lwt_csum64_fold(lwt_csum64(0, pkt + start, len - start));
 		csum_store(pkt + at, c ? c : 0xffff);
 	}
 	emit(ctx, pkt, len);
@@ -160,9 +133,9 @@ static void build_seg(uint8_t *seg, const uint8_t *hdr, const struct tcp_hdrs *h
 		th[13] &= ~(TCP_FIN | TCP_PSH);
 	th[TCP_CSUM_OFF] = th[TCP_CSUM_OFF + 1] = 0;
 	sum = pseudo_sum(seg, h->v6, h->thl + clen);
-	sum = csum_add(sum, th, h->thl);
-	sum = csum_add(sum, seg + hlen, clen);
-	csum_store(th + TCP_CSUM_OFF, ~csum_fold(sum));
+	sum = lwt_csum64(sum, th, h->thl);
+	sum = lwt_csum64(sum, seg + hlen, clen);
+	csum_store(th + TCP_CSUM_OFF, ~lwt_csum64_fold(sum));
 }
 
 /* Segment i's headers go just before its payload chunk, over the tail of
@@ -256,7 +229,7 @@ static bool tcp4_csum_ok(const uint8_t *pkt, size_t len)
 {
 	uint64_t sum = pseudo_sum(pkt, false, len - 20);
 
-	return csum_fold(csum_add(sum, pkt + 20, len - 20)) == 0xffff;
+	return lwt_csum64_fold(lwt_csum64(sum, pkt + 20, len - 20)) == 0xffff;
 }
 
 /* IPv4 without options, not a fragment, TCP, lengths exact, IP header
@@ -265,7 +238,7 @@ static bool is_plain_tcp4(const uint8_t *pkt, size_t len)
 {
 	return len >= 40 && pkt[0] == 0x45 && pkt[9] == IPPROTO_TCP &&
 	       get16(pkt + 2) == len && !(get16(pkt + 6) & IP4_FRAG) &&
-	       csum_fold(csum_add(0, pkt, 20)) == 0xffff &&
+	       lwt_csum64_fold(lwt_csum64(0, pkt, 20)) == 0xffff &&
 	       (pkt[32] >> 4) >= 5 && 20 + (pkt[32] >> 4) * 4u <= len;
 }
 
@@ -434,7 +407,7 @@ static size_t flow_finish(struct lwt_gro *g, struct gro_flow *f)
 		vh.csum_offset = TCP_CSUM_OFF;
 		put16(pkt + 2, f->len);
 		ip4_set_csum(pkt, 20);
-		csum_store(pkt + 20 + TCP_CSUM_OFF, csum_fold(pseudo_sum(pkt, false, f->len - 20)));
+		csum_store(pkt + 20 + TCP_CSUM_OFF, lwt_csum64_fold(pseudo_sum(pkt, false, f->len - 20)));
 		g->st.super++;
 	} else {
 		g->st.single++;
