@@ -15,25 +15,7 @@
 #define THL 32			/* TCP header with NOP,NOP,TS */
 #define HDRS (20 + THL)
 
-/* --- reference checksums (plain RFC 1071, big-endian words) --- */
-
-static uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+/* --- checking packets against the reference checksum (testutil.h) --- */
 
 static size_t ip_hlen(const uint8_t *ip)
 {

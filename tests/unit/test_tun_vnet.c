@@ -43,25 +43,7 @@ struct env {
 	uint8_t buf[LWT_GSO_READ_BUF];
 };
 
-/* --- reference checksums and a packet builder --- */
-
-static uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+/* --- checking against the reference checksum (testutil.h), a packet builder --- */
 
 static bool ref_ok(const uint8_t *ip, size_t len)
 {

@@ -25,4 +25,24 @@ static inline size_t unhex(const char *h, uint8_t *out)
 	return n;
 }
 
+/* Reference Internet checksum, the plain RFC 1071 loop over big-endian
+ * words, for checking the optimised ones: sum, then fold (not complemented). */
+static inline uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += p[i] << 8 | p[i + 1];
+	if (n & 1)
+		s += p[n - 1] << 8;
+	return s;
+}
+
+static inline uint16_t ref_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 #endif
