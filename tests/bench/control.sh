@@ -13,22 +13,12 @@ export LWT_LOGDIR
 TEST=control
 OUT=${LWT_BENCH_OUT:-$ROOT/build/bench}
 N=${LWT_BENCH_CLIENTS:-50}
-CHURN=10
+CHURN=$(( N < 10 ? N : 10 ))
 mkdir -p "$OUT"
 
-add_ns sw
-ip -n "$PFX-sw" link add br0 type bridge
-ip -n "$PFX-sw" link set br0 up
-host() {
-	local n=$1 a=$2
-	add_ns "$n"
-	ip link add "v-$n" netns "$PFX-$n" type veth peer "p-$n" netns "$PFX-sw"
-	ip -n "$PFX-sw" link set "p-$n" master br0 up
-	ip -n "$PFX-$n" addr add "$a/16" dev "v-$n"
-	ip -n "$PFX-$n" link set "v-$n" up
-}
-host s 10.98.0.1
-for i in $(seq 1 "$N"); do host "c$i" "10.98.1.$i"; done
+lan_switch
+lan_host s 10.98.0.1/16
+for i in $(seq 1 "$N"); do lan_host "c$i" "10.98.1.$i/16"; done
 cli() { start "m$1" "c$1" -m client -r 10.98.0.1:9000 -t "10.0.$((1 + $1 / 200)).$(( $1 % 200 + 10 ))/16" -k "$KEY" -tun-name lwtc -fec-parity 0; }
 sessions() { jget s lwts .sessions; }
 ctlcount() { jget s lwts '"\(.control_tx_msgs) \(.control_tx_bytes)"'; }

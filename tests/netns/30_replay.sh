@@ -7,14 +7,7 @@
 # A router between the two: the capture is taken there, where the kernel
 # forwards the segments (on the hosts the AF_XDP path takes them before any
 # tap sees them), and the replay is sent from there to the server.
-add_ns s
-add_ns r
-add_ns c
-link c r 10.97.1.2/24 10.97.1.1/24
-link r s 10.97.2.1/24 10.97.2.2/24
-nsx c ip route add default via 10.97.1.1
-nsx s ip route add default via 10.97.2.1
-nsx r sysctl -qw net.ipv4.ip_forward=1
+routed_hosts
 start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
 start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
 wait_for 10 "session up" sessions_up c lwtc

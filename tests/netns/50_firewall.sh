@@ -6,14 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SECS=${LWT_FW_SECONDS:-10}
-add_ns s
-add_ns r
-add_ns c
-link c r 10.97.1.2/24 10.97.1.1/24
-link r s 10.97.2.1/24 10.97.2.2/24
-nsx c ip route add default via 10.97.1.1
-nsx s ip route add default via 10.97.2.1
-nsx r sysctl -qw net.ipv4.ip_forward=1
+routed_hosts
 nsx r nft -f - <<'NFT'
 table inet fw {
 	counter cnt_invalid { }

@@ -8,20 +8,10 @@
 # clients connect at once and all reach the server.
 . "$(dirname "$0")/lib.sh"
 
-add_ns sw
-ip -n "$PFX-sw" link add br0 type bridge
-ip -n "$PFX-sw" link set br0 up
+lan_switch
 NH=0
-# host NS: a namespace on the LAN, 10.98.0.(NH+1)/24.
-host() {
-	local n=$1
-	NH=$((NH + 1))
-	add_ns "$n"
-	ip link add "v-$n" netns "$PFX-$n" type veth peer "p-$n" netns "$PFX-sw"
-	ip -n "$PFX-sw" link set "p-$n" master br0 up
-	ip -n "$PFX-$n" addr add "10.98.0.$NH/24" dev "v-$n"
-	ip -n "$PFX-$n" link set "v-$n" up
-}
+# host NS: the next LAN address, 10.98.0.(NH+1)/24.
+host() { NH=$((NH + 1)); lan_host "$1" "10.98.0.$NH/24"; }
 srv() { start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 # cli NAME NS TUNNEL_IP
 cli() { local n=$1 ns=$2 ip=$3; shift 3; start "$n" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }

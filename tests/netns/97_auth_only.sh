@@ -7,14 +7,7 @@
 # the session goes on.
 . "$(dirname "$0")/lib.sh"
 
-add_ns s
-add_ns r
-add_ns c
-link c r 10.97.1.2/24 10.97.1.1/24
-link r s 10.97.2.1/24 10.97.2.2/24
-nsx c ip route add default via 10.97.1.1
-nsx s ip route add default via 10.97.2.1
-nsx r sysctl -qw net.ipv4.ip_forward=1
+routed_hosts
 PATTERN=6c77742d617574682d6f6e6c792121ab	# "lwt-auth-only!!" and a byte
 srv() { start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 cli() { start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }

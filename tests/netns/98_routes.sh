@@ -7,19 +7,10 @@
 # told no, on both sides, while A's route stays.
 . "$(dirname "$0")/lib.sh"
 
-add_ns sw
-ip -n "$PFX-sw" link add br0 type bridge
-ip -n "$PFX-sw" link set br0 up
+lan_switch
 NH=0
-host() {
-	local n=$1
-	NH=$((NH + 1))
-	add_ns "$n"
-	ip link add "v-$n" netns "$PFX-$n" type veth peer "p-$n" netns "$PFX-sw"
-	ip -n "$PFX-sw" link set "p-$n" master br0 up
-	ip -n "$PFX-$n" addr add "10.98.0.$NH/24" dev "v-$n"
-	ip -n "$PFX-$n" link set "v-$n" up
-}
+# host NS: the next LAN address, 10.98.0.(NH+1)/24.
+host() { NH=$((NH + 1)); lan_host "$1" "10.98.0.$NH/24"; }
 cli() { local n=$1 ip=$2; shift 2; start "$n" "$n" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
 ping_ok() { nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" | grep -q ' 0% packet loss'; }
 

@@ -128,6 +128,35 @@ two_hosts() {
 start_server() { start server s -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 start_client() { start client c -m client -r 10.99.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
 
+# routed_hosts: client ns "c" (10.97.1.2) and server ns "s" (10.97.2.2) with a
+# router ns "r" (10.97.1.1 / 10.97.2.1) forwarding between them.
+routed_hosts() {
+	add_ns s
+	add_ns r
+	add_ns c
+	link c r 10.97.1.2/24 10.97.1.1/24
+	link r s 10.97.2.1/24 10.97.2.2/24
+	nsx c ip route add default via 10.97.1.1
+	nsx s ip route add default via 10.97.2.1
+	nsx r sysctl -qw net.ipv4.ip_forward=1
+}
+
+# lan_switch, then lan_host NS CIDR...: namespaces on one LAN, a bridge in a
+# switch namespace "sw"; NS's end is "v-NS".
+lan_switch() {
+	add_ns sw
+	ip -n "$PFX-sw" link add br0 type bridge
+	ip -n "$PFX-sw" link set br0 up
+}
+lan_host() {
+	local n=$1 a=$2
+	add_ns "$n"
+	ip link add "v-$n" netns "$PFX-$n" type veth peer "p-$n" netns "$PFX-sw"
+	ip -n "$PFX-sw" link set "p-$n" master br0 up
+	ip -n "$PFX-$n" addr add "$a" dev "v-$n"
+	ip -n "$PFX-$n" link set "v-$n" up
+}
+
 # bridged A B: hosts A (10.96.0.1) and B (10.96.0.2) joined through a middle
 # namespace "m" that runs lwt-impair with the given options. Offloads are off
 # on the endpoints so every frame fits the MTU the bridge re-sends.
