@@ -44,17 +44,50 @@ static const char *ip_str(uint32_t ip, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+/* Orders about a slot go to the poller that owns it. */
+static struct lwt_msgq *dpq(struct lwt_daemon *d, int slot)
+{
+	return &d->to_dp[lwt_slot_owner(d, slot)];
+}
+
+/* A route table for every poller: each frees its own. */
+static void cmd_routes(struct lwt_daemon *d, struct lwt_rtable *t)
+{
+	size_t sz = sizeof(*t) + (size_t)t->n * sizeof(t->r[0]);
+	int i;
+
+	for (i = 0; i < d->npollers; i++) {
+		struct lwt_msg m = { .type = LWT_CMD_ROUTES, .slot = -1, .ptr = t };
+
+		if (i + 1 < d->npollers) {
+			m.ptr = malloc(sz);
+			if (!m.ptr) {
+				lwt_err("out of memory for the route table");
+				continue;
+			}
+			memcpy(m.ptr, t, sz);
+		}
+		if (lwt_msgq_push(&d->to_dp[i], &m))
+			free(m.ptr);
+	}
+}
+
 static void cmd(struct lwt_daemon *d, int type, int slot, const void *data, size_t len, void *ptr)
 {
 	struct lwt_msg m = { .type = type, .slot = slot, .ptr = ptr };
 
-	if (slot >= 0)
-		m.gen = d->slots[slot].gen;
+	if (type == LWT_CMD_ROUTES) {
+		cmd_routes(d, ptr);
+		return;
+	}
+	if (slot < 0)
+		return;
+	m.gen = d->slots[slot].gen;
 	if (data && len <= sizeof(m.data)) {
 		memcpy(m.data, data, len);
 		m.len = len;
 	}
-	if (lwt_msgq_push(&d->to_dp, &m) && type == LWT_CMD_INSTALL)
+	if (lwt_msgq_push(dpq(d, slot), &m) && type == LWT_CMD_INSTALL)
 		lwt_install_free(ptr);
 }
 
@@ -133,7 +166,7 @@ static void client_connect(struct lwt_daemon *d)
 	set_phase(s, LWT_PH_TCP);
 	lwt_info("connecting to %s from port %u", d->cfg.remote_addr, ntohs(sa.sin_port));
 	struct lwt_msg m = { .type = LWT_CMD_CONNECT, .slot = 0, .gen = s->gen, .u64 = sa.sin_port };
-	lwt_msgq_push(&d->to_dp, &m);
+	lwt_msgq_push(dpq(d, 0), &m);
 }
 
 static void client_lost(struct lwt_daemon *d, const char *why)
@@ -238,7 +271,7 @@ int lwt_send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, si
 	memcpy(m.data, body, len);
 	m.len = len;
 	/* A quarter of the queue stays free for commands that cannot wait. */
-	if (lwt_msgq_push_limit(&d->to_dp, &m, d->to_dp.cap * 3 / 4))
+	if (lwt_msgq_push_limit(dpq(d, i), &m, dpq(d, i)->cap * 3 / 4))
 		return -EAGAIN;
 	/* On the wire: TCP/IP with timestamps (52), frame and record headers
 	 * (16), message type (1), body, tag (16). */

@@ -77,6 +77,21 @@ static cJSON *render(struct lwt_daemon *d)
 	cJSON_AddStringToObject(root, "xsk_bind", strcmp(d->dp->xdp_mode, "none") ?
 				(d->dp->zerocopy ? "zero-copy" : "copy") : "none");
 	cJSON_AddNumberToObject(root, "queues", d->dp->queues);
+	cJSON_AddNumberToObject(root, "poller_threads", d->npollers);
+	p = cJSON_AddArrayToObject(root, "pollers");
+	for (i = 0; d->px && i < d->npollers; i++) {
+		struct lwt_poller_stats ps;
+		cJSON *o = cJSON_CreateObject();
+
+		lwt_dataplane_poller_stats(d, i, &ps);
+		cJSON_AddNumberToObject(o, "sessions", ps.slots);
+		cJSON_AddNumberToObject(o, "rx_segments", (double)ps.rx_segments);
+		cJSON_AddNumberToObject(o, "tun_reads", (double)ps.tun_reads);
+		cJSON_AddNumberToObject(o, "handoffs_out", (double)ps.handoffs_out);
+		cJSON_AddNumberToObject(o, "handoffs_in", (double)ps.handoffs_in);
+		cJSON_AddNumberToObject(o, "handoff_drops", (double)ps.handoff_drops);
+		cJSON_AddItemToArray(p, o);
+	}
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(now - d->start_ns) / 1e9);
 	cJSON_AddStringToObject(root, "tun", d->tun.name);
 	cJSON_AddNumberToObject(root, "tun_mtu", d->tun_mtu);

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* Daemon state shared by the control thread (control.c) and the data-plane
- * thread (dataplane.c).
+ * poller threads (dataplane.c).
  *
- * Ownership: a peer slot's fake-TCP state, ciphers, replay window and
- * per-packet counters belong to the data-plane thread. The control thread owns
- * handshakes, timers and session lifecycle, and changes a slot only by
- * sending a message (enum lwt_cmd) through d->to_dp; the data plane reports
- * back through d->to_ctl (enum lwt_evt). Counters are written by one thread
- * and read by others with relaxed atomics. */
+ * Ownership: there are d->npollers pollers, poller i with outer queues
+ * (shard i of the path) and TUN queue d->tun_fds[i]. Slot s belongs to poller
+ * lwt_slot_owner(d, s): its fake-TCP state, ciphers, replay window, FEC
+ * state are touched by that thread only; a poller that receives a packet for
+ * another's slot hands it over through a lock-free ring. Other threads find
+ * slots through the published keys (flow_key, peer_tun_ip), read with relaxed
+ * atomics. The control thread owns handshakes, timers and session lifecycle,
+ * and changes a slot only by sending a message (enum lwt_cmd) to its owner's
+ * queue d->to_dp[owner]; the pollers report back through d->to_ctl
+ * (enum lwt_evt). Counters are written by one thread and read by others with
+ * relaxed atomics. */
 #ifndef LWT_DAEMON_H
 #define LWT_DAEMON_H
 
@@ -36,8 +41,10 @@ enum lwt_cmd {
 	LWT_CMD_RESYN,		/* client: SYN unanswered, send it again */
 	LWT_CMD_SEND_MSG,	/* seal a record of type u64 with body data[len] on slot */
 	LWT_CMD_REKEY,		/* ptr = struct lwt_rekey_keys: the next key epoch */
-	LWT_CMD_SWAP_DP,	/* ptr = struct lwt_dp: use it, destroy the old one */
-	LWT_CMD_ROUTES,		/* ptr = struct lwt_rtable: the new route table */
+	LWT_CMD_SWAP_DP,	/* ptr = struct lwt_dp: use it; the last poller off
+				 * the old one destroys it (every poller gets one) */
+	LWT_CMD_ROUTES,		/* ptr = struct lwt_rtable: the new route table
+				 * (every poller gets its own copy) */
 	LWT_CMD_STOP,		/* data thread: exit */
 };
 
@@ -143,7 +150,8 @@ struct lwt_slot {
 	uint64_t prev_until_ns;
 	struct lwt_aead *rx_next, *tx_next;	/* client: next epoch, held */
 	uint32_t session_id;
-	uint32_t peer_tun_ip;
+	_Atomic uint32_t peer_tun_ip;	/* published: found by other pollers */
+	_Atomic uint64_t flow_key;	/* published: raddr, rport, lport; 0 = free */
 	bool auth_only;			/* data records AUTHED (GMAC), control SEALED */
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
@@ -200,10 +208,16 @@ struct lwt_daemon {
 	struct lwt_config cfg;
 	struct lwt_psk_keys psk;
 	struct lwt_tun tun;
-	struct lwt_dp *dp;		/* the data thread swaps it; others read under dp_lock */
+	struct lwt_dp *dp;		/* the path in use: the control thread swaps it
+					 * (others read it under dp_lock); each poller
+					 * moves over at LWT_CMD_SWAP_DP */
 	pthread_mutex_t dp_lock;
 	struct lwt_dp_filter filter;
-	struct lwt_msgq to_dp, to_ctl;
+	int npollers;
+	struct lwt_msgq to_dp[LWT_DP_MAX_SHARDS], to_ctl;
+	int tun_fds[LWT_DP_MAX_SHARDS];	/* [0] is tun.fd */
+	struct dpctx **px;		/* the pollers (dataplane.c) */
+	pthread_t dp_threads[LWT_DP_MAX_SHARDS];
 	int nslots;
 	struct lwt_slot *slots;
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
@@ -249,6 +263,11 @@ static inline bool lwt_slot_confirmed(struct lwt_slot *s)
 {
 	return LWT_CTR_GET(&s->ctr, rx_packets) > 0;
 }
+/* The poller that owns slot i. */
+static inline int lwt_slot_owner(const struct lwt_daemon *d, int i)
+{
+	return i % d->npollers;
+}
 /* control.c: hand the data thread a command / a sealed control record. */
 void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr);
 /* 0, or -EAGAIN when the data thread's queue is too full: try later. */
@@ -269,8 +288,17 @@ void lwt_peers_msg(struct lwt_daemon *d, const uint8_t *m, size_t len);
 /* Free an install message that never reached the data plane. */
 void lwt_install_free(struct lwt_install *in);
 
-/* Data-plane thread entry (arg: struct lwt_daemon *). */
-void *lwt_dataplane_run(void *arg);
+/* Start d->npollers poller threads on d->dp and d->tun_fds; 0 or -errno
+ * (then none runs). */
+int lwt_dataplane_start(struct lwt_daemon *d);
+/* Stop and join them; they say goodbye to every peer first. */
+void lwt_dataplane_stop(struct lwt_daemon *d);
+/* Poller i's work so far, for status. */
+struct lwt_poller_stats {
+	uint64_t rx_segments, tun_reads, handoffs_out, handoffs_in, handoff_drops;
+	int slots;			/* sessions it owns */
+};
+void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st);
 /* Control loop; returns the process exit code. */
 int lwt_control_run(struct lwt_daemon *d);
 /* Control socket: render status/stats/peers answers. */

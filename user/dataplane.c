@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* The data-plane thread: outer segments in -> fake-TCP check -> record open
- * -> TUN; TUN -> record seal -> fake-TCP segment out. Owns every slot's
- * per-packet state; takes orders from the control thread through d->to_dp.
- * No lock and no allocation on the per-packet path (the client's reconnect
- * queue allocates, but only while no session exists). */
+/* The data-plane pollers: outer segments in -> fake-TCP check -> record
+ * open -> TUN; TUN -> record seal -> fake-TCP segment out. Poller i reads
+ * shard i of the outer path and TUN queue i, and owns the slots with
+ * i == slot % npollers (a server's new flow takes a slot of the poller its
+ * SYN reached, so a flow's segments normally stay on one thread). A packet
+ * for another poller's slot is copied into that poller's ring from us and
+ * the owner looks it up again. Takes orders from the control thread through
+ * d->to_dp[i]. No lock and no allocation on the per-packet path (the
+ * client's reconnect queue allocates, but only while no session exists). */
 #include <errno.h>
 #include <stdio.h>
 #include <poll.h>
@@ -13,9 +17,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <sys/eventfd.h>
+
 #include "daemon.h"
 #include "gso.h"
 #include "frame.h"
+#include "hring.h"
 #include "log.h"
 
 #define TUN_BATCH 32
@@ -36,8 +43,23 @@ struct pending {		/* client: TUN packets waiting for a session */
 	unsigned int cap, head, count;
 };
 
+/* Handoff entries: what the owner does with the packet. */
+enum { H_OUTER = 1, H_INNER };
+#define HRING_BYTES (4u << 20)		/* all of a poller's incoming rings */
+
 struct dpctx {
 	struct lwt_daemon *d;
+	int id, np;			/* poller index, pollers */
+	struct lwt_dp *dp;		/* the path this poller is on */
+	int tun_fd;			/* its TUN queue */
+	int hefd;			/* eventfd: a ring into us has entries */
+	struct lwt_hring *in;		/* [np]: from poller j (in[id] unused) */
+	uint32_t wake;			/* pollers we handed packets since the last wake */
+	int last_tun;			/* slot_by_tun_ip's last hit */
+	struct {			/* read by status (relaxed) */
+		_Atomic uint64_t rx_segments, tun_reads, handoffs_out, handoffs_in,
+				 handoff_drops;
+	} st;
 	uint8_t txbuf[LWT_DP_BATCH][LWT_DP_BUF];
 	struct lwt_dp_pkt txq[LWT_DP_BATCH];
 	int ntx;
@@ -51,6 +73,11 @@ struct dpctx {
 	uint8_t *gsobuf;
 	struct lwt_gro *gro;
 };
+
+static uint32_t tun_ip_of(struct lwt_slot *s)
+{
+	return atomic_load_explicit(&s->peer_tun_ip, memory_order_relaxed);
+}
 
 /* Server: the client owning an advertised route to ip (longest prefix). */
 static struct lwt_slot *slot_by_route(struct dpctx *x, uint32_t ip)
@@ -74,7 +101,7 @@ static struct lwt_slot *slot_by_route(struct dpctx *x, uint32_t ip)
 /* Server: may this client send from ip (its tunnel IP or its own routes)? */
 static bool src_ok(struct dpctx *x, struct lwt_slot *s, uint32_t ip)
 {
-	return ip == s->peer_tun_ip || (x->rt && slot_by_route(x, ip) == s);
+	return ip == tun_ip_of(s) || (x->rt && slot_by_route(x, ip) == s);
 }
 
 void lwt_rekey_keys_free(struct lwt_rekey_keys *k)
@@ -153,12 +180,45 @@ static void post(struct lwt_daemon *d, int type, int slot, const void *data, siz
 
 static void tx_flush(struct dpctx *x)
 {
-	struct lwt_dp *dp = x->d->dp;
+	struct lwt_dp *dp = x->dp;
 
 	if (!x->ntx)
 		return;
-	dp->ops->tx_batch(dp, x->txq, x->ntx);
+	dp->ops->tx_batch(dp, x->id, x->txq, x->ntx);
 	x->ntx = 0;
+}
+
+#define ST_ADD(x, f, v) atomic_fetch_add_explicit(&(x)->st.f, (v), memory_order_relaxed)
+
+static bool mine(const struct dpctx *x, const struct lwt_slot *s)
+{
+	return lwt_slot_owner(x->d, (int)(s - x->d->slots)) == x->id;
+}
+
+/* Copy a packet into the owner's ring; it is woken once per loop. */
+static void handoff(struct dpctx *x, int to, uint32_t kind, const uint8_t *p, size_t len)
+{
+	if (lwt_hring_push(&x->d->px[to]->in[x->id], kind, p, (uint32_t)len)) {
+		ST_ADD(x, handoff_drops, 1);
+		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
+		return;
+	}
+	ST_ADD(x, handoffs_out, 1);
+	x->wake |= 1u << to;
+}
+
+static void handoff_wake(struct dpctx *x)
+{
+	uint64_t one = 1;
+	int i;
+
+	for (i = 0; x->wake && i < x->np; i++) {
+		if (!(x->wake & (1u << i)))
+			continue;
+		x->wake &= ~(1u << i);
+		if (write(x->d->px[i]->hefd, &one, sizeof(one)) < 0)
+			LWT_CTR_INC(&x->d->ctr, drop_queue_full);
+	}
 }
 
 /* A free transmit buffer; flushes when the batch is full. */
@@ -259,21 +319,20 @@ static void send_keepalive(struct dpctx *x, struct lwt_slot *s, bool reply)
 		LWT_CTR_INC(&s->ctr, keepalives_tx);
 }
 
-static struct lwt_slot *slot_by_tun_ip(struct lwt_daemon *d, uint32_t ip)
+/* Any poller's slot: only the published peer_tun_ip is read. */
+static struct lwt_slot *slot_by_tun_ip(struct dpctx *x, uint32_t ip)
 {
-	static int last;
+	struct lwt_daemon *d = x->d;
 	int i;
 
-	if (last < d->nslots && atomic_load_explicit(&d->slots[last].state, memory_order_relaxed) ==
-	    LWT_SLOT_SESSION && d->slots[last].peer_tun_ip == ip)
-		return &d->slots[last];
+	if (!ip)
+		return NULL;
+	if (x->last_tun < d->nslots && tun_ip_of(&d->slots[x->last_tun]) == ip)
+		return &d->slots[x->last_tun];
 	for (i = 0; i < d->nslots; i++) {
-		struct lwt_slot *s = &d->slots[i];
-
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION &&
-		    s->peer_tun_ip == ip) {
-			last = i;
-			return s;
+		if (tun_ip_of(&d->slots[i]) == ip) {
+			x->last_tun = i;
+			return &d->slots[i];
 		}
 	}
 	return NULL;
@@ -352,41 +411,57 @@ static void pend_flush(struct dpctx *x, struct lwt_slot *s)
 	}
 }
 
-static void tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
+/* An inner packet to send to the peer its destination belongs to: from
+ * our TUN queue, forwarded from another client, or (handed) from another
+ * poller, which found the slot ours; we look again, as it may have changed. */
+static void route_inner(struct dpctx *x, const uint8_t *pkt, size_t len, bool handed)
 {
 	struct lwt_daemon *d = x->d;
 	struct lwt_slot *s;
 	uint32_t dst;
 
-	if (len < 20 || (pkt[0] >> 4) != 4) {
-		/* IPv6 and others: lwt's TUN is IPv4 only for now. */
-		LWT_CTR_INC(&d->ctr, drop_no_route);
-		return;
-	}
 	if (d->cfg.mode == LWT_MODE_CLIENT) {
 		s = &d->slots[0];
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
-			send_ip(x, s, pkt, len);
+	} else {
+		memcpy(&dst, pkt + 16, 4);
+		s = slot_by_tun_ip(x, dst);
+		if (!s)
+			s = slot_by_route(x, dst);
+		if (!s) {
+			LWT_CTR_INC(&d->ctr, drop_no_route);
+			return;
+		}
+	}
+	if (!mine(x, s)) {
+		if (handed)
+			LWT_CTR_INC(&d->ctr, drop_no_route);
 		else
-			pend_push(x, pkt, len);
+			handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_INNER, pkt, len);
 		return;
 	}
-	memcpy(&dst, pkt + 16, 4);
-	s = slot_by_tun_ip(d, dst);
-	if (!s)
-		s = slot_by_route(x, dst);
-	if (!s) {
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+		send_ip(x, s, pkt, len);
+	else if (d->cfg.mode == LWT_MODE_CLIENT)
+		pend_push(x, pkt, len);
+	else
 		LWT_CTR_INC(&d->ctr, drop_no_route);
+}
+
+static void tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
+{
+	if (len < 20 || (pkt[0] >> 4) != 4) {
+		/* IPv6 and others: lwt's TUN is IPv4 only for now. */
+		LWT_CTR_INC(&x->d->ctr, drop_no_route);
 		return;
 	}
-	send_ip(x, s, pkt, len);
+	route_inner(x, pkt, len, false);
 }
 
 static void gro_write(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct dpctx *x = ctx;
 
-	if (write(x->d->tun.fd, buf, len) < 0)
+	if (write(x->tun_fd, buf, len) < 0)
 		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
 }
 
@@ -416,7 +491,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 			return;
 		}
 		/* For the server itself: no lookup (a scan of every slot). */
-		to = dst == d->cfg.tun_ip ? NULL : slot_by_tun_ip(d, dst);
+		to = dst == d->cfg.tun_ip ? NULL : slot_by_tun_ip(x, dst);
 		if (!to && dst != d->cfg.tun_ip)
 			to = slot_by_route(x, dst);
 		if (to && to != s) {
@@ -425,7 +500,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 				return;
 			}
 			LWT_CTR_INC(&s->ctr, forwarded);
-			send_ip(x, to, pkt, len);
+			route_inner(x, pkt, len, false);
 			return;
 		}
 	}
@@ -440,7 +515,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 			LWT_CTR_INC(&d->ctr, drop_queue_full);
 		return;
 	}
-	if (write(d->tun.fd, pkt, len) < 0)
+	if (write(x->tun_fd, pkt, len) < 0)
 		LWT_CTR_INC(&d->ctr, drop_queue_full);
 }
 
@@ -647,18 +722,26 @@ static void payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p,
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 }
 
+static uint64_t flow_key(uint32_t raddr, uint16_t rport, uint16_t lport)
+{
+	return (uint64_t)raddr << 32 | (uint32_t)rport << 16 | lport;
+}
+
+/* Publish (or, 0, withdraw) the flow a slot of ours carries. */
+static void flow_publish(struct lwt_slot *s, uint64_t key)
+{
+	atomic_store_explicit(&s->flow_key, key, memory_order_release);
+}
+
+/* Any poller's slot: only the published flow_key is read. */
 static struct lwt_slot *slot_by_flow(struct lwt_daemon *d, const struct lwt_tcp_seg *g)
 {
+	uint64_t k = flow_key(g->saddr, g->sport, g->dport);
 	int i;
 
-	for (i = 0; i < d->nslots; i++) {
-		struct lwt_slot *s = &d->slots[i];
-
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE &&
-		    s->tcp.raddr == g->saddr && s->tcp.rport == g->sport &&
-		    s->tcp.lport == g->dport)
-			return s;
-	}
+	for (i = 0; i < d->nslots; i++)
+		if (atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire) == k)
+			return &d->slots[i];
 	return NULL;
 }
 
@@ -668,11 +751,12 @@ static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g)
 	struct lwt_slot *s = NULL;
 	int i, n;
 
-	if (x->embryonic >= MAX_EMBRYONIC) {
+	if (x->embryonic >= (uint32_t)((MAX_EMBRYONIC + x->np - 1) / x->np)) {
 		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
 		return;
 	}
-	for (i = 0; i < d->nslots; i++) {
+	/* One of our own slots: the flow's segments reach this poller. */
+	for (i = x->id; i < d->nslots; i += x->np) {
 		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_FREE) {
 			s = &d->slots[i];
 			break;
@@ -693,13 +777,14 @@ static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g)
 	atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+	flow_publish(s, flow_key(g->saddr, g->sport, g->dport));
 	x->embryonic++;
 	n = lwt_ftcp_build_synack(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
 	tx_commit(x, s, n);
 	post(d, LWT_EVT_NEW_FLOW, s - d->slots, NULL, 0);
 }
 
-static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len)
+static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 {
 	struct lwt_daemon *d = x->d;
 	struct lwt_tcp_seg g;
@@ -723,6 +808,13 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len)
 			new_flow(x, &g);
 		else
 			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		return;
+	}
+	if (!mine(x, s)) {
+		if (handed)
+			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		else
+			handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_OUTER, pkt, len);
 		return;
 	}
 	before = s->tcp.state;
@@ -779,7 +871,7 @@ static void acks_due(struct dpctx *x)
 	if (!x->acks_pending)
 		return;
 	now = lwt_now_ns();
-	for (i = 0; i < d->nslots; i++) {
+	for (i = x->id; i < d->nslots; i += x->np) {
 		struct lwt_slot *s = &d->slots[i];
 
 		if (s->ack_due_ns && s->ack_due_ns <= now) {
@@ -802,7 +894,7 @@ static uint64_t fec_timers(struct dpctx *x)
 	uint64_t now = lwt_now_ns(), next = 0, dl;
 	int i;
 
-	for (i = 0; i < d->nslots; i++) {
+	for (i = x->id; i < d->nslots; i += x->np) {
 		struct lwt_slot *s = &d->slots[i];
 		struct fec_ctx c = { x, s };
 
@@ -854,6 +946,8 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 #undef FOLD
 	if (s->tcp.state == LWT_FTCP_SYN_RCVD && x->embryonic)
 		x->embryonic--;
+	flow_publish(s, 0);
+	atomic_store_explicit(&s->peer_tun_ip, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);
 	lwt_aead_destroy(s->tx);
 	lwt_aead_destroy(s->rx);
@@ -867,7 +961,34 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
 	s->tcp.state = LWT_FTCP_CLOSED;
-	s->peer_tun_ip = 0;
+}
+
+/* Move to path dp. What our shard of the old path still holds is ours too;
+ * the last poller off the old path destroys it. */
+static void swap_dp(struct dpctx *x, struct lwt_dp *dp)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_dp *old = x->dp;
+	struct lwt_dp_pkt rx[LWT_DP_BATCH];
+	int i, n;
+
+	for (i = 0; i < 64; i++) {
+		n = old->ops->rx_batch(old, x->id, rx, LWT_DP_BATCH);
+		if (n <= 0)
+			break;
+		for (int k = 0; k < n; k++)
+			segment_input(x, rx[k].data, rx[k].len, false);
+	}
+	tx_flush(x);
+	x->dp = dp;
+	if (atomic_fetch_sub_explicit(&old->users, 1, memory_order_acq_rel) == 1)
+		old->ops->destroy(old);
+	/* A segment on every flow at once: the new path learns the flows from
+	 * what we send, and the peer sees an ordinary ACK. */
+	for (i = x->id; i < d->nslots; i += x->np)
+		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) ==
+		    LWT_SLOT_SESSION)
+			send_ack(x, &d->slots[i]);
 }
 
 static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
@@ -885,30 +1006,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		return 0;
 	}
 	if (m->type == LWT_CMD_SWAP_DP) {
-		struct lwt_dp *old = d->dp;
-		int i;
-
-		struct lwt_dp_pkt rx[LWT_DP_BATCH];
-		int n;
-
-		pthread_mutex_lock(&d->dp_lock);
-		d->dp = m->ptr;
-		pthread_mutex_unlock(&d->dp_lock);
-		/* What the old path still holds is ours too. */
-		for (i = 0; i < 64; i++) {
-			n = old->ops->rx_batch(old, rx, LWT_DP_BATCH);
-			if (n <= 0)
-				break;
-			for (int k = 0; k < n; k++)
-				segment_input(x, rx[k].data, rx[k].len);
-		}
-		old->ops->destroy(old);
-		/* A segment on every flow at once: the new path learns the flows
-		 * from what we send, and the peer sees an ordinary ACK. */
-		for (i = 0; i < d->nslots; i++)
-			if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) ==
-			    LWT_SLOT_SESSION)
-				send_ack(x, &d->slots[i]);
+		swap_dp(x, m->ptr);
 		return 0;
 	}
 	if (!s)
@@ -922,6 +1020,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;
 		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+		flow_publish(s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
 		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
 		tx_commit(x, s, n);
 		return 0;
@@ -954,7 +1053,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);
 		atomic_store_explicit(&s->peer_loss_ppm, 0, memory_order_relaxed);
 		s->session_id = in->session_id;
-		s->peer_tun_ip = in->peer_tun_ip;
+		atomic_store_explicit(&s->peer_tun_ip, in->peer_tun_ip, memory_order_relaxed);
 		s->auth_only = in->auth_only;
 		s->tx_counter = 0;
 		lwt_replay_init(&s->replay);
@@ -1019,114 +1118,287 @@ static void gso_seg(void *ctx, const uint8_t *pkt, size_t len)
 	tun_input(ctx, pkt, len);
 }
 
-void *lwt_dataplane_run(void *arg)
+/* Packets other pollers handed us; a bounded batch per ring per round. */
+static void handoff_input(struct dpctx *x)
 {
-	struct lwt_daemon *d = arg;
+	uint32_t tag, len;
+	uint8_t *p;
+	int j, k;
+
+	for (j = 0; j < x->np; j++) {
+		if (j == x->id)
+			continue;
+		for (k = 0; (p = lwt_hring_peek(&x->in[j], &tag, &len)); k++) {
+			if (k == 256) {
+				x->wake |= 1u << x->id;	/* more: don't sleep */
+				break;
+			}
+			ST_ADD(x, handoffs_in, 1);
+			if (tag == H_OUTER)
+				segment_input(x, p, len, true);
+			else
+				route_inner(x, p, len, true);
+			lwt_hring_pop(&x->in[j]);
+		}
+	}
+}
+
+static void tun_read(struct dpctx *x)
+{
+	struct lwt_daemon *d = x->d;
+	int i;
+
+	if (x->gsobuf) {
+		for (i = 0; i < TUN_BATCH; i++) {
+			struct virtio_net_hdr vh;
+			ssize_t r = read(x->tun_fd, x->gsobuf, LWT_GSO_READ_BUF);
+
+			if (r <= LWT_VNET_HDR_LEN)
+				break;
+			ST_ADD(x, tun_reads, 1);
+			memcpy(&vh, x->gsobuf, sizeof(vh));
+			if (lwt_gso_split(&vh, x->gsobuf + LWT_VNET_HDR_LEN, r - LWT_VNET_HDR_LEN,
+					  gso_seg, x) < 0)
+				LWT_CTR_INC(&d->ctr, drop_malformed);
+		}
+		return;
+	}
+	for (i = 0; i < TUN_BATCH; i++) {
+		ssize_t r = read(x->tun_fd, x->tunbuf[i], LWT_DP_BUF);
+
+		if (r <= 0)
+			break;
+		ST_ADD(x, tun_reads, 1);
+		tun_input(x, x->tunbuf[i], r);
+	}
+}
+
+/* Poller exit: orders left in the queue still own memory, and a path
+ * switch in flight must still let go of the old path. */
+static void drain_cmds(struct dpctx *x)
+{
+	struct lwt_msg m;
+
+	while (lwt_msgq_pop(&x->d->to_dp[x->id], &m)) {
+		if (m.type == LWT_CMD_INSTALL)
+			lwt_install_free(m.ptr);
+		else if (m.type == LWT_CMD_REKEY)
+			lwt_rekey_keys_free(m.ptr);
+		else if (m.type == LWT_CMD_ROUTES)
+			free(m.ptr);
+		else if (m.type == LWT_CMD_SWAP_DP)
+			swap_dp(x, m.ptr);
+	}
+}
+
+static void *poller_run(void *arg)
+{
+	struct dpctx *x = arg;
+	struct lwt_daemon *d = x->d;
+	struct lwt_msgq *cq = &d->to_dp[x->id];
 	struct lwt_dp_pkt rx[LWT_DP_BATCH];
-	struct dpctx *x;
 	struct lwt_msg m;
 	uint64_t fec_next = 0;
 	int i, n, stop = 0;
 
-	x = calloc(1, sizeof(*x));
-	if (!x) {
-		lwt_err("data plane: out of memory");
-		atomic_store(&d->stop, 1);
-		return NULL;
-	}
-	x->d = d;
-	x->pend.cap = d->cfg.send_queue_size > 0 ? d->cfg.send_queue_size : 1;
-	x->pend.pkts = calloc(x->pend.cap, sizeof(*x->pend.pkts));
-	x->pend.lens = calloc(x->pend.cap, sizeof(*x->pend.lens));
-	if (d->tun.vnet) {
-		x->gsobuf = malloc(LWT_GSO_READ_BUF);
-		x->gro = lwt_gro_create();
-	}
-	if (!x->pend.pkts || !x->pend.lens || (d->tun.vnet && (!x->gsobuf || !x->gro))) {
-		lwt_err("data plane: out of memory for send_queue_size %u", x->pend.cap);
-		atomic_store(&d->stop, 1);
-		goto out;
-	}
-
 	while (!stop && !atomic_load_explicit(&d->stop, memory_order_relaxed)) {
-		struct pollfd pfd[3] = {
-			{ .fd = d->to_dp.efd, .events = POLLIN },
-			{ .fd = d->dp->ops->rx_fd(d->dp), .events = POLLIN },
-			{ .fd = d->tun.fd, .events = POLLIN },
+		struct pollfd pfd[4] = {
+			{ .fd = cq->efd, .events = POLLIN },
+			{ .fd = x->dp->ops->rx_fd(x->dp, x->id), .events = POLLIN },
+			{ .fd = x->tun_fd, .events = POLLIN },
+			{ .fd = x->hefd, .events = POLLIN },
 		};
 		uint64_t now = lwt_now_ns(), wake = now + (x->acks_pending ? 5 : 200) * 1000000ull;
 		struct timespec ts;
 
 		if (fec_next && fec_next < wake)
 			wake = fec_next > now ? fec_next : now;
+		if (x->wake & (1u << x->id)) {
+			x->wake &= ~(1u << x->id);
+			wake = now;
+		}
 		ts.tv_sec = (wake - now) / 1000000000ull;
 		ts.tv_nsec = (wake - now) % 1000000000ull;
-		if (ppoll(pfd, 3, &ts, NULL) < 0 && errno != EINTR) {
+		if (ppoll(pfd, x->np > 1 ? 4 : 3, &ts, NULL) < 0 && errno != EINTR) {
 			lwt_err("data plane: poll: %s", strerror(errno));
+			atomic_store(&d->stop, 1);
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {
-			lwt_msgq_ack(&d->to_dp);
-			while (!stop && lwt_msgq_pop(&d->to_dp, &m))
+			lwt_msgq_ack(cq);
+			while (!stop && lwt_msgq_pop(cq, &m))
 				stop = handle_cmd(x, &m);
 		}
 		if (pfd[1].revents & POLLIN) {
 			for (i = 0; i < 8; i++) {
-				n = d->dp->ops->rx_batch(d->dp, rx, LWT_DP_BATCH);
+				n = x->dp->ops->rx_batch(x->dp, x->id, rx, LWT_DP_BATCH);
 				if (n <= 0)
 					break;
+				ST_ADD(x, rx_segments, n);
 				for (int k = 0; k < n; k++)
-					segment_input(x, rx[k].data, rx[k].len);
+					segment_input(x, rx[k].data, rx[k].len, false);
 				if (n < LWT_DP_BATCH)
 					break;
 			}
 		}
-		gro_flush(x);
-		if ((pfd[2].revents & POLLIN) && x->gsobuf) {
-			for (i = 0; i < TUN_BATCH; i++) {
-				struct virtio_net_hdr vh;
-				ssize_t r = read(d->tun.fd, x->gsobuf, LWT_GSO_READ_BUF);
+		if (pfd[3].revents & POLLIN) {
+			uint64_t v;
 
-				if (r <= LWT_VNET_HDR_LEN)
-					break;
-				memcpy(&vh, x->gsobuf, sizeof(vh));
-				if (lwt_gso_split(&vh, x->gsobuf + LWT_VNET_HDR_LEN, r - LWT_VNET_HDR_LEN,
-						  gso_seg, x) < 0)
-					LWT_CTR_INC(&d->ctr, drop_malformed);
-			}
-		} else if (pfd[2].revents & POLLIN) {
-			for (i = 0; i < TUN_BATCH; i++) {
-				ssize_t r = read(d->tun.fd, x->tunbuf[i], LWT_DP_BUF);
-
-				if (r <= 0)
-					break;
-				tun_input(x, x->tunbuf[i], r);
-			}
+			if (read(x->hefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				LWT_CTR_INC(&d->ctr, drop_queue_full);
 		}
+		if (x->np > 1)
+			handoff_input(x);
+		gro_flush(x);
+		if (pfd[2].revents & POLLIN)
+			tun_read(x);
 		acks_due(x);
 		fec_next = fec_timers(x);
 		tx_flush(x);
 		gro_flush(x);
+		handoff_wake(x);
 	}
 	/* Say goodbye to peers so they need not wait for the timeout. */
-	for (i = 0; i < d->nslots; i++)
+	for (i = x->id; i < d->nslots; i += x->np)
 		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_SESSION)
 			send_record(x, &d->slots[i], LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
 	tx_flush(x);
-	for (i = 0; i < d->nslots; i++)
+	for (i = x->id; i < d->nslots; i += x->np)
 		slot_free(x, &d->slots[i]);
-	while (lwt_msgq_pop(&d->to_dp, &m))
-		if (m.type == LWT_CMD_INSTALL)
-			lwt_install_free(m.ptr);
-out:
+	drain_cmds(x);
+	return NULL;
+}
+
+static void poller_free(struct dpctx *x)
+{
+	if (!x)
+		return;
 	if (x->pend.pkts)
 		for (unsigned int k = 0; k < x->pend.cap; k++)
 			free(x->pend.pkts[k]);
+	for (int j = 0; x->in && j < x->np; j++)
+		lwt_hring_uninit(&x->in[j]);
+	free(x->in);
+	if (x->hefd >= 0)
+		close(x->hefd);
 	free(x->rt);
 	free(x->gsobuf);
 	lwt_gro_destroy(x->gro);
 	free(x->pend.pkts);
 	free(x->pend.lens);
 	free(x);
+}
+
+static struct dpctx *poller_new(struct lwt_daemon *d, int id)
+{
+	struct dpctx *x = calloc(1, sizeof(*x));
+	int j;
+
+	if (!x)
+		return NULL;
+	x->d = d;
+	x->id = id;
+	x->np = d->npollers;
+	x->dp = d->dp;
+	x->tun_fd = d->tun_fds[id];
+	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (x->hefd < 0)
+		goto fail;
+	/* The client's reconnect queue: its one slot is poller 0's. */
+	x->pend.cap = d->cfg.send_queue_size > 0 ? d->cfg.send_queue_size : 1;
+	if (id == 0) {
+		x->pend.pkts = calloc(x->pend.cap, sizeof(*x->pend.pkts));
+		x->pend.lens = calloc(x->pend.cap, sizeof(*x->pend.lens));
+		if (!x->pend.pkts || !x->pend.lens)
+			goto fail;
+	}
+	if (d->tun.vnet) {
+		x->gsobuf = malloc(LWT_GSO_READ_BUF);
+		x->gro = lwt_gro_create();
+		if (!x->gsobuf || !x->gro)
+			goto fail;
+	}
+	if (x->np > 1) {
+		x->in = calloc(x->np, sizeof(*x->in));
+		if (!x->in)
+			goto fail;
+		for (j = 0; j < x->np; j++)
+			if (j != id && lwt_hring_init(&x->in[j], HRING_BYTES / (x->np - 1)))
+				goto fail;
+	}
+	return x;
+fail:
+	poller_free(x);
 	return NULL;
+}
+
+int lwt_dataplane_start(struct lwt_daemon *d)
+{
+	int i, r;
+
+	d->px = calloc(d->npollers, sizeof(*d->px));
+	if (!d->px)
+		return -ENOMEM;
+	for (i = 0; i < d->npollers; i++) {
+		d->px[i] = poller_new(d, i);
+		if (!d->px[i]) {
+			lwt_err("data plane: out of memory (send_queue_size %d)", d->cfg.send_queue_size);
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	atomic_store(&d->dp->users, d->npollers);
+	for (i = 0; i < d->npollers; i++) {
+		r = pthread_create(&d->dp_threads[i], NULL, poller_run, d->px[i]);
+		if (r) {
+			lwt_err("couldn't start data-plane thread %d: %s", i, strerror(r));
+			atomic_store(&d->stop, 1);
+			while (i--)
+				pthread_join(d->dp_threads[i], NULL);
+			r = -r;
+			i = d->npollers;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	while (i--)
+		poller_free(d->px[i]);
+	free(d->px);
+	d->px = NULL;
+	return r;
+}
+
+void lwt_dataplane_stop(struct lwt_daemon *d)
+{
+	struct lwt_msg m = { .type = LWT_CMD_STOP, .slot = -1 };
+	int i;
+
+	if (!d->px)
+		return;
+	atomic_store(&d->stop, 1);
+	for (i = 0; i < d->npollers; i++)
+		lwt_msgq_push(&d->to_dp[i], &m);
+	for (i = 0; i < d->npollers; i++)
+		pthread_join(d->dp_threads[i], NULL);
+	for (i = 0; i < d->npollers; i++)
+		poller_free(d->px[i]);
+	free(d->px);
+	d->px = NULL;
+}
+
+void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st)
+{
+	struct dpctx *x = d->px[i];
+	int k;
+
+	st->rx_segments = atomic_load_explicit(&x->st.rx_segments, memory_order_relaxed);
+	st->tun_reads = atomic_load_explicit(&x->st.tun_reads, memory_order_relaxed);
+	st->handoffs_out = atomic_load_explicit(&x->st.handoffs_out, memory_order_relaxed);
+	st->handoffs_in = atomic_load_explicit(&x->st.handoffs_in, memory_order_relaxed);
+	st->handoff_drops = atomic_load_explicit(&x->st.handoff_drops, memory_order_relaxed);
+	st->slots = 0;
+	for (k = i; k < d->nslots; k += d->npollers)
+		if (atomic_load_explicit(&d->slots[k].state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			st->slots++;
 }

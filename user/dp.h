@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* The outer data path behind one small interface: receive a batch of IPv4
  * packets carrying fake-TCP segments, send a batch. The raw-socket path
- * (rawsock.c) implements it today; the AF_XDP path plugs in beside it without
- * touching session, crypto or FEC code. One thread uses a dp at a time. */
+ * (rawsock.c) and the AF_XDP path (xsk.c) implement it without touching
+ * session, crypto or FEC code.
+ *
+ * A path serves dp->shards poller threads. Shard s receives from the queues
+ * q with q % shards == s (raw sockets: shard 0 receives everything) and sends
+ * on a queue of its own, so the threads never share a ring and take no lock.
+ * Each call below is made by the thread of the shard it names. */
 #ifndef LWT_DP_H
 #define LWT_DP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,13 +29,15 @@ struct lwt_dp_filter;
 
 struct lwt_dp_ops {
 	const char *name;
-	/* Fill up to max packets; pointers stay valid until the next rx_batch.
-	 * Returns the count (0 if none ready) or -errno. Never blocks. */
-	int (*rx_batch)(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max);
+	/* Fill up to max packets from the shard's queues; pointers stay valid
+	 * until the shard's next rx_batch. Returns the count (0 if none ready)
+	 * or -errno. Never blocks. */
+	int (*rx_batch)(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, int max);
 	/* Send n complete IPv4 packets. Returns how many left or -errno. */
-	int (*tx_batch)(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n);
-	/* A descriptor that polls readable when rx_batch has work. */
-	int (*rx_fd)(struct lwt_dp *dp);
+	int (*tx_batch)(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *pkts, int n);
+	/* A descriptor that polls readable when the shard's rx_batch has work;
+	 * -1 when the shard receives nothing. */
+	int (*rx_fd)(struct lwt_dp *dp, int shard);
 	/* Publish a peer's counters (AF_XDP: the pinned peers map); NULL st
 	 * removes it. Optional. */
 	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
@@ -40,7 +48,9 @@ struct lwt_dp_ops {
 
 struct lwt_dp {
 	const struct lwt_dp_ops *ops;
-	uint64_t rx_errors, tx_errors;
+	_Atomic uint64_t rx_errors, tx_errors;
+	int shards;		/* poller threads it serves */
+	_Atomic int users;	/* pollers still on it (path switch) */
 	/* What the path is, for status: "native"/"generic" ("none": not XDP),
 	 * queues in use, zero-copy or copy, interface. */
 	const char *xdp_mode;
@@ -64,7 +74,14 @@ struct lwt_dp_filter {
 	const struct lwt_dp_flow *flows;
 	int nflows;
 	int queue_pkts;		/* recv_queue_size: sizes the AF_XDP UMEM (0: most) */
+	/* Poller threads to serve: 0 = one per queue (at most LWT_DP_MAX_SHARDS
+	 * and the CPUs); else exactly this many, refused by a path with fewer
+	 * queues unless it can receive on one (raw sockets). */
+	int shards;
 };
+
+#define LWT_DP_MAX_SHARDS 8
+#define LWT_DP_ERR_ADD(dp, f, v) atomic_fetch_add_explicit(&(dp)->f, (v), memory_order_relaxed)
 
 int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f);
 

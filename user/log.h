@@ -32,7 +32,7 @@ void lwt_log_route_libbpf(void);
 #define lwt_info(...)  lwt_log(LWT_LOG_INFO, __VA_ARGS__)
 #define lwt_dbg(...)   do { if (lwt_log_get_level() >= LWT_LOG_DEBUG) lwt_log(LWT_LOG_DEBUG, __VA_ARGS__); } while (0)
 #define lwt_log_rl(level, ...) do {                                  \
-		static struct lwt_ratelimit rl__;                    \
+		static _Thread_local struct lwt_ratelimit rl__;                  \
 		if (lwt_ratelimit_ok(&rl__, 5))                      \
 			lwt_log(level, __VA_ARGS__);                 \
 	} while (0)

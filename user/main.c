@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	struct lwt_daemon *d = &dd;
 	struct lwt_fwrule fw = { 0 };
 	char err[512];
-	pthread_t dp_thread;
+	int i;
 	sigset_t mask;
 	int r, rc = 1, port_fd = -1;
 
@@ -113,9 +113,13 @@ int main(int argc, char **argv)
 	d->ctl_fd = -1;
 	d->mss = 1460;
 	lwt_crypto_random(&d->client_id, sizeof(d->client_id));
-	if (lwt_msgq_init(&d->to_dp, 1024) || lwt_msgq_init(&d->to_ctl, 1024)) {
+	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
+		if (lwt_msgq_init(&d->to_dp[i], 1024))
+			goto out_nomem;
+	if (lwt_msgq_init(&d->to_ctl, 1024)) {
+out_nomem:
 		lwt_err("out of memory");
-		goto out;
+		goto out_q;
 	}
 	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 :
 		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + EMBRYONIC_SLOTS;
@@ -148,8 +152,13 @@ int main(int argc, char **argv)
 	}
 	d->filter.queue_pkts = d->cfg.recv_queue_size;
 
-	/* vnet header + TSO/GSO: the kernel hands 64 KB of a flow per read. */
-	r = lwt_tun_create2(&d->tun, d->cfg.tun_name, LWT_TUN_VNET);
+	/* vnet header + TSO/GSO: the kernel hands 64 KB of a flow per read. A
+	 * server has a TUN queue per poller (one per queue of the link). */
+	r = -EINVAL;
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		r = lwt_tun_create2(&d->tun, d->cfg.tun_name, LWT_TUN_VNET | LWT_TUN_MULTI_QUEUE);
+	if (r)
+		r = lwt_tun_create2(&d->tun, d->cfg.tun_name, LWT_TUN_VNET);
 	if (r) {
 		lwt_info("TUN without offloads (%s)", strerror(-r));
 		r = lwt_tun_create(&d->tun, d->cfg.tun_name);
@@ -173,6 +182,7 @@ int main(int argc, char **argv)
 	}
 
 	pthread_mutex_init(&d->dp_lock, NULL);
+	d->filter.shards = d->tun.flags & LWT_TUN_MULTI_QUEUE ? 0 : 1;
 	{
 		char ifn[IF_NAMESIZE] = "", why[192] = "";
 
@@ -192,17 +202,27 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	lwt_info("data path: %s%s%s", d->dp->ops->name, d->dp->ifname[0] ? " on " : "", d->dp->ifname);
+	/* From now on every path must serve as many pollers. */
+	d->npollers = d->dp->shards;
+	d->filter.shards = d->npollers;
+	d->tun_fds[0] = d->tun.fd;
+	for (i = 1; i < d->npollers; i++) {
+		d->tun_fds[i] = lwt_tun_open_queue(&d->tun);
+		if (d->tun_fds[i] < 0) {
+			lwt_err("couldn't open TUN queue %d of %s: %s", i, d->tun.name,
+				strerror(-d->tun_fds[i]));
+			goto out_tunq;
+		}
+	}
+	lwt_info("data path: %s%s%s, %d poller thread(s)", d->dp->ops->name,
+		 d->dp->ifname[0] ? " on " : "", d->dp->ifname, d->npollers);
 
 	d->ctl_fd = lwt_ctl_listen(d);
 	if (d->ctl_fd < 0)
-		goto out_dp;
+		goto out_tunq;
 
-	r = pthread_create(&dp_thread, NULL, lwt_dataplane_run, d);
-	if (r) {
-		lwt_err("couldn't start the data-plane thread: %s", strerror(r));
+	if (lwt_dataplane_start(d))
 		goto out_ctl;
-	}
 	if (d->cfg.mode == LWT_MODE_SERVER)
 		lwt_info("listening on %s, tunnel %s on %s (mtu %d)", d->cfg.local_addr,
 			 d->cfg.tunnel_addr, d->tun.name, d->tun_mtu);
@@ -212,17 +232,14 @@ int main(int argc, char **argv)
 
 	rc = lwt_control_run(d);
 
-	atomic_store(&d->stop, 1);
-	{
-		struct lwt_msg m = { .type = LWT_CMD_STOP, .slot = -1 };
-
-		lwt_msgq_push(&d->to_dp, &m);
-	}
-	pthread_join(dp_thread, NULL);
+	lwt_dataplane_stop(d);
 	lwt_info("stopped");
 out_ctl:
 	lwt_ctl_close(d->ctl_fd);
-out_dp:
+out_tunq:
+	for (i = 1; i < d->npollers; i++)
+		if (d->tun_fds[i] > 0)
+			close(d->tun_fds[i]);
 	d->dp->ops->destroy(d->dp);
 out_fw:
 	lwt_fwrule_remove(&fw);
@@ -236,8 +253,8 @@ out_slots:
 	lwt_routes_free(d);
 	lwt_peers_free(d);
 out_q:
-	lwt_msgq_uninit(&d->to_dp);
+	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
+		lwt_msgq_uninit(&d->to_dp[i]);
 	lwt_msgq_uninit(&d->to_ctl);
-out:
 	return rc;
 }

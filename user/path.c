@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -102,7 +103,7 @@ int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const ch
 	char want[IF_NAMESIZE] = "", why[192];
 	struct lwt_dp *dp;
 	bool is_xdp;
-	int r;
+	int i, r;
 
 	pthread_mutex_lock(&d->dp_lock);
 	is_xdp = strcmp(d->dp->xdp_mode, "none") != 0;
@@ -148,12 +149,17 @@ int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const ch
 		snprintf(answer, al, "error: %s\n", why);
 		return r;
 	}
+	/* Every poller moves over; the last one off the old path destroys
+	 * it. Path switches are orders that cannot wait: their room in each
+	 * queue is kept free of control records. */
 	m.ptr = dp;
-	if (lwt_msgq_push(&d->to_dp, &m)) {
-		dp->ops->destroy(dp);
-		snprintf(answer, al, "error: data thread queue full\n");
-		return -EAGAIN;
-	}
+	atomic_store(&dp->users, d->npollers);
+	for (i = 0; i < d->npollers; i++)
+		while (lwt_msgq_push(&d->to_dp[i], &m))
+			usleep(1000);
+	pthread_mutex_lock(&d->dp_lock);
+	d->dp = dp;
+	pthread_mutex_unlock(&d->dp_lock);
 	if (xdp)
 		lwt_info("attached: AF_XDP on %s, %s mode, %s, %d queue(s)", ifname, dp->xdp_mode,
 			 dp->zerocopy ? "zero-copy" : "copy", dp->queues);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Raw-socket data path: SOCK_RAW/IPPROTO_TCP for receive (with a classic BPF
  * filter so only our flow's segments are copied to us), SOCK_RAW/IPPROTO_RAW
- * (IP_HDRINCL) for send. Batched with recvmmsg/sendmmsg. */
+ * (IP_HDRINCL) for send. Batched with recvmmsg/sendmmsg. One socket receives
+ * (shard 0: every raw socket would get a copy of each segment); every shard
+ * sends on the shared send socket with its own message arrays. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,6 @@ struct rawsock {
 	struct mmsghdr rx_msgs[LWT_DP_BATCH];
 	struct iovec rx_iov[LWT_DP_BATCH];
 	uint8_t *rx_bufs;
-	struct mmsghdr tx_msgs[LWT_DP_BATCH];
-	struct iovec tx_iov[LWT_DP_BATCH];
-	struct sockaddr_in tx_addr[LWT_DP_BATCH];
 };
 
 #define RS(dp) ((struct rawsock *)(dp))
@@ -79,11 +78,13 @@ static int rs_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
 	return 0;
 }
 
-static int rs_rx_batch(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max)
+static int rs_rx_batch(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, int max)
 {
 	struct rawsock *rs = RS(dp);
 	int i, n;
 
+	if (shard)
+		return 0;
 	if (max > LWT_DP_BATCH)
 		max = LWT_DP_BATCH;
 	for (i = 0; i < max; i++) {
@@ -97,7 +98,7 @@ static int rs_rx_batch(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		dp->rx_errors++;
+		LWT_DP_ERR_ADD(dp, rx_errors, 1);
 		return -errno;
 	}
 	for (i = 0; i < n; i++) {
@@ -107,11 +108,15 @@ static int rs_rx_batch(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max)
 	return n;
 }
 
-static int rs_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
+static int rs_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *pkts, int n)
 {
 	struct rawsock *rs = RS(dp);
+	struct mmsghdr msgs[LWT_DP_BATCH];
+	struct iovec iov[LWT_DP_BATCH];
+	struct sockaddr_in addr[LWT_DP_BATCH];
 	int i, done = 0;
 
+	(void)shard;
 	while (done < n) {
 		int m = n - done, r;
 
@@ -120,23 +125,23 @@ static int rs_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
 		for (i = 0; i < m; i++) {
 			const struct lwt_dp_pkt *p = &pkts[done + i];
 
-			rs->tx_iov[i].iov_base = p->data;
-			rs->tx_iov[i].iov_len = p->len;
-			memset(&rs->tx_addr[i], 0, sizeof(rs->tx_addr[i]));
-			rs->tx_addr[i].sin_family = AF_INET;
-			memcpy(&rs->tx_addr[i].sin_addr, p->data + 16, 4);
-			memset(&rs->tx_msgs[i].msg_hdr, 0, sizeof(rs->tx_msgs[i].msg_hdr));
-			rs->tx_msgs[i].msg_hdr.msg_name = &rs->tx_addr[i];
-			rs->tx_msgs[i].msg_hdr.msg_namelen = sizeof(rs->tx_addr[i]);
-			rs->tx_msgs[i].msg_hdr.msg_iov = &rs->tx_iov[i];
-			rs->tx_msgs[i].msg_hdr.msg_iovlen = 1;
+			iov[i].iov_base = p->data;
+			iov[i].iov_len = p->len;
+			memset(&addr[i], 0, sizeof(addr[i]));
+			addr[i].sin_family = AF_INET;
+			memcpy(&addr[i].sin_addr, p->data + 16, 4);
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_name = &addr[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(addr[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		r = sendmmsg(rs->tx_fd, rs->tx_msgs, m, 0);
+		r = sendmmsg(rs->tx_fd, msgs, m, 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			/* ENOBUFS/EPERM etc: the packets are lost, like on a wire. */
-			dp->tx_errors += m;
+			LWT_DP_ERR_ADD(dp, tx_errors, m);
 			return -errno;
 		}
 		if (r == 0)
@@ -146,9 +151,9 @@ static int rs_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
 	return done;
 }
 
-static int rs_rx_fd(struct lwt_dp *dp)
+static int rs_rx_fd(struct lwt_dp *dp, int shard)
 {
-	return RS(dp)->rx_fd;
+	return shard ? -1 : RS(dp)->rx_fd;
 }
 
 static void rs_destroy(struct lwt_dp *dp)
@@ -210,6 +215,8 @@ int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f)
 	if (setsockopt(rs->tx_fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
 		setsockopt(rs->tx_fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	rs->dp.ops = &rawsock_ops;
+	rs->dp.queues = 1;
+	rs->dp.shards = f->shards > 0 ? f->shards : 1;
 	*out = &rs->dp;
 	return 0;
 

@@ -97,6 +97,19 @@ struct lent {
 	uint64_t addr;
 };
 
+/* What one poller thread uses: its RX queues (q % shards == its index),
+ * the queue it sends on, and caches no other thread touches. */
+struct xshard {
+	int epfd;		/* its RX sockets */
+	int txq;
+	int rx_next;
+	struct lent lent[LWT_DP_BATCH];
+	int nlent;
+	struct lwt_xdp_flow_key learned[LEARN_SLOTS];	/* known to be in flows */
+	uint64_t learned_ns[LEARN_SLOTS];		/* ... as of then */
+	struct l2peer peers[PEERS];
+};
+
 struct xskdp {
 	struct lwt_dp dp;
 	struct lwt_xdp_bpf *skel;
@@ -105,17 +118,14 @@ struct xskdp {
 	uint32_t xdp_flags;	/* the mode we attached in; 0 = not attached */
 	uint32_t frames;	/* UMEM frames per queue */
 	uint8_t mac[6];
-	int nq, rx_next;
+	int nq, nshards;
 	struct xq *q;
-	int epfd, raw_fd;
-	struct lent lent[LWT_DP_BATCH];
-	int nlent;
+	struct xshard *sh;
+	int raw_fd;
 	struct lwt_dp_filter filter;
 	int static_flow;	/* the filter's client flow is in flows */
 	struct lwt_xdp_flow_key static_key;
-	struct lwt_xdp_flow_key learned[LEARN_SLOTS];	/* known to be in flows */
-	uint64_t next_age_ns;
-	struct l2peer peers[PEERS];
+	uint64_t next_age_ns;	/* shard 0 ages the flows map */
 	char pin_dir[PATH_MAX];	/* "" = not pinned */
 };
 
@@ -184,33 +194,38 @@ static int flow_add(struct xskdp *x, const struct lwt_xdp_flow_key *k, uint32_t 
 	return 0;
 }
 
-static void flow_forget(struct xskdp *x, const struct lwt_xdp_flow_key *k)
+static void flow_forget(struct xshard *h, const struct lwt_xdp_flow_key *k)
 {
-	struct lwt_xdp_flow_key *slot = &x->learned[key_hash(k) % LEARN_SLOTS];
+	struct lwt_xdp_flow_key *slot = &h->learned[key_hash(k) % LEARN_SLOTS];
 
 	if (!memcmp(slot, k, sizeof(*k)))
 		memset(slot, 0, sizeof(*slot));
 }
 
-/* Our segment to a peer opens (or, RST/FIN, closes) its learned flow. */
-static void flow_learn(struct xskdp *x, const uint8_t *ip, uint32_t len)
+/* Our segment to a peer opens (or, RST/FIN, closes) its learned flow. A
+ * shard trusts its cache for AGE_EVERY_NS: another shard's ageing may have
+ * removed the flow since, and adding it again is one cheap syscall. */
+static void flow_learn(struct xskdp *x, struct xshard *h, const uint8_t *ip, uint32_t len,
+		       uint64_t now)
 {
 	struct lwt_xdp_flow_key k, *slot;
 	struct lwt_xdp_flow v;
+	uint32_t i;
 	uint8_t fl;
 	int err;
 
 	if (flow_key_of(ip, len, &k, &fl))
 		return;
-	slot = &x->learned[key_hash(&k) % LEARN_SLOTS];
+	i = key_hash(&k) % LEARN_SLOTS;
+	slot = &h->learned[i];
 	if (fl & 0x05) {	/* RST, FIN */
 		if (!bpf_map__lookup_elem(x->skel->maps.flows, &k, sizeof(k), &v, sizeof(v), 0) &&
 		    (v.flags & LWT_XDP_FL_LEARNED))
 			bpf_map__delete_elem(x->skel->maps.flows, &k, sizeof(k), 0);
-		flow_forget(x, &k);
+		flow_forget(h, &k);
 		return;
 	}
-	if (!memcmp(slot, &k, sizeof(k)))
+	if (!memcmp(slot, &k, sizeof(k)) && now - h->learned_ns[i] < AGE_EVERY_NS)
 		return;
 	err = flow_add(x, &k, LWT_XDP_FL_LEARNED);
 	if (err) {
@@ -219,6 +234,7 @@ static void flow_learn(struct xskdp *x, const uint8_t *ip, uint32_t len)
 		return;
 	}
 	*slot = k;
+	h->learned_ns[i] = now;
 }
 
 /* Drop learned flows that fell silent. Keys are fetched before deleting so
@@ -242,7 +258,7 @@ static void flows_age(struct xskdp *x, uint64_t now)
 			continue;
 		if (now - v.last_ns > (v.packets ? LEARN_IDLE_NS : EMBRYO_IDLE_NS)) {
 			bpf_map__delete_elem(m, &k, sizeof(k), 0);
-			flow_forget(x, &k);
+			flow_forget(&x->sh[0], &k);
 		}
 	}
 }
@@ -283,8 +299,7 @@ static int filter_apply(struct xskdp *x, const struct lwt_dp_filter *f)
 
 		lwt_xdp_addr_v4(&fk.raddr, f->flows[i].raddr);
 		lwt_xdp_addr_v4(&fk.laddr, f->flows[i].laddr);
-		if (!flow_add(x, &fk, LWT_XDP_FL_LEARNED))
-			x->learned[key_hash(&fk) % LEARN_SLOTS] = fk;
+		flow_add(x, &fk, LWT_XDP_FL_LEARNED);
 	}
 	/* A client without a local port yet has no flow; no laddr, no key. */
 	if (f->server || !f->lport || !f->laddr || !f->raddr)
@@ -311,9 +326,10 @@ static int xsk_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
 /* --- link headers ------------------------------------------------------- */
 
 /* Mirror the link header of a frame from ip: what to send back to it with. */
-static void l2_learn(struct xskdp *x, const uint8_t *frame, uint32_t l2len, uint32_t ip)
+static void l2_learn(struct xskdp *x, struct xshard *h, const uint8_t *frame, uint32_t l2len,
+		     uint32_t ip)
 {
-	struct l2peer *p = &x->peers[hash32(ip) % PEERS];
+	struct l2peer *p = &h->peers[hash32(ip) % PEERS];
 	uint8_t hdr[L2_MAX];
 
 	memcpy(hdr, frame + 6, 6);
@@ -342,9 +358,9 @@ static void l2_resolve(struct xskdp *x, struct l2peer *p)
 	p->hlen = ETH_HLEN_;
 }
 
-static const struct l2peer *l2_for(struct xskdp *x, uint32_t ip, uint64_t now)
+static const struct l2peer *l2_for(struct xskdp *x, struct xshard *h, uint32_t ip, uint64_t now)
 {
-	struct l2peer *p = &x->peers[hash32(ip) % PEERS];
+	struct l2peer *p = &h->peers[hash32(ip) % PEERS];
 
 	if (p->ip != ip) {
 		memset(p, 0, sizeof(*p));
@@ -359,22 +375,22 @@ static const struct l2peer *l2_for(struct xskdp *x, uint32_t ip, uint64_t now)
 
 /* --- receive ------------------------------------------------------------ */
 
-/* Give the frames lent by the last rx_batch back to their fill rings. */
-static void rx_return(struct xskdp *x)
+/* Give the frames lent by the shard's last rx_batch back to their fill rings. */
+static void rx_return(struct xskdp *x, struct xshard *h)
 {
 	int i;
 
-	for (i = 0; i < x->nlent; i++) {
-		struct xq *q = &x->q[x->lent[i].q];
+	for (i = 0; i < h->nlent; i++) {
+		struct xq *q = &x->q[h->lent[i].q];
 		uint32_t idx;
 
 		/* Never fails: the fill ring holds every RX frame. */
 		if (xsk_ring_prod__reserve(&q->fq, 1, &idx) == 1) {
-			*xsk_ring_prod__fill_addr(&q->fq, idx) = x->lent[i].addr;
+			*xsk_ring_prod__fill_addr(&q->fq, idx) = h->lent[i].addr;
 			xsk_ring_prod__submit(&q->fq, 1);
 		}
 	}
-	x->nlent = 0;
+	h->nlent = 0;
 }
 
 /* Link header length of an IPv4 frame, or 0. */
@@ -398,7 +414,7 @@ static uint32_t l2_len(const uint8_t *f, uint32_t len)
 	return 0;
 }
 
-static int rx_queue(struct xskdp *x, int qi, struct lwt_dp_pkt *pkts, int max)
+static int rx_queue(struct xskdp *x, struct xshard *h, int qi, struct lwt_dp_pkt *pkts, int max)
 {
 	struct xq *q = &x->q[qi];
 	uint32_t idx, i, n;
@@ -410,14 +426,14 @@ static int rx_queue(struct xskdp *x, int qi, struct lwt_dp_pkt *pkts, int max)
 		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
 		uint32_t l2 = l2_len(f, d->len);
 
-		x->lent[x->nlent].q = qi;
-		x->lent[x->nlent].addr = xsk_umem__extract_addr(d->addr);
-		x->nlent++;
+		h->lent[h->nlent].q = qi;
+		h->lent[h->nlent].addr = xsk_umem__extract_addr(d->addr);
+		h->nlent++;
 		if (!l2 || d->len < l2 + 20) {
-			x->dp.rx_errors++;
+			LWT_DP_ERR_ADD(&x->dp, rx_errors, 1);
 			continue;
 		}
-		l2_learn(x, f, l2, ld32(f + l2 + 12));
+		l2_learn(x, h, f, l2, ld32(f + l2 + 12));
 		pkts[got].data = f + l2;
 		pkts[got].len = d->len - l2;
 		got++;
@@ -433,30 +449,39 @@ static void fill_kick(struct xq *q)
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
-static int xsk_rx_batch(struct lwt_dp *dp, struct lwt_dp_pkt *pkts, int max)
+static int xsk_rx_batch(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, int max)
 {
 	struct xskdp *x = X(dp);
-	int i, got = 0;
+	struct xshard *h;
+	int i, mine, got = 0;
 
-	rx_return(x);
+	if (shard < 0 || shard >= x->nshards)
+		return 0;
+	h = &x->sh[shard];
+	rx_return(x, h);
 	if (max > LWT_DP_BATCH)
 		max = LWT_DP_BATCH;
-	for (i = 0; i < x->nq; i++)
+	/* The shard's queues: shard, shard + nshards, ... */
+	mine = (x->nq - shard + x->nshards - 1) / x->nshards;
+	for (i = shard; i < x->nq; i += x->nshards)
 		fill_kick(&x->q[i]);
 	/* Start each batch at the next queue so no queue starves. */
-	for (i = 0; i < x->nq && x->nlent < max; i++) {
-		int qi = (x->rx_next + i) % x->nq;
+	for (i = 0; i < mine && h->nlent < max; i++) {
+		int qi = shard + ((h->rx_next + i) % mine) * x->nshards;
 
-		got += rx_queue(x, qi, pkts + got, max - x->nlent);
+		got += rx_queue(x, h, qi, pkts + got, max - h->nlent);
 	}
-	x->rx_next = (x->rx_next + 1) % x->nq;
-	flows_age(x, now_ns());
+	h->rx_next = (h->rx_next + 1) % mine;
+	if (shard == 0)
+		flows_age(x, now_ns());
 	return got;
 }
 
-static int xsk_rx_fd(struct lwt_dp *dp)
+static int xsk_rx_fd(struct lwt_dp *dp, int shard)
 {
-	return X(dp)->epfd;
+	struct xskdp *x = X(dp);
+
+	return shard >= 0 && shard < x->nshards ? x->sh[shard].epfd : -1;
 }
 
 /* --- transmit ----------------------------------------------------------- */
@@ -511,7 +536,7 @@ static int tx_flush(struct xskdp *x, struct xq *q, const struct xdp_desc *descs,
 	if (xsk_ring_prod__reserve(&q->tx, m, &idx) != (uint32_t)m) {
 		for (i = 0; i < m; i++)
 			q->tx_free[q->ntx_free++] = descs[i].addr;
-		x->dp.tx_errors += m;
+		LWT_DP_ERR_ADD(&x->dp, tx_errors, m);
 		return -ENOBUFS;
 	}
 	for (i = 0; i < m; i++)
@@ -519,37 +544,45 @@ static int tx_flush(struct xskdp *x, struct xq *q, const struct xdp_desc *descs,
 	xsk_ring_prod__submit(&q->tx, m);
 	err = tx_kick(q);
 	if (err) {
-		x->dp.tx_errors += m;
+		LWT_DP_ERR_ADD(&x->dp, tx_errors, m);
 		return err;
 	}
 	return m;
 }
 
-static int xsk_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
+static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *pkts, int n)
 {
 	struct xskdp *x = X(dp);
-	struct xq *q = &x->q[0];
+	struct xshard *h;
+	struct xq *q;
 	struct xdp_desc descs[LWT_DP_BATCH];
 	uint64_t now = now_ns();
 	int i, r, m = 0, sent = 0, err = 0;
 
+	if (shard < 0 || shard >= x->nshards) {
+		LWT_DP_ERR_ADD(dp, tx_errors, n);
+		return -EINVAL;
+	}
+	h = &x->sh[shard];
+	q = &x->q[h->txq];
 	tx_reclaim(q);
-	flows_age(x, now);
+	if (shard == 0)
+		flows_age(x, now);
 	for (i = 0; i < n; i++) {
 		const struct lwt_dp_pkt *p = &pkts[i];
 		const struct l2peer *l2;
 		uint8_t *f;
 
 		if (p->len < 20) {
-			dp->tx_errors++;
+			LWT_DP_ERR_ADD(dp, tx_errors, 1);
 			continue;
 		}
-		flow_learn(x, p->data, p->len);
-		l2 = l2_for(x, ld32(p->data + 16), now);
+		flow_learn(x, h, p->data, p->len, now);
+		l2 = l2_for(x, h, ld32(p->data + 16), now);
 		if (!l2) {
 			r = tx_raw(x, p);
 			if (r) {
-				dp->tx_errors++;
+				LWT_DP_ERR_ADD(dp, tx_errors, 1);
 				err = r;
 			} else {
 				sent++;
@@ -557,7 +590,7 @@ static int xsk_tx_batch(struct lwt_dp *dp, const struct lwt_dp_pkt *pkts, int n)
 			continue;
 		}
 		if (p->len + l2->hlen > XSK_FRAME_SIZE || !q->ntx_free) {
-			dp->tx_errors++;
+			LWT_DP_ERR_ADD(dp, tx_errors, 1);
 			err = -ENOBUFS;
 			continue;
 		}
@@ -992,11 +1025,13 @@ static void xsk_destroy(struct lwt_dp *dp)
 	for (i = 0; x->q && i < x->nq; i++)
 		queue_close(&x->q[i]);
 	free(x->q);
+	for (i = 0; x->sh && i < x->nshards; i++)
+		if (x->sh[i].epfd >= 0)
+			close(x->sh[i].epfd);
+	free(x->sh);
 	if (x->skel)
 		unpin(x);
 	lwt_xdp_bpf__destroy(x->skel);
-	if (x->epfd >= 0)
-		close(x->epfd);
 	if (x->raw_fd >= 0)
 		close(x->raw_fd);
 	free(x);
@@ -1029,21 +1064,27 @@ static int sockets_open(struct xskdp *x, char *why, size_t wl)
 	int i, err;
 
 	x->q = calloc(x->nq, sizeof(*x->q));
-	if (!x->q) {
+	x->sh = calloc(x->nshards, sizeof(*x->sh));
+	for (i = 0; x->sh && i < x->nshards; i++)
+		x->sh[i].epfd = -1;
+	if (!x->q || !x->sh) {
 		snprintf(why, wl, "out of memory for %d AF_XDP queues", x->nq);
 		return -ENOMEM;
 	}
-	x->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (x->epfd < 0) {
-		snprintf(why, wl, "epoll_create1: %s", strerror(errno));
-		return -errno;
+	for (i = 0; i < x->nshards; i++) {
+		x->sh[i].txq = i;
+		x->sh[i].epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (x->sh[i].epfd < 0) {
+			snprintf(why, wl, "epoll_create1: %s", strerror(errno));
+			return -errno;
+		}
 	}
 	for (i = 0; i < x->nq; i++) {
 		err = queue_open(x, i, why, wl);
 		if (err)
 			return err;
 		ev.data.u32 = i;
-		if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->q[i].fd, &ev)) {
+		if (epoll_ctl(x->sh[i % x->nshards].epfd, EPOLL_CTL_ADD, x->q[i].fd, &ev)) {
 			snprintf(why, wl, "epoll_ctl: %s", strerror(errno));
 			return -errno;
 		}
@@ -1071,7 +1112,7 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	x->epfd = x->raw_fd = -1;
+	x->raw_fd = -1;
 	/* UMEM from the config: room for twice the receive queue, a power of
 	 * two between XSK_MIN_FRAMES and XSK_FRAMES (4 KB each, pinned). */
 	for (x->frames = XSK_MIN_FRAMES; x->frames < XSK_FRAMES &&
@@ -1091,6 +1132,21 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 	err = link_info(x, why, whylen);
 	if (err)
 		goto err_free;
+	/* One poller per queue unless told; a shard needs a queue to send on. */
+	x->nshards = f->shards;
+	if (x->nshards <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		x->nshards = x->nq < LWT_DP_MAX_SHARDS ? x->nq : LWT_DP_MAX_SHARDS;
+		if (cpus > 0 && x->nshards > cpus)
+			x->nshards = (int)cpus;
+	}
+	if (x->nshards > x->nq) {
+		snprintf(why, whylen, "'%s' has %d queue(s), fewer than the %d data-plane threads "
+			 "running", ifname, x->nq, x->nshards);
+		err = -ERANGE;
+		goto err_free;
+	}
 	x->skel = lwt_xdp_bpf__open_and_load();
 	if (!x->skel) {
 		err = -errno;
@@ -1122,6 +1178,7 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 	x->dp.ops = &xsk_ops;
 	x->dp.xdp_mode = x->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic";
 	x->dp.queues = x->nq;
+	x->dp.shards = x->nshards;
 	snprintf(x->dp.ifname, sizeof(x->dp.ifname), "%s", ifname);
 	{
 		struct xdp_options opt = { 0 };
@@ -1130,8 +1187,8 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		x->dp.zerocopy = !getsockopt(x->q[0].fd, SOL_XDP, XDP_OPTIONS, &opt, &ol) &&
 				 (opt.flags & XDP_OPTIONS_ZEROCOPY);
 	}
-	lwt_info("xsk: %d queue(s) on '%s', XDP %s mode, %s", x->nq, ifname, x->dp.xdp_mode,
-		 x->dp.zerocopy ? "zero-copy" : "copy");
+	lwt_info("xsk: %d queue(s) on '%s' for %d thread(s), XDP %s mode, %s", x->nq, ifname,
+		 x->nshards, x->dp.xdp_mode, x->dp.zerocopy ? "zero-copy" : "copy");
 	*out = &x->dp;
 	return 0;
 

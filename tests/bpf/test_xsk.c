@@ -207,10 +207,10 @@ static void us_expect(struct lwt_dp *dp, const uint8_t *want, size_t len)
 	int i, n, tries;
 
 	for (tries = 0; tries < 30; tries++) {
-		struct pollfd pfd = { .fd = dp->ops->rx_fd(dp), .events = POLLIN };
+		struct pollfd pfd = { .fd = dp->ops->rx_fd(dp, 0), .events = POLLIN };
 
 		poll(&pfd, 1, 100);
-		n = dp->ops->rx_batch(dp, pk, LWT_DP_BATCH);
+		n = dp->ops->rx_batch(dp, 0, pk, LWT_DP_BATCH);
 		assert_true(n >= 0);
 		for (i = 0; i < n; i++)
 			if (pk[i].len == len && !memcmp(pk[i].data, want, len))
@@ -242,7 +242,7 @@ static void us_send(struct lwt_dp *dp, uint8_t *p, size_t len)
 {
 	struct lwt_dp_pkt pk = { .data = p, .len = len };
 
-	assert_int_equal(dp->ops->tx_batch(dp, &pk, 1), 1);
+	assert_int_equal(dp->ops->tx_batch(dp, 0, &pk, 1), 1);
 }
 
 static struct lwt_xdp_stats pinned_stats(const char *pin)
@@ -342,10 +342,10 @@ static void us_drain(struct lwt_dp *dp, const uint8_t *p, size_t len, int want, 
 	int i, n, idle = 0;
 
 	while (*got < want && idle < 20) {
-		struct pollfd pfd = { .fd = dp->ops->rx_fd(dp), .events = POLLIN };
+		struct pollfd pfd = { .fd = dp->ops->rx_fd(dp, 0), .events = POLLIN };
 
 		idle += poll(&pfd, 1, 100) <= 0;
-		n = dp->ops->rx_batch(dp, pk, LWT_DP_BATCH);
+		n = dp->ops->rx_batch(dp, 0, pk, LWT_DP_BATCH);
 		assert_true(n >= 0);
 		for (i = 0; i < n; i++)
 			*got += pk[i].len == len && !memcmp(pk[i].data, p, len);
@@ -399,7 +399,7 @@ static void test_frames_recycle(void **state)
 		pk[i].len = lout;
 	}
 	for (got = 0, round = 0; round < 100; round++) {
-		assert_int_equal(dp->ops->tx_batch(dp, pk, LWT_DP_BATCH), LWT_DP_BATCH);
+		assert_int_equal(dp->ops->tx_batch(dp, 0, pk, LWT_DP_BATCH), LWT_DP_BATCH);
 		peer_drain(out, lout, (round + 1) * LWT_DP_BATCH, &got);
 	}
 	assert_int_equal(got, 100 * LWT_DP_BATCH);
