@@ -174,6 +174,7 @@ static char *render_text(cJSON *j, const char *what)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 	cJSON *peers = cJSON_GetObjectItem(j, "peers"), *p, *it;
+	int k;
 
 #define S(o, k) cJSON_GetStringValue(cJSON_GetObjectItem(o, k))
 #define N(o, k) cJSON_GetNumberValue(cJSON_GetObjectItem(o, k))
@@ -185,6 +186,12 @@ static char *render_text(cJSON *j, const char *what)
 		fprintf(f, "path: %s on %s (xdp: %s, %s, %.0f queue(s))  uptime %.0f s\n", S(j, "path"),
 			S(j, "iface"), S(j, "xdp_mode"), S(j, "xsk_bind"), N(j, "queues"), N(j, "uptime_s"));
 		fprintf(f, "tun: %s %s mtu %.0f\n", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
+		fprintf(f, "pollers: %.0f", N(j, "poller_threads"));
+		k = 0;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "pollers"))
+			fprintf(f, "  [%d] %.0f session(s) %.0f segs %.0f handed", k++,
+				N(p, "sessions"), N(p, "rx_segments"), N(p, "handoffs_out"));
+		fprintf(f, "\n");
 		fprintf(f, "sessions: %.0f  handshakes ok %.0f failed %.0f  reconnects %.0f\n",
 			N(j, "sessions"), N(j, "handshakes_ok"), N(j, "handshakes_failed"),
 			N(j, "reconnects"));
