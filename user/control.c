@@ -658,8 +658,6 @@ static void publish_stats(struct lwt_daemon *d, uint64_t now)
 	pthread_mutex_lock(&d->dp_lock);
 	for (i = 0; d->dp->ops->peer_stats && i < d->nslots; i++) {
 		struct lwt_slot *s = &d->slots[i];
-		const struct lwt_fec_stats *es = s->fenc ? lwt_fec_enc_stats(s->fenc) : NULL;
-		const struct lwt_fec_stats *ds = s->fdec ? lwt_fec_dec_stats(s->fdec) : NULL;
 		struct lwt_xdp_peer_stats st = { 0 };
 
 		if (s->c.phase != LWT_PH_UP)
@@ -672,16 +670,12 @@ static void publish_stats(struct lwt_daemon *d, uint64_t now)
 		st.tx_bytes = LWT_CTR_GET(&s->ctr, tx_bytes);
 		st.drop_auth = LWT_CTR_GET(&s->ctr, drop_auth);
 		st.drop_replay = LWT_CTR_GET(&s->ctr, drop_replay);
-		if (es) {
-			st.fec_groups_sent = es->groups_sent;
-			st.fec_parity_sent = es->parity_sent;
-			st.fec_parity_now = lwt_fec_enc_parity(s->fenc);
-		}
-		if (ds) {
-			st.fec_shards_lost = ds->shards_lost;
-			st.fec_packets_rebuilt = ds->packets_rebuilt;
-			st.fec_groups_unrecoverable = ds->groups_unrecoverable;
-		}
+		st.fec_groups_sent = LWT_PUB_GET(s, groups_sent);
+		st.fec_parity_sent = LWT_PUB_GET(s, parity_sent);
+		st.fec_parity_now = LWT_PUB_GET(s, parity_now);
+		st.fec_shards_lost = LWT_PUB_GET(s, shards_lost);
+		st.fec_packets_rebuilt = LWT_PUB_GET(s, packets_rebuilt);
+		st.fec_groups_unrecoverable = LWT_PUB_GET(s, groups_unrecoverable);
 		st.key_epoch = atomic_load(&s->key_epoch);
 		d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, &st);
 	}

@@ -133,30 +133,19 @@ static cJSON *render(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(p, "last_rekey_ms", s->c.rk_last_us / 1000.0);
 		cJSON_AddNumberToObject(p, "up_s", s->c.phase == LWT_PH_UP ?
 					(double)(now - s->c.up_ns) / 1e9 : 0);
-		if (s->fenc || s->fdec) {
+		if (LWT_PUB_GET(s, fec_tx) || LWT_PUB_GET(s, fec_rx)) {
 			cJSON *fo = cJSON_AddObjectToObject(p, "fec");
-			const struct lwt_fec_stats *es = s->fenc ? lwt_fec_enc_stats(s->fenc) : NULL;
-			const struct lwt_fec_stats *ds = s->fdec ? lwt_fec_dec_stats(s->fdec) : NULL;
 
-			/* Read racily from the data plane; counters only grow. */
-			cJSON_AddNumberToObject(fo, "parity_now", s->fenc ? lwt_fec_enc_parity(s->fenc) : 0);
-			cJSON_AddNumberToObject(fo, "groups_sent", es ? (double)es->groups_sent : 0);
-			cJSON_AddNumberToObject(fo, "data_sent", es ? (double)es->data_sent : 0);
-			cJSON_AddNumberToObject(fo, "parity_sent", es ? (double)es->parity_sent : 0);
-			cJSON_AddNumberToObject(fo, "shards_received", ds ? (double)ds->shards_received : 0);
-			cJSON_AddNumberToObject(fo, "parity_received", ds ? (double)ds->parity_received : 0);
-			cJSON_AddNumberToObject(fo, "shards_lost", ds ? (double)ds->shards_lost : 0);
-			cJSON_AddNumberToObject(fo, "packets_rebuilt", ds ? (double)ds->packets_rebuilt : 0);
-			cJSON_AddNumberToObject(fo, "groups_unrecoverable",
-						ds ? (double)ds->groups_unrecoverable : 0);
-			cJSON_AddNumberToObject(fo, "duplicates", ds ? (double)ds->duplicates : 0);
-			cJSON_AddNumberToObject(fo, "late", ds ? (double)ds->late : 0);
+			/* As the owning poller last published them. */
+			cJSON_AddNumberToObject(fo, "parity_now", LWT_PUB_GET(s, parity_now));
+#define PUB(n) cJSON_AddNumberToObject(fo, #n, (double)LWT_PUB_GET(s, n));
+			LWT_FEC_STAT_FIELDS(PUB)
+#undef PUB
 			cJSON_AddNumberToObject(fo, "loss_ppm", atomic_load(&s->loss_ppm));
 			cJSON_AddNumberToObject(fo, "peer_loss_ppm", atomic_load(&s->peer_loss_ppm));
 		}
-		/* Read racily from the data plane: for inspection and tests only. */
-		cJSON_AddNumberToObject(p, "tcp_snd_nxt", s->tcp.snd_nxt);
-		cJSON_AddNumberToObject(p, "tcp_rcv_nxt", s->tcp.rcv_nxt);
+		cJSON_AddNumberToObject(p, "tcp_snd_nxt", LWT_PUB_GET(s, snd_nxt));
+		cJSON_AddNumberToObject(p, "tcp_rcv_nxt", LWT_PUB_GET(s, rcv_nxt));
 		add_counters(p, &s->ctr);
 		cJSON_AddItemToArray(peers, p);
 		if (s->c.phase == LWT_PH_UP)

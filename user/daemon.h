@@ -136,10 +136,21 @@ struct lwt_counters {
 #define LWT_CTR_ADD(c, f, v) atomic_fetch_add_explicit(&(c)->f, (v), memory_order_relaxed)
 #define LWT_CTR_GET(c, f) atomic_load_explicit(&(c)->f, memory_order_relaxed)
 
+/* What the owning poller publishes of a slot every round, for status and
+ * the pinned peers map: other threads never follow the slot's pointers. */
+struct lwt_slot_pub {
+#define LWT_PUB_FIELD(n) _Atomic uint64_t n;
+	LWT_FEC_STAT_FIELDS(LWT_PUB_FIELD)
+#undef LWT_PUB_FIELD
+	_Atomic uint32_t parity_now, snd_nxt, rcv_nxt;
+	_Atomic int fec_tx, fec_rx;	/* the session sends / receives FEC */
+};
+#define LWT_PUB_GET(s, f) atomic_load_explicit(&(s)->pub.f, memory_order_relaxed)
+
 struct lwt_slot {
 	/* data-plane owned */
 	_Atomic int state;		/* enum lwt_slot_state */
-	uint32_t gen;
+	_Atomic uint32_t gen;
 	struct lwt_ftcp_conn tcp;
 	struct lwt_aead *tx, *rx;
 	uint64_t tx_counter;
@@ -167,6 +178,7 @@ struct lwt_slot {
 	_Atomic uint64_t rtt_us;
 	_Atomic uint32_t key_epoch;	/* epoch we send under */
 	struct lwt_counters ctr;
+	struct lwt_slot_pub pub;
 	/* control-thread owned */
 	struct {
 		int phase;		/* enum lwt_phase */

@@ -886,8 +886,26 @@ static void acks_due(struct dpctx *x)
 	}
 }
 
-/* FEC timers of every session: parity flush, group expiry, loss reports.
- * Returns the earliest flush deadline (0 = none). */
+#define PUB_SET(s, f, v) atomic_store_explicit(&(s)->pub.f, (v), memory_order_relaxed)
+
+/* Copy what status shows of a slot of ours where other threads may read it. */
+static void publish(struct lwt_slot *s)
+{
+	const struct lwt_fec_stats *es = s->fenc ? lwt_fec_enc_stats(s->fenc) : NULL;
+	const struct lwt_fec_stats *ds = s->fdec ? lwt_fec_dec_stats(s->fdec) : NULL;
+
+#define PUB(n) PUB_SET(s, n, (es ? es->n : 0) + (ds ? ds->n : 0));
+	LWT_FEC_STAT_FIELDS(PUB)
+#undef PUB
+	PUB_SET(s, parity_now, s->fenc ? (uint32_t)lwt_fec_enc_parity(s->fenc) : 0);
+	PUB_SET(s, fec_tx, s->fenc != NULL);
+	PUB_SET(s, fec_rx, s->fdec != NULL);
+	PUB_SET(s, snd_nxt, s->tcp.snd_nxt);
+	PUB_SET(s, rcv_nxt, s->tcp.rcv_nxt);
+}
+
+/* FEC timers of every session: parity flush, group expiry, loss reports;
+ * and what status reads. Returns the earliest flush deadline (0 = none). */
 static uint64_t fec_timers(struct dpctx *x)
 {
 	struct lwt_daemon *d = x->d;
@@ -933,6 +951,7 @@ static uint64_t fec_timers(struct dpctx *x)
 			s->rep_top = s->rx_top;
 			s->rep_seen = s->rx_seen;
 		}
+		publish(s);
 	}
 	return next;
 }
@@ -957,6 +976,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	lwt_fec_dec_destroy(s->fdec);
 	s->fenc = NULL;
 	s->fdec = NULL;
+	publish(s);
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;

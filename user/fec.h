@@ -33,6 +33,9 @@ struct lwt_fec_stats {
 	uint64_t shards_received, parity_received, shards_lost, packets_rebuilt;
 	uint64_t groups_unrecoverable, duplicates, late;
 };
+#define LWT_FEC_STAT_FIELDS(X) X(groups_sent) X(data_sent) X(parity_sent)		\
+	X(shards_received) X(parity_received) X(shards_lost) X(packets_rebuilt)	\
+	X(groups_unrecoverable) X(duplicates) X(late)
 
 struct lwt_fec_enc;
 struct lwt_fec_dec;
