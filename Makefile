@@ -64,7 +64,7 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps test unit-test bpf-test netns-test fuzz fuzz-smoke demo bench \
-	asan vmlinux install install-service clean tools
+	asan tsan vmlinux install install-service clean tools
 
 all: $(BIN)/lightweight-tunnel $(BIN)/lwt-ctl tools
 
@@ -157,6 +157,11 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' OPTFLAGS='-O1 -g' unit-test
 
+# Daemon and unit tests under ThreadSanitizer; netns tests take the daemon
+# with LWT_BIN=$(CURDIR)/bin-tsan (reports land in build/netns-logs).
+tsan:
+	$(MAKE) BUILD=build-tsan BIN=bin-tsan SAN='-fsanitize=thread' OPTFLAGS='-O1 -g' all unit-test
+
 demo: all
 	./scripts/demo.sh
 
@@ -180,6 +185,6 @@ install-service: install
 	./scripts/install-service.sh $(PREFIX)
 
 clean:
-	rm -rf build build-asan $(BIN) bin-asan
+	rm -rf build build-asan build-tsan $(BIN) bin-asan bin-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

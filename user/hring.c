@@ -69,7 +69,8 @@ int lwt_hring_push(struct lwt_hring *r, uint32_t tag, const void *p, uint32_t le
 	e->len = len;
 	e->tag = tag;
 	e->span = need;
-	memcpy(e + 1, p, len);
+	if (len)
+		memcpy(e + 1, p, len);
 	atomic_store_explicit(&r->tail, tail + need, memory_order_release);
 	return 0;
 }

@@ -20,11 +20,13 @@ struct lwt_hring {
 	uint8_t *buf;
 };
 
-/* size: bytes, rounded up to a power of two (at least 4 KB). 0 or -ENOMEM. */
+/* size: bytes, rounded up to a power of two (at least 4 KB, at most 1 GB).
+ * 0 or -ENOMEM. */
 int lwt_hring_init(struct lwt_hring *r, uint32_t size);
 void lwt_hring_uninit(struct lwt_hring *r);
-/* Producer: copy len bytes with a caller tag in. 0, or -ENOBUFS when full
- * (nothing written), -EMSGSIZE when it could never fit. */
+/* Producer: copy len bytes with a caller tag (not UINT32_MAX, which marks
+ * the wrap) in. 0, or -ENOBUFS when full (nothing written), -EMSGSIZE when
+ * it could never fit (more than about half the ring) or the tag is taken. */
 int lwt_hring_push(struct lwt_hring *r, uint32_t tag, const void *p, uint32_t len);
 /* Consumer: the oldest entry (in place, writable until lwt_hring_pop), or
  * NULL when empty. */
