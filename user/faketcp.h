@@ -54,6 +54,9 @@ int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_t
  * either endianness); a piece must start at an even offset of the whole.
  * lwt_csum64_fold folds it to 16 bits, not complemented. */
 uint64_t lwt_csum64(uint64_t sum, const void *data, size_t len);
+/* The same without SIMD (lwt_csum64 uses AVX2 where the CPU has it): both
+ * return the identical 64-bit sum. */
+uint64_t lwt_csum64_scalar(uint64_t sum, const void *data, size_t len);
 uint16_t lwt_csum64_fold(uint64_t sum);
 /* The same as big-endian 16-bit words in a host-order value, for put16. */
 uint16_t lwt_csum_fold(uint32_t sum);
