@@ -257,7 +257,7 @@ static __always_inline enum verdict classify(struct xdp_md *ctx, struct pkt *p)
 	return syn_allowed(cfg, &p->key.raddr) ? V_SYN : V_SYN_RATE;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int lwt_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {};

@@ -70,6 +70,16 @@
 #define EMBRYO_IDLE_NS	(30 * NSEC)	/* learned flow that never answered */
 #define BPFFS		"/sys/fs/bpf"
 
+/* Multi-buffer AF_XDP (Linux 6.6): a frame larger than a UMEM frame (a
+ * GRO-merged segment in generic mode) arrives as a chain of descriptors. */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG	(1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD	(1 << 0)
+#endif
+#define BIG_FRAME	(LWT_DP_RXBUF + L2_MAX)
+
 struct xq {
 	struct xsk_socket *xsk;
 	struct xsk_umem *umem;
@@ -81,6 +91,9 @@ struct xq {
 	uint32_t nrx, ntx;	/* frames for RX and for TX (UMEM sized from the config) */
 	int fd;
 	int kick_always;	/* bound without need_wakeup */
+	uint8_t *big;		/* bound with XDP_USE_SG: a chain joined here */
+	uint32_t big_len;	/* ... so far (0: no chain open) */
+	bool big_bad;		/* ... longer than big: dropped at its end */
 };
 
 /* The link header to send to one IPv4 address with. */
@@ -424,22 +437,51 @@ static int rx_queue(struct xskdp *x, struct xshard *h, int qi, struct lwt_dp_pkt
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
 		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
-		uint32_t l2 = l2_len(f, d->len);
+		uint32_t len = d->len, l2;
+		bool joined = false;
 
 		h->lent[h->nlent].q = qi;
 		h->lent[h->nlent].addr = xsk_umem__extract_addr(d->addr);
 		h->nlent++;
-		if (!l2 || d->len < l2 + 20) {
+		if (q->big && (q->big_len || (d->options & XDP_PKT_CONTD))) {
+			/* Copy the chain into one buffer; its frames go back
+			 * to the fill ring like any other. */
+			if (!q->big_bad && q->big_len + len <= BIG_FRAME)
+				memcpy(q->big + q->big_len, f, len);
+			else
+				q->big_bad = true;
+			q->big_len += len;
+			if (d->options & XDP_PKT_CONTD)
+				continue;
+			f = q->big;
+			len = q->big_len;
+			joined = !q->big_bad;
+			q->big_len = 0;
+			q->big_bad = false;
+			if (!joined) {
+				LWT_DP_ERR_ADD(&x->dp, rx_errors, 1);
+				continue;
+			}
+		}
+		l2 = l2_len(f, len);
+		if (!l2 || len < l2 + 20) {
 			LWT_DP_ERR_ADD(&x->dp, rx_errors, 1);
 			continue;
 		}
 		l2_learn(x, h, f, l2, ld32(f + l2 + 12));
 		pkts[got].data = f + l2;
-		pkts[got].len = d->len - l2;
+		pkts[got].len = len - l2;
 		got++;
+		/* big is ours again at the next call, not before. */
+		if (joined) {
+			i++;
+			break;
+		}
 	}
-	if (n)
-		xsk_ring_cons__release(&q->rx, n);
+	if (i < n)
+		xsk_ring_cons__cancel(&q->rx, n - i);
+	if (i)
+		xsk_ring_cons__release(&q->rx, i);
 	return got;
 }
 
@@ -681,7 +723,7 @@ static int queue_open(struct xskdp *x, int qi, char *why, size_t wl)
 		.rx_size = frames / 2,
 		.tx_size = frames / 2,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+		.bind_flags = XDP_USE_NEED_WAKEUP | XDP_USE_SG,
 	};
 	size_t sz = (size_t)frames * XSK_FRAME_SIZE;
 	uint32_t idx, i;
@@ -700,6 +742,17 @@ static int queue_open(struct xskdp *x, int qi, char *why, size_t wl)
 		return err;
 	}
 	err = sock_create(x, qi, q, &sc);
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		/* Kernels before multi-buffer AF_XDP: frames up to 4 KB. */
+		sc.bind_flags = XDP_USE_NEED_WAKEUP;
+		err = sock_create(x, qi, q, &sc);
+	} else if (!err) {
+		q->big = malloc(BIG_FRAME);
+		if (!q->big) {
+			snprintf(why, wl, "out of memory for queue %d", qi);
+			return -ENOMEM;
+		}
+	}
 	if (err == -EINVAL) {
 		/* Kernels before need_wakeup: kick on every batch instead. */
 		sc.bind_flags = 0;
@@ -739,6 +792,7 @@ static void queue_close(struct xq *q)
 		xsk_umem__delete(q->umem);
 	if (q->area)
 		munmap(q->area, (size_t)(q->nrx + q->ntx) * XSK_FRAME_SIZE);
+	free(q->big);
 	memset(q, 0, sizeof(*q));
 }
 

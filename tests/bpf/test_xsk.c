@@ -426,6 +426,37 @@ static void test_generic(void **state)
 	assert_int_equal(skb, 0);
 }
 
+/* A frame larger than a UMEM frame (what GRO hands generic XDP, here a
+ * 7000-byte segment on a 9000-byte MTU) arrives whole, in a chain of
+ * descriptors joined by the data path, and the next small one after it. */
+static void test_multi_buffer(void **state)
+{
+	static char big[7001];
+	static uint8_t a[8192], b[8192];
+	size_t la, lb, i;
+	struct lwt_dp *dp;
+
+	for (i = 0; i + 1 < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	assert_int_equal(sh("ip link set xt0 mtu 9000 && nsenter --net=/proc/%d/fd/%d "
+			    "ip link set xt1 mtu 9000", getpid(), ns_peer), 0);
+	dp = create(LWT_XSK_MODE_GENERIC, NULL);
+	la = segment(a, US, PEER, LPORT, 40100, 0x12, "");
+	us_send(dp, a, la);
+	peer_expect(a, la);
+	lb = segment(b, PEER, US, 40100, LPORT, 0x18, big);
+	assert_true(lb > 4096);
+	peer_send(b, lb);
+	us_expect(dp, b, lb);
+	lb = segment(b, PEER, US, 40100, LPORT, 0x18, "small after big");
+	peer_send(b, lb);
+	us_expect(dp, b, lb);
+	dp->ops->destroy(dp);
+	cur = NULL;
+	assert_int_equal(sh("ip link set xt0 mtu 1500 && nsenter --net=/proc/%d/fd/%d "
+			    "ip link set xt1 mtu 1500", getpid(), ns_peer), 0);
+}
+
 static void test_client_filter(void **state)
 {
 	struct lwt_dp_filter f = { .server = 0, .rport = htons(LPORT) };
@@ -522,6 +553,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_both_ways, teardown),
 		cmocka_unit_test_teardown(test_frames_recycle, teardown),
 		cmocka_unit_test_teardown(test_generic, teardown),
+		cmocka_unit_test_teardown(test_multi_buffer, teardown),
 		cmocka_unit_test_teardown(test_client_filter, teardown),
 		cmocka_unit_test_teardown(test_refusals, teardown),
 	};
