@@ -745,25 +745,45 @@ static struct lwt_slot *slot_by_flow(struct lwt_daemon *d, const struct lwt_tcp_
 	return NULL;
 }
 
-static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g)
+/* A poller with a free slot and room for a handshake, other than us; -1. */
+static int poller_with_room(struct dpctx *x)
+{
+	struct lwt_daemon *d = x->d;
+	int i;
+
+	for (i = 0; i < d->nslots; i++)
+		if (lwt_slot_owner(d, i) != x->id &&
+		    atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_FREE)
+			return lwt_slot_owner(d, i);
+	return -1;
+}
+
+/* Server: a SYN of a new flow. A slot of ours if we have one, as the flow's
+ * segments reach this poller; else the SYN goes to a poller that has one
+ * (the queues are unevenly loaded, the clients' limit is the daemon's). */
+static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g, const uint8_t *pkt, size_t len,
+		     bool handed)
 {
 	struct lwt_daemon *d = x->d;
 	struct lwt_slot *s = NULL;
 	int i, n;
 
-	if (x->embryonic >= (uint32_t)((MAX_EMBRYONIC + x->np - 1) / x->np)) {
-		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
-		return;
-	}
-	/* One of our own slots: the flow's segments reach this poller. */
-	for (i = x->id; i < d->nslots; i += x->np) {
-		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_FREE) {
-			s = &d->slots[i];
-			break;
+	if (x->embryonic < (uint32_t)((MAX_EMBRYONIC + x->np - 1) / x->np)) {
+		for (i = x->id; i < d->nslots; i += x->np) {
+			if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) ==
+			    LWT_SLOT_FREE) {
+				s = &d->slots[i];
+				break;
+			}
 		}
 	}
 	if (!s) {
-		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		int to = handed ? -1 : poller_with_room(x);
+
+		if (to >= 0)
+			handoff(x, to, H_OUTER, pkt, len);
+		else
+			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
 		return;
 	}
 	s->gen++;
@@ -805,7 +825,7 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	if (!s) {
 		if (d->cfg.mode == LWT_MODE_SERVER && (g.flags & (LWT_TCP_SYN | LWT_TCP_ACK |
 		    LWT_TCP_RST)) == LWT_TCP_SYN)
-			new_flow(x, &g);
+			new_flow(x, &g, pkt, len, handed);
 		else
 			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
 		return;

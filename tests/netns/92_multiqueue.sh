@@ -113,6 +113,22 @@ run_mode() {
 		fail "an iperf3 flow carried under 1 Mbit/s"
 	[ "$(st | jq '[.pollers[].handoff_drops] | add')" = 0 ] || fail "handoff ring drops"
 
+	say "40 SYNs at once on poller 0's queue: what its handshake budget (32) can't take goes to poller 1"
+	local peers0 odd0 unk0 p
+	peers0=$(st | jq '.peers | length')
+	odd0=$(st | jq '[.peers[] | select(.slot % 2 == 1)] | length')
+	unk0=$(st | jq .totals.drop_unknown_flow)
+	# From an address nobody has: no RST answers the SYN-ACKs.
+	for p in $(seq 41001 41040); do
+		ip netns exec "$PFX-c2" taskset -c 0 "$TOOLS/lwt-inject" tcp 10.95.0.99:$p 10.95.0.1:9000 \
+			1000 0 S
+	done
+	wait_for 5 "40 more flows on the server" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts status --json | jq '.peers | length') -ge $((peers0 + 40)) ]"
+	say "flows on poller 1: $odd0 -> $(st | jq '[.peers[] | select(.slot % 2 == 1)] | length'), unknown-flow drops $unk0 -> $(st | jq .totals.drop_unknown_flow)"
+	[ "$(st | jq '[.peers[] | select(.slot % 2 == 1)] | length')" -ge $((odd0 + 8)) ] ||
+		fail "poller 1 did not take the SYNs poller 0 had no room for"
+	[ "$(st | jq .totals.drop_unknown_flow)" = "$unk0" ] || fail "SYNs dropped"
+
 	say "detach: both pollers on raw sockets; attach: back on AF_XDP"
 	ctl s lwts detach v-s >/dev/null
 	[ "$(st | jq -r .path)" = raw-socket ] || fail "detach did not switch path"
