@@ -7,8 +7,9 @@
 # forwards on queue k (XPS), so each poller owns two sessions. Then every
 # pair pings (client-to-client crosses pollers: the receiving poller hands
 # the packet to the owner's ring), 20 MB go from c1 to c2 with sha256
-# compared, two iperf3 flows run at once, and a detach/attach moves both
-# pollers to raw sockets and back. The same again in generic XDP mode.
+# compared, two iperf3 flows run at once, 40 SYNs on poller 0's queue
+# overflow its handshake budget into poller 1, and a detach/attach moves
+# both pollers to raw sockets and back. The same again in generic XDP mode.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(nproc)" -ge 2 ] || { say "SKIP: needs 2 CPUs"; exit 0; }
