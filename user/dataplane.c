@@ -192,7 +192,7 @@ static void tx_flush(struct dpctx *x)
 
 static bool mine(const struct dpctx *x, const struct lwt_slot *s)
 {
-	return lwt_slot_owner(x->d, (int)(s - x->d->slots)) == x->id;
+	return x->np == 1 || lwt_slot_owner(x->d, (int)(s - x->d->slots)) == x->id;
 }
 
 /* Copy a packet into the owner's ring; it is woken once per loop. */
