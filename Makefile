@@ -111,6 +111,11 @@ $(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/liblwt.a | $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblwt.a $(PKG_LIBS) -lcmocka $(LDFLAGS)
 
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/liblwt.a
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblwt.a $(PKG_LIBS) $(LDFLAGS)
+
 $(BUILD)/tools/%: tests/tools/%.c
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
@@ -165,7 +170,8 @@ tsan:
 demo: all
 	./scripts/demo.sh
 
-bench: all
+bench: all $(BUILD)/bench/csum-bench
+	$(BUILD)/bench/csum-bench
 	./tests/bench/bench.sh
 	./tests/bench/loss-sweep.sh
 	./tests/bench/auth-only.sh
