@@ -35,17 +35,7 @@ nsx s ping -c 20 -i 0.05 -W 1 -q 10.0.0.2 | tee "$LOGDIR/ping2.txt"
 grep -q ' 0% packet loss' "$LOGDIR/ping2.txt" || fail "loss server -> client"
 
 say "20 MB through the tunnel, sha256 compared"
-head -c $((20 * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
-want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
-nsx s sh -c "nc -l -N 10.0.0.1 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'" &
-ncpid=$!
-wait_for 5 "nc listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5001"
-nsx c timeout 60 nc -N 10.0.0.1 5001 <"$LOGDIR/blob"
-wait "$ncpid"
-got=$(cat "$LOGDIR/got")
-say "sha256 sent $want received $got"
-[ "$want" = "$got" ] || fail "sha256 mismatch"
-rm -f "$LOGDIR/blob"
+xfer_sha256 s 10.0.0.1 c 20
 
 say "iperf3 both directions"
 up=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-up.json" -t 3)

@@ -40,20 +40,7 @@ jq -e -n "$rtt_on - $rtt_off < 1" >/dev/null || fail "FEC added $(jq -n "$rtt_on
 [ "$rebuilt" -gt 0 ] || fail "nothing rebuilt at 5% loss"
 
 say "20 MB under 5% loss, sha256 compared"
-head -c $((20 * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
-want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
-nsx s sh -c "timeout 170 nc -l -N 10.0.0.1 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'" &
-ncpid=$!
-PIDS+=("$ncpid")
-wait_for 5 "nc listening" nsx s sh -c "ss -ltn | grep -q 10.0.0.1:5001"
-t0=$(date +%s.%N)
-nsx c timeout 160 nc -N 10.0.0.1 5001 <"$LOGDIR/blob" || fail "transfer did not finish"
-wait "$ncpid" || true
-t1=$(date +%s.%N)
-got=$(cat "$LOGDIR/got")
-rm -f "$LOGDIR/blob"
-say "sha256 sent $want received $got ($(jq -n "160 / ($t1 - $t0) | floor") Mbit/s)"
-[ "$want" = "$got" ] || fail "sha256 mismatch"
+xfer_sha256 s 10.0.0.1 c 20 160
 unrec=$(fec s lwts groups_unrecoverable)
 rebuilt=$(fec s lwts packets_rebuilt)
 lost=$(fec s lwts shards_lost)

@@ -14,23 +14,11 @@
 
 [ "$(nproc)" -ge 2 ] || { say "SKIP: needs 2 CPUs"; exit 0; }
 
-add_ns sw
-ip -n "$PFX-sw" link add br0 type bridge
-ip -n "$PFX-sw" link set br0 up
-# mq_host NS CIDR: NS on the LAN through a veth with two queues each way
-# (three from the switch, for generic mode below: native XDP on veth wants as
-# many RX queues as its peer has TX queues); NS's end "v-NS".
-mq_host() {
-	local n=$1 a=$2
-	add_ns "$n"
-	ip link add "v-$n" netns "$PFX-$n" numtxqueues 2 numrxqueues 3 type veth \
-		peer "p-$n" netns "$PFX-sw" numtxqueues 3 numrxqueues 2
-	ip -n "$PFX-sw" link set "p-$n" master br0 up
-	ip -n "$PFX-$n" addr add "$a" dev "v-$n"
-	ip -n "$PFX-$n" link set "v-$n" up
-}
-mq_host s 10.95.0.1/24
-for k in 1 2 3 4; do mq_host "c$k" "10.95.0.$((10 + k))/24"; done
+# Every host's link: two TX queues its way, three from the switch (for
+# generic mode below), as many RX queues as the other end has TX.
+lan_switch
+lan_host s 10.95.0.1/24 2 3
+for k in 1 2 3 4; do lan_host "c$k" "10.95.0.$((10 + k))/24" 2 3; done
 # xps Q0 Q1: what the switch forwards to the server on CPU 0 leaves on
 # its queue Q0, on CPU 1 on Q1.
 xps() {
@@ -88,18 +76,7 @@ run_mode() {
 	[ "$hin" -gt 0 ] || fail "no packet crossed pollers"
 
 	say "20 MB from c1 to c2 (owned by the other poller), sha256 compared"
-	head -c $((20 * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
-	local want got ncpid
-	want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
-	nsx c2 sh -c "nc -l -N 10.0.0.12 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'" &
-	ncpid=$!
-	wait_for 5 "nc listening" nsx c2 sh -c "ss -ltn | grep -q 10.0.0.12:5001"
-	nsx c1 timeout 60 nc -N 10.0.0.12 5001 <"$LOGDIR/blob"
-	wait "$ncpid"
-	got=$(cat "$LOGDIR/got")
-	say "sha256 sent $want received $got"
-	[ "$want" = "$got" ] || fail "sha256 mismatch"
-	rm -f "$LOGDIR/blob"
+	xfer_sha256 c2 10.0.0.12 c1 20
 
 	say "two iperf3 flows at once, one per poller"
 	local before a b

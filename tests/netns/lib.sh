@@ -148,10 +148,14 @@ lan_switch() {
 	ip -n "$PFX-sw" link add br0 type bridge
 	ip -n "$PFX-sw" link set br0 up
 }
+# lan_host NS CIDR [Q_NS Q_SW]: with Q_NS / Q_SW, NS's end has that many
+# TX queues and the switch's that many, and each as many RX as the other TX
+# (native XDP on veth wants no fewer RX queues than its peer has TX).
 lan_host() {
-	local n=$1 a=$2
+	local n=$1 a=$2 qa=${3:-1} qb=${4:-1}
 	add_ns "$n"
-	ip link add "v-$n" netns "$PFX-$n" type veth peer "p-$n" netns "$PFX-sw"
+	ip link add "v-$n" netns "$PFX-$n" numtxqueues "$qa" numrxqueues "$qb" type veth \
+		peer "p-$n" netns "$PFX-sw" numtxqueues "$qb" numrxqueues "$qa"
 	ip -n "$PFX-sw" link set "p-$n" master br0 up
 	ip -n "$PFX-$n" addr add "$a" dev "v-$n"
 	ip -n "$PFX-$n" link set "v-$n" up
@@ -194,6 +198,28 @@ impair_restart() {
 	IMPAIR_PID=$!
 	PIDS+=("$IMPAIR_PID")
 	wait_for 5 "bridge ready" test -f "$LOGDIR/impair.ready"
+}
+
+# xfer_sha256 SRV_NS ADDR CLI_NS MB [TIMEOUT_S]: MB of random bytes from
+# CLI_NS to ADDR:5001 in SRV_NS over nc; fails unless all arrive with the
+# same sha256. Sets XFER_MBPS (Mbit/s, whole).
+xfer_sha256() {
+	local sn=$1 addr=$2 cn=$3 mb=$4 t=${5:-60} want got ncpid t0 t1
+	head -c $((mb * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
+	want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
+	nsx "$sn" sh -c "timeout $((t + 10)) nc -l -N $addr 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'" &
+	ncpid=$!
+	PIDS+=("$ncpid")
+	wait_for 5 "nc listening" nsx "$sn" sh -c "ss -ltn | grep -q $addr:5001"
+	t0=$(date +%s.%N)
+	nsx "$cn" timeout "$t" nc -N "$addr" 5001 <"$LOGDIR/blob" || fail "transfer did not finish"
+	wait "$ncpid" || true
+	t1=$(date +%s.%N)
+	got=$(cat "$LOGDIR/got")
+	rm -f "$LOGDIR/blob"
+	XFER_MBPS=$(jq -n "$mb * 8 / ($t1 - $t0) | floor")
+	say "sha256 sent $want received $got ($XFER_MBPS Mbit/s)"
+	[ "$want" = "$got" ] || fail "sha256 mismatch"
 }
 
 # ping_stats NS DST COUNT INTERVAL -> "loss_pct avg_ms"
