@@ -171,6 +171,7 @@ struct lwt_slot {
 	uint64_t rx_top, rx_seen;	/* records: highest counter + 1, count accepted */
 	uint64_t rep_top, rep_seen;	/* ... at the last loss report */
 	uint64_t rep_ns, expire_ns;	/* next loss report, next FEC expiry */
+	uint64_t pub_sig;		/* snd_nxt, rcv_nxt at the last publish */
 	_Atomic uint32_t loss_ppm;	/* loss we measured towards us */
 	_Atomic uint32_t peer_loss_ppm;	/* loss the peer reported */
 	/* shared, relaxed */

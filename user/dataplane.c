@@ -411,6 +411,27 @@ static void pend_flush(struct dpctx *x, struct lwt_slot *s)
 	}
 }
 
+/* Send an inner packet to slot s: ours, or handed to its owner (once). */
+static void send_to_slot(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len,
+			 bool handed)
+{
+	struct lwt_daemon *d = x->d;
+
+	if (!mine(x, s)) {
+		if (handed)
+			LWT_CTR_INC(&d->ctr, drop_no_route);
+		else
+			handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_INNER, pkt, len);
+		return;
+	}
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+		send_ip(x, s, pkt, len);
+	else if (d->cfg.mode == LWT_MODE_CLIENT)
+		pend_push(x, pkt, len);
+	else
+		LWT_CTR_INC(&d->ctr, drop_no_route);
+}
+
 /* An inner packet to send to the peer its destination belongs to: from
  * our TUN queue, forwarded from another client, or (handed) from another
  * poller, which found the slot ours; we look again, as it may have changed. */
@@ -432,19 +453,7 @@ static void route_inner(struct dpctx *x, const uint8_t *pkt, size_t len, bool ha
 			return;
 		}
 	}
-	if (!mine(x, s)) {
-		if (handed)
-			LWT_CTR_INC(&d->ctr, drop_no_route);
-		else
-			handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_INNER, pkt, len);
-		return;
-	}
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
-		send_ip(x, s, pkt, len);
-	else if (d->cfg.mode == LWT_MODE_CLIENT)
-		pend_push(x, pkt, len);
-	else
-		LWT_CTR_INC(&d->ctr, drop_no_route);
+	send_to_slot(x, s, pkt, len, handed);
 }
 
 static void tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
@@ -500,7 +509,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 				return;
 			}
 			LWT_CTR_INC(&s->ctr, forwarded);
-			route_inner(x, pkt, len, false);
+			send_to_slot(x, to, pkt, len, false);
 			return;
 		}
 	}
@@ -929,7 +938,7 @@ static void publish(struct lwt_slot *s)
 static uint64_t fec_timers(struct dpctx *x)
 {
 	struct lwt_daemon *d = x->d;
-	uint64_t now = lwt_now_ns(), next = 0, dl;
+	uint64_t now = lwt_now_ns(), next = 0, dl, sig;
 	int i;
 
 	for (i = x->id; i < d->nslots; i += x->np) {
@@ -954,6 +963,7 @@ static uint64_t fec_timers(struct dpctx *x)
 		if (s->fdec && now >= s->expire_ns) {
 			lwt_fec_dec_expire(s->fdec, now);
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
+			s->pub_sig = ~0ull;	/* expiry counts losses */
 		}
 		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS) {
 			uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
@@ -971,7 +981,13 @@ static uint64_t fec_timers(struct dpctx *x)
 			s->rep_top = s->rx_top;
 			s->rep_seen = s->rx_seen;
 		}
-		publish(s);
+		/* Sends move snd_nxt, receipts rcv_nxt: nothing else changes
+		 * what status shows, so an idle session costs no stores. */
+		sig = (uint64_t)s->tcp.snd_nxt << 32 | s->tcp.rcv_nxt;
+		if (sig != s->pub_sig) {
+			publish(s);
+			s->pub_sig = sig;
+		}
 	}
 	return next;
 }
@@ -1089,6 +1105,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->fdec = in->fdec;
 		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
 		s->rep_ns = lwt_now_ns() + REPORT_NS;
+		s->pub_sig = ~0ull;
 		s->expire_ns = 0;
 		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);
 		atomic_store_explicit(&s->peer_loss_ppm, 0, memory_order_relaxed);
