@@ -3,13 +3,7 @@
 # make bench, part 3: CPU per GB carried with full AES-256-GCM against
 # encrypt_after_auth (data GMAC-only), same path, same single-stream iperf3
 # both ways. A benchmark: it asserts nothing. Writes build/bench/auth.json.
-LWT_LOGDIR=${LWT_LOGDIR:-$(cd "$(dirname "$0")/../.." && pwd)/build/bench-logs}
-export LWT_LOGDIR
-. "$(dirname "$0")/../netns/lib.sh"
-TEST=auth-only
-OUT=${LWT_BENCH_OUT:-$ROOT/build/bench}
-SECS=${LWT_BENCH_SECONDS:-5}
-mkdir -p "$OUT"
+. "$(dirname "$0")/lib.sh"
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -18,17 +18,11 @@
 # build/bench/bench.json, bench.png and perf-<path>.txt.
 # Knobs: LWT_BENCH_SECONDS (5), LWT_BENCH_PATHS, LWT_BENCH_PERF_PATHS
 # ("" = no perf), LWT_BENCH_OUT.
-LWT_LOGDIR=${LWT_LOGDIR:-$(cd "$(dirname "$0")/../.." && pwd)/build/bench-logs}
-export LWT_LOGDIR
-. "$(dirname "$0")/../netns/lib.sh"
-TEST=bench
-OUT=${LWT_BENCH_OUT:-$ROOT/build/bench}
-SECS=${LWT_BENCH_SECONDS:-5}
+. "$(dirname "$0")/lib.sh"
 read -r -a BPATHS <<<"${LWT_BENCH_PATHS:-veth lwt-raw lwt-xdp lwt-xdp-generic lwt-xdp-nofec}"
 read -r -a PERF_PATHS <<<"${LWT_BENCH_PERF_PATHS-lwt-xdp lwt-raw}"
 LOWSPEC_SRV=configs/low-spec-minimal.json
 LOWSPEC_CLI=configs/low-spec-client.json
-mkdir -p "$OUT"
 HZ=$(getconf CLK_TCK)
 # Run a snapshot of the binaries: a rebuild during the run changes neither the
 # daemon under test nor the symbols perf needs.

@@ -7,14 +7,9 @@
 # leave and come back. Counts the control records the server sends (peer
 # info, route lists, rekeys: `control_tx_msgs`/`control_tx_bytes`). A
 # benchmark: it asserts nothing. Writes build/bench/control.json.
-LWT_LOGDIR=${LWT_LOGDIR:-$(cd "$(dirname "$0")/../.." && pwd)/build/bench-logs}
-export LWT_LOGDIR
-. "$(dirname "$0")/../netns/lib.sh"
-TEST=control
-OUT=${LWT_BENCH_OUT:-$ROOT/build/bench}
+. "$(dirname "$0")/lib.sh"
 N=${LWT_BENCH_CLIENTS:-50}
 CHURN=$(( N < 10 ? N : 10 ))
-mkdir -p "$OUT"
 
 lan_switch
 lan_host s 10.98.0.1/16

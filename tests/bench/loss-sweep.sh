@@ -4,12 +4,7 @@
 # (20 ms one way, random loss each way at 0, 1, 3, 5, 10%) for the bare path
 # and for lwt with FEC off, FEC 10+3 and adaptive FEC (ceiling 3). A
 # benchmark: it asserts nothing. Writes build/bench/loss.{json,png}.
-LWT_LOGDIR=${LWT_LOGDIR:-$(cd "$(dirname "$0")/../.." && pwd)/build/bench-logs}
-export LWT_LOGDIR
-. "$(dirname "$0")/../netns/lib.sh"
-TEST=loss-sweep
-OUT=${LWT_BENCH_OUT:-$ROOT/build/bench}
-SECS=${LWT_BENCH_SECONDS:-5}
+. "$(dirname "$0")/lib.sh"
 DELAY=${LWT_BENCH_DELAY_MS:-20}
 LOSSES=${LWT_BENCH_LOSSES:-0 1 3 5 10}
 # A WAN-like bottleneck: a rate cap with a queue of about 2 BDP, so that the
@@ -18,7 +13,6 @@ RATE=${LWT_BENCH_RATE_MBIT:-100}
 LIMIT=${LWT_BENCH_LIMIT_PKTS:-700}
 SHAPE=(--delay-ms "$DELAY" --rate-mbit "$RATE" --limit-pkts "$LIMIT")
 CONFIGS=(none fec-off fec-10+3 fec-adaptive)
-mkdir -p "$OUT"
 
 bridged s c "${SHAPE[@]}"
 
