@@ -206,6 +206,8 @@ out_nomem:
 	d->npollers = d->dp->shards;
 	d->filter.shards = d->npollers;
 	d->tun_fds[0] = d->tun.fd;
+	for (i = 1; i < LWT_DP_MAX_SHARDS; i++)
+		d->tun_fds[i] = -1;
 	for (i = 1; i < d->npollers; i++) {
 		d->tun_fds[i] = lwt_tun_open_queue(&d->tun);
 		if (d->tun_fds[i] < 0) {
@@ -238,7 +240,7 @@ out_ctl:
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:
 	for (i = 1; i < d->npollers; i++)
-		if (d->tun_fds[i] > 0)
+		if (d->tun_fds[i] >= 0)
 			close(d->tun_fds[i]);
 	d->dp->ops->destroy(d->dp);
 out_fw:
