@@ -235,9 +235,11 @@ ping_stats() {
 
 # iperf_run SRV_NS ADDR CLI_NS OUT_JSON [client args...]: one iperf3 run,
 # bounded in time whatever happens to the path; prints bits/s received (0
-# when the run failed; the JSON keeps iperf3's error).
+# when the run failed; the JSON keeps iperf3's error). The port comes from
+# the subshell's PID, not RANDOM: runs started together in the background
+# (a few PIDs apart) never pick the same one.
 iperf_run() {
-	local sn=$1 addr=$2 cn=$3 out=$4 port=$((5200 + RANDOM % 700)) ipid; shift 4
+	local sn=$1 addr=$2 cn=$3 out=$4 port=$((5200 + BASHPID % 700)) ipid; shift 4
 	nsx "$sn" timeout 180 iperf3 -s -1 -B "$addr" -p "$port" >/dev/null 2>&1 &
 	ipid=$!
 	PIDS+=("$ipid")
