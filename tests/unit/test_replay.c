@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* Anti-replay window, as a numbered table in the spirit of WireGuard's
- * counter selftest: each step feeds one counter and states the verdict. */
+ * counter selftest: each step feeds one counter and states the verdict.
+ * The window is the documented one (README: a 4096-packet anti-replay
+ * window), written here as a number, not as LWT_REPLAY_WINDOW: a header that
+ * shrank or grew the window must fail these tests. */
 #include <stdio.h>
 #include "testutil.h"
 #include "replay.h"
 
-#define W LWT_REPLAY_WINDOW
+#define W 4096	/* counters accepted behind the highest seen, the highest included */
 
 struct step {
 	uint64_t counter;
@@ -88,12 +91,47 @@ static void test_every_order_in_window(void **state)
 		assert_false(lwt_replay_update(&r, i));
 }
 
+/* The boundary, spelled out: with 10000 the highest counter accepted, 10000 -
+ * 4095 is the oldest still accepted (once), 10000 - 4096 is refused though
+ * never seen; both checked read-only first, and from a cold start. */
+static void test_window_is_4096(void **state)
+{
+	struct lwt_replay r;
+	uint64_t c;
+
+	lwt_replay_init(&r);
+	assert_true(lwt_replay_update(&r, 10000));
+	assert_true(lwt_replay_check(&r, 10000 - 4095));
+	assert_false(lwt_replay_check(&r, 10000 - 4096));
+	assert_false(lwt_replay_check(&r, 10000 - 4097));
+	assert_true(lwt_replay_update(&r, 10000 - 4095));
+	assert_false(lwt_replay_update(&r, 10000 - 4095));
+	assert_false(lwt_replay_update(&r, 10000 - 4096));
+	/* Everything between is accepted exactly once. */
+	for (c = 10000 - 4094; c < 10000; c++)
+		assert_true(lwt_replay_update(&r, c));
+	for (c = 10000 - 4096; c <= 10000; c++)
+		assert_false(lwt_replay_update(&r, c));
+	/* One step up moves the edge by one. */
+	assert_true(lwt_replay_update(&r, 10001));
+	assert_false(lwt_replay_check(&r, 10001 - 4096));
+	/* Cold start: 0 stays acceptable up to the highest counter 4095. */
+	lwt_replay_init(&r);
+	assert_true(lwt_replay_update(&r, 4095));
+	assert_true(lwt_replay_update(&r, 0));
+	lwt_replay_init(&r);
+	assert_true(lwt_replay_update(&r, 4096));
+	assert_false(lwt_replay_update(&r, 0));
+	assert_true(lwt_replay_update(&r, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_check_is_readonly),
 		cmocka_unit_test(test_every_order_in_window),
+		cmocka_unit_test(test_window_is_4096),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
