@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* HKDF, HMAC, AES-256-GCM, GMAC and X25519 against published vectors. */
+/* HKDF, HMAC, AES-256-GCM, GMAC and X25519 against published vectors; the
+ * session key schedule against a known answer computed outside lwt, and its
+ * dependence on the X25519 secret. */
 #include <errno.h>
 #include <stdio.h>
 #include "testutil.h"
@@ -198,6 +200,99 @@ static void test_psk_and_session(void **state)
 	assert_false(lwt_crypto_equal("abc", "abd", 3));
 }
 
+/* Known answer for the whole key schedule: PSK keys from a passphrase, the
+ * X25519 secret of RFC 7748 6.1's Alice and Bob, fixed randoms, and the four
+ * session key parts. The expected bytes were computed once outside lwt, by
+ * the contract in crypto.h, with Python 3 (hmac/hashlib HKDF-SHA256 and the
+ * `cryptography` package's X25519), and the HKDF steps cross-checked with
+ *   openssl kdf -keylen 72 -kdfopt digest:SHA256 -kdfopt hexkey:<dh>
+ *     -kdfopt hexsalt:<mix_key> -kdfopt hexinfo:<info> HKDF
+ * (openssl 3.0.19): auth/mix = HKDF(salt "lwt-v1 psk", passphrase,
+ * "auth"/"mix", 32); okm = HKDF(salt mix_key, ikm dh, "lwt-v1 keys" ||
+ * client_random || server_random || client_pub || server_pub, 72) =
+ * c2s_key || s2c_key || c2s_iv || s2c_iv. */
+static const char *const kat_a = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+static const char *const kat_ap = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+static const char *const kat_bp = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
+
+static void kat_randoms(uint8_t cr[32], uint8_t sr[32])
+{
+	for (int i = 0; i < 32; i++) {
+		cr[i] = (uint8_t)i;		/* 00..1f */
+		sr[i] = (uint8_t)(0x20 + i);	/* 20..3f */
+	}
+}
+
+static void test_session_known_answer(void **state)
+{
+	uint8_t a[32], ap[32], bp[32], dh[32], cr[32], sr[32], want[32];
+	struct lwt_psk_keys psk;
+	struct lwt_session_keys s;
+
+	assert_int_equal(lwt_crypto_psk_derive("lwt known-answer key", &psk), 0);
+	unhex("989cf1fe0cbb88b4fad525cc67aa1a7f709d729c78cda90cefce4de50377b607", want);
+	assert_memory_equal(psk.auth_key, want, 32);
+	unhex("2556b1db321ed1c5ff772b86eec19872ca1f4916a941599d3971c5cf67ce17b7", want);
+	assert_memory_equal(psk.mix_key, want, 32);
+
+	unhex(kat_a, a);
+	unhex(kat_ap, ap);
+	unhex(kat_bp, bp);
+	kat_randoms(cr, sr);
+	assert_int_equal(lwt_x25519_shared(a, bp, dh), 0);
+	assert_int_equal(lwt_crypto_session_derive(&psk, dh, cr, sr, ap, bp, &s), 0);
+	unhex("3b2fe40404db85066cf6336d7adaffddcef3202862614ce706bbbab7b6102f13", want);
+	assert_memory_equal(s.c2s_key, want, 32);
+	unhex("0b530d9807d8ac3c11b67bbac49e0a3b8ca3672c24c43346ac220189301bf80d", want);
+	assert_memory_equal(s.s2c_key, want, 32);
+	unhex("4591db6a", want);
+	assert_memory_equal(s.c2s_iv, want, 4);
+	unhex("e54f422c", want);
+	assert_memory_equal(s.s2c_iv, want, 4);
+}
+
+static bool keys_disjoint(const struct lwt_session_keys *x, const struct lwt_session_keys *y)
+{
+	return memcmp(x->c2s_key, y->c2s_key, 32) && memcmp(x->s2c_key, y->s2c_key, 32) &&
+	       memcmp(x->c2s_iv, y->c2s_iv, 4) && memcmp(x->s2c_iv, y->s2c_iv, 4);
+}
+
+/* The keys depend on the X25519 secret: another private key (Alice's with
+ * one bit of byte 5 flipped; a bit the clamping keeps) against the same
+ * public key, and any single flipped bit of the shared secret, change every
+ * part of the keys, all else equal. Keys derived without the DH result, or
+ * from only part of it, fail here. */
+static void test_session_depends_on_dh(void **state)
+{
+	uint8_t a[32], ap[32], bp[32], dh[32], dh2[32], cr[32], sr[32], want[32];
+	struct lwt_psk_keys psk;
+	struct lwt_session_keys s, s2;
+
+	assert_int_equal(lwt_crypto_psk_derive("lwt known-answer key", &psk), 0);
+	unhex(kat_a, a);
+	unhex(kat_ap, ap);
+	unhex(kat_bp, bp);
+	kat_randoms(cr, sr);
+	assert_int_equal(lwt_x25519_shared(a, bp, dh), 0);
+	assert_int_equal(lwt_crypto_session_derive(&psk, dh, cr, sr, ap, bp, &s), 0);
+
+	a[5] ^= 0x10;
+	assert_int_equal(lwt_x25519_shared(a, bp, dh2), 0);
+	/* The same Python session as above: X25519 of that key and Bob's. */
+	unhex("17cdfa1ad678f4ecf48ebd4cf45b3d50752f8ad228a004a27987ea77b3bf1c01", want);
+	assert_memory_equal(dh2, want, 32);
+	assert_int_equal(lwt_crypto_session_derive(&psk, dh2, cr, sr, ap, bp, &s2), 0);
+	assert_true(keys_disjoint(&s, &s2));
+
+	for (int bit = 0; bit < 256; bit++) {
+		memcpy(dh2, dh, 32);
+		dh2[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		assert_int_equal(lwt_crypto_session_derive(&psk, dh2, cr, sr, ap, bp, &s2), 0);
+		if (!keys_disjoint(&s, &s2))
+			fail_msg("flipping bit %d of the DH secret left part of the keys unchanged", bit);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +303,8 @@ int main(void)
 		cmocka_unit_test(test_x25519_rfc7748),
 		cmocka_unit_test(test_x25519_keygen),
 		cmocka_unit_test(test_psk_and_session),
+		cmocka_unit_test(test_session_known_answer),
+		cmocka_unit_test(test_session_depends_on_dh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
