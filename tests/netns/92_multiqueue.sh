@@ -12,7 +12,7 @@
 # both pollers to raw sockets and back. The same again in generic XDP mode.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(nproc)" -ge 2 ] || { say "SKIP: needs 2 CPUs"; exit 0; }
+[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (has $(nproc))"
 
 # Every host's link: two TX queues its way, three from the switch (for
 # generic mode below), as many RX queues as the other end has TX.

@@ -22,6 +22,9 @@ NSES=()
 say() { printf '[%s] %s\n' "$TEST" "$*"; }
 run() { printf '+ %s\n' "$*" >&2; "$@"; }
 fail() { say "FAIL: $*"; exit 1; }
+# skip REASON: after a real probe, the test cannot run here; the runner counts
+# exit status 77 as a skip, never as a pass.
+skip() { say "SKIP: $*"; exit 77; }
 
 # nsx NS CMD...: run in namespace NS (short name) with the command echoed.
 nsx() { local n=$1; shift; printf '+ [%s] %s\n' "$n" "$*" >&2; ip netns exec "$PFX-$n" "$@"; }
@@ -43,24 +46,121 @@ link() {
 	ip -n "$PFX-$b" link set "v-$b-$a" up
 }
 
+# Each namespace gets a bpffs of its own, mounted in the root mount
+# namespace under /run/lwtt/ and bound over /sys/fs/bpf for every daemon
+# started in it: the daemon pins there as it would on a host, and what it
+# leaves behind is still there to be seen after it exits (a bpffs the
+# daemon mounted itself under `ip netns exec` dies with its mount namespace).
+BPFFS_ROOT=/run/lwtt/$PFX
+bpffs() { echo "$BPFFS_ROOT/$1"; }
+ensure_bpffs() {
+	local d
+	d=$(bpffs "$1")
+	mountpoint -q "$d" && return 0
+	mkdir -p "$d"
+	mount -t bpf bpf "$d"
+}
+
 # start NAME NS ARGS...: start a daemon in NS; log in $LOGDIR/NAME.log.
-# Sets ${NAME}_PID.
+# Sets ${NAME}_PID. The daemon's instance (its TUN name, from -tun-name or
+# the config file's tun_name) is remembered so that `stop` can check what it
+# leaves behind.
+declare -A DAEMON_NAME=() DAEMON_NS=() DAEMON_TUN=()
 start() {
-	local name=$1 n=$2; shift 2
+	local name=$1 n=$2 tun="" prev="" a; shift 2
 	# LWT_EXTRA_ARGS: the runner's path matrix (-xdp-mode generic, -xdp=false).
 	# shellcheck disable=SC2086
 	set -- "$@" ${LWT_EXTRA_ARGS:-}
+	for a in "$@"; do
+		case "$prev" in
+		-tun-name | --tun-name) tun=$a ;;
+		-c | --c) [ -z "$tun" ] && tun=$(jq -r '.tun_name // empty' "$a" 2>/dev/null || true) ;;
+		esac
+		case "$a" in -tun-name=* | --tun-name=*) tun=${a#*=} ;; esac
+		prev=$a
+	done
+	ensure_bpffs "$n"
 	printf '+ [%s] %s %s &\n' "$n" "$LWT" "$*" >&2
-	ip netns exec "$PFX-$n" "$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
+	ip netns exec "$PFX-$n" sh -c 'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$(bpffs "$n")" \
+		"$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
+	DAEMON_NAME[$pid]=$name
+	DAEMON_NS[$pid]=$n
+	DAEMON_TUN[$pid]=$tun
 	printf -v "${name}_PID" '%s' "$pid"
 }
 
-# stop PID: SIGTERM and wait for it (5 s), then SIGKILL.
+# daemon_leftovers PID: what the stopped daemon PID should have removed and
+# did not (its TUN, control socket, firewall rule, pins, and the XDP program
+# on its namespace's links once no other daemon of ours runs there); empty
+# when it cleaned up.
+daemon_leftovers() {
+	local pid=$1 n=${DAEMON_NS[$1]} tun=${DAEMON_TUN[$1]} p other=0 d
+	d=$(bpffs "$n")
+	if [ -n "$tun" ]; then
+		ip -n "$PFX-$n" link show "$tun" >/dev/null 2>&1 && echo "TUN $tun in $n"
+		ip netns exec "$PFX-$n" ss -xlH 2>/dev/null | grep -q "@lwt/$tun " && echo "control socket @lwt/$tun in $n"
+		ip netns exec "$PFX-$n" nft list tables 2>/dev/null | grep -qx "table inet lwt_$tun" &&
+			echo "nft table inet lwt_$tun in $n"
+		ip netns exec "$PFX-$n" iptables -S 2>/dev/null | grep -q -- "-N LWT-$tun\$" &&
+			echo "iptables chain LWT-$tun in $n"
+		[ -e "$d/lwt/$tun" ] && echo "bpffs pins in $n: $(cd "$d" && find "lwt/$tun" | tr '\n' ' ')"
+	fi
+	for p in "${!DAEMON_NS[@]}"; do
+		[ "$p" != "$pid" ] && [ "${DAEMON_NS[$p]}" = "$n" ] && kill -0 "$p" 2>/dev/null && other=1
+	done
+	if [ $other = 0 ] && ip -n "$PFX-$n" -d link show 2>/dev/null | grep -q 'prog/xdp'; then
+		echo "XDP program on a link in $n: $(ip -n "$PFX-$n" -o -d link show | grep 'prog/xdp' | cut -d: -f2 | tr '\n' ' ')"
+	fi
+	return 0
+}
+
+# stop_daemon PID: SIGTERM; the daemon must exit by itself with status 0
+# within LWT_STOP_TIMEOUT seconds (10) and leave nothing behind; otherwise
+# it is killed and the reason printed, status 1. A daemon the test killed
+# and reaped itself (kill -9; wait) is not checked again.
+stop_daemon() {
+	local pid=$1 name=${DAEMON_NAME[$1]} i rc left
+	if kill -TERM "$pid" 2>/dev/null; then
+		for ((i = 0; i < ${LWT_STOP_TIMEOUT:-10} * 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			say "daemon $name (pid $pid) did not exit within ${LWT_STOP_TIMEOUT:-10}s of SIGTERM"
+			return 1
+		fi
+	fi
+	wait "$pid" 2>/dev/null && rc=0 || rc=$?
+	# 127: already reaped by the test (it killed the daemon on purpose).
+	[ $rc = 127 ] && return 0
+	if [ $rc != 0 ]; then
+		say "daemon $name (pid $pid) exited with status $rc after SIGTERM"
+		return 1
+	fi
+	left=$(daemon_leftovers "$pid")
+	if [ -n "$left" ]; then
+		say "daemon $name (pid $pid) left behind:"
+		printf '  %s\n' "$left"
+		return 1
+	fi
+	return 0
+}
+
+# stop PID: a daemon is stopped with stop_daemon (the test fails if it does
+# not exit cleanly); anything else gets SIGTERM, 5 s, then SIGKILL.
+declare -A STOPPED=()
 stop() {
 	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
+	STOPPED[$pid]=1
+	if [ -n "${DAEMON_NAME[$pid]:-}" ]; then
+		stop_daemon "$pid" || fail "daemon ${DAEMON_NAME[$pid]} did not stop cleanly"
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
 	for i in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
 		sleep 0.1
@@ -104,10 +204,36 @@ assert_no_rule() {
 }
 
 cleanup() {
-	local rc=$? pid ns
-	for pid in "${PIDS[@]}"; do stop "$pid"; done
+	local rc=$? pid ns left
+	trap - EXIT
+	for pid in "${PIDS[@]}"; do
+		[ -n "${STOPPED[$pid]:-}" ] && continue
+		if [ -n "${DAEMON_NAME[$pid]:-}" ]; then
+			stop_daemon "$pid" || rc=1
+		else
+			stop "$pid"
+		fi
+	done
+	# Nothing the test started may still run in its namespaces.
+	for ns in "${NSES[@]}"; do
+		left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+		if [ -n "${left// /}" ]; then
+			say "processes left in $ns: $(for pid in $left; do printf '%s(%s) ' "$pid" "$(cat /proc/"$pid"/comm 2>/dev/null)"; done)"
+			# shellcheck disable=SC2086
+			kill -KILL $left 2>/dev/null || true
+			rc=1
+		fi
+	done
 	for ns in "${NSES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-	if [ $rc -ne 0 ]; then
+	if [ -d "$BPFFS_ROOT" ]; then
+		for ns in "$BPFFS_ROOT"/*; do
+			[ -d "$ns" ] || continue
+			mountpoint -q "$ns" && umount "$ns"
+			rmdir "$ns"
+		done
+		rmdir "$BPFFS_ROOT" 2>/dev/null || true
+	fi
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
 		say "logs in $LOGDIR:"
 		for f in "$LOGDIR"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
 	fi
