@@ -1,12 +1,43 @@
 // SPDX-License-Identifier: MIT
 /* FEC: every erasure pattern up to m losses rebuilds; m+1 does not; nothing
- * is delivered twice; memory stays bounded. */
+ * is delivered twice; shards of groups pushed out of the window are late; and
+ * the decoder's memory, measured on the heap, is what its shape sets at
+ * create time and does not grow with the groups it sees (fec.h: a fixed pool,
+ * nothing allocated per packet). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
 #include "testutil.h"
 #include "fec.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED_HEAP 1
+#endif
+#endif
+
+#ifdef SANITIZED_HEAP
+/* The sanitizer's allocator replaces glibc's: ask it (sanitizer/allocator_interface.h). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Bytes of heap in use by this process now: glibc's arena chunks plus its
+ * mmap()ed chunks (the decoder's pool is big enough to be one), or the
+ * sanitizer's count when its allocator is in use. */
+static size_t heap_in_use(void)
+{
+#ifdef SANITIZED_HEAP
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+#endif
+}
 
 #define MAXS 64
 
@@ -200,6 +231,33 @@ static void test_too_many_losses(void **state)
 	}
 }
 
+/* An encoder's output fed straight to a decoder; deliveries only counted. */
+struct pipe {
+	struct lwt_fec_dec *d;
+	uint64_t now;
+	int delivered;
+	size_t bytes;
+};
+
+static void count_deliver(void *ctx, const uint8_t *p, size_t len)
+{
+	struct pipe *pp = ctx;
+
+	pp->delivered++;
+	pp->bytes += len;
+}
+
+static void emit_to_dec(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, size_t len)
+{
+	static uint8_t msg[sizeof(struct lwt_fec_hdr) + LWT_FEC_MAX_SHARD];
+	struct pipe *pp = ctx;
+
+	memcpy(msg, h, sizeof(*h));
+	memcpy(msg + sizeof(*h), p, len);
+	assert_int_equal(lwt_fec_dec_input(pp->d, msg, sizeof(*h) + len, pp->now, count_deliver, pp),
+			 0);
+}
+
 static void test_duplicates_and_late(void **state)
 {
 	static struct cap c;
@@ -221,11 +279,23 @@ static void test_duplicates_and_late(void **state)
 	lwt_fec_dec_input(d, c.s[0].msg, c.s[0].len, 1, deliver, &g);
 	assert_int_equal(g.n, 4);
 	assert_int_equal(lwt_fec_dec_stats(d)->duplicates, 2);
-	/* Far-future groups push this one out; its shards are then late. */
+	/* The next 40 groups (1..40) from the same encoder, straight into the
+	 * decoder: every packet delivered once, none late; group 40 puts group
+	 * 0 LWT_FEC_SLOTS or more behind, so its shards are then late. */
+	struct pipe p = { .d = d };
+
 	for (i = 0; i < 40 * 4; i++)
-		lwt_fec_enc_add(e, pkts[0], plens[0], 0, emit, &(struct cap){ 0 }) ;
-	lwt_fec_enc_destroy(e);
-	e = lwt_fec_enc_create(4, 2, 2, 500);
+		assert_int_equal(lwt_fec_enc_add(e, pkts[i % 4], plens[i % 4], 0, emit_to_dec, &p), 0);
+	assert_int_equal(p.delivered, 40 * 4);
+	assert_int_equal(p.bytes, 40 * (plens[0] + plens[1] + plens[2] + plens[3]));
+	assert_int_equal(lwt_fec_dec_stats(d)->late, 0);
+	assert_int_equal(lwt_fec_dec_stats(d)->duplicates, 2);
+	assert_int_equal(lwt_fec_dec_stats(d)->groups_unrecoverable, 0);
+	assert_int_equal(lwt_fec_enc_stats(e)->groups_sent, 41);
+	lwt_fec_dec_input(d, c.s[3].msg, c.s[3].len, 1, deliver, &g);
+	assert_int_equal(g.n, 4);
+	assert_int_equal(lwt_fec_dec_stats(d)->late, 1);
+	/* A jump far ahead (group 1000) is delivered; group 40 is then late. */
 	{
 		struct lwt_fec_hdr h;
 
@@ -233,11 +303,13 @@ static void test_duplicates_and_late(void **state)
 		h.group = htonl(1000);
 		memcpy(c.s[2].msg, &h, sizeof(h));
 		lwt_fec_dec_input(d, c.s[2].msg, c.s[2].len, 1, deliver, &g);
+		assert_int_equal(g.n, 5);
+		h.group = htonl(40);
+		memcpy(c.s[2].msg, &h, sizeof(h));
+		lwt_fec_dec_input(d, c.s[2].msg, c.s[2].len, 1, deliver, &g);
 	}
 	assert_int_equal(g.n, 5);
-	lwt_fec_dec_input(d, c.s[3].msg, c.s[3].len, 1, deliver, &g);
-	assert_int_equal(g.n, 5);
-	assert_int_equal(lwt_fec_dec_stats(d)->late, 1);
+	assert_int_equal(lwt_fec_dec_stats(d)->late, 2);
 	lwt_fec_enc_destroy(e);
 	lwt_fec_dec_destroy(d);
 }
@@ -274,15 +346,57 @@ static void test_malformed(void **state)
 	lwt_fec_dec_destroy(d);
 }
 
+/* The decoder's memory, measured: what a decoder of shape (k, m) takes at
+ * create time is the fixed pool fec.h promises, LWT_FEC_SLOTS groups of k+m
+ * shards of LWT_FEC_MAX_SHARD bytes, plus tables sized by the library's
+ * limits, not by traffic; and it stays exactly that through 10000 groups,
+ * each losing 5 of its 10 data shards (all unrecoverable, so each leaves
+ * its slot incomplete), and comes back to zero on destroy. */
+#define DEC_POOL(k, m) ((size_t)LWT_FEC_SLOTS * ((k) + (m)) * LWT_FEC_MAX_SHARD)
+/* The decoder's own tables, whatever its shape: the generator matrix, three
+ * k x k work matrices and the ISA-L tables at the largest k and m, plus 64
+ * KiB for the slot table and the allocator's overhead. */
+#define DEC_FIXED ((size_t)(LWT_FEC_MAX_K + LWT_FEC_MAX_M) * LWT_FEC_MAX_K +		\
+		   3 * LWT_FEC_MAX_K * LWT_FEC_MAX_K + LWT_FEC_MAX_K * LWT_FEC_MAX_K * 32 + 65536)
+
+static size_t dec_footprint(int k, int m)
+{
+	size_t before = heap_in_use(), after;
+	struct lwt_fec_dec *d = lwt_fec_dec_create(k, m, 1000000);
+
+	assert_non_null(d);
+	after = heap_in_use();
+	lwt_fec_dec_destroy(d);
+	assert_int_equal(heap_in_use(), before);
+	return after - before;
+}
+
 static void test_bounded_flood(void **state)
 {
 	static struct cap c;
 	static struct got g;
 	struct lwt_fec_enc *e = lwt_fec_enc_create(10, 3, 3, 500);
-	struct lwt_fec_dec *d = lwt_fec_dec_create(10, 3, 1000000);
+	struct lwt_fec_dec *d;
+	size_t m0, m1, m2, small, big;
 	int grp;
 
+	/* Footprint by shape: the difference between two shapes is the
+	 * difference of their pools, to the allocator's rounding (16 KiB: a
+	 * sanitizer's size classes round coarser than glibc's pages). */
+	small = dec_footprint(1, 1);
+	big = dec_footprint(20, 10);
+	print_message("decoder footprint: 1+1 %zu bytes, 20+10 %zu bytes\n", small, big);
+	assert_true(small <= DEC_FIXED + DEC_POOL(1, 1));
+	assert_true(big <= DEC_FIXED + DEC_POOL(20, 10));
+	assert_true(big - small + 16384 >= DEC_POOL(20, 10) - DEC_POOL(1, 1));
+	assert_true(big - small <= DEC_POOL(20, 10) - DEC_POOL(1, 1) + 16384);
+
 	make_packets(10, 5);
+	m0 = heap_in_use();
+	d = lwt_fec_dec_create(10, 3, 1000000);
+	assert_non_null(d);
+	m1 = heap_in_use();
+	assert_true(m1 - m0 <= DEC_FIXED + DEC_POOL(10, 3));
 	/* 10000 groups, each missing its first 5 data shards (unrecoverable). */
 	for (grp = 0; grp < 10000; grp++) {
 		c.n = 0;
@@ -292,14 +406,20 @@ static void test_bounded_flood(void **state)
 		for (int i = 5; i < c.n; i++)
 			lwt_fec_dec_input(d, c.s[i].msg, c.s[i].len, (uint64_t)grp * 1000, deliver, &g);
 		assert_int_equal(g.n, 5);
+		if (grp % 1000 == 999 && heap_in_use() != m1)
+			fail_msg("after %d groups the heap holds %zd bytes more than after create",
+				 grp + 1, (ssize_t)(heap_in_use() - m1));
 	}
 	lwt_fec_dec_expire(d, UINT64_MAX / 2);
+	m2 = heap_in_use();
+	assert_int_equal(m2, m1);
 	assert_int_equal(lwt_fec_dec_stats(d)->groups_unrecoverable, 10000);
 	assert_int_equal(lwt_fec_dec_stats(d)->shards_lost, 50000);
 	assert_int_equal(lwt_fec_enc_stats(e)->groups_sent, 10000);
 	assert_int_equal(lwt_fec_enc_stats(e)->parity_sent, 30000);
-	lwt_fec_enc_destroy(e);
 	lwt_fec_dec_destroy(d);
+	assert_int_equal(heap_in_use(), m0);
+	lwt_fec_enc_destroy(e);
 }
 
 static void test_flush_deadline(void **state)
