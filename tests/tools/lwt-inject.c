@@ -11,6 +11,21 @@
  *                                            the same, each frame readdressed
  *                                            from IFACE to DSTMAC (frames
  *                                            captured on another link)
+ *   lwt-inject hello-replay FILE.pcap DST:PORT [HOLD_S]
+ *                                            take the first HELLO frame of the
+ *                                            capture, send it on a new TCP
+ *                                            connection (a kernel socket: a
+ *                                            new flow, as an attacker would)
+ *                                            and print the server's answer:
+ *                                            "reject N", "hello_ack" or "none";
+ *                                            then keep the connection open
+ *                                            HOLD_S seconds (the server must
+ *                                            free the flow by itself)
+ *   lwt-inject frames FILE.pcap              one line per lwt frame in the
+ *                                            capture's TCP payloads:
+ *                                            "SRC:PORT DST:PORT TYPE LEN MSG"
+ *                                            (hex; MSG is the clear message
+ *                                            type of an AUTHED frame, else -)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -215,6 +231,145 @@ static int tcp(char **av)
 	return 0;
 }
 
+/* pcap_walk FILE CB CTX: call CB with each IPv4/TCP frame's IP header, its
+ * TCP payload and the payload's length; CB returns nonzero to stop. */
+typedef int (*seg_fn)(void *ctx, const uint8_t *ip, const uint8_t *pl, size_t plen);
+
+static int pcap_walk(const char *file, seg_fn cb, void *ctx)
+{
+	FILE *f = fopen(file, "rb");
+	uint8_t gh[24], rh[16];
+	static uint8_t buf[65536];
+	int r = 0;
+
+	if (!f) {
+		fprintf(stderr, "lwt-inject: couldn't open '%s': %s\n", file, strerror(errno));
+		return -1;
+	}
+	if (fread(gh, 1, 24, f) != 24 || *(uint32_t *)gh != 0xa1b2c3d4 || *(uint32_t *)(gh + 20) != 1) {
+		fprintf(stderr, "lwt-inject: '%s' is not a little-endian Ethernet pcap\n", file);
+		fclose(f);
+		return -1;
+	}
+	while (!r && fread(rh, 1, 16, f) == 16) {
+		uint32_t caplen = *(uint32_t *)(rh + 8);
+		const uint8_t *ip = buf + 14;
+		size_t ihl, doff, tot;
+
+		if (caplen > sizeof(buf) || fread(buf, 1, caplen, f) != caplen)
+			break;
+		if (caplen < 14 + 20 || buf[12] != 8 || buf[13] != 0 || (ip[0] >> 4) != 4 || ip[9] != 6)
+			continue;
+		ihl = (ip[0] & 15) * 4;
+		tot = (ip[2] << 8) | ip[3];
+		if (tot > caplen - 14)
+			tot = caplen - 14;
+		if (tot < ihl + 20)
+			continue;
+		doff = (ip[ihl + 12] >> 4) * 4;
+		if (tot < ihl + doff)
+			continue;
+		r = cb(ctx, ip, ip + ihl + doff, tot - ihl - doff);
+	}
+	fclose(f);
+	return r;
+}
+
+#define FT_HELLO 0x01
+#define FT_HELLO_ACK 0x02
+#define FT_REJECT 0x03
+#define FT_AUTHED 0x11
+#define HELLO_FRAME_LEN (4 + 124)
+#define REC_HDR 16	/* frame header, session_id, counter */
+
+static int find_hello(void *ctx, const uint8_t *ip, const uint8_t *pl, size_t plen)
+{
+	(void)ip;
+	if (plen < HELLO_FRAME_LEN || pl[0] != FT_HELLO || pl[1] || ((pl[2] << 8) | pl[3]) != 124)
+		return 0;
+	memcpy(ctx, pl, HELLO_FRAME_LEN);
+	return 1;
+}
+
+static int hello_replay(const char *file, const char *dst, unsigned int hold_s)
+{
+	uint8_t hello[HELLO_FRAME_LEN], ans[64];
+	struct sockaddr_in a;
+	struct pollfd pfd;
+	size_t got = 0;
+	int fd;
+
+	if (pcap_walk(file, find_hello, hello) != 1) {
+		fprintf(stderr, "lwt-inject: no HELLO frame in '%s'\n", file);
+		return 1;
+	}
+	if (parse_ep(dst, &a)) {
+		fprintf(stderr, "lwt-inject: bad endpoint '%s'\n", dst);
+		return 2;
+	}
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fprintf(stderr, "lwt-inject: couldn't connect to %s: %s\n", dst, strerror(errno));
+		return 1;
+	}
+	if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello)) {
+		fprintf(stderr, "lwt-inject: couldn't send the HELLO: %s\n", strerror(errno));
+		return 1;
+	}
+	/* The answer is one frame: a REJECT (8 bytes) or a HELLO_ACK (116). */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (got < 4 || got < 4 + (size_t)((ans[2] << 8) | ans[3])) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+		n = read(fd, ans + got, sizeof(ans) - got);
+		if (n <= 0)
+			break;
+		got += n;
+		if (got == sizeof(ans))
+			break;
+	}
+	if (got >= 8 && ans[0] == FT_REJECT)
+		printf("reject %u\n", ans[4]);
+	else if (got >= 4 && ans[0] == FT_HELLO_ACK)
+		printf("hello_ack\n");
+	else
+		printf("none\n");
+	fflush(stdout);
+	sleep(hold_s);
+	close(fd);
+	return 0;
+}
+
+static int print_frames(void *ctx, const uint8_t *ip, const uint8_t *pl, size_t plen)
+{
+	size_t ihl = (ip[0] & 15) * 4, off = 0;
+	char sa[INET_ADDRSTRLEN], da[INET_ADDRSTRLEN];
+
+	(void)ctx;
+	inet_ntop(AF_INET, ip + 12, sa, sizeof(sa));
+	inet_ntop(AF_INET, ip + 16, da, sizeof(da));
+	while (off + 4 <= plen) {
+		size_t len = (pl[off + 2] << 8) | pl[off + 3];
+
+		if (off + 4 + len > plen) {
+			printf("%s:%u %s:%u malformed %zu -\n", sa, (ip[ihl] << 8) | ip[ihl + 1], da,
+			       (ip[ihl + 2] << 8) | ip[ihl + 3], plen - off);
+			break;
+		}
+		printf("%s:%u %s:%u %02x %zu ", sa, (ip[ihl] << 8) | ip[ihl + 1], da,
+		       (ip[ihl + 2] << 8) | ip[ihl + 3], pl[off], len);
+		if (pl[off] == FT_AUTHED && len > REC_HDR - 4)
+			printf("%02x\n", pl[off + REC_HDR]);
+		else
+			printf("-\n");
+		off += 4 + len;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "replay"))
@@ -229,6 +384,10 @@ int main(int argc, char **argv)
 		readdress = 1;
 		return replay(argv[2], argv[4], atol(argv[5]));
 	}
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hello-replay"))
+		return hello_replay(argv[2], argv[3], argc == 5 ? (unsigned int)atoi(argv[4]) : 0);
+	if (argc == 3 && !strcmp(argv[1], "frames"))
+		return pcap_walk(argv[2], print_frames, NULL) < 0;
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
 		return tcp(argv + 2);
 	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "tcp-via")) {
@@ -238,6 +397,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
 			"       flip-via IFACE DSTMAC FILE.pcap OFFSET |\n"
+			"       hello-replay FILE.pcap DST:PORT [HOLD_S] | frames FILE.pcap |\n"
 			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
 			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
 	return 2;
