@@ -3,7 +3,9 @@
 # lwt-ctl attach/detach switch a running daemon between the raw-socket and
 # AF_XDP paths without losing the session: a ping every 20 ms across an
 # attach and a detach (both ends) loses at most 2 packets, and an iperf3 TCP
-# flow running across both completes. Bad requests get a clear error.
+# flow running across both completes. Bad requests get a clear error. An
+# attach puts the XDP program on the link and pins its maps; a detach removes
+# both.
 . "$(dirname "$0")/lib.sh"
 
 two_hosts
@@ -23,22 +25,34 @@ ctl s lwts attach v-s-c --mode bogus 2>/dev/null && fail "bogus mode accepted"
 # switch_both: attach both ends, wait for N pings answered over AF_XDP (or
 # until a moment of iperf3 has passed), detach both ends.
 answered() { [ "$(grep -c 'bytes from' "$LOGDIR/ping.txt")" -ge "$1" ]; }
+# xdp_on NS LINK TUN yes|no: LINK carries an XDP program and the daemon's
+# pins exist (yes), or neither (no).
+xdp_on() {
+	local n=$1 l=$2 tun=$3 want=$4 prog=no pins=no
+	ip -n "$PFX-$n" -d link show "$l" | grep -q 'prog/xdp' && prog=yes
+	[ -e "$(bpffs "$n")/lwt/$tun/xdp-v1/flows" ] && pins=yes
+	[ "$prog$pins" = "$want$want" ] || fail "$n: XDP program on $l: $prog, pins of $tun: $pins (want $want)"
+}
 switch_both() {
+	xdp_on s v-s-c lwts no
 	run ctl s lwts attach v-s-c
 	run ctl c lwtc attach v-c-s
 	[ "$(jget s lwts .path)" = af-xdp ] || fail "server path not af-xdp after attach"
 	[ "$(jget c lwtc .path)" = af-xdp ] || fail "client path not af-xdp after attach"
+	xdp_on s v-s-c lwts yes
+	xdp_on c v-c-s lwtc yes
 	"$@"
 	run ctl c lwtc detach v-c-s
 	run ctl s lwts detach v-s-c
 	[ "$(jget s lwts .path)" = raw-socket ] || fail "server path not raw after detach"
 	[ "$(jget c lwtc .path)" = raw-socket ] || fail "client path not raw after detach"
+	xdp_on s v-s-c lwts no
+	xdp_on c v-c-s lwtc no
 }
 
 say "a ping every 20 ms across attach and detach of both ends"
-nsx c ping -i 0.02 -c 300 -W 1 10.0.0.1 >"$LOGDIR/ping.txt" 2>&1 &
-pingpid=$!
-PIDS+=("$pingpid")
+nsbg c ping -i 0.02 -c 300 -W 1 10.0.0.1 >"$LOGDIR/ping.txt" 2>&1
+pingpid=$BG_PID
 wait_for 10 "50 pings answered" answered 50
 over_xdp() {
 	local n0
@@ -57,12 +71,10 @@ say "ping lost $lost of 300 across attach + detach"
 
 say "an iperf3 TCP flow across attach and detach of both ends completes"
 port=5301
-nsx s timeout 60 iperf3 -s -1 -B 10.0.0.1 -p $port >/dev/null 2>&1 &
-PIDS+=($!)
+nsbg s timeout 60 iperf3 -s -1 -B 10.0.0.1 -p $port >/dev/null 2>&1
 wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q '10.0.0.1:$port '"
-nsx c timeout 40 iperf3 -c 10.0.0.1 -p $port -t 6 -J >"$LOGDIR/iperf.json" 2>"$LOGDIR/iperf.err" &
-iperfpid=$!
-PIDS+=("$iperfpid")
+nsbg c timeout 40 iperf3 -c 10.0.0.1 -p $port -t 6 -J >"$LOGDIR/iperf.json" 2>"$LOGDIR/iperf.err"
+iperfpid=$BG_PID
 moving() { [ "$(jget s lwts .totals.rx_packets)" -ge "$1" ]; }
 wait_for 10 "iperf3 under way" moving $(( $(jget s lwts .totals.rx_packets) + 20000 ))
 over_xdp_iperf() { wait_for 10 "iperf3 over AF_XDP" moving $(( $(jget s lwts .totals.rx_packets) + 50000 )); }

@@ -29,6 +29,18 @@ skip() { say "SKIP: $*"; exit 77; }
 # nsx NS CMD...: run in namespace NS (short name) with the command echoed.
 nsx() { local n=$1; shift; printf '+ [%s] %s\n' "$n" "$*" >&2; ip netns exec "$PFX-$n" "$@"; }
 
+# nsbg NS CMD...: start CMD in NS in the background (redirections on the
+# call apply), registered for cleanup; BG_PID is the command's own PID, not
+# a subshell's (`nsx ... &` would leave the command running after a `stop`
+# of the subshell, and the cleanup check would report it).
+nsbg() {
+	local n=$1; shift
+	printf '+ [%s] %s &\n' "$n" "$*" >&2
+	ip netns exec "$PFX-$n" "$@" &
+	BG_PID=$!
+	PIDS+=("$BG_PID")
+}
+
 add_ns() {
 	local n=$1
 	ip netns add "$PFX-$n"
@@ -81,8 +93,12 @@ start() {
 	done
 	ensure_bpffs "$n"
 	printf '+ [%s] %s %s &\n' "$n" "$LWT" "$*" >&2
-	ip netns exec "$PFX-$n" sh -c 'mount --bind "$0" /sys/fs/bpf && exec "$@"' "$(bpffs "$n")" \
-		"$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
+	# LWT_HIDE: paths made unusable (bound over by /dev/null) for this
+	# daemon alone, e.g. /usr/sbin/nft to test the iptables fallback.
+	ip netns exec "$PFX-$n" env LWT_HIDE="${LWT_HIDE:-}" sh -c '
+		mount --bind "$0" /sys/fs/bpf || exit 1
+		for f in $LWT_HIDE; do mount --bind /dev/null "$f" || exit 1; done
+		exec "$@"' "$(bpffs "$n")" "$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	DAEMON_NAME[$pid]=$name
@@ -333,9 +349,8 @@ xfer_sha256() {
 	local sn=$1 addr=$2 cn=$3 mb=$4 t=${5:-60} want got ncpid t0 t1
 	head -c $((mb * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
 	want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
-	nsx "$sn" sh -c "timeout $((t + 10)) nc -l -N $addr 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'" &
-	ncpid=$!
-	PIDS+=("$ncpid")
+	nsbg "$sn" sh -c "timeout $((t + 10)) nc -l -N $addr 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'"
+	ncpid=$BG_PID
 	wait_for 5 "nc listening" nsx "$sn" sh -c "ss -ltn | grep -q $addr:5001"
 	t0=$(date +%s.%N)
 	nsx "$cn" timeout "$t" nc -N "$addr" 5001 <"$LOGDIR/blob" || fail "transfer did not finish"
@@ -366,9 +381,8 @@ ping_stats() {
 # (a few PIDs apart) never pick the same one.
 iperf_run() {
 	local sn=$1 addr=$2 cn=$3 out=$4 port=$((5200 + BASHPID % 700)) ipid; shift 4
-	nsx "$sn" timeout 180 iperf3 -s -1 -B "$addr" -p "$port" >/dev/null 2>&1 &
-	ipid=$!
-	PIDS+=("$ipid")
+	nsbg "$sn" timeout 180 iperf3 -s -1 -B "$addr" -p "$port" >/dev/null 2>&1
+	ipid=$BG_PID
 	wait_for 5 "iperf3 listening on $addr:$port" nsx "$sn" sh -c "ss -ltn | grep -q '$addr:$port '" >&2
 	nsx "$cn" timeout 150 iperf3 -c "$addr" -p "$port" --connect-timeout 5000 -J "$@" >"$out" || true
 	stop "$ipid"
