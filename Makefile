@@ -145,10 +145,10 @@ fuzz:
 	$(MAKE) fuzz-smoke FUZZ_SECONDS=600
 
 unit-test: $(UNIT_BINS)
-	@for t in $(UNIT_BINS); do echo "== $$t"; $$t || exit 1; done
+	@tests/unit/run-cmocka.sh unit $(UNIT_BINS)
 
 bpf-test: $(BPFT_BINS)
-	@for t in $(BPFT_BINS); do echo "== $$t"; $$t || exit 1; done
+	@tests/unit/run-cmocka.sh bpf $(BPFT_BINS)
 
 netns-test: all
 	./scripts/run-netns-tests.sh $(TESTS)

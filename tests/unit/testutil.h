@@ -6,9 +6,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+/* cmocka prints progress on stdout and failures on stderr: with stdout line
+ * buffered they stay in order when the runner pipes them through tee. */
+__attribute__((constructor)) static void testutil_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
 
 /* Decode hex into out; returns the byte count. */
 static inline size_t unhex(const char *h, uint8_t *out)
