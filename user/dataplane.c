@@ -386,11 +386,19 @@ static void pend_push(struct dpctx *x, const uint8_t *pkt, size_t len)
 		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
 		return;
 	}
-	i = (p->head + p->count) % p->cap;
-	if (!p->pkts[i])
-		p->pkts[i] = malloc(LWT_DP_BUF);
-	if (!p->pkts[i])
+	/* What send_ip could never send is not kept (a TUN MTU may be up to
+	 * 9000); what is kept gets a buffer of its own length. */
+	if (SEG_HDR + REC_HDR + 1 + len + LWT_TAG_LEN > LWT_DP_BUF) {
+		LWT_CTR_INC(&x->d->ctr, drop_malformed);
 		return;
+	}
+	i = (p->head + p->count) % p->cap;
+	free(p->pkts[i]);
+	p->pkts[i] = malloc(len ? len : 1);
+	if (!p->pkts[i]) {
+		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
+		return;
+	}
 	memcpy(p->pkts[i], pkt, len);
 	p->lens[i] = len;
 	p->count++;
