@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: MIT
 # encrypt_after_auth: negotiated when both ends ask; data then crosses in
 # clear under a GMAC tag (a ping's pattern is visible at a router between
-# them; without the option it is not), control records stay encrypted, and a
-# data record with one bit flipped on the wire is dropped and counted while
-# the session goes on.
+# them; without the option it is not), a data record with one bit flipped on
+# the wire is dropped and counted while the session goes on, and control
+# records stay encrypted: captured at the router from the first segment,
+# every AUTHED frame carries a data message (IP or FEC shard), keepalives,
+# loss reports, route adverts and key rotations cross as SEALED frames, and
+# the advertised route's bytes never appear in clear.
 . "$(dirname "$0")/lib.sh"
 
 routed_hosts
@@ -88,4 +91,44 @@ say "server: drop_auth $a0 -> $a1, rx_packets $rx0 -> $rx1"
 # may still move by a keepalive meanwhile.
 [ $((a1 - a0)) -eq "$n" ] || fail "$((a1 - a0)) authentication drops for $n tampered records"
 nsx c ping -c 10 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "session broken after tampering"
+stop "$client_PID"
+stop "$server_PID"
+
+say "both ask: control records stay SEALED on the wire"
+# Route adverts, a rekey every second, keepalives and FEC loss reports, all
+# captured at the router (both directions cross v-r-s) from the first SYN.
+ROUTE=192.168.77.0/24
+ROUTE_HEX=c0a84d0018	# the entry as a route advert carries it: net, prefix
+printf '+ [r] tcpdump -i v-r-s -U -w %s tcp port 9000 &\n' "$LOGDIR/ctl.pcap" >&2
+ip netns exec "$PFX-r" tcpdump -i v-r-s -U -w "$LOGDIR/ctl.pcap" 'tcp port 9000' >"$LOGDIR/tcpdump3.log" 2>&1 &
+cap=$!
+PIDS+=("$cap")
+wait_for 5 "tcpdump ready" grep -q "listening on" "$LOGDIR/tcpdump3.log"
+srv -encrypt-after-auth -allowed-routes "$ROUTE" -config-push-interval 1
+cli -encrypt-after-auth -routes "$ROUTE"
+up
+nsx c ping -c 40 -i 0.02 -s 100 -W 1 -q 10.0.0.1 >/dev/null || true
+# Two rotations; if control records left unreadable to the peer, the
+# rotations never complete and the wire below says why.
+wait_for 10 "two key rotations" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .rekeys) -ge 2 ]" || true
+kill -INT "$cap"
+wait "$cap" || true
+nsx r "$TOOLS/lwt-inject" frames "$LOGDIR/ctl.pcap" >"$LOGDIR/ctl.frames"
+# Columns: src dst frame-type length clear-message-type (AUTHED only).
+authed=$(awk '$3 == "11"' "$LOGDIR/ctl.frames" | wc -l)
+sealed=$(awk '$3 == "10"' "$LOGDIR/ctl.frames" | wc -l)
+bad=$(awk '$3 == "11" && $5 != "01" && $5 != "04" {print $5}' "$LOGDIR/ctl.frames" | sort | uniq -c | tr -s ' \n' ' ')
+say "on the wire: $authed AUTHED frames (data), $sealed SEALED frames (control)"
+[ -z "$bad" ] || fail "control messages sent AUTHED, in clear (count, message type): $bad"
+[ "$authed" -ge 40 ] || fail "only $authed AUTHED frames: data not sent auth-only?"
+# Two rotations (REKEY + REKEY_ACK each), a keepalive after each switch,
+# the first keepalives, a route advert and its result at least.
+[ "$sealed" -ge 8 ] || fail "only $sealed SEALED frames on the wire"
+od -An -tx1 -v "$LOGDIR/ctl.pcap" | tr -d ' \n' | grep -q "$ROUTE_HEX" && fail "route advert ($ROUTE) visible in clear on the wire"
+# The control plane worked through all this: the route was accepted and
+# installed, the keys rotated.
+rk=$(jget s lwts .rekeys)
+say "server: $rk rotations, route $(nsx s ip -o route show "$ROUTE" | tr -s ' ')"
+[ "$rk" -ge 2 ] || fail "only $rk key rotations"
+nsx s ip route show "$ROUTE" | grep -q "dev lwts" || fail "route $ROUTE not installed on the server"
 say PASS
