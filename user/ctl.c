@@ -224,7 +224,13 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid() && cred.gid != getegid())) {
+		static const char no[] = "error: permission denied (only root or the daemon's "
+					 "user or group may use its control socket)\n";
+
 		lwt_log_rl(LWT_LOG_WARN, "control socket: refused uid %u", cred.uid);
+		if (send(fd, no, sizeof(no) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* peer went away */
+		}
 		close(fd);
 		return;
 	}

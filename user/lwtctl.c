@@ -2,7 +2,9 @@
 /* lwt-ctl: talk to a running lightweight-tunnel through its control socket.
  *   lwt-ctl [-i TUN] status|stats|peers [--json]
  * Without -i, the one daemon in this network namespace is used. */
+#include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,47 @@ static void usage(FILE *f)
 		   "  attach IFACE [--mode native|generic|auto]   move the data path to AF_XDP\n"
 		   "  detach IFACE                                back to raw sockets\n"
 		   "-i TUN picks the daemon by its TUN name (needed when more than one runs here).\n");
+}
+
+/* Abstract socket names carry no permissions: any local user may bind
+ * "@lwt/<name>" before the daemon does. Trust the server end only if its
+ * owner (SO_PEERCRED, as of its listen()) is root, ourselves, or the
+ * service user "lwt"; 0 if trusted, else prints why and returns 1. */
+static int check_server(int fd, const char *inst)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	const struct passwd *pw;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+		fprintf(stderr, "lwt-ctl: couldn't check who holds '@%s%s': %s\n", LWT_CTL_PREFIX,
+			inst, strerror(errno));
+		return 1;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 0;
+	pw = getpwnam("lwt");
+	if (pw && pw->pw_uid == cred.uid)
+		return 0;
+	fprintf(stderr,
+		"lwt-ctl: refusing '@%s%s': it is held by uid %u (pid %d), not by root, you or "
+		"the service user 'lwt' (another user's socket squatting the daemon's name?)\n",
+		LWT_CTL_PREFIX, inst, (unsigned)cred.uid, (int)cred.pid);
+	return 1;
+}
+
+/* Write n bytes of the daemon's answer with every control character but
+ * newline and tab (and every byte outside ASCII) shown as '?': nothing the
+ * daemon (or an impostor) sends can drive the terminal. */
+static void write_clean(FILE *f, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)b[i];
+
+		fputc(c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f) ? c : '?', f);
+	}
 }
 
 /* Abstract sockets "@lwt/<name>" of this network namespace, from /proc/net/unix. */
@@ -126,19 +169,32 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lwt-ctl: couldn't connect to daemon '%s': %s\n", inst, strerror(errno));
 		return 1;
 	}
+	if (check_server(fd, inst)) {
+		close(fd);
+		return 1;
+	}
 	if (iface)
 		snprintf(req, sizeof(req), "%s %s %s\n", command, iface, mode);
 	else
 		snprintf(req, sizeof(req), "%s%s\n", command, json ? " json" : "");
-	if (write(fd, req, strlen(req)) < 0) {
+	/* A daemon that refuses us answers and closes before reading: EPIPE
+	 * then, and its answer is still there to read. */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET) {
 		fprintf(stderr, "lwt-ctl: couldn't send request: %s\n", strerror(errno));
 		return 1;
 	}
+	size_t total = 0;
+
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (!rc && n >= 6 && !memcmp(buf, "error:", 6))
+		if (!total && n >= 6 && !memcmp(buf, "error:", 6))
 			rc = 1;
-		fwrite(buf, 1, n, rc ? stderr : stdout);
+		write_clean(rc ? stderr : stdout, buf, n);
+		total += n;
 	}
 	close(fd);
+	if (!total) {
+		fprintf(stderr, "lwt-ctl: daemon '%s' closed the connection without an answer\n", inst);
+		return 1;
+	}
 	return rc;
 }

@@ -219,6 +219,11 @@ assert_no_rule() {
 	fi
 }
 
+# at_exit CMD: run CMD (eval'd) in cleanup, after every process is stopped
+# (never replace the EXIT trap: cleanup must see the test's exit status).
+AT_EXIT=()
+at_exit() { AT_EXIT+=("$1"); }
+
 cleanup() {
 	local rc=$? pid ns left
 	trap - EXIT
@@ -241,6 +246,7 @@ cleanup() {
 		fi
 	done
 	for ns in "${NSES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	for left in "${AT_EXIT[@]}"; do eval "$left" || true; done
 	if [ -d "$BPFFS_ROOT" ]; then
 		for ns in "$BPFFS_ROOT"/*; do
 			[ -d "$ns" ] || continue
