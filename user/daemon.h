@@ -124,7 +124,7 @@ enum lwt_slot_state {
 	X(drop_unknown_flow) X(drop_spoofed_src) X(drop_no_route)		\
 	X(drop_isolation) X(drop_queue_full) X(rst_ignored) X(challenge_acks)	\
 	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)		\
-	X(drop_stale_key) X(rekeys) X(drop_no_session)
+	X(drop_stale_key) X(rekeys) X(drop_no_session) X(rx_prev_key)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;

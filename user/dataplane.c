@@ -665,6 +665,8 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	atomic_store_explicit(&s->last_rx_ns, now, memory_order_relaxed);
 	LWT_CTR_INC(&s->ctr, rx_packets);
 	LWT_CTR_ADD(&s->ctr, rx_bytes, blen - 1);
+	if (which == -1)
+		LWT_CTR_INC(&s->ctr, rx_prev_key);	/* a straggler of the last epoch */
 	if (which == 0) {
 		s->rx_seen++;
 		if (seq + 1 > s->rx_top)
