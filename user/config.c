@@ -39,7 +39,8 @@ static const struct keydef keys[] = {
 	{ "local_addr", "l", K_STR, F(local_addr), 0, 0, "server: listen address ip:port (default 0.0.0.0:9000)" },
 	{ "remote_addr", "r", K_STR, F(remote_addr), 0, 0, "client: server host:port" },
 	{ "tunnel_addr", "t", K_STR, F(tunnel_addr), 0, 0, "tunnel IP in CIDR (default 10.0.0.1/24 server, 10.0.0.2/24 client)" },
-	{ "key", "k", K_STR, F(key), 0, 0, "pre-shared key (required)" },
+	{ "key", "k", K_STR, F(key), 0, 0, "pre-shared key (this or key_file required)" },
+	{ "key_file", "key-file", K_STR, F(key_file), 0, 0, "lwt: file whose first line is the key (not shown in ps)" },
 	{ "mtu", "mtu", K_INT, F(mtu), 0, 9000, "TUN MTU, 576..9000; 0 = from the path (default 1400)" },
 	{ "fec_data", "fec-data", K_INT, F(fec_data), 1, 128, "FEC data shards 1..128 (default 10)" },
 	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off (default 3)" },
@@ -454,7 +455,7 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 	struct sockaddr_in sa;
 
 	if (!c->key[0])
-		return errf(err, el, "key: required (-k); lwt refuses to run without a pre-shared key");
+		return errf(err, el, "key: required (-k or key_file); lwt refuses to run without a pre-shared key");
 	if (c->mode == LWT_MODE_CLIENT && !c->remote_addr[0])
 		return errf(err, el, "remote_addr: required in client mode (-r host:port)");
 	if (c->mode == LWT_MODE_SERVER && lwt_config_has(c, "remote_addr"))
@@ -487,9 +488,42 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 }
 
 /* Fill parsed fields after validation. */
+/* key_file: the key is the file's first line (trailing whitespace cut). */
+static int load_key_file(struct lwt_config *c, char *err, size_t el)
+{
+	char line[LWT_CFG_STR + 2];
+	size_t n;
+	FILE *f;
+
+	if (c->key[0])
+		return errf(err, el, "key_file: give the key either with key/-k or with key_file, not both");
+	f = fopen(c->key_file, "re");
+	if (!f)
+		return errf(err, el, "key_file: couldn't open \"%s\": %s", c->key_file, strerror(errno));
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	n = strlen(line);
+	if (n > LWT_CFG_STR && line[n - 1] != '\n')
+		return errf(err, el, "key_file: the key in \"%s\" is longer than %d characters",
+			    c->key_file, LWT_CFG_STR - 1);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+		     line[n - 1] == '\t'))
+		line[--n] = 0;
+	if (!n)
+		return errf(err, el, "key_file: \"%s\" holds no key on its first line", c->key_file);
+	snprintf(c->key, sizeof(c->key), "%s", line);
+	explicit_bzero(line, sizeof(line));
+	c->key_from_file = true;
+	return 0;
+}
+
 static int finish(struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
+
+	if (c->key_file[0] && load_key_file(c, err, el))
+		return -EINVAL;
 
 	if (!c->tunnel_addr[0])
 		snprintf(c->tunnel_addr, sizeof(c->tunnel_addr), "%s",
@@ -647,6 +681,28 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 	return finish(cfg, err, el);
 }
 
+int lwt_config_scrub_argv(int argc, char **argv)
+{
+	int i, n = 0;
+
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *v = NULL;
+
+		if (a[0] != '-')
+			continue;
+		a += a[1] == '-' ? 2 : 1;
+		if (!strcmp(a, "k") && i + 1 < argc)
+			v = argv[++i];
+		else if (!strncmp(a, "k=", 2))
+			v = a + 2;
+		if (v && *v) {
+			memset(v, 'x', strlen(v));
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Options whose feature this build does not run yet: one row each, so a
  * later change flips a feature on by deleting its row. */
 struct inactive {
@@ -680,6 +736,9 @@ void lwt_config_log_notes(const struct lwt_config *c)
 	    c->key_in_file)
 		lwt_warn("config %s holds the key and is readable by other users (mode %o); chmod 600 it",
 			 c->config_path, st.st_mode & 0777);
+	if (c->key_file[0] && stat(c->key_file, &st) == 0 && (st.st_mode & 077))
+		lwt_warn("key_file %s is readable by other users (mode %o); chmod 600 it",
+			 c->key_file, st.st_mode & 0777);
 	if (strlen(c->key) < 12)
 		lwt_warn("key: shorter than 12 characters; use a long random key (lightweight-tunnel -g)");
 }

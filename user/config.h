@@ -32,6 +32,8 @@ struct lwt_config {
 	uint32_t tun_ip;			/* network byte order */
 	uint8_t tun_prefix;
 	char key[LWT_CFG_STR];			/* key / -k */
+	char key_file[LWT_CFG_STR];		/* key_file / -key-file: read key from it */
+	bool key_from_file;			/* key came from key_file */
 	int mtu;				/* mtu / -mtu, 0 = discover */
 	int fec_data, fec_parity;		/* fec_data, fec_parity */
 	int fec_flush_us;			/* fec_flush_us (lwt) */
@@ -98,6 +100,9 @@ int lwt_config_load_json_str(struct lwt_config *cfg, const char *json, char *err
 int lwt_config_validate(const struct lwt_config *cfg, char *err, size_t errlen);
 /* Write a server template to path and a client template to path.client, mode 0600. */
 int lwt_config_write_templates(const char *path, char *err, size_t errlen);
+/* Overwrite the value of every -k/--k flag in argv with 'x' (so that
+ * /proc/PID/cmdline no longer shows the key); the number of values scrubbed. */
+int lwt_config_scrub_argv(int argc, char **argv);
 /* Log (info) one line per option that is set but whose feature is not active in
  * this build, and warnings (e.g. a key file readable by others). */
 void lwt_config_log_notes(const struct lwt_config *cfg);

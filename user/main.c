@@ -97,6 +97,10 @@ int main(int argc, char **argv)
 	lwt_info("lightweight-tunnel (lwt) %s starting as %s", LWT_VERSION,
 		 d->cfg.mode == LWT_MODE_SERVER ? "server" : "client");
 	lwt_config_log_notes(&d->cfg);
+	if (lwt_config_scrub_argv(argc, argv))
+		lwt_warn("key: given with -k, which other local users could read in the process "
+			 "list until now (it is scrubbed from it); prefer key_file or a config file "
+			 "of mode 0600");
 	if (lwt_crypto_psk_derive(d->cfg.key, &d->psk)) {
 		lwt_err("couldn't derive keys from the pre-shared key");
 		return 1;

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Bad flags and configs are refused before anything is touched: exit status
-# 2, one line naming the key; no TUN, no firewall rule appears.
+# 2, one line naming the key; no TUN, no firewall rule appears. A key given
+# with -k is scrubbed from the process's command line (with a warning); the
+# key can come from key_file instead, never from both.
 . "$(dirname "$0")/lib.sh"
 
 add_ns x
@@ -26,8 +28,30 @@ echo '{"mode":"server","key":"somekey-123456","fec_dta":3}' >"$LOGDIR/bad.json"
 check_refused fec_dta -c "$LOGDIR/bad.json"
 echo '{"mode":"server","key":5}' >"$LOGDIR/bad2.json"
 check_refused key -c "$LOGDIR/bad2.json"
+check_refused key_file -m server -key-file "$LOGDIR/no-such-file"
+printf '\n' >"$LOGDIR/empty.key"
+check_refused key_file -m server -key-file "$LOGDIR/empty.key"
+printf 'somekey-123456\n' >"$LOGDIR/ok.key"
+check_refused key_file -m server -k somekey-123456 -key-file "$LOGDIR/ok.key"
 if nsx x ip -o link | grep -v ' lo:' | grep -q .; then fail "a link appeared"; fi
 assert_no_rule x
+
+say "-k is scrubbed from /proc/PID/cmdline; key_file works"
+two_hosts
+secret="cmdline-secret-$(od -An -N6 -tx8 /dev/urandom | tr -d ' ')"
+printf '%s\n' "$secret" >"$LOGDIR/client.key"
+chmod 600 "$LOGDIR/client.key"
+start server s -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$secret" -tun-name lwts
+start client c -m client -r 10.99.0.1:9000 -t 10.0.0.2/24 -key-file "$LOGDIR/client.key" -tun-name lwtc
+wait_for 10 "session up with the key from key_file" sessions_up c lwtc
+tr '\0' ' ' </proc/"$server_PID"/cmdline >"$LOGDIR/cmdline"
+cat "$LOGDIR/cmdline"; echo
+grep -q "$secret" "$LOGDIR/cmdline" && fail "the key is still in /proc/PID/cmdline"
+grep -q -- "-k x\{${#secret}\} " "$LOGDIR/cmdline" || fail "the -k value was not overwritten in place"
+grep -q "key: given with -k" "$LOGDIR/server.log" || fail "no warning about -k"
+grep -q "key: given with -k" "$LOGDIR/client.log" && fail "warned about -k to a client that used key_file"
+stop "$client_PID"
+stop "$server_PID"
 
 say "-v and -g"
 "$LWT" -v | grep -q 'lwt' || fail "-v"
