@@ -341,6 +341,10 @@ static int set_json(struct lwt_config *c, int i, const cJSON *j, char *err, size
 			return errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
 		return set_str(c, i, j->valuestring, err, el);
 	case K_INT:
+		/* Range first: converting inf, nan or 1e300 to long is undefined. */
+		if (cJSON_IsNumber(j) && !(j->valuedouble > -1e15 && j->valuedouble < 1e15))
+			return errf(err, el, "%s: must be an integer %ld..%ld, got %g", k->json,
+				    k->min, k->max, j->valuedouble);
 		if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long)j->valuedouble)
 			return errf(err, el, "%s: must be an integer, got %s", k->json, jtype(j));
 		snprintf(buf, sizeof(buf), "%ld", (long)j->valuedouble);

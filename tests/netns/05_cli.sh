@@ -28,6 +28,11 @@ echo '{"mode":"server","key":"somekey-123456","fec_dta":3}' >"$LOGDIR/bad.json"
 check_refused fec_dta -c "$LOGDIR/bad.json"
 echo '{"mode":"server","key":5}' >"$LOGDIR/bad2.json"
 check_refused key -c "$LOGDIR/bad2.json"
+# 1e999 parses as inf: refused by range, never converted (undefined before).
+for v in 1e999 -1e999 1e300 4294967296; do
+	echo "{\"mode\":\"server\",\"key\":\"somekey-123456\",\"mtu\":$v}" >"$LOGDIR/bad3.json"
+	check_refused "mtu: must be an integer 0..9000, got" -c "$LOGDIR/bad3.json"
+done
 check_refused key_file -m server -key-file "$LOGDIR/no-such-file"
 printf '\n' >"$LOGDIR/empty.key"
 check_refused key_file -m server -key-file "$LOGDIR/empty.key"
