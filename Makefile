@@ -134,12 +134,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) | $(BPF_SKELS)
 
 FUZZ_SECONDS ?= 20
 fuzz-smoke: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do \
-		echo "== fuzz $$f ($(FUZZ_SECONDS)s)"; \
-		mkdir -p $(BUILD)/fuzz/corpus-$$(basename $$f); \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		    $(BUILD)/fuzz/corpus-$$(basename $$f) tests/fuzz/corpus/$$(basename $$f) 2>&1 | tail -4 || exit 1; \
-	done
+	@tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BINS)
 
 fuzz:
 	$(MAKE) fuzz-smoke FUZZ_SECONDS=600

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# make fuzz-smoke / make fuzz: each libFuzzer target runs SECONDS over its
+# seeds (tests/fuzz/corpus/<target>, if any) and what earlier runs found
+# (DIR/corpus-<target>). A crash, a sanitizer report (UBSan made fatal
+# here), a leak, one input running over 10 s, or running out of memory
+# fails the run: libFuzzer writes the reproducer under
+# DIR/artifacts-<target>/, and this prints its path, the report, and the
+# command that replays it. A success shows only the run's totals.
+# usage: run-fuzz.sh SECONDS DIR BINARY...
+set -u
+secs=$1 dir=$2
+shift 2
+failed=()
+
+for f in "$@"; do
+	n=$(basename "$f")
+	corpus=$dir/corpus-$n art=$dir/artifacts-$n log=$dir/$n.log
+	mkdir -p "$corpus" "$art"
+	seeds=()
+	[ -d "tests/fuzz/corpus/$n" ] && seeds=("tests/fuzz/corpus/$n")
+	echo "== fuzz $f (${secs}s, log $log)"
+	# The outer timeout only catches a hang libFuzzer's own -timeout misses.
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS} \
+		timeout --kill-after=10 $((secs + 120)) \
+		"$f" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$art/" "$corpus" ${seeds[@]+"${seeds[@]}"} >"$log" 2>&1
+	rc=$?
+	repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log")
+	if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then
+		grep -E '^Done [0-9]+ runs|^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$log"
+		continue
+	fi
+	# The report: from the first sanitizer or libFuzzer error line on.
+	start=$(grep -n -m1 -E '^==[0-9]+== ?ERROR|ERROR: libFuzzer|runtime error:|^ALARM: ' "$log" |
+		cut -d: -f1)
+	start=${start:-$(( $(wc -l <"$log") > 40 ? $(wc -l <"$log") - 40 : 1 ))}
+	total=$(wc -l <"$log")
+	# ASan's shadow-byte map and legend say nothing a reader needs here.
+	sed -n "${start},\$p" "$log" | sed '/^Shadow bytes around/,/^ *Right alloca redzone/d' |
+		cut -c1-300 | head -150
+	[ $((total - start)) -ge 150 ] && echo "... the rest in $log"
+	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
+		echo "FAIL: $n still running $((secs + 120)) s after a ${secs} s budget: killed"
+	if [ -n "$repro" ]; then
+		for r in $repro; do
+			echo "FAIL: $n: reproducer $r (exit status $rc)"
+			echo "      replay: $f $r"
+		done
+		failed+=("$n: $repro")
+	else
+		echo "FAIL: $n exited with status $rc without writing a reproducer (log $log)"
+		failed+=("$n: exit status $rc")
+	fi
+done
+if [ "${#failed[@]}" -gt 0 ]; then
+	printf 'fuzz: FAILED %s\n' "${failed[@]}"
+	exit 1
+fi
+echo "fuzz: $# target(s), no crash, leak or timeout"
