@@ -44,6 +44,18 @@ static const char *ip_str(uint32_t ip, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+/* A host address of the server's tunnel subnet (not its network or
+ * broadcast address): the only tunnel IPs a client may claim. */
+static bool addr_in_subnet(const struct lwt_daemon *d, uint32_t ip)
+{
+	uint32_t mask = d->cfg.tun_prefix ? htonl(~0u << (32 - d->cfg.tun_prefix)) : 0;
+	uint32_t net = d->cfg.tun_ip & mask;
+
+	if ((ip & mask) != net)
+		return false;
+	return d->cfg.tun_prefix >= 31 || (ip != net && ip != (net | ~mask));
+}
+
 /* Orders about a slot go to the poller that owns it. */
 static struct lwt_msgq *dpq(struct lwt_daemon *d, int slot)
 {
@@ -503,6 +515,27 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	if (hello.tunnel_ip == d->cfg.tun_ip) {
 		lwt_warn("peer %s: refused: tunnel IP %s is the server's own", ps, ts);
 		reject(d, i, LWT_REJECT_IP_INUSE);
+		return;
+	}
+	if (!addr_in_subnet(d, hello.tunnel_ip)) {
+		lwt_warn("peer %s: refused: tunnel IP %s is not a host address of the server's tunnel "
+			 "subnet %s", ps, ts, d->cfg.tunnel_addr);
+		reject(d, i, LWT_REJECT_ADDR);
+		return;
+	}
+	if ((j = lwt_routes_covering(d, hello.tunnel_ip, i)) >= 0) {
+		char rs[INET_ADDRSTRLEN];
+
+		ip_str(d->routes[j].net, rs);
+		lwt_warn("peer %s: refused: tunnel IP %s lies in the route %s/%u another client "
+			 "advertised", ps, ts, rs, d->routes[j].prefix);
+		reject(d, i, LWT_REJECT_ADDR);
+		return;
+	}
+	if (hello.fec_parity && hello.fec_data + hello.fec_parity > LWT_FEC_PEER_MAX_SHARDS) {
+		lwt_warn("peer %s: refused: FEC shape %u+%u is over %d shards a group", ps,
+			 hello.fec_data, hello.fec_parity, LWT_FEC_PEER_MAX_SHARDS);
+		reject(d, i, LWT_REJECT_FEC);
 		return;
 	}
 	for (j = 0; j < d->nslots; j++) {

@@ -291,6 +291,9 @@ void lwt_routes_free(struct lwt_daemon *d);
 void lwt_routes_session_up(struct lwt_daemon *d, int slot);
 void lwt_routes_withdraw(struct lwt_daemon *d, int slot);
 void lwt_routes_tick(struct lwt_daemon *d, uint64_t now);
+/* Server: the accepted route (index) that covers ip, other than those of
+ * except_slot; -1 if none. */
+int lwt_routes_covering(const struct lwt_daemon *d, uint32_t ip, int except_slot);
 void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
 /* peers.c: who is connected, told to every client. */
 int lwt_peers_init(struct lwt_daemon *d);

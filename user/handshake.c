@@ -186,6 +186,10 @@ const char *lwt_hs_reject_str(int reason)
 		return "protocol version mismatch";
 	case LWT_REJECT_STALE:
 		return "stale or replayed hello";
+	case LWT_REJECT_ADDR:
+		return "tunnel IP not allowed (outside the server's tunnel subnet, or inside a route)";
+	case LWT_REJECT_FEC:
+		return "FEC shape larger than the server accepts";
 	}
 	return "unknown reason";
 }

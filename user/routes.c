@@ -52,6 +52,7 @@ static const char *status_str(int st)
 	case LWT_ROUTE_TUNNEL: return "overlaps the tunnel subnet";
 	case LWT_ROUTE_CONFLICT: return "already advertised by another client";
 	case LWT_ROUTE_FULL: return "the server's route table is full";
+	case LWT_ROUTE_HOLDS_PEER: return "covers the server's or another client's tunnel address";
 	}
 	return "refused";
 }
@@ -172,10 +173,28 @@ static int check(struct lwt_daemon *d, int slot, uint32_t net, uint8_t prefix)
 	for (i = 0; i < d->nroutes; i++)
 		if (d->routes[i].slot != slot && overlap(net, prefix, d->routes[i].net, d->routes[i].prefix))
 			return LWT_ROUTE_CONFLICT;
+	/* Even a route the operator named may not take the server's or another
+	 * client's own tunnel address. */
+	if (within(c->tun_ip, 32, net, prefix))
+		return LWT_ROUTE_HOLDS_PEER;
+	for (i = 0; i < d->nslots; i++)
+		if (i != slot && d->slots[i].c.phase == LWT_PH_UP && d->slots[i].c.tun_ip &&
+		    within(d->slots[i].c.tun_ip, 32, net, prefix))
+			return LWT_ROUTE_HOLDS_PEER;
 	for (i = 0; i < c->n_routes; i++)
 		if (overlap(net, prefix, c->routes[i].addr, c->routes[i].prefix))
 			return LWT_ROUTE_CONFLICT;
 	return LWT_ROUTE_OK;
+}
+
+int lwt_routes_covering(const struct lwt_daemon *d, uint32_t ip, int except_slot)
+{
+	int i;
+
+	for (i = 0; i < d->nroutes; i++)
+		if (d->routes[i].slot != except_slot && within(ip, 32, d->routes[i].net, d->routes[i].prefix))
+			return i;
+	return -1;
 }
 
 static void route_drop(struct lwt_daemon *d, int i)

@@ -75,7 +75,14 @@ enum lwt_reject_reason {
 	LWT_REJECT_FULL     = 3,	/* max_clients reached */
 	LWT_REJECT_VERSION  = 4,
 	LWT_REJECT_STALE    = 5,	/* timestamp out of window or replayed HELLO */
+	LWT_REJECT_ADDR     = 6,	/* tunnel IP outside the server's subnet or in a route */
+	LWT_REJECT_FEC      = 7,	/* FEC shape beyond what the server decodes for a peer */
 };
+
+/* The largest FEC group (data + parity shards) a server decodes for a
+ * client: every recommended shape (20+2, 10+3, 10+5, 5+1) fits, and a
+ * peer's decoder stays near 32 groups x 32 shards x 1.6 KB. */
+#define LWT_FEC_PEER_MAX_SHARDS 32
 
 struct lwt_reject {
 	__u8 reason;
@@ -148,6 +155,7 @@ enum lwt_route_status {
 	LWT_ROUTE_TUNNEL = 3,		/* overlaps the tunnel subnet, not explicitly allowed */
 	LWT_ROUTE_CONFLICT = 4,		/* overlaps another client's route: the first wins */
 	LWT_ROUTE_FULL = 5,		/* the server's route table is full */
+	LWT_ROUTE_HOLDS_PEER = 6,	/* covers the server's or another client's tunnel IP */
 };
 
 struct lwt_route_entry {

@@ -92,13 +92,16 @@ start() {
 		prev=$a
 	done
 	ensure_bpffs "$n"
+	# Emptied here, not by the background job's redirection: a test that
+	# greps the log right after a restart must not read the last run's.
+	: >"$LOGDIR/$name.log"
 	printf '+ [%s] %s %s &\n' "$n" "$LWT" "$*" >&2
 	# LWT_HIDE: paths made unusable (bound over by /dev/null) for this
 	# daemon alone, e.g. /usr/sbin/nft to test the iptables fallback.
 	ip netns exec "$PFX-$n" env LWT_HIDE="${LWT_HIDE:-}" sh -c '
 		mount --bind "$0" /sys/fs/bpf || exit 1
 		for f in $LWT_HIDE; do mount --bind /dev/null "$f" || exit 1; done
-		exec "$@"' "$(bpffs "$n")" "$LWT" "$@" >"$LOGDIR/$name.log" 2>&1 &
+		exec "$@"' "$(bpffs "$n")" "$LWT" "$@" >>"$LOGDIR/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	DAEMON_NAME[$pid]=$name
