@@ -495,31 +495,38 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 /* key_file: the key is the file's first line (trailing whitespace cut). */
 static int load_key_file(struct lwt_config *c, char *err, size_t el)
 {
-	char line[LWT_CFG_STR + 2];
-	size_t n;
+	char *line = NULL;
+	size_t cap = 0, n;
+	ssize_t got;
 	FILE *f;
+	int r = 0;
 
 	if (c->key[0])
 		return errf(err, el, "key_file: give the key either with key/-k or with key_file, not both");
 	f = fopen(c->key_file, "re");
 	if (!f)
 		return errf(err, el, "key_file: couldn't open \"%s\": %s", c->key_file, strerror(errno));
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
+	/* The whole line, so that trailing whitespace is cut before the length
+	 * is judged and a long key is refused, never silently shortened. */
+	got = getline(&line, &cap, f);
 	fclose(f);
-	n = strlen(line);
-	if (n > LWT_CFG_STR && line[n - 1] != '\n')
-		return errf(err, el, "key_file: the key in \"%s\" is longer than %d characters",
-			    c->key_file, LWT_CFG_STR - 1);
+	n = got > 0 ? (size_t)got : 0;
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
 		     line[n - 1] == '\t'))
 		line[--n] = 0;
 	if (!n)
-		return errf(err, el, "key_file: \"%s\" holds no key on its first line", c->key_file);
-	snprintf(c->key, sizeof(c->key), "%s", line);
-	explicit_bzero(line, sizeof(line));
-	c->key_from_file = true;
-	return 0;
+		r = errf(err, el, "key_file: \"%s\" holds no key on its first line", c->key_file);
+	else if (n >= sizeof(c->key))
+		r = errf(err, el, "key_file: the key in \"%s\" is longer than %d characters",
+			 c->key_file, LWT_CFG_STR - 1);
+	else
+		memcpy(c->key, line, n + 1);
+	if (line)
+		explicit_bzero(line, cap);
+	free(line);
+	if (!r)
+		c->key_from_file = true;
+	return r;
 }
 
 static int finish(struct lwt_config *c, char *err, size_t el)

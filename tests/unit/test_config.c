@@ -280,6 +280,43 @@ static void test_shipped_configs(void **state)
 	}
 }
 
+/* key_file: a key of 255 characters (the most key/-k takes) is read whole;
+ * one of 256, with or without its newline, is refused as -k refuses it,
+ * never cut to 255 behind the user's back. */
+static void test_key_file_length(void **state)
+{
+	static const struct { size_t len; const char *end; int want; } t[] = {
+		{ 1, "\n", 0 }, { 255, "\n", 0 }, { 255, "", 0 }, { 255, " \r\n", 0 },
+		{ 256, "\n", -EINVAL }, { 256, "", -EINVAL }, { 300, "\n", -EINVAL },
+	};
+	struct lwt_config c;
+	char err[256], path[64], key[301];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/lwt-test-key-%d", getpid());
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (size_t j = 0; j < t[i].len; j++)
+			key[j] = (char)('a' + (i + j) % 26);
+		key[t[i].len] = 0;
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fprintf(f, "%s%s", key, t[i].end);
+		fclose(f);
+		int r = parse(&c, err, (const char *[]){ "-key-file", path, NULL });
+
+		if (r != t[i].want)
+			fail_msg("key file case %zu (%zu characters): r=%d err=\"%s\"", i + 1,
+				 t[i].len, r, err);
+		if (r == 0) {
+			assert_string_equal(c.key, key);
+			assert_true(c.key_from_file);
+		} else {
+			assert_non_null(strstr(err, "longer than 255"));
+		}
+	}
+	unlink(path);
+}
+
 static void test_version_help(void **state)
 {
 	struct lwt_config c;
@@ -303,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test(test_shipped_configs),
 		cmocka_unit_test(test_version_help),
+		cmocka_unit_test(test_key_file_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
