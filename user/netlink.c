@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A small rtnetlink client: one socket per call, request + ACK/answer. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,14 +182,102 @@ static int route_msg(int type, int flags, int ifindex, uint32_t dst, uint8_t pre
 	return talk(&r.h, NULL, NULL);
 }
 
+/* NLM_F_EXCL: a route that exists already (ours or the host's) is never
+ * replaced; the kernel answers EEXIST. */
 int lwt_nl_route_add(int ifindex, uint32_t dst, uint8_t prefix, uint32_t gateway)
 {
-	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifindex, dst, prefix, gateway);
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, prefix, gateway);
 }
 
+/* rtm_protocol is set: the kernel deletes only a route of our protocol. */
 int lwt_nl_route_del(int ifindex, uint32_t dst, uint8_t prefix)
 {
 	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, 0);
+}
+
+struct conflict_ans {
+	uint32_t dst;
+	uint8_t prefix;
+	int skip_ifindex;
+	uint32_t c_dst;
+	uint8_t c_prefix;
+	int c_ifindex;
+	unsigned char c_type;
+	int found;
+};
+
+static uint32_t mask_of(uint8_t prefix)
+{
+	return prefix ? htonl(~0u << (32 - prefix)) : 0;
+}
+
+/* A connected (scope link, no gateway) or local route of the main or local
+ * table, not ours and not on skip_ifindex, that overlaps the advert. */
+static int conflict_cb(struct nlmsghdr *m, void *arg)
+{
+	struct conflict_ans *a = arg;
+	struct rtmsg *rt = NLMSG_DATA(m);
+	struct rtattr *at;
+	int len = RTM_PAYLOAD(m), oif = 0;
+	uint32_t dst = 0, table = rt->rtm_table, mask;
+	bool gw = false;
+
+	if (a->found || m->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET ||
+	    rt->rtm_protocol == RTPROT_LWT)
+		return 0;
+	for (at = RTM_RTA(rt); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+		if (at->rta_type == RTA_OIF && RTA_PAYLOAD(at) >= 4)
+			memcpy(&oif, RTA_DATA(at), 4);
+		else if (at->rta_type == RTA_DST && RTA_PAYLOAD(at) >= 4)
+			memcpy(&dst, RTA_DATA(at), 4);
+		else if (at->rta_type == RTA_GATEWAY)
+			gw = true;
+		else if (at->rta_type == RTA_TABLE && RTA_PAYLOAD(at) >= 4)
+			memcpy(&table, RTA_DATA(at), 4);
+	}
+	if (table != RT_TABLE_MAIN && table != RT_TABLE_LOCAL)
+		return 0;
+	if (rt->rtm_type == RTN_LOCAL) {
+		/* the host's own addresses */
+	} else if (rt->rtm_type != RTN_UNICAST || gw || rt->rtm_scope != RT_SCOPE_LINK) {
+		return 0;
+	}
+	if (oif && oif == a->skip_ifindex)
+		return 0;
+	mask = mask_of(rt->rtm_dst_len < a->prefix ? rt->rtm_dst_len : a->prefix);
+	if ((dst & mask) != (a->dst & mask))
+		return 0;
+	a->c_dst = dst;
+	a->c_prefix = rt->rtm_dst_len;
+	a->c_ifindex = oif;
+	a->c_type = rt->rtm_type;
+	a->found = 1;
+	return 0;
+}
+
+int lwt_nl_route_conflict(uint32_t dst, uint8_t prefix, int skip_ifindex, char *why, size_t wl)
+{
+	struct conflict_ans a = { .dst = dst, .prefix = prefix, .skip_ifindex = skip_ifindex };
+	char ifn[IF_NAMESIZE] = "?", as[INET_ADDRSTRLEN];
+	struct nlreq r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.h.nlmsg_type = RTM_GETROUTE;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r.rtm.rtm_family = AF_INET;
+	err = talk(&r.h, conflict_cb, &a);
+	if (err)
+		return err;
+	if (!a.found)
+		return 0;
+	if (a.c_ifindex)
+		if_indextoname(a.c_ifindex, ifn);
+	inet_ntop(AF_INET, &a.c_dst, as, sizeof(as));
+	snprintf(why, wl, "%s route %s/%u on %s", a.c_type == RTN_LOCAL ? "local" : "connected",
+		 as, a.c_prefix, ifn);
+	return 1;
 }
 
 struct route_ans {

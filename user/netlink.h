@@ -14,6 +14,9 @@ int lwt_nl_link_set_up(int ifindex, bool up);
 int lwt_nl_addr_add(int ifindex, uint32_t addr, uint8_t prefix);
 int lwt_nl_route_add(int ifindex, uint32_t dst, uint8_t prefix, uint32_t gateway);
 int lwt_nl_route_del(int ifindex, uint32_t dst, uint8_t prefix);
+/* 1 if a connected or local route of this host (not one of ours, not on
+ * skip_ifindex) overlaps dst/prefix, described in why; 0 if none; -errno. */
+int lwt_nl_route_conflict(uint32_t dst, uint8_t prefix, int skip_ifindex, char *why, size_t wl);
 /* Route lookup (RTM_GETROUTE) for dst: out interface, preferred source,
  * gateway (0 if direct). */
 int lwt_nl_route_get(uint32_t dst, int *ifindex, uint32_t *src, uint32_t *gateway);

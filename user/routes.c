@@ -53,6 +53,7 @@ static const char *status_str(int st)
 	case LWT_ROUTE_CONFLICT: return "already advertised by another client";
 	case LWT_ROUTE_FULL: return "the server's route table is full";
 	case LWT_ROUTE_HOLDS_PEER: return "covers the server's or another client's tunnel address";
+	case LWT_ROUTE_LOCAL: return "overlaps a network the server is connected to";
 	}
 	return "refused";
 }
@@ -215,7 +216,7 @@ static void server_adverts(struct lwt_daemon *d, int slot, const struct lwt_rout
 	struct lwt_slot *s = &d->slots[slot];
 	struct lwt_route_entry res[LWT_MAX_ROUTES];
 	bool changed = false, keep;
-	char b[32], ip[16];
+	char b[32], ip[16], why[96];
 	int i, j, st, r;
 
 	if (n > LWT_MAX_ROUTES)
@@ -247,6 +248,12 @@ static void server_adverts(struct lwt_daemon *d, int slot, const struct lwt_rout
 		st = (net & mask_of(p)) != net ? LWT_ROUTE_NOT_ALLOWED : check(d, slot, net, p);
 		if (st == LWT_ROUTE_OK && d->nroutes == LWT_MAX_SERVER_ROUTES)
 			st = LWT_ROUTE_FULL;
+		if (st == LWT_ROUTE_OK &&
+		    lwt_nl_route_conflict(net, p, d->tun.ifindex, why, sizeof(why)) > 0) {
+			lwt_warn("routes: client %s advertised %s, which overlaps the %s here",
+				 ip, cidr_str(net, p, b, sizeof(b)), why);
+			st = LWT_ROUTE_LOCAL;
+		}
 		if (st == LWT_ROUTE_OK) {
 			r = lwt_nl_route_add(d->tun.ifindex, net, p, 0);
 			if (r) {
@@ -359,7 +366,7 @@ static void client_result(struct lwt_daemon *d, const struct lwt_route_entry *e,
  * our TUN, remove what is gone. */
 static void client_update(struct lwt_daemon *d)
 {
-	char b[32];
+	char b[32], why[96];
 	int i, j, r;
 
 	for (i = 0; i < d->npeer_routes; i++) {
@@ -380,8 +387,14 @@ static void client_update(struct lwt_daemon *d)
 				break;
 		if (i < d->npeer_routes)
 			continue;
-		r = lwt_nl_route_add(d->tun.ifindex, d->peer_stage[j].addr, d->peer_stage[j].prefix, 0);
 		cidr_str(d->peer_stage[j].addr, d->peer_stage[j].prefix, b, sizeof(b));
+		/* A network this host reaches on its own stays its own. */
+		if (lwt_nl_route_conflict(d->peer_stage[j].addr, d->peer_stage[j].prefix,
+					  d->tun.ifindex, why, sizeof(why)) > 0) {
+			lwt_warn("routes: %s from the server overlaps the %s here: not installed", b, why);
+			continue;
+		}
+		r = lwt_nl_route_add(d->tun.ifindex, d->peer_stage[j].addr, d->peer_stage[j].prefix, 0);
 		if (r)
 			lwt_warn("routes: couldn't install %s from the server: %s", b, strerror(-r));
 		else

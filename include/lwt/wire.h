@@ -156,6 +156,7 @@ enum lwt_route_status {
 	LWT_ROUTE_CONFLICT = 4,		/* overlaps another client's route: the first wins */
 	LWT_ROUTE_FULL = 5,		/* the server's route table is full */
 	LWT_ROUTE_HOLDS_PEER = 6,	/* covers the server's or another client's tunnel IP */
+	LWT_ROUTE_LOCAL = 7,		/* overlaps a connected or local route of the server */
 };
 
 struct lwt_route_entry {
