@@ -42,6 +42,7 @@ nsx s ping -c 2 -i 0.1 -W 1 -q 192.168.60.2 | grep -q ' 0% packet loss' || fail 
 
 say "B keeps its connected and static routes"
 wait_for 10 "B installs the one free network" sh -c "ip -n $PFX-b -4 route show 192.168.80.0/24 | grep -q 'dev lwtc proto 76'"
+nsx b ping -c 2 -i 0.1 -W 1 -q 192.168.50.2 | grep -q ' 0% packet loss' || fail "B lost its LAN"
 grep -q "192.168.50.0/25 from the server overlaps the connected route 192.168.50.0/24 on v-b-l here: not installed" "$LOGDIR/b.log" ||
 	fail "B did not refuse the overlap with its LAN"
 grep -q "couldn't install 192.168.70.0/24 from the server: File exists" "$LOGDIR/b.log" ||
@@ -49,7 +50,6 @@ grep -q "couldn't install 192.168.70.0/24 from the server: File exists" "$LOGDIR
 nsx b ip -4 route show
 has_b "^192.168.50.0/24 dev v-b-l proto kernel" || fail "B's connected route was replaced"
 has_b "^192.168.70.0/24 via 192.168.50.2 dev v-b-l proto static" || fail "B's static route was replaced"
-nsx b ping -c 2 -i 0.1 -W 1 -q 192.168.50.2 | grep -q ' 0% packet loss' || fail "B lost its LAN"
 
 say "A leaves: only lwt's route goes"
 stop "$a_PID"
