@@ -12,11 +12,27 @@ lan_switch
 NH=0
 # host NS: the next LAN address, 10.98.0.(NH+1)/24.
 host() { NH=$((NH + 1)); lan_host "$1" "10.98.0.$NH/24"; }
-srv() { start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
+# srv and cli empty the log first: start truncates it in the background, and
+# a wait on it must never read the previous run's.
+srv() { : >"$LOGDIR/server.log"; start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 # cli NAME NS TUNNEL_IP
-cli() { local n=$1 ns=$2 ip=$3; shift 3; start "$n" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
+cli() { local n=$1 ns=$2 ip=$3; shift 3; : >"$LOGDIR/$n.log"; start "$n" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
 ping_ok() { nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" | grep -q ' 0% packet loss'; }
-ping_dead() { ! nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" >/dev/null; }
+# ping_none NS DST: three echo requests go out, none is answered (ping's
+# status 1: no reply; 2 would be an error before sending). The reason is
+# checked by the caller.
+ping_none() {
+	local out rc=0
+	out=$(nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" 2>&1) || rc=$?
+	printf '%s\n' "$out" >&2
+	[ $rc = 1 ] && grep -q "3 packets transmitted, 0 received" <<<"$out"
+}
+# sid_of TUNNEL_IP: the server's session id for that client ("none").
+sid_of() { jget s lwts "[.peers[] | select(.state == \"up\" and .tunnel_ip == \"$1\") | .session_id][0] // \"none\""; }
+# rx_of TUNNEL_IP: records the server received from that client.
+rx_of() { jget s lwts "[.peers[] | select(.state == \"up\" and .tunnel_ip == \"$1\") | .rx_packets][0] // 0"; }
+# tun_rx: packets the server's daemon wrote into its TUN (the kernel's count).
+tun_rx() { nsx s cat /sys/class/net/lwts/statistics/rx_packets; }
 
 host s
 for i in 1 2 3 4; do host "c$i"; done
@@ -29,18 +45,31 @@ say "every pair pings"
 for i in 1 2 3; do
 	ping_ok s "10.0.0.1$i" || fail "server -> c$i"
 	ping_ok "c$i" 10.0.0.1 || fail "c$i -> server"
+done
+fwd0=$(jget s lwts .totals.forwarded)
+tun0=$(tun_rx)
+for i in 1 2 3; do
 	for j in 1 2 3; do
 		[ $i = $j ] && continue
 		ping_ok "c$i" "10.0.0.1$j" || fail "c$i -> c$j"
 	done
 done
-fwd=$(jget s lwts '.totals.forwarded // 0')
-say "server forwarded $fwd client-to-client packets without its kernel"
+fwd=$(($(jget s lwts .totals.forwarded) - fwd0))
+tun=$(($(tun_rx) - tun0))
+say "server forwarded $fwd client-to-client packets; $tun went through its TUN"
+# 6 ordered pairs, 3 requests and 3 replies each, all through the server's
+# data plane; none of them through its kernel.
+[ "$fwd" -ge 36 ] || fail "the server forwarded $fwd packets, expected 36 or more"
+[ "$tun" -eq 0 ] || fail "$tun client-to-client packets went through the server's kernel"
 
 say "a fourth client claiming 10.0.0.11 is refused; c1 keeps working"
+sid1=$(sid_of 10.0.0.11)
 cli dup c4 10.0.0.11
-wait_for 10 "the duplicate is told" grep -q "already in use" "$LOGDIR/dup.log"
-grep -q "already in use" "$LOGDIR/server.log" || fail "server did not log the duplicate"
+wait_for 10 "the duplicate is told" grep -q "rejected the handshake: tunnel IP already in use" "$LOGDIR/dup.log"
+grep -q "refused: tunnel IP 10.0.0.11 already in use" "$LOGDIR/server.log" || fail "server did not log the duplicate"
+[ "$(jget s lwts .sessions)" = 3 ] || fail "server sessions $(jget s lwts .sessions) after the duplicate, expected 3"
+[ "$(sid_of 10.0.0.11)" = "$sid1" ] || fail "c1's session changed: $sid1 -> $(sid_of 10.0.0.11)"
+[ "$(jget c4 lwtc .sessions)" = 0 ] || fail "the duplicate has a session"
 ping_ok c1 10.0.0.1 || fail "c1 lost its tunnel to a duplicate"
 ping_ok c2 10.0.0.11 || fail "c2 no longer reaches c1"
 stop "$dup_PID"
@@ -49,7 +78,14 @@ stop "$dup_PID"
 say "a client that leaves is dropped at once, and the others learn it"
 stop "$c3_PID"
 wait_for 5 "server down to two sessions" sh -c "[ \"\$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions)\" = 2 ]"
-ping_dead c1 10.0.0.13 || fail "c3's address still answers"
+[ "$(sid_of 10.0.0.13)" = none ] || fail "the server still has a session for c3"
+# c1's echo requests reach the server, which has no client to forward them to.
+rx1=$(rx_of 10.0.0.11)
+fwd0=$(jget s lwts .totals.forwarded)
+ping_none c1 10.0.0.13 || fail "c3's address still answers"
+[ $(($(rx_of 10.0.0.11) - rx1)) -ge 3 ] || fail "c1's echo requests did not reach the server"
+[ "$(jget s lwts .totals.forwarded)" = "$fwd0" ] || fail "the server forwarded packets for the departed c3"
+ping_ok c1 10.0.0.12 || fail "c1 no longer reaches c2 once c3 left"
 wait_for 5 "c1 learns c3 left" grep -q "peer 10.0.0.13 left" "$LOGDIR/c1.log"
 grep -q "peer 10.0.0.13 left" "$LOGDIR/c2.log" || fail "c2 was not told c3 left"
 [ "$(jget c1 lwtc .known_peers)" = 1 ] || fail "c1 still counts c3"
@@ -65,10 +101,13 @@ wait_for 10 "c1 up" sessions_up c1 lwtc
 wait_for 10 "c2 up" sessions_up c2 lwtc
 ping_ok c1 10.0.0.1 || fail "isolated c1 cannot reach the server"
 ping_ok s 10.0.0.12 || fail "server cannot reach isolated c2"
-ping_dead c1 10.0.0.12 || fail "c1 reached c2 despite isolation"
-iso=$(jget s lwts '.totals.drop_isolation')
+iso0=$(jget s lwts .totals.drop_isolation)
+fwd0=$(jget s lwts .totals.forwarded)
+ping_none c1 10.0.0.12 || fail "c1 reached c2 despite isolation"
+iso=$(($(jget s lwts .totals.drop_isolation) - iso0))
 say "server dropped $iso client-to-client packets"
-[ "$iso" -ge 3 ] || fail "isolation drops not counted ($iso)"
+[ "$iso" -eq 3 ] || fail "isolation drops: $iso for 3 echo requests"
+[ "$(jget s lwts .totals.forwarded)" = "$fwd0" ] || fail "the server forwarded packets despite isolation"
 stop "$c1_PID"
 stop "$c2_PID"
 stop "$server_PID"

@@ -11,9 +11,11 @@ lan_switch
 NH=0
 # host NS: the next LAN address, 10.98.0.(NH+1)/24.
 host() { NH=$((NH + 1)); lan_host "$1" "10.98.0.$NH/24"; }
-srv() { start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
+# srv and cli empty the log first: start truncates it in the background, and
+# a wait on it must never read the previous run's.
+srv() { : >"$LOGDIR/server.log"; start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 # cli NS TUNNEL_IP: a client named after its namespace.
-cli() { local ns=$1 ip=$2; shift 2; start "$ns" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
+cli() { local ns=$1 ip=$2; shift 2; : >"$LOGDIR/$ns.log"; start "$ns" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
 ping_ok() { nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" | grep -q ' 0% packet loss'; }
 # ping_none NS DST: three echo requests go out, none is answered (ping's
 # status 1: no reply; 2 would be an error before sending).
