@@ -232,6 +232,7 @@ static void slot_close(struct lwt_fec_dec *d, struct dslot *s)
 	d->st.shards_lost += k - s->ndata > 0 ? k - s->ndata : 0;
 	if (missing)
 		d->st.groups_unrecoverable++;
+	d->st.groups_closed++;
 	s->used = false;
 }
 
@@ -246,7 +247,7 @@ static void rebuild(struct lwt_fec_dec *d, struct dslot *s, lwt_fec_deliver_fn d
 {
 	uint8_t *src[LWT_FEC_MAX_K], *out[LWT_FEC_MAX_K];
 	int idx[LWT_FEC_MAX_K], miss[LWT_FEC_MAX_K];
-	int k = s->k, m = s->m, n = 0, nmiss = 0, i, r;
+	int k = s->k, m = s->m, n = 0, nmiss = 0, i, r, done = 0;
 
 	for (i = 0; i < k + m && n < k; i++)
 		if (bit(s->have, i))
@@ -286,8 +287,11 @@ static void rebuild(struct lwt_fec_dec *d, struct dslot *s, lwt_fec_deliver_fn d
 		}
 		set_bit(s->done, miss[r]);
 		d->st.packets_rebuilt++;
+		done++;
 		deliver(ctx, p + 2, len);
 	}
+	if (done >= 2)
+		d->st.groups_rebuilt_multi++;
 }
 
 int lwt_fec_dec_input(struct lwt_fec_dec *d, const uint8_t *msg, size_t len, uint64_t now_ns,

@@ -31,11 +31,14 @@
 struct lwt_fec_stats {
 	uint64_t groups_sent, data_sent, parity_sent;
 	uint64_t shards_received, parity_received, shards_lost, packets_rebuilt;
+	uint64_t groups_rebuilt_multi;	/* groups rebuilt with 2+ data shards missing */
+	uint64_t groups_closed;		/* groups done with (losses counted) */
 	uint64_t groups_unrecoverable, duplicates, late;
 };
 #define LWT_FEC_STAT_FIELDS(X) X(groups_sent) X(data_sent) X(parity_sent)		\
 	X(shards_received) X(parity_received) X(shards_lost) X(packets_rebuilt)	\
-	X(groups_unrecoverable) X(duplicates) X(late)
+	X(groups_rebuilt_multi) X(groups_closed) X(groups_unrecoverable)		\
+	X(duplicates) X(late)
 
 struct lwt_fec_enc;
 struct lwt_fec_dec;
