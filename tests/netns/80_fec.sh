@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # FEC through the impairment bridge, 20 ms each way and 5% random loss each
-# way: 500 pings through the tunnel lose under 0.5% with FEC 10+3 (about 10%
-# without), the RTT rises under 1 ms against FEC off (systematic code: data
-# never waits for parity), and 20 MB cross intact. Then adaptive FEC: parity
-# follows the measured loss, and a clean link pays under 2% of parity.
+# way, over AF_XDP (asserted): 500 pings through the tunnel lose under 0.5%
+# with FEC 10+3 (about 10% without), and data never waits for parity: with
+# parity flushed 20 ms after a group opens, the median RTT stays within
+# 10 ms of FEC off (a data path that held packets for their parity would
+# add 40 ms). 20 MB cross intact, and the pinned peers map shows the FEC
+# counters. Then adaptive FEC: parity follows the measured loss, and a
+# clean link pays under 2% of parity.
 . "$(dirname "$0")/lib.sh"
 
 bridged s c --delay-ms 20 --loss 5 --seed 42
@@ -17,26 +20,42 @@ up() {
 }
 down() { stop "$client_PID"; stop "$server_PID"; }
 fec() { jget "$1" "$2" ".peers[0].fec.$3"; }
+# ping_med NS DST COUNT INTERVAL -> "loss_pct median_rtt_ms": the median,
+# unlike the mean, ignores the few pings that waited for a rebuild or met a
+# busy CPU.
+ping_med() {
+	local out loss med
+	out=$(ip netns exec "$PFX-$1" ping -n -c "$3" -i "$4" -W 2 "$2" 2>&1 || true)
+	printf '%s\n' "$out" | tail -n 3 >&2
+	loss=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p')
+	med=$(printf '%s\n' "$out" | sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' | sort -n |
+		awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }')
+	echo "${loss:-100} ${med:-0}"
+}
 
 say "FEC off: 500 pings"
 srv -fec-parity 0
 cli -fec-parity 0
 up
-read -r loss_off rtt_off < <(ping_stats c 10.0.0.1 500 0.01)
-say "FEC off: loss $loss_off% rtt $rtt_off ms"
+read -r loss_off rtt_off < <(ping_med c 10.0.0.1 500 0.01)
+say "FEC off: loss $loss_off%, median rtt $rtt_off ms"
 down
 # Two independent 5% losses: 9.75% expected; 500 samples.
 jq -e -n "$loss_off >= 4" >/dev/null || fail "the bridge lost only $loss_off% without FEC"
 
-say "FEC 10+3: 500 pings"
-srv -fec-data 10 -fec-parity 3
-cli -fec-data 10 -fec-parity 3
+say "FEC 10+3, parity 20 ms after a group opens: 500 pings"
+srv -fec-data 10 -fec-parity 3 -fec-flush-us 20000
+cli -fec-data 10 -fec-parity 3 -fec-flush-us 20000
 up
-read -r loss_on rtt_on < <(ping_stats c 10.0.0.1 500 0.01)
+# The path this test means: the pinned-map check below needs it.
+ps=$(jget s lwts .path)
+pc=$(jget c lwtc .path)
+[ "$ps" = af-xdp ] && [ "$pc" = af-xdp ] || fail "data path server '$ps', client '$pc': want af-xdp"
+read -r loss_on rtt_on < <(ping_med c 10.0.0.1 500 0.01)
 rebuilt=$(fec s lwts packets_rebuilt)
-say "FEC 10+3: loss $loss_on% rtt $rtt_on ms (off: $rtt_off ms); server rebuilt $rebuilt"
+say "FEC 10+3: loss $loss_on%, median rtt $rtt_on ms (off: $rtt_off ms); server rebuilt $rebuilt"
 jq -e -n "$loss_on < 0.5" >/dev/null || fail "loss $loss_on% with FEC 10+3 (want < 0.5%)"
-jq -e -n "$rtt_on - $rtt_off < 1" >/dev/null || fail "FEC added $(jq -n "$rtt_on - $rtt_off") ms of RTT"
+jq -e -n "$rtt_on - $rtt_off < 10" >/dev/null || fail "FEC added $(jq -n "$rtt_on - $rtt_off") ms to the median RTT: data waits for parity?"
 [ "$rebuilt" -gt 0 ] || fail "nothing rebuilt at 5% loss"
 
 say "20 MB under 5% loss, sha256 compared"
@@ -47,17 +66,16 @@ lost=$(fec s lwts shards_lost)
 dups=$(fec s lwts duplicates)
 say "server FEC: shards lost $lost, rebuilt $rebuilt, groups unrecoverable $unrec, duplicates $dups"
 [ "$rebuilt" -gt 100 ] || fail "too few packets rebuilt ($rebuilt)"
-if [ "$(jget s lwts .path)" = af-xdp ]; then
-	# The same counters in the pinned peers map (published every second),
-	# read through the daemon's own mount namespace where its bpffs is.
-	mapped() {
-		nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers |
-			jq -e ".[0].formatted.value.fec_packets_rebuilt >= $rebuilt and .[0].formatted.value.fec_shards_lost > 0"
-	}
-	wait_for 5 "FEC counters in the pinned peers map" mapped
-	nsenter -t "$server_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers | grep -E '"fec_|tunnel_ip' | tr -s ' ' | tr '\n' ' '
-	echo
-fi
+# The same counters in the pinned peers map (published every second), read
+# through the daemon's own mount namespace where its bpffs is.
+mapped() {
+	nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers |
+		jq -e ".[0].formatted.value.fec_packets_rebuilt >= $rebuilt and .[0].formatted.value.fec_shards_lost > 0"
+}
+wait_for 5 "FEC counters in the pinned peers map" mapped ||
+	fail "pinned peers map lacks the FEC counters: $(nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers 2>&1 | head -c 600)"
+nsenter -t "$server_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v1/peers | grep -E '"fec_|tunnel_ip' | tr -s ' ' | tr '\n' ' '
+echo
 down
 
 say "adaptive FEC, ceiling 3, 5% loss: parity follows the loss"
