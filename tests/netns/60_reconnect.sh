@@ -78,6 +78,7 @@ wait_for 5 "queue flushed" grep -q "sending $QSIZE packets queued during (re)con
 echo end >&4
 exec 4>&-
 wait "$snd_PID" || fail "the datagram sender failed"
+rm -f "$LOGDIR/udp.fifo"
 want=$(for i in $(seq -w 1 $NSENT); do echo "seq-$i"; done | head -n $QSIZE; echo end)
 if ! wait_for 10 "receiver got $((QSIZE + 1)) datagrams" sh -c "[ \$(wc -l <'$LOGDIR/udp.got') -ge $((QSIZE + 1)) ]" ||
 	[ "$(cat "$LOGDIR/udp.got")" != "$want" ]; then
