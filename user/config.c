@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ static const struct keydef keys[] = {
 	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload; 0 = from MTU" },
 	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
+	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
 	{ "keepalive", NULL, K_INT, F(keepalive), 1, 3600, "keepalive period, s (default 5)" },
 	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15)" },
 	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },
@@ -488,6 +490,8 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "xdp_mode: must be auto, native or generic, got \"%s\"", c->xdp_mode);
 	if (strcmp(c->transport, "rawtcp"))
 		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
+	if (c->user[0] && !getpwnam(c->user))
+		return errf(err, el, "user: no such user \"%s\"", c->user);
 	return 0;
 }
 

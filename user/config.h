@@ -71,6 +71,7 @@ struct lwt_config {
 	int max_peer_info_batch_size;
 	int log_level;				/* log_level / -log-level: 0..3 (lwt) */
 	char ctl_socket[LWT_CFG_STR];		/* ctl_socket / -ctl-socket (lwt), "" = default */
+	char user[64];				/* user / -user (lwt): run as this user after set-up */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
 	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */

@@ -267,6 +267,10 @@ struct lwt_daemon {
 	uint8_t seen_randoms[1024][16];	/* server: recent HELLO randoms (replay) */
 	unsigned int seen_next;
 	const char *instance;		/* TUN name; keys the control socket */
+	/* Where the instance's pins go: "" = /sys/fs/bpf/lwt; with -user a
+	 * descriptor of it (privs.c), as the user may not search /sys/fs/bpf. */
+	char pin_root[32];
+	int pin_root_fd;		/* -1: none */
 };
 
 uint64_t lwt_now_ns(void);

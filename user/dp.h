@@ -101,5 +101,8 @@ enum lwt_xsk_mode {
  * writes a one-line reason into why: the caller falls back to raw sockets. */
 int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const char *ifname,
 		   int mode, const char *pin_dir, char *why, size_t whylen);
+/* Load lwt's XDP program and free it again, quietly: 0 if this process,
+ * with its effective capabilities, could load it now, else -errno. */
+int lwt_xsk_probe_load(void);
 
 #endif

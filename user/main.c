@@ -17,6 +17,7 @@
 #include "fwrule.h"
 #include "log.h"
 #include "netlink.h"
+#include "privs.h"
 
 #define EMBRYONIC_SLOTS 64
 /* Outer bytes around an inner packet: IP 20 + TCP 32 + frame 4 + record 12
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 
 	d->start_ns = lwt_now_ns();
 	d->ctl_fd = -1;
+	d->pin_root_fd = -1;
 	d->mss = 1460;
 	lwt_crypto_random(&d->client_id, sizeof(d->client_id));
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
@@ -185,6 +187,8 @@ out_nomem:
 		goto out_tun;
 	}
 
+	/* Before the data path pins anything: where pins go under -user. */
+	lwt_privs_prepare(d);
 	pthread_mutex_init(&d->dp_lock, NULL);
 	d->filter.shards = d->tun.flags & LWT_TUN_MULTI_QUEUE ? 0 : 1;
 	{
@@ -227,6 +231,10 @@ out_nomem:
 	if (d->ctl_fd < 0)
 		goto out_tunq;
 
+	/* Set-up is done: from here on only what the running path needs, and
+	 * before the pollers start, as capabilities belong to each thread. */
+	if (lwt_privs_drop(d))
+		goto out_ctl;
 	if (lwt_dataplane_start(d))
 		goto out_ctl;
 	if (d->cfg.mode == LWT_MODE_SERVER)
@@ -259,6 +267,8 @@ out_slots:
 	lwt_routes_free(d);
 	lwt_peers_free(d);
 out_q:
+	if (d->pin_root_fd >= 0)
+		close(d->pin_root_fd);
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
 		lwt_msgq_uninit(&d->to_dp[i]);
 	lwt_msgq_uninit(&d->to_ctl);

@@ -92,7 +92,8 @@ int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *
 		snprintf(why, wl, "unknown XDP mode '%s' (auto, native, generic)", mode);
 		return -EINVAL;
 	}
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/lwt/%s", d->instance);
+	snprintf(pin, sizeof(pin), "%s/%s", d->pin_root[0] ? d->pin_root : "/sys/fs/bpf/lwt",
+		 d->instance);
 	return lwt_xsk_create(out, &d->filter, ifname, m, pin, why, wl);
 }
 

@@ -1253,3 +1253,14 @@ err_free:
 	free(x);
 	return err;
 }
+
+int lwt_xsk_probe_load(void)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(NULL);
+	struct lwt_xdp_bpf *skel = lwt_xdp_bpf__open_and_load();
+	int err = skel ? 0 : -errno;
+
+	libbpf_set_print(prev);
+	lwt_xdp_bpf__destroy(skel);
+	return err;
+}
