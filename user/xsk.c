@@ -7,11 +7,13 @@
  * packet: the rings are shared memory, and the kernel is kicked only when
  * need_wakeup says so.
  *
- * Link headers: a packet to a peer goes out with the link header the peer's
- * last segment came in with, mirrored (its source MAC, our MAC, the same VLAN
- * tags). Before the peer has sent anything, the neighbour table of the next
- * hop is asked; while that is empty too, the packet goes through an
- * IPPROTO_RAW socket, so the kernel routes it and resolves the neighbour.
+ * Link headers: a packet to a peer goes out to the MAC the kernel's
+ * neighbour table holds for its next hop (the peer, or the gateway of the
+ * route to it), asked again every L2_REFRESH_NS. Never from a received
+ * frame: anyone on the LAN can send one with the peer's source IP, and the
+ * XDP program steers it to us before anything is authenticated. While the
+ * table has no entry, the packet goes through an IPPROTO_RAW socket, so the
+ * kernel routes it and resolves the neighbour itself (ARP).
  *
  * Flows: the server's listen port is in `config`; the XDP program drops
  * non-SYN segments to it from flows it does not know. The daemon does not
@@ -64,7 +66,8 @@
 #define PEERS		1024	/* next-hop cache slots, direct mapped */
 #define LEARN_SLOTS	1024	/* learned-flow cache slots, direct mapped */
 #define NSEC		1000000000ull
-#define NEIGH_RETRY_NS	(NSEC / 10)
+#define NEIGH_RETRY_NS	(NSEC / 10)	/* next hop unknown: ask again */
+#define L2_REFRESH_NS	(2 * NSEC)	/* next hop known: check it is still */
 #define AGE_EVERY_NS	(10 * NSEC)
 #define LEARN_IDLE_NS	(300 * NSEC)	/* silent learned flow */
 #define EMBRYO_IDLE_NS	(30 * NSEC)	/* learned flow that never answered */
@@ -96,11 +99,12 @@ struct xq {
 	bool big_bad;		/* ... longer than big: dropped at its end */
 };
 
-/* The link header to send to one IPv4 address with. */
+/* The link header to send to one IPv4 address with, from the neighbour
+ * table. */
 struct l2peer {
 	uint32_t ip;		/* network order; 0 = empty slot */
 	uint8_t hlen;		/* 0 = unresolved */
-	uint8_t hdr[L2_MAX];	/* ends with ethertype IPv4 */
+	uint8_t hdr[ETH_HLEN_];	/* ends with ethertype IPv4 */
 	uint64_t retry_ns;	/* next neighbour-table look-up */
 };
 
@@ -338,33 +342,21 @@ static int xsk_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
 
 /* --- link headers ------------------------------------------------------- */
 
-/* Mirror the link header of a frame from ip: what to send back to it with. */
-static void l2_learn(struct xskdp *x, struct xshard *h, const uint8_t *frame, uint32_t l2len,
-		     uint32_t ip)
-{
-	struct l2peer *p = &h->peers[hash32(ip) % PEERS];
-	uint8_t hdr[L2_MAX];
-
-	memcpy(hdr, frame + 6, 6);
-	memcpy(hdr + 6, x->mac, 6);
-	memcpy(hdr + 12, frame + 12, l2len - 12);
-	if (p->ip == ip && p->hlen == l2len && !memcmp(p->hdr, hdr, l2len))
-		return;
-	p->ip = ip;
-	p->hlen = l2len;
-	memcpy(p->hdr, hdr, l2len);
-}
-
-/* The neighbour table's entry for ip's next hop, if it is out ifname. */
+/* The neighbour table's entry for ip's next hop, if the route to ip leaves
+ * through our interface; else (no route, another interface, no entry yet)
+ * unresolved, and the kernel's own path sends and resolves. */
 static void l2_resolve(struct xskdp *x, struct l2peer *p)
 {
+	uint8_t mac[6];
 	uint32_t src, gw;
 	int ifindex;
 
-	if (lwt_nl_route_get(p->ip, &ifindex, &src, &gw) || ifindex != x->ifindex)
+	if (lwt_nl_route_get(p->ip, &ifindex, &src, &gw) || ifindex != x->ifindex ||
+	    lwt_nl_neigh_get(ifindex, gw ? gw : p->ip, mac)) {
+		p->hlen = 0;
 		return;
-	if (lwt_nl_neigh_get(ifindex, gw ? gw : p->ip, p->hdr))
-		return;
+	}
+	memcpy(p->hdr, mac, 6);
 	memcpy(p->hdr + 6, x->mac, 6);
 	p->hdr[12] = 0x08;
 	p->hdr[13] = 0x00;
@@ -379,9 +371,9 @@ static const struct l2peer *l2_for(struct xskdp *x, struct xshard *h, uint32_t i
 		memset(p, 0, sizeof(*p));
 		p->ip = ip;
 	}
-	if (!p->hlen && now >= p->retry_ns) {
-		p->retry_ns = now + NEIGH_RETRY_NS;
+	if (now >= p->retry_ns) {
 		l2_resolve(x, p);
+		p->retry_ns = now + (p->hlen ? L2_REFRESH_NS : NEIGH_RETRY_NS);
 	}
 	return p->hlen ? p : NULL;
 }
@@ -468,7 +460,6 @@ static int rx_queue(struct xskdp *x, struct xshard *h, int qi, struct lwt_dp_pkt
 			LWT_DP_ERR_ADD(&x->dp, rx_errors, 1);
 			continue;
 		}
-		l2_learn(x, h, f, l2, ld32(f + l2 + 12));
 		pkts[got].data = f + l2;
 		pkts[got].len = len - l2;
 		got++;
