@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <openssl/crypto.h>
 
 #include "daemon.h"
 #include "lwt/xdp.h"
@@ -139,6 +140,7 @@ static void slot_kill(struct lwt_daemon *d, int i)
 		pthread_mutex_unlock(&d->dp_lock);
 	}
 	set_phase(s, LWT_PH_CLOSING);
+	OPENSSL_cleanse(&s->c.hs, sizeof(s->c.hs));
 	if (was_up)
 		lwt_peers_changed(d, i, s->c.tun_ip, false);
 	cmd(d, LWT_CMD_KILL, i, NULL, 0, NULL);
@@ -188,6 +190,7 @@ static void client_lost(struct lwt_daemon *d, const char *why)
 	if (s->c.phase == LWT_PH_UP)
 		d->reconnects++;
 	lwt_warn("connection to server %s: %s", d->cfg.remote_addr, why);
+	lwt_hs_client_clear(&d->hs);
 	slot_kill(d, 0);
 	schedule_reconnect(d);
 }
@@ -408,6 +411,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	struct lwt_hs_ack_info info;
 	struct lwt_session_keys keys;
 	struct lwt_install *in;
+	uint8_t confirm[LWT_CONFIRM_FRAME_LEN];
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	int r;
 
@@ -423,14 +427,27 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	}
 	if (f[0] != LWT_FT_HELLO_ACK)
 		return;
-	r = lwt_hs_ack_verify(&d->psk, &s->c.hs, f, len, &info, &keys);
-	if (r) {
+	r = lwt_hs_ack_verify(&d->hs, f, len, &info, &keys, confirm);
+	if (r == -EACCES) {
+		/* A CONFIRM still goes out (one that cannot verify): the server
+		 * counts and logs the failed guess. It lets nobody test another
+		 * password offline (docs/PROTOCOL.md). */
 		d->handshakes_failed++;
-		lwt_err("server %s: handshake failed: %s", d->cfg.remote_addr,
-			r == -EACCES ? "wrong key (HELLO_ACK MAC mismatch)" : "malformed HELLO_ACK");
+		lwt_err("handshake failed: wrong key (key confirmation from server %s did not verify)",
+			d->cfg.remote_addr);
+		cmd(d, LWT_CMD_SEND_FRAME, 0, confirm, sizeof(confirm), NULL);
 		client_lost(d, "handshake failed");
 		return;
 	}
+	if (r) {
+		d->handshakes_failed++;
+		lwt_err("server %s: handshake failed: malformed HELLO_ACK", d->cfg.remote_addr);
+		client_lost(d, "handshake failed");
+		return;
+	}
+	/* CONFIRM before the keys: the data plane sends what it queued the
+	 * moment it has them, and the server must see cA first. */
+	cmd(d, LWT_CMD_SEND_FRAME, 0, confirm, sizeof(confirm), NULL);
 	in = make_install(d, &keys, false, info.session_id, 0, info.fec_data, info.fec_parity);
 	memset(&keys, 0, sizeof(keys));
 	if (in)
@@ -479,80 +496,53 @@ static void reject(struct lwt_daemon *d, int i, int reason)
 	slot_kill(d, i);
 }
 
-static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
+/* Server: may the client of slot i hold the tunnel IP and FEC shape it
+ * asks for, is there room? Cheap (no curve work), so it runs before the
+ * HELLO_ACK, and again on the CONFIRM (other handshakes may have finished
+ * meanwhile). 0 or the REJECT reason, logged. A live session of the same
+ * client_id is no obstacle: the CONFIRM replaces it (*same = its slot). */
+static int admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, const char *ps,
+		 int *same)
 {
-	struct lwt_slot *s = &d->slots[i];
-	struct lwt_hs_hello_info hello;
-	struct lwt_hs_ack_info info;
-	struct lwt_session_keys keys;
-	struct lwt_install *in;
-	uint8_t ack[LWT_HELLO_ACK_FRAME_LEN];
-	char ps[64], ts[INET_ADDRSTRLEN];
-	int r, j, up = 0, limit;
+	char ts[INET_ADDRSTRLEN];
+	int j, up = 0, limit;
 
-	if (s->c.phase != LWT_PH_HELLO && s->c.phase != LWT_PH_TCP)
-		return;
-	if (f[0] != LWT_FT_HELLO)
-		return;
-	peer_str(s, ps, sizeof(ps));
-	r = lwt_hs_hello_verify(&d->psk, f, len, wall_ms(), &hello);
-	if (r == -EACCES) {
-		lwt_warn("peer %s: handshake failed: wrong key (HELLO MAC mismatch)", ps);
-		reject(d, i, LWT_REJECT_AUTH);
-		return;
-	}
-	if (r == -ETIME || (!r && hello_replayed(d, hello.client_random))) {
-		lwt_warn("peer %s: handshake failed: stale or replayed HELLO", ps);
-		reject(d, i, LWT_REJECT_STALE);
-		return;
-	}
-	if (r) {
-		lwt_warn("peer %s: handshake failed: malformed HELLO", ps);
-		reject(d, i, LWT_REJECT_VERSION);
-		return;
-	}
-	ip_str(hello.tunnel_ip, ts);
-	if (hello.tunnel_ip == d->cfg.tun_ip) {
+	*same = -1;
+	ip_str(h->tunnel_ip, ts);
+	if (h->tunnel_ip == d->cfg.tun_ip) {
 		lwt_warn("peer %s: refused: tunnel IP %s is the server's own", ps, ts);
-		reject(d, i, LWT_REJECT_IP_INUSE);
-		return;
+		return LWT_REJECT_IP_INUSE;
 	}
-	if (!addr_in_subnet(d, hello.tunnel_ip)) {
+	if (!addr_in_subnet(d, h->tunnel_ip)) {
 		lwt_warn("peer %s: refused: tunnel IP %s is not a host address of the server's tunnel "
 			 "subnet %s", ps, ts, d->cfg.tunnel_addr);
-		reject(d, i, LWT_REJECT_ADDR);
-		return;
+		return LWT_REJECT_ADDR;
 	}
-	if ((j = lwt_routes_covering(d, hello.tunnel_ip, i)) >= 0) {
+	if ((j = lwt_routes_covering(d, h->tunnel_ip, i)) >= 0) {
 		char rs[INET_ADDRSTRLEN];
 
 		ip_str(d->routes[j].net, rs);
 		lwt_warn("peer %s: refused: tunnel IP %s lies in the route %s/%u another client "
 			 "advertised", ps, ts, rs, d->routes[j].prefix);
-		reject(d, i, LWT_REJECT_ADDR);
-		return;
+		return LWT_REJECT_ADDR;
 	}
-	if (hello.fec_parity && hello.fec_data + hello.fec_parity > LWT_FEC_PEER_MAX_SHARDS) {
+	if (h->fec_parity && h->fec_data + h->fec_parity > LWT_FEC_PEER_MAX_SHARDS) {
 		lwt_warn("peer %s: refused: FEC shape %u+%u is over %d shards a group", ps,
-			 hello.fec_data, hello.fec_parity, LWT_FEC_PEER_MAX_SHARDS);
-		reject(d, i, LWT_REJECT_FEC);
-		return;
+			 h->fec_data, h->fec_parity, LWT_FEC_PEER_MAX_SHARDS);
+		return LWT_REJECT_FEC;
 	}
 	for (j = 0; j < d->nslots; j++) {
 		struct lwt_slot *o = &d->slots[j];
 
 		if (j == i || o->c.phase != LWT_PH_UP)
 			continue;
-		if (o->c.tun_ip == hello.tunnel_ip) {
-			if (o->c.client_id != hello.client_id) {
+		if (o->c.tun_ip == h->tunnel_ip) {
+			if (o->c.client_id != h->client_id) {
 				lwt_warn("peer %s: refused: tunnel IP %s already in use by %s", ps, ts,
 					 peer_str(o, (char[64]){ 0 }, 64));
-				reject(d, i, LWT_REJECT_IP_INUSE);
-				return;
+				return LWT_REJECT_IP_INUSE;
 			}
-			/* The same client came back on a new flow: the old one is dead. */
-			lwt_info("client %s reconnected from %s; dropping its old flow", ts, ps);
-			slot_kill(d, j);
+			*same = j;
 			continue;
 		}
 		up++;
@@ -560,7 +550,92 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	limit = d->cfg.multi_client ? d->cfg.max_clients : 1;
 	if (up >= limit) {
 		lwt_warn("peer %s: refused: server full (%d clients)", ps, limit);
-		reject(d, i, LWT_REJECT_FULL);
+		return LWT_REJECT_FULL;
+	}
+	return 0;
+}
+
+/* Another slot than i whose data plane routes ip: a session, or a handshake
+ * whose keys went in early. */
+static int ip_holder(struct lwt_daemon *d, int i, uint32_t ip)
+{
+	for (int j = 0; j < d->nslots; j++) {
+		struct lwt_slot *o = &d->slots[j];
+
+		if (j != i && o->c.tun_ip == ip &&
+		    (o->c.phase == LWT_PH_UP || (o->c.phase == LWT_PH_HELLO && o->c.hs.installed)))
+			return j;
+	}
+	return -1;
+}
+
+static int server_install(struct lwt_daemon *d, int i, const struct lwt_session_keys *keys)
+{
+	struct lwt_hs_server *h = &d->slots[i].c.hs;
+	struct lwt_install *in;
+
+	in = make_install(d, keys, true, h->ack.session_id, h->hello.tunnel_ip, h->hello.fec_data,
+			  h->hello.fec_parity);
+	if (!in)
+		return -ENOMEM;
+	in->auth_only = h->ack.flags & LWT_HS_F_AUTH_ONLY;
+	cmd(d, LWT_CMD_INSTALL, i, NULL, 0, in);
+	h->installed = true;
+	return 0;
+}
+
+/* Server, HELLO: the cheap checks first (format, timestamp, the source's
+ * guess budget, the replay cache, the client's claims), and only then the
+ * curve work of SPAKE2's side B and the HELLO_ACK. The session is not up
+ * before the CONFIRM (server_confirm). */
+static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
+{
+	struct lwt_slot *s = &d->slots[i];
+	struct lwt_hs_server *h = &s->c.hs;
+	struct lwt_hs_ack_info info;
+	struct lwt_session_keys keys;
+	uint8_t ack[LWT_HELLO_ACK_FRAME_LEN];
+	char ps[64], src[INET_ADDRSTRLEN];
+	uint64_t now = wall_ms();
+	int r, same;
+
+	if ((s->c.phase != LWT_PH_HELLO && s->c.phase != LWT_PH_TCP) || h->acked)
+		return;
+	peer_str(s, ps, sizeof(ps));
+	r = lwt_hs_hello_verify(f, len, now, d->start_wall_ms, &h->hello);
+	if (r == -EPROTONOSUPPORT) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: protocol version %u, this server "
+			   "speaks %u", ps, h->hello.version, LWT_PROTO_VERSION);
+		reject(d, i, LWT_REJECT_VERSION);
+		return;
+	}
+	if (r == -ETIME || r == -ESTALE) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: stale or replayed HELLO (%s)", ps,
+			   r == -ETIME ? "timestamp more than 120 s off this server's clock" :
+			   "sent before this server started");
+		reject(d, i, LWT_REJECT_STALE);
+		return;
+	}
+	if (r) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: malformed HELLO", ps);
+		reject(d, i, LWT_REJECT_VERSION);
+		return;
+	}
+	if (!lwt_hs_limit_allow(&d->hs_limit, s->c.raddr, now)) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: too many failed handshakes from %s (%d, "
+			   "then one per %d s); no curve work done", ps, ip_str(s->c.raddr, src),
+			   LWT_HS_GUESS_BURST, LWT_HS_GUESS_EVERY_MS / 1000);
+		reject(d, i, LWT_REJECT_LIMIT);
+		return;
+	}
+	if (hello_replayed(d, h->hello.client_random)) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: stale or replayed HELLO", ps);
+		reject(d, i, LWT_REJECT_STALE);
+		return;
+	}
+	r = admit(d, i, &h->hello, ps, &same);
+	if (r) {
+		reject(d, i, r);
 		return;
 	}
 	do
@@ -571,30 +646,96 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	info.fec_data = d->cfg.fec_data;
 	info.fec_parity = d->cfg.fec_parity;
 	info.flags = d->cfg.encrypt_after_auth ? LWT_HS_F_AUTH_ONLY : 0;
-	if ((hello.flags & LWT_HS_F_AUTH_ONLY) != (info.flags & LWT_HS_F_AUTH_ONLY))
-		lwt_info("peer %s: encrypt_after_auth is %s here and %s at the client: data stays "
-			 "encrypted", ps, d->cfg.encrypt_after_auth ? "on" : "off",
-			 hello.flags & LWT_HS_F_AUTH_ONLY ? "on" : "off");
-	if (lwt_hs_ack_build(&d->psk, f, &hello, &info, ack, &keys)) {
+	/* From here on this HELLO is one online guess at the key, until its
+	 * CONFIRM proves otherwise. */
+	lwt_hs_limit_charge(&d->hs_limit, s->c.raddr, now);
+	r = lwt_hs_ack_build(&d->psk, f, &h->hello, &info, ack, &keys, h->expect_ca);
+	if (r == -EBADMSG) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: its SPAKE2 share is not a usable "
+			   "point", ps);
+		reject(d, i, LWT_REJECT_VERSION);
+		return;
+	}
+	if (r) {
 		lwt_err("peer %s: couldn't build HELLO_ACK", ps);
 		slot_kill(d, i);
 		return;
 	}
-	in = make_install(d, &keys, true, info.session_id, hello.tunnel_ip, hello.fec_data,
-			  hello.fec_parity);
-	memset(&keys, 0, sizeof(keys));
-	if (in)
-		in->auth_only = info.flags & hello.flags & LWT_HS_F_AUTH_ONLY;
-	if (!in) {
+	h->ack = info;
+	h->ack.flags = info.flags & h->hello.flags;
+	if ((h->hello.flags & LWT_HS_F_AUTH_ONLY) != (info.flags & LWT_HS_F_AUTH_ONLY))
+		lwt_info("peer %s: encrypt_after_auth is %s here and %s at the client: data stays "
+			 "encrypted", ps, d->cfg.encrypt_after_auth ? "on" : "off",
+			 h->hello.flags & LWT_HS_F_AUTH_ONLY ? "on" : "off");
+	/* The keys go to the data plane now, so that the client's first
+	 * records (sent right after its CONFIRM) are not lost: only a holder of
+	 * the key can seal under them. Not when another slot routes the tunnel
+	 * IP (a live session of this client_id, or another handshake): an
+	 * unconfirmed handshake never takes traffic from anyone; its keys wait
+	 * for the CONFIRM. */
+	if (ip_holder(d, i, h->hello.tunnel_ip) < 0) {
+		if (server_install(d, i, &keys)) {
+			OPENSSL_cleanse(&keys, sizeof(keys));
+			slot_kill(d, i);
+			return;
+		}
+	} else {
+		h->keys = keys;
+	}
+	OPENSSL_cleanse(&keys, sizeof(keys));
+	s->c.client_id = h->hello.client_id;
+	s->c.tun_ip = h->hello.tunnel_ip;
+	s->c.tun_prefix = h->hello.tunnel_prefix;
+	cmd(d, LWT_CMD_SEND_FRAME, i, ack, sizeof(ack), NULL);
+	h->acked = true;
+	set_phase(s, LWT_PH_HELLO);	/* the CONFIRM is due within PHASE_TIMEOUT_NS */
+	lwt_dbg("peer %s: HELLO_ACK sent, awaiting CONFIRM", ps);
+}
+
+/* Server, CONFIRM: cA decides. Right: the guess is refunded, the claims are
+ * checked again, a live session of the same client gives way, the session
+ * is up. Wrong: one failed guess, logged, REJECT(1). */
+static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
+{
+	struct lwt_slot *s = &d->slots[i];
+	struct lwt_hs_server *h = &s->c.hs;
+	char ps[64], ts[INET_ADDRSTRLEN];
+	int r, same, j;
+
+	if (s->c.phase != LWT_PH_HELLO || !h->acked)
+		return;
+	peer_str(s, ps, sizeof(ps));
+	r = lwt_hs_confirm_verify(h->expect_ca, f, len);
+	if (r) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: %s", ps,
+			   r == -EACCES ? "wrong key" : "malformed CONFIRM");
+		reject(d, i, LWT_REJECT_AUTH);
+		return;
+	}
+	lwt_hs_limit_refund(&d->hs_limit, s->c.raddr, wall_ms());
+	r = admit(d, i, &h->hello, ps, &same);
+	if (r) {
+		reject(d, i, r);
+		return;
+	}
+	ip_str(h->hello.tunnel_ip, ts);
+	if (same >= 0) {
+		/* The same client came back on a new flow: the old one is dead. */
+		lwt_info("client %s reconnected from %s; dropping its old flow", ts, ps);
+		slot_kill(d, same);
+	}
+	/* Handshakes still unconfirmed for this tunnel IP lose it. */
+	while ((j = ip_holder(d, i, h->hello.tunnel_ip)) >= 0) {
+		lwt_dbg("peer %s: unconfirmed handshake for %s dropped", peer_str(&d->slots[j],
+			(char[64]){ 0 }, 64), ts);
+		slot_kill(d, j);
+	}
+	if (!h->installed && server_install(d, i, &h->keys)) {
 		slot_kill(d, i);
 		return;
 	}
-	cmd(d, LWT_CMD_INSTALL, i, NULL, 0, in);
-	cmd(d, LWT_CMD_SEND_FRAME, i, ack, sizeof(ack), NULL);
-	s->c.client_id = hello.client_id;
-	s->c.tun_ip = hello.tunnel_ip;
-	s->c.tun_prefix = hello.tunnel_prefix;
-	s->c.session_id = info.session_id;
+	s->c.session_id = h->ack.session_id;
+	OPENSSL_cleanse(h, sizeof(*h));
 	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
 	s->c.up_ns = s->c.last_ka_ns = lwt_now_ns();
 	s->c.rk_pending = false;
@@ -605,7 +746,15 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	lwt_peers_changed(d, i, s->c.tun_ip, true);
 	d->handshakes_ok++;
 	lwt_info("client %s connected from %s: session %08x, handshake %.1f ms", ts, ps,
-		 info.session_id, s->c.handshake_us / 1000.0);
+		 s->c.session_id, s->c.handshake_us / 1000.0);
+}
+
+static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
+{
+	if (f[0] == LWT_FT_HELLO)
+		server_hello(d, i, f, len);
+	else if (f[0] == LWT_FT_CONFIRM)
+		server_confirm(d, i, f, len);
 }
 
 static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
@@ -626,6 +775,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		s->c.port_fd = -1;
 		s->c.client_id = 0;
 		s->c.tun_ip = 0;
+		OPENSSL_cleanse(&s->c.hs, sizeof(s->c.hs));
 		set_phase(s, LWT_PH_TCP);
 		lwt_dbg("peer %s: SYN accepted", peer_str(s, ps, sizeof(ps)));
 		break;
@@ -636,13 +786,12 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		if (d->cfg.mode == LWT_MODE_CLIENT) {
 			uint8_t f[LWT_HELLO_FRAME_LEN];
 
-			s->c.hs.flags = d->cfg.encrypt_after_auth ? LWT_HS_F_AUTH_ONLY : 0;
-			if (lwt_hs_hello_build(&d->psk, &s->c.hs, wall_ms(), d->client_id, d->cfg.tun_ip,
+			d->hs.flags = d->cfg.encrypt_after_auth ? LWT_HS_F_AUTH_ONLY : 0;
+			if (lwt_hs_hello_build(&d->psk, &d->hs, wall_ms(), d->client_id, d->cfg.tun_ip,
 					       d->cfg.tun_prefix, d->cfg.fec_data, d->cfg.fec_parity, f)) {
 				client_lost(d, "couldn't build HELLO");
 				break;
 			}
-			memcpy(s->c.hs.hello_frame, f, sizeof(f));
 			cmd(d, LWT_CMD_SEND_FRAME, 0, f, sizeof(f), NULL);
 		}
 		break;
@@ -741,6 +890,13 @@ static void tick(struct lwt_daemon *d)
 				if (d->cfg.mode == LWT_MODE_CLIENT) {
 					client_lost(d, s->c.phase == LWT_PH_TCP ? "no answer to SYN" :
 						    "no answer to HELLO");
+				} else if (s->c.hs.acked) {
+					/* Its guess stays charged to the source. */
+					d->handshakes_failed++;
+					lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: no CONFIRM "
+						   "within %llu s of the HELLO_ACK", peer_str(s, ps, sizeof(ps)),
+						   PHASE_TIMEOUT_NS / 1000000000ull);
+					slot_kill(d, i);
 				} else {
 					lwt_dbg("peer %s: handshake timed out", peer_str(s, ps, sizeof(ps)));
 					slot_kill(d, i);
@@ -772,6 +928,7 @@ static void tick(struct lwt_daemon *d)
 			break;
 		}
 	}
+	lwt_reconcile_tick(d, now);
 	lwt_routes_tick(d, now);
 	lwt_peers_tick(d, now);
 	publish_stats(d, now);
@@ -815,6 +972,9 @@ int lwt_control_run(struct lwt_daemon *d)
 	}
 	for (i = 0; i < d->nslots; i++)
 		d->slots[i].c.port_fd = -1;
+	/* A HELLO from before this start may be in no replay cache: refused. */
+	d->start_wall_ms = wall_ms() - (lwt_now_ns() - d->start_ns) / 1000000;
+	lwt_hs_limit_init(&d->hs_limit);
 	if (d->cfg.mode == LWT_MODE_CLIENT)
 		client_connect(d);
 

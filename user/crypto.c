@@ -96,13 +96,51 @@ int lwt_crypto_psk_derive(const char *psk, struct lwt_psk_keys *out)
 {
 	static const char salt[] = "lwt-v1 psk";
 	size_t n = strlen(psk);
+	int err;
 
-	if (lwt_crypto_hkdf((const uint8_t *)salt, sizeof(salt) - 1, (const uint8_t *)psk, n,
-			    (const uint8_t *)"auth", 4, out->auth_key, LWT_KEY_LEN) ||
-	    lwt_crypto_hkdf((const uint8_t *)salt, sizeof(salt) - 1, (const uint8_t *)psk, n,
-			    (const uint8_t *)"mix", 3, out->mix_key, LWT_KEY_LEN))
-		return -EIO;
-	return 0;
+	memset(out, 0, sizeof(*out));
+	err = lwt_spake2_pw_derive(&out->pw, psk, n);
+	if (!err && lwt_crypto_hkdf((const uint8_t *)salt, sizeof(salt) - 1, (const uint8_t *)psk,
+				    n, (const uint8_t *)"mix", 3, out->mix_key, LWT_KEY_LEN))
+		err = -EIO;
+	if (err)
+		lwt_crypto_psk_clear(out);
+	return err;
+}
+
+void lwt_crypto_psk_clear(struct lwt_psk_keys *k)
+{
+	OPENSSL_cleanse(k, sizeof(*k));
+}
+
+static void okm_split(const uint8_t okm[72], struct lwt_session_keys *out)
+{
+	memcpy(out->c2s_key, okm, 32);
+	memcpy(out->s2c_key, okm + 32, 32);
+	memcpy(out->c2s_iv, okm + 64, 4);
+	memcpy(out->s2c_iv, okm + 68, 4);
+}
+
+int lwt_crypto_hs_derive(const uint8_t *ke, size_t ke_len, const uint8_t client_random[32],
+			 const uint8_t server_random[32], const uint8_t *transcript, size_t tlen,
+			 struct lwt_session_keys *out)
+{
+	static const char label[] = "lwt-v2 keys";
+	uint8_t salt[64], info[sizeof(label) - 1 + 512], okm[72];
+	int err;
+
+	if (!ke_len || tlen > 512)
+		return -EINVAL;
+	memcpy(salt, client_random, 32);
+	memcpy(salt + 32, server_random, 32);
+	memcpy(info, label, sizeof(label) - 1);
+	memcpy(info + sizeof(label) - 1, transcript, tlen);
+	err = lwt_crypto_hkdf(salt, sizeof(salt), ke, ke_len, info, sizeof(label) - 1 + tlen, okm,
+			      sizeof(okm));
+	if (!err)
+		okm_split(okm, out);
+	OPENSSL_cleanse(okm, sizeof(okm));
+	return err;
 }
 
 int lwt_crypto_session_derive(const struct lwt_psk_keys *psk, const uint8_t dh[LWT_X25519_LEN],
@@ -122,12 +160,8 @@ int lwt_crypto_session_derive(const struct lwt_psk_keys *psk, const uint8_t dh[L
 	memcpy(info + o + 96, server_pub, 32);
 	err = lwt_crypto_hkdf(psk->mix_key, LWT_KEY_LEN, dh, LWT_X25519_LEN, info, sizeof(info),
 			      okm, sizeof(okm));
-	if (!err) {
-		memcpy(out->c2s_key, okm, 32);
-		memcpy(out->s2c_key, okm + 32, 32);
-		memcpy(out->c2s_iv, okm + 64, 4);
-		memcpy(out->s2c_iv, okm + 68, 4);
-	}
+	if (!err)
+		okm_split(okm, out);
 	OPENSSL_cleanse(okm, sizeof(okm));
 	return err;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spake2.h"
+
 #define LWT_KEY_LEN 32
 #define LWT_IV_LEN 4		/* per-direction nonce prefix; nonce = iv || be64(counter) */
 #define LWT_X25519_LEN 32
@@ -29,20 +31,33 @@ int lwt_x25519_keygen(uint8_t priv[LWT_X25519_LEN], uint8_t pub[LWT_X25519_LEN])
 int lwt_x25519_shared(const uint8_t priv[LWT_X25519_LEN], const uint8_t peer_pub[LWT_X25519_LEN],
 		      uint8_t out[LWT_X25519_LEN]);
 
-/* Keys derived from the pre-shared key (passphrase of any length). */
+/* What the pre-shared key (passphrase of any length) gives: the SPAKE2
+ * password of the handshake (w and its masks, computed once here) and the
+ * HKDF salt of key rotation. Nothing derived from the PSK alone ever goes on
+ * the wire. */
 struct lwt_psk_keys {
-	uint8_t auth_key[LWT_KEY_LEN];	/* HMAC key for HELLO / HELLO_ACK */
-	uint8_t mix_key[LWT_KEY_LEN];	/* HKDF salt for session keys */
+	struct lwt_spake2_pw pw;	/* handshake: SPAKE2-P256 password */
+	uint8_t mix_key[LWT_KEY_LEN];	/* key rotation: HKDF salt */
 };
 int lwt_crypto_psk_derive(const char *psk, struct lwt_psk_keys *out);
+void lwt_crypto_psk_clear(struct lwt_psk_keys *k);
 
 /* Session keys: one key + iv per direction. */
 struct lwt_session_keys {
 	uint8_t c2s_key[LWT_KEY_LEN], s2c_key[LWT_KEY_LEN];
 	uint8_t c2s_iv[LWT_IV_LEN], s2c_iv[LWT_IV_LEN];
 };
-/* HKDF(salt = psk mix_key, ikm = dh, info = "lwt-v1 keys" || client_random ||
- * server_random || client_pub || server_pub). */
+/* Handshake keys (docs/PROTOCOL.md "Session keys"): HKDF-SHA256(salt =
+ * client_random || server_random, ikm = ke (SPAKE2's Ke), info = "lwt-v2
+ * keys" || transcript) = c2s_key || s2c_key || c2s_iv || s2c_iv. transcript:
+ * the HELLO frame and the HELLO_ACK frame up to its confirmation, as on the
+ * wire (at most 512 bytes). */
+int lwt_crypto_hs_derive(const uint8_t *ke, size_t ke_len, const uint8_t client_random[32],
+			 const uint8_t server_random[32], const uint8_t *transcript, size_t tlen,
+			 struct lwt_session_keys *out);
+/* Key rotation (and the v1 handshake's schedule): HKDF(salt = psk mix_key,
+ * ikm = dh, info = "lwt-v1 keys" || client_random || server_random ||
+ * client_pub || server_pub). */
 int lwt_crypto_session_derive(const struct lwt_psk_keys *psk, const uint8_t dh[LWT_X25519_LEN],
 			      const uint8_t client_random[32], const uint8_t server_random[32],
 			      const uint8_t client_pub[32], const uint8_t server_pub[32],

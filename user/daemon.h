@@ -195,7 +195,7 @@ struct lwt_slot {
 		uint32_t raddr;		/* network order */
 		uint16_t rport;
 		uint32_t session_id;
-		struct lwt_hs_client hs;	/* client handshake state */
+		struct lwt_hs_server hs;	/* server: a handshake awaiting its CONFIRM */
 		int port_fd;		/* client: TCP socket reserving our port */
 		/* key rotation; server: the exchange in flight */
 		bool rk_pending;
@@ -266,6 +266,9 @@ struct lwt_daemon {
 	uint64_t ctl_msgs_tx, ctl_bytes_tx;	/* control records sent (all kinds) */
 	uint8_t seen_randoms[1024][16];	/* server: recent HELLO randoms (replay) */
 	unsigned int seen_next;
+	uint64_t start_wall_ms;		/* server: HELLOs from before are refused */
+	struct lwt_hs_limit hs_limit;	/* server: online key guesses per source */
+	struct lwt_hs_client hs;	/* client: the handshake in flight */
 	const char *instance;		/* TUN name; keys the control socket */
 	/* Where the instance's pins go: "" = /sys/fs/bpf/lwt; with -user a
 	 * descriptor of it (privs.c), as the user may not search /sys/fs/bpf. */

@@ -731,6 +731,7 @@ static void payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p,
 		case LWT_FT_HELLO:
 		case LWT_FT_HELLO_ACK:
 		case LWT_FT_REJECT:
+		case LWT_FT_CONFIRM:
 			post(x->d, LWT_EVT_FRAME, s - x->d->slots, f.frame, f.frame_len);
 			break;
 		default:

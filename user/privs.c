@@ -120,8 +120,8 @@ static uint64_t bpf_extra(uint64_t base, uint64_t perm)
 			 "so that lwt-ctl attach works");
 		goto out;
 	}
-	lwt_info("privileges: the XDP program does not load here even with every capability; "
-		 "lwt-ctl attach will fail");
+	lwt_info("privileges: the XDP program does not load here with the capabilities given "
+		 "(%#llx); lwt-ctl attach will fail", (unsigned long long)perm);
 out:
 	effective_set(perm);
 	return extra;

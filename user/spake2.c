@@ -185,6 +185,85 @@ int lwt_spake2_init(struct lwt_spake2 *ctx, enum lwt_spake2_role role, const voi
 	return 0;
 }
 
+/* out = w * mask, encoded uncompressed. */
+static int mask_encode(const EC_POINT *mask, const BIGNUM *w, uint8_t out[LWT_SPAKE2_SHARE_LEN],
+		       BN_CTX *bn)
+{
+	EC_POINT *r = EC_POINT_new(p256.group);
+	int err = -ENOMEM;
+
+	if (!r)
+		return err;
+	err = mul(r, mask, w, bn);
+	if (!err && EC_POINT_point2oct(p256.group, r, POINT_CONVERSION_UNCOMPRESSED, out,
+				       LWT_SPAKE2_SHARE_LEN, bn) != LWT_SPAKE2_SHARE_LEN)
+		err = -EIO;
+	EC_POINT_clear_free(r);
+	return err;
+}
+
+int lwt_spake2_pw_init(struct lwt_spake2_pw *pw, const uint8_t w[LWT_SPAKE2_SCALAR_LEN])
+{
+	BIGNUM *b;
+	BN_CTX *bn;
+	int err;
+
+	memset(pw, 0, sizeof(*pw));
+	err = p256_get();
+	if (err)
+		return err;
+	b = w ? scalar_load(w) : NULL;
+	if (!b)
+		return -EINVAL;
+	err = -ENOMEM;
+	bn = BN_CTX_new();
+	if (!bn)
+		goto free_b;
+	err = mask_encode(p256.m, b, pw->wm, bn);
+	if (!err)
+		err = mask_encode(p256.n, b, pw->wn, bn);
+	if (!err)
+		memcpy(pw->w, w, LWT_SPAKE2_SCALAR_LEN);
+	BN_CTX_free(bn);
+free_b:
+	BN_clear_free(b);
+	if (err)
+		lwt_spake2_pw_clear(pw);
+	return err;
+}
+
+int lwt_spake2_pw_derive(struct lwt_spake2_pw *pw, const void *psk, size_t psk_len)
+{
+	uint8_t w[LWT_SPAKE2_SCALAR_LEN];
+	int err;
+
+	memset(pw, 0, sizeof(*pw));
+	err = lwt_spake2_derive_w(psk, psk_len, w);
+	if (!err)
+		err = lwt_spake2_pw_init(pw, w);
+	OPENSSL_cleanse(w, sizeof(w));
+	return err;
+}
+
+void lwt_spake2_pw_clear(struct lwt_spake2_pw *pw)
+{
+	OPENSSL_cleanse(pw, sizeof(*pw));
+}
+
+int lwt_spake2_init_pw(struct lwt_spake2 *ctx, enum lwt_spake2_role role, const void *id_a,
+		       size_t id_a_len, const void *id_b, size_t id_b_len,
+		       const struct lwt_spake2_pw *pw)
+{
+	int err = lwt_spake2_init(ctx, role, id_a, id_a_len, id_b, id_b_len, pw ? pw->w : NULL);
+
+	if (err)
+		return err;
+	memcpy(ctx->wm, pw->wm, LWT_SPAKE2_SHARE_LEN);
+	memcpy(ctx->wn, pw->wn, LWT_SPAKE2_SHARE_LEN);
+	ctx->have_masks = 1;
+	return 0;
+}
+
 int lwt_spake2_set_aad(struct lwt_spake2 *ctx, const void *aad, size_t aad_len)
 {
 	if (ctx->state != ST_INIT && ctx->state != ST_STARTED)
@@ -194,6 +273,21 @@ int lwt_spake2_set_aad(struct lwt_spake2 *ctx, const void *aad, size_t aad_len)
 	if (aad_len)
 		memcpy(ctx->aad, aad, aad_len);
 	ctx->aad_len = aad_len;
+	return 0;
+}
+
+/* r = w*M (m) or w*N: from the prepared password when the context has it
+ * (a decode, checked on the curve), else a scalar multiplication. */
+static int mask_get(const struct lwt_spake2 *ctx, bool m, const EC_POINT *mask, const BIGNUM *w,
+		    EC_POINT *r, BN_CTX *bn)
+{
+	if (!ctx->have_masks)
+		return mul(r, mask, w, bn);
+	if (EC_POINT_oct2point(p256.group, r, m ? ctx->wm : ctx->wn, LWT_SPAKE2_SHARE_LEN,
+			       bn) != 1) {
+		ERR_clear_error();
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -223,7 +317,7 @@ static int start_scalar(struct lwt_spake2 *ctx, const uint8_t s[LWT_SPAKE2_SCALA
 		goto free_points;
 	err = mul(x_p, NULL, x, bn);
 	if (!err)
-		err = mul(w_mask, mask, w, bn);
+		err = mask_get(ctx, ctx->role == LWT_SPAKE2_ROLE_A, mask, w, w_mask, bn);
 	if (err)
 		goto free_points;
 	err = -EIO;
@@ -351,7 +445,7 @@ int lwt_spake2_finish(struct lwt_spake2 *ctx, const uint8_t *peer_share, size_t 
 	err = share_load(peer, peer_share, peer_len, bn);
 	if (err)
 		goto free_points;
-	err = mul(w_mask, peer_mask, w, bn);
+	err = mask_get(ctx, !is_a, peer_mask, w, w_mask, bn);
 	if (err)
 		goto free_points;
 	err = -EIO;

@@ -47,37 +47,20 @@
  * BN_FLG_CONSTTIME set (OpenSSL's constant-time ladder / nistz256 paths),
  * never the two-scalar wNAF path.
  *
- * Integration (for the lead; not done here):
- *   - Roles: A = client, B = server. idA and idB: what both sides know before
- *     the exchange, e.g. A = "lwt client" || client_id, B = "lwt server";
- *     never empty where the identities are not implicit (RFC 9382 security
- *     considerations: unknown key share).
- *   - HELLO (client -> server): client_random, pA, the client's requested
- *     flags and FEC shape. The server rate-limits and logs per source BEFORE
- *     doing any EC work for it.
- *   - HELLO_ACK (server -> client): server_random, pB, cB, the granted flags
- *     and FEC shape. Both put the negotiated fields (flags, FEC shapes,
- *     tunnel addresses, both randoms) into the AAD (lwt_spake2_set_aad), so
- *     the confirmations bind them.
- *   - CONFIRM (client -> server): cA. The client verifies cB before it sends
- *     cA or any data; the server installs keys only after cA verifies
- *     (lwt_crypto_equal against expected_peer_confirm). A mismatch is one
- *     failed guess: count it, log it, REJECT. One context per HELLO: finish
- *     is one-shot, a refused share spends the context.
- *   - X25519 is no longer needed: SPAKE2 is the Diffie-Hellman (forward
- *     secret: a later leak of the PSK does not reveal K without x or y).
- *   - Session keys: HKDF-SHA256(salt = client_random || server_random,
- *     IKM = Ke, info = "lwt-v2 keys" || ...) -> c2s/s2c keys and IVs, as
- *     lwt_crypto_session_derive does today with the X25519 secret.
- *   - Bump the protocol version (the HELLO layout changes) and drop the
- *     HMAC(HKDF(PSK)) HELLO authenticator: it is what allowed offline
- *     guessing.
+ * Use in lwt: user/handshake.c (docs/PROTOCOL.md "Handshake"): A = client,
+ * B = server, idA = "lwt-v2 client", idB = "lwt-v2 server"; the AAD is the
+ * transcript (the HELLO frame and the HELLO_ACK frame up to cB), so the
+ * confirmations bind every negotiated field; Ke feeds the session keys with
+ * both randoms and the transcript; the PSK's password is prepared once
+ * (struct lwt_spake2_pw in struct lwt_psk_keys).
  *
  * Cost (tests/bench/spake2-bench.c, CPU time on the 2-CPU dev machine): about
  * 220 us per side, against about 145 us for today's X25519 exchange measured
  * in the same run. Three of the four scalar multiplications are variable-base
- * (w*M or w*N, and K); w*M and w*N depend only on the password, and caching
- * them per password (computed at config load) measured about 100 us per side.
+ * (w*M or w*N, and K); w*M and w*N depend only on the password, so
+ * struct lwt_spake2_pw computes them once (at config load) and
+ * lwt_spake2_init_pw() takes them from there: one fixed-base and one
+ * variable-base multiplication a side remain (about 100 us).
  *
  * Use: init -> [set_aad] -> start -> send share -> receive peer share ->
  * [set_aad] -> finish -> exchange confirmations -> clear. A context is used by
@@ -106,11 +89,21 @@ enum lwt_spake2_role {
 	LWT_SPAKE2_ROLE_B = 2,	/* server: uses N, sends pB, confirms with KcB */
 };
 
+/* A password prepared once: w and its two masks w*M and w*N (uncompressed
+ * SEC1), which depend on nothing else. Plain bytes (copyable, no heap); as
+ * secret as w itself (either mask lets its holder take that side's part). */
+struct lwt_spake2_pw {
+	uint8_t w[LWT_SPAKE2_SCALAR_LEN];
+	uint8_t wm[LWT_SPAKE2_SHARE_LEN], wn[LWT_SPAKE2_SHARE_LEN];
+};
+
 /* One side of one exchange. Caller-allocated; fields are read by the
  * known-answer tests, nobody else should touch them. */
 struct lwt_spake2 {
 	uint8_t role, state;
+	uint8_t have_masks;			/* wm, wn valid (lwt_spake2_init_pw) */
 	uint8_t w[LWT_SPAKE2_SCALAR_LEN];
+	uint8_t wm[LWT_SPAKE2_SHARE_LEN], wn[LWT_SPAKE2_SHARE_LEN];
 	uint8_t scalar[LWT_SPAKE2_SCALAR_LEN];	/* x (A) or y (B) */
 	uint8_t share[LWT_SPAKE2_SHARE_LEN];	/* pA (A) or pB (B) */
 	uint8_t id_a[LWT_SPAKE2_ID_MAX], id_b[LWT_SPAKE2_ID_MAX];
@@ -133,6 +126,16 @@ int lwt_spake2_derive_w(const void *psk, size_t psk_len, uint8_t w[LWT_SPAKE2_SC
 int lwt_spake2_init(struct lwt_spake2 *ctx, enum lwt_spake2_role role, const void *id_a,
 		    size_t id_a_len, const void *id_b, size_t id_b_len,
 		    const uint8_t w[LWT_SPAKE2_SCALAR_LEN]);
+/* Prepare a password: pw->w = w (0 < w < p, else -EINVAL) and the masks
+ * w*M, w*N. lwt_spake2_pw_derive() is lwt_spake2_derive_w() then this. */
+int lwt_spake2_pw_init(struct lwt_spake2_pw *pw, const uint8_t w[LWT_SPAKE2_SCALAR_LEN]);
+int lwt_spake2_pw_derive(struct lwt_spake2_pw *pw, const void *psk, size_t psk_len);
+void lwt_spake2_pw_clear(struct lwt_spake2_pw *pw);
+/* lwt_spake2_init() with a prepared password: the same shares, keys and
+ * confirmations, two scalar multiplications fewer. */
+int lwt_spake2_init_pw(struct lwt_spake2 *ctx, enum lwt_spake2_role role, const void *id_a,
+		       size_t id_a_len, const void *id_b, size_t id_b_len,
+		       const struct lwt_spake2_pw *pw);
 /* Additional authenticated data for KcA/KcB (RFC 9382 key schedule); replaces
  * any earlier AAD. Both sides must set the same bytes before finish. */
 int lwt_spake2_set_aad(struct lwt_spake2 *ctx, const void *aad, size_t aad_len);

@@ -12,13 +12,16 @@
 #include <linux/types.h>
 #endif
 
-#define LWT_PROTO_VERSION 1
+/* 2: the SPAKE2 handshake (HELLO / HELLO_ACK / CONFIRM); 1 had a PSK-HMAC'd
+ * HELLO that let a capture test key guesses offline. */
+#define LWT_PROTO_VERSION 2
 
 /* Frame types (lwt_frame_hdr.type). */
 enum lwt_frame_type {
-	LWT_FT_HELLO     = 0x01,	/* client -> server, plaintext, HMAC'd with the PSK */
-	LWT_FT_HELLO_ACK = 0x02,	/* server -> client, plaintext, HMAC'd with the PSK */
+	LWT_FT_HELLO     = 0x01,	/* client -> server, plaintext: SPAKE2 share pA */
+	LWT_FT_HELLO_ACK = 0x02,	/* server -> client, plaintext: pB and confirmation cB */
 	LWT_FT_REJECT    = 0x03,	/* server -> client, plaintext hint, unauthenticated */
+	LWT_FT_CONFIRM   = 0x04,	/* client -> server, plaintext: confirmation cA */
 	LWT_FT_SEALED    = 0x10,	/* AES-256-GCM record */
 	LWT_FT_AUTHED    = 0x11,	/* GMAC-only record (encrypt_after_auth data) */
 };
@@ -36,47 +39,61 @@ _Static_assert(sizeof(struct lwt_frame_hdr) == 4, "lwt_frame_hdr");
 /* HELLO / HELLO_ACK flags. */
 #define LWT_HS_F_AUTH_ONLY 0x01	/* encrypt_after_auth: data records GMAC-only (AUTHED) */
 
-/* HELLO body: client's handshake initiation. */
+#define LWT_HS_SHARE_LEN 65	/* SPAKE2-P256 share: uncompressed SEC1 point */
+#define LWT_HS_CONFIRM_LEN 32	/* SPAKE2 key confirmation: HMAC-SHA256 */
+
+/* HELLO body: the client's handshake initiation (SPAKE2 side A). Not
+ * authenticated by itself: every byte of it is bound into both key
+ * confirmations (docs/PROTOCOL.md "Handshake"). */
 struct lwt_hello {
 	__u8 version;
-	__u8 flags;
+	__u8 flags;			/* LWT_HS_F_* the client asks for */
 	__u8 fec_data;			/* the sender's FEC shape (its decoder's limits too) */
 	__u8 fec_parity;		/* 0 = the sender sends no parity */
 	__u8 client_random[32];
-	__u8 client_pub[32];		/* X25519 ephemeral public key */
 	__be64 timestamp_ms;		/* client's CLOCK_REALTIME, ms */
 	__be64 client_id;		/* random per client process; same id = same client */
 	__be32 tunnel_ip;		/* client's tunnel address */
 	__u8 tunnel_prefix;
-	__u8 pad[3];
-	__u8 mac[32];			/* HMAC-SHA256(auth_key, frame hdr || body up to mac) */
+	__u8 pad[3];			/* 0 */
+	__u8 share[LWT_HS_SHARE_LEN];	/* pA = x*P + w*M */
+	__u8 pad2[3];			/* 0 */
 } __attribute__((packed));
-_Static_assert(sizeof(struct lwt_hello) == 124, "lwt_hello");
+_Static_assert(sizeof(struct lwt_hello) == 128, "lwt_hello");
 
-/* HELLO_ACK body: server's answer. */
+/* HELLO_ACK body: the server's answer (SPAKE2 side B). */
 struct lwt_hello_ack {
 	__u8 version;
-	__u8 flags;
+	__u8 flags;			/* LWT_HS_F_* the server grants */
 	__u8 fec_data;			/* the server's FEC shape */
 	__u8 fec_parity;
 	__u8 server_random[32];
-	__u8 server_pub[32];		/* X25519 ephemeral public key */
 	__be32 session_id;		/* chosen by the server, carried by every record */
 	__be32 server_tunnel_ip;
 	__u8 server_tunnel_prefix;
-	__u8 pad[3];
-	__u8 mac[32];			/* HMAC-SHA256(auth_key, HELLO frame || ack hdr || body up to mac) */
+	__u8 pad[3];			/* 0 */
+	__u8 share[LWT_HS_SHARE_LEN];	/* pB = y*P + w*N */
+	__u8 pad2[3];			/* 0 */
+	__u8 confirm[LWT_HS_CONFIRM_LEN];	/* cB = HMAC(KcB, TT) */
 } __attribute__((packed));
-_Static_assert(sizeof(struct lwt_hello_ack) == 112, "lwt_hello_ack");
+_Static_assert(sizeof(struct lwt_hello_ack) == 148, "lwt_hello_ack");
+
+/* CONFIRM body: the client's key confirmation, sent also when cB failed
+ * (the server then counts and logs the failed guess). */
+struct lwt_confirm {
+	__u8 confirm[LWT_HS_CONFIRM_LEN];	/* cA = HMAC(KcA, TT) */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_confirm) == 32, "lwt_confirm");
 
 enum lwt_reject_reason {
-	LWT_REJECT_AUTH     = 1,	/* MAC did not verify: wrong key */
+	LWT_REJECT_AUTH     = 1,	/* key confirmation did not verify: wrong key */
 	LWT_REJECT_IP_INUSE = 2,	/* tunnel IP held by another client */
 	LWT_REJECT_FULL     = 3,	/* max_clients reached */
 	LWT_REJECT_VERSION  = 4,
 	LWT_REJECT_STALE    = 5,	/* timestamp out of window or replayed HELLO */
 	LWT_REJECT_ADDR     = 6,	/* tunnel IP outside the server's subnet or in a route */
 	LWT_REJECT_FEC      = 7,	/* FEC shape beyond what the server decodes for a peer */
+	LWT_REJECT_LIMIT    = 8,	/* too many failed handshakes from this address lately */
 };
 
 /* The largest FEC group (data + parity shards) a server decodes for a

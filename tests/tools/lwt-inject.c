@@ -21,6 +21,16 @@
  *                                            then keep the connection open
  *                                            HOLD_S seconds (the server must
  *                                            free the flow by itself)
+ *   lwt-inject guess DST:PORT TUNNEL_IP COUNT
+ *                                            COUNT online guesses at the key,
+ *                                            each on a new TCP connection: a
+ *                                            fresh HELLO (its share the P-256
+ *                                            generator, a valid point nobody's
+ *                                            password makes), then on a
+ *                                            HELLO_ACK a CONFIRM of random
+ *                                            bytes; one line per guess: the
+ *                                            server's answers, "hello_ack
+ *                                            reject N", "reject N" or "none"
  *   lwt-inject frames FILE.pcap              one line per lwt frame in the
  *                                            capture's TCP payloads:
  *                                            "SRC:PORT DST:PORT TYPE LEN MSG"
@@ -39,6 +49,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static uint32_t sum16(const void *p, size_t n, uint32_t s)
@@ -275,28 +286,148 @@ static int pcap_walk(const char *file, seg_fn cb, void *ctx)
 	return r;
 }
 
+/* docs/PROTOCOL.md, protocol version 2 (a copy: the tools build without
+ * lwt's headers). */
 #define FT_HELLO 0x01
 #define FT_HELLO_ACK 0x02
 #define FT_REJECT 0x03
+#define FT_CONFIRM 0x04
 #define FT_AUTHED 0x11
-#define HELLO_FRAME_LEN (4 + 124)
+#define PROTO_VERSION 2
+#define HELLO_BODY 128
+#define HELLO_FRAME_LEN (4 + HELLO_BODY)
+#define CONFIRM_FRAME_LEN (4 + 32)
 #define REC_HDR 16	/* frame header, session_id, counter */
 
 static int find_hello(void *ctx, const uint8_t *ip, const uint8_t *pl, size_t plen)
 {
 	(void)ip;
-	if (plen < HELLO_FRAME_LEN || pl[0] != FT_HELLO || pl[1] || ((pl[2] << 8) | pl[3]) != 124)
+	if (plen < HELLO_FRAME_LEN || pl[0] != FT_HELLO || pl[1] ||
+	    ((pl[2] << 8) | pl[3]) != HELLO_BODY)
 		return 0;
 	memcpy(ctx, pl, HELLO_FRAME_LEN);
 	return 1;
 }
 
+/* The first whole frame the server sends on fd within 5 s: its length, or
+ * 0 if none came. */
+static size_t read_frame(int fd, uint8_t *ans, size_t cap)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+
+	while (got < 4 || got < 4 + (size_t)((ans[2] << 8) | ans[3])) {
+		ssize_t n;
+
+		if (got == cap || poll(&pfd, 1, 5000) <= 0)
+			return 0;
+		n = read(fd, ans + got, cap - got);
+		if (n <= 0)
+			return 0;
+		got += n;
+	}
+	return 4 + (size_t)((ans[2] << 8) | ans[3]);
+}
+
+static void print_answer(const uint8_t *ans, size_t len, const char *end)
+{
+	if (len == 8 && ans[0] == FT_REJECT)
+		printf("reject %u%s", ans[4], end);
+	else if (len >= 4 && ans[0] == FT_HELLO_ACK)
+		printf("hello_ack%s", end);
+	else
+		printf("none%s", end);
+}
+
+static int urandom(void *buf, size_t len)
+{
+	FILE *f = fopen("/dev/urandom", "rb");
+	int ok = f && fread(buf, 1, len, f) == len;
+
+	if (f)
+		fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int guess(const char *dst, const char *tun_ip, int count)
+{
+	/* The P-256 generator, uncompressed: a share on the curve. */
+	static const uint8_t g[65] = {
+		0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+		0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
+		0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
+		0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
+		0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5,
+	};
+	uint8_t hello[HELLO_FRAME_LEN], confirm[CONFIRM_FRAME_LEN], ans[512];
+	struct sockaddr_in a;
+	struct in_addr tip;
+	struct timespec ts;
+	uint64_t ms;
+	size_t n;
+	int fd;
+
+	if (parse_ep(dst, &a) || inet_pton(AF_INET, tun_ip, &tip) != 1 || count <= 0) {
+		fprintf(stderr, "lwt-inject: bad endpoint '%s', tunnel IP '%s' or count\n", dst,
+			tun_ip);
+		return 2;
+	}
+	for (int i = 0; i < count; i++) {
+		memset(hello, 0, sizeof(hello));
+		hello[0] = FT_HELLO;
+		hello[3] = HELLO_BODY;
+		/* body: version, flags, FEC 10+3, client_random (4), timestamp
+		 * (36), client_id (44), tunnel IP (52), prefix (56), share (60) */
+		hello[4] = PROTO_VERSION;
+		hello[6] = 10;
+		hello[7] = 3;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		for (int k = 0; k < 8; k++)
+			hello[4 + 36 + k] = (uint8_t)(ms >> (56 - 8 * k));
+		memcpy(hello + 4 + 52, &tip, 4);
+		hello[4 + 56] = 24;
+		memcpy(hello + 4 + 60, g, sizeof(g));
+		confirm[0] = FT_CONFIRM;
+		confirm[1] = confirm[2] = 0;
+		confirm[3] = 32;
+		if (urandom(hello + 4 + 4, 32) || urandom(hello + 4 + 44, 8) ||
+		    urandom(confirm + 4, 32)) {
+			fprintf(stderr, "lwt-inject: couldn't read /dev/urandom\n");
+			return 1;
+		}
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			fprintf(stderr, "lwt-inject: couldn't connect to %s: %s\n", dst,
+				strerror(errno));
+			return 1;
+		}
+		if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello)) {
+			fprintf(stderr, "lwt-inject: couldn't send the HELLO: %s\n", strerror(errno));
+			return 1;
+		}
+		n = read_frame(fd, ans, sizeof(ans));
+		if (n && ans[0] == FT_HELLO_ACK) {
+			print_answer(ans, n, " ");
+			if (write(fd, confirm, sizeof(confirm)) != (ssize_t)sizeof(confirm)) {
+				fprintf(stderr, "lwt-inject: couldn't send the CONFIRM: %s\n",
+					strerror(errno));
+				return 1;
+			}
+			n = read_frame(fd, ans, sizeof(ans));
+		}
+		print_answer(ans, n, "\n");
+		fflush(stdout);
+		close(fd);
+	}
+	return 0;
+}
+
 static int hello_replay(const char *file, const char *dst, unsigned int hold_s)
 {
-	uint8_t hello[HELLO_FRAME_LEN], ans[64];
+	uint8_t hello[HELLO_FRAME_LEN], ans[512];
 	struct sockaddr_in a;
-	struct pollfd pfd;
-	size_t got = 0;
+	size_t got;
 	int fd;
 
 	if (pcap_walk(file, find_hello, hello) != 1) {
@@ -316,27 +447,9 @@ static int hello_replay(const char *file, const char *dst, unsigned int hold_s)
 		fprintf(stderr, "lwt-inject: couldn't send the HELLO: %s\n", strerror(errno));
 		return 1;
 	}
-	/* The answer is one frame: a REJECT (8 bytes) or a HELLO_ACK (116). */
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	while (got < 4 || got < 4 + (size_t)((ans[2] << 8) | ans[3])) {
-		ssize_t n;
-
-		if (poll(&pfd, 1, 5000) <= 0)
-			break;
-		n = read(fd, ans + got, sizeof(ans) - got);
-		if (n <= 0)
-			break;
-		got += n;
-		if (got == sizeof(ans))
-			break;
-	}
-	if (got >= 8 && ans[0] == FT_REJECT)
-		printf("reject %u\n", ans[4]);
-	else if (got >= 4 && ans[0] == FT_HELLO_ACK)
-		printf("hello_ack\n");
-	else
-		printf("none\n");
+	/* The answer is one frame: a REJECT (8 bytes) or a HELLO_ACK (152). */
+	got = read_frame(fd, ans, sizeof(ans));
+	print_answer(ans, got, "\n");
 	fflush(stdout);
 	sleep(hold_s);
 	close(fd);
@@ -386,6 +499,8 @@ int main(int argc, char **argv)
 	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hello-replay"))
 		return hello_replay(argv[2], argv[3], argc == 5 ? (unsigned int)atoi(argv[4]) : 0);
+	if (argc == 5 && !strcmp(argv[1], "guess"))
+		return guess(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "frames"))
 		return pcap_walk(argv[2], print_frames, NULL) < 0;
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
@@ -398,6 +513,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
 			"       flip-via IFACE DSTMAC FILE.pcap OFFSET |\n"
 			"       hello-replay FILE.pcap DST:PORT [HOLD_S] | frames FILE.pcap |\n"
+			"       guess DST:PORT TUNNEL_IP COUNT |\n"
 			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
 			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
 	return 2;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* HKDF, HMAC, AES-256-GCM, GMAC and X25519 against published vectors; the
- * session key schedule against a known answer computed outside lwt, and its
- * dependence on the X25519 secret. */
+ * key schedules against known answers computed outside lwt: the handshake's
+ * (SPAKE2's Ke, both randoms, the transcript), the PSK's SPAKE2 password and
+ * cached masks, the key rotation's and its dependence on the X25519 secret. */
 #include <errno.h>
 #include <stdio.h>
 #include "testutil.h"
@@ -191,8 +192,9 @@ static void test_psk_and_session(void **state)
 	assert_int_equal(lwt_crypto_psk_derive("correct horse", &p2), 0);
 	assert_int_equal(lwt_crypto_psk_derive("correct horsf", &p3), 0);
 	assert_memory_equal(&p1, &p2, sizeof(p1));
-	assert_memory_not_equal(p1.auth_key, p3.auth_key, 32);
-	assert_memory_not_equal(p1.auth_key, p1.mix_key, 32);
+	assert_memory_not_equal(p1.pw.w, p3.pw.w, 32);
+	assert_memory_not_equal(p1.mix_key, p3.mix_key, 32);
+	assert_memory_not_equal(p1.pw.w, p1.mix_key, 32);
 	assert_int_equal(lwt_crypto_session_derive(&p1, dh, r1, r2, c, sp, &s), 0);
 	assert_memory_not_equal(s.c2s_key, s.s2c_key, 32);
 	assert_memory_not_equal(s.c2s_iv, s.s2c_iv, 4);
@@ -200,17 +202,18 @@ static void test_psk_and_session(void **state)
 	assert_false(lwt_crypto_equal("abc", "abd", 3));
 }
 
-/* Known answer for the whole key schedule: PSK keys from a passphrase, the
- * X25519 secret of RFC 7748 6.1's Alice and Bob, fixed randoms, and the four
- * session key parts. The expected bytes were computed once outside lwt, by
- * the contract in crypto.h, with Python 3 (hmac/hashlib HKDF-SHA256 and the
- * `cryptography` package's X25519), and the HKDF steps cross-checked with
+/* Known answer for the key rotation's schedule (the v1 handshake's, kept by
+ * REKEY): the mix key from a passphrase, the X25519 secret of RFC 7748
+ * 6.1's Alice and Bob, fixed randoms, and the four session key parts. The
+ * expected bytes were computed once outside lwt, by the contract in
+ * crypto.h, with Python 3 (hmac/hashlib HKDF-SHA256 and the `cryptography`
+ * package's X25519), and the HKDF steps cross-checked with
  *   openssl kdf -keylen 72 -kdfopt digest:SHA256 -kdfopt hexkey:<dh>
  *     -kdfopt hexsalt:<mix_key> -kdfopt hexinfo:<info> HKDF
- * (openssl 3.0.19): auth/mix = HKDF(salt "lwt-v1 psk", passphrase,
- * "auth"/"mix", 32); okm = HKDF(salt mix_key, ikm dh, "lwt-v1 keys" ||
- * client_random || server_random || client_pub || server_pub, 72) =
- * c2s_key || s2c_key || c2s_iv || s2c_iv. */
+ * (openssl 3.0.19): mix = HKDF(salt "lwt-v1 psk", passphrase, "mix", 32);
+ * okm = HKDF(salt mix_key, ikm dh, "lwt-v1 keys" || client_random ||
+ * server_random || client_pub || server_pub, 72) = c2s_key || s2c_key ||
+ * c2s_iv || s2c_iv. */
 static const char *const kat_a = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
 static const char *const kat_ap = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
 static const char *const kat_bp = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
@@ -230,8 +233,6 @@ static void test_session_known_answer(void **state)
 	struct lwt_session_keys s;
 
 	assert_int_equal(lwt_crypto_psk_derive("lwt known-answer key", &psk), 0);
-	unhex("989cf1fe0cbb88b4fad525cc67aa1a7f709d729c78cda90cefce4de50377b607", want);
-	assert_memory_equal(psk.auth_key, want, 32);
 	unhex("2556b1db321ed1c5ff772b86eec19872ca1f4916a941599d3971c5cf67ce17b7", want);
 	assert_memory_equal(psk.mix_key, want, 32);
 
@@ -293,6 +294,76 @@ static void test_session_depends_on_dh(void **state)
 	}
 }
 
+/* The PSK's handshake half: the SPAKE2 password w = HKDF-SHA256(salt nil,
+ * PSK, "lwt SPAKE2-P256 w v1", 40) mod p and its cached masks w*M, w*N
+ * (RFC 9382's P-256 M and N, uncompressed). Computed outside lwt by
+ * tests/unit/handshake_kat.py (Python 3 stdlib: hashlib/hmac HKDF, P-256 in
+ * affine coordinates, checked first against RFC 9382's vector 1). */
+static void test_psk_spake2_password(void **state)
+{
+	struct lwt_psk_keys psk;
+	uint8_t want[65];
+
+	assert_int_equal(lwt_crypto_psk_derive("lwt known-answer key", &psk), 0);
+	unhex("0124afb238359f42463ae2c20dbb586023b9a464443092c8ab5e609898279313", want);
+	assert_memory_equal(psk.pw.w, want, 32);
+	unhex("04d7aa6dde179893709b84edd62a60cca0b5d84b302c0f0896cc79fc1afa7cd2ac"
+	      "c2dd57c1e7b03a377d8ef6149e842a7c78f40c4eb57a79b658a5cbdf697df32e", want);
+	assert_memory_equal(psk.pw.wm, want, 65);
+	unhex("04e2a8c74fccf694de592d7d72895772d843edb1c49b44cc60eea2122f5c1fde5f"
+	      "17400a76df99befae2c49cbcf901fff4560e43f1f64ecbc5234d4816fa384533", want);
+	assert_memory_equal(psk.pw.wn, want, 65);
+	lwt_crypto_psk_clear(&psk);
+	for (size_t i = 0; i < sizeof(psk); i++)
+		assert_int_equal(((uint8_t *)&psk)[i], 0);
+}
+
+/* Known answer for the handshake's key schedule (crypto.h, docs/PROTOCOL.md
+ * "Session keys"): okm = HKDF-SHA256(salt = client_random || server_random,
+ * ikm = Ke, info = "lwt-v2 keys" || transcript, 72) = c2s_key || s2c_key ||
+ * c2s_iv || s2c_iv, with Ke = 00..0f, client_random = 00..1f,
+ * server_random = 20..3f, a 252-byte transcript 00 01 .. fb. Computed by
+ * tests/unit/handshake_kat.py (Python hmac/hashlib HKDF). Then each input
+ * matters: one flipped bit of Ke, of either random or of the transcript
+ * changes every part. */
+static void test_hs_keys_known_answer(void **state)
+{
+	uint8_t ke[16], cr[32], sr[32], t[252], want[32];
+	struct lwt_session_keys s, s2;
+
+	for (int i = 0; i < 16; i++)
+		ke[i] = (uint8_t)i;
+	kat_randoms(cr, sr);
+	for (int i = 0; i < 252; i++)
+		t[i] = (uint8_t)i;
+	assert_int_equal(lwt_crypto_hs_derive(ke, 16, cr, sr, t, sizeof(t), &s), 0);
+	unhex("6b088f577ceeeb14a3545136ab3889f72cb5753d6d1353b5b00e56d9c7a41edc", want);
+	assert_memory_equal(s.c2s_key, want, 32);
+	unhex("984690eabb54f39685fdfb3f9476c12f581afc0477351bfc4ed0aed8130b7084", want);
+	assert_memory_equal(s.s2c_key, want, 32);
+	unhex("eedea918", want);
+	assert_memory_equal(s.c2s_iv, want, 4);
+	unhex("ed4b3c37", want);
+	assert_memory_equal(s.s2c_iv, want, 4);
+
+	ke[3] ^= 0x10;
+	assert_int_equal(lwt_crypto_hs_derive(ke, 16, cr, sr, t, sizeof(t), &s2), 0);
+	assert_true(keys_disjoint(&s, &s2));
+	ke[3] ^= 0x10;
+	cr[31] ^= 1;
+	assert_int_equal(lwt_crypto_hs_derive(ke, 16, cr, sr, t, sizeof(t), &s2), 0);
+	assert_true(keys_disjoint(&s, &s2));
+	cr[31] ^= 1;
+	sr[0] ^= 0x80;
+	assert_int_equal(lwt_crypto_hs_derive(ke, 16, cr, sr, t, sizeof(t), &s2), 0);
+	assert_true(keys_disjoint(&s, &s2));
+	sr[0] ^= 0x80;
+	t[2] ^= 1;	/* in the HELLO's FEC shape, as it happens */
+	assert_int_equal(lwt_crypto_hs_derive(ke, 16, cr, sr, t, sizeof(t), &s2), 0);
+	assert_true(keys_disjoint(&s, &s2));
+	assert_int_equal(lwt_crypto_hs_derive(ke, 0, cr, sr, t, sizeof(t), &s2), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_psk_and_session),
 		cmocka_unit_test(test_session_known_answer),
 		cmocka_unit_test(test_session_depends_on_dh),
+		cmocka_unit_test(test_psk_spake2_password),
+		cmocka_unit_test(test_hs_keys_known_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* SPAKE2-P256-SHA256-HKDF-HMAC (user/spake2.c) against RFC 9382's P-256 test
- * vectors, every value byte for byte, from both sides; then the properties the
+ * vectors, every value byte for byte, from both sides, computing w*M and w*N
+ * or taking them from a prepared password; then the properties the
  * handshake will rest on: the same password agrees and confirms both ways, a
  * different password or AAD does not confirm, a share that is not a curve
  * point (wrong length, other encoding, off the curve, the identity, w*N) is
@@ -219,20 +220,31 @@ static void check_hex(const uint8_t *got, size_t len, const char *want_hex, cons
 }
 
 /* Vector i from one side: start with the vector's scalar, finish with the
- * vector's other share, and compare everything the side computes. */
-static void run_vector_side(int i, enum lwt_spake2_role role)
+ * vector's other share, and compare everything the side computes. cached:
+ * through a prepared password (lwt_spake2_pw_init, lwt_spake2_init_pw),
+ * whose masks w*M and w*N replace two scalar multiplications. */
+static void run_vector_side(int i, enum lwt_spake2_role role, bool cached)
 {
 	const struct vector *v = &vectors[i];
 	const bool is_a = role == LWT_SPAKE2_ROLE_A;
 	uint8_t w[32], s[32], peer[SH];
 	struct lwt_spake2 ctx;
+	struct lwt_spake2_pw pw;
 	struct side_out o;
 
 	unhex(v->w, w);
 	unhex(is_a ? v->x : v->y, s);
 	unhex(is_a ? v->pb : v->pa, peer);
-	assert_int_equal(lwt_spake2_init(&ctx, role, v->id_a, strlen(v->id_a), v->id_b,
-					 strlen(v->id_b), w), 0);
+	if (cached) {
+		assert_int_equal(lwt_spake2_pw_init(&pw, w), 0);
+		assert_int_equal(lwt_spake2_init_pw(&ctx, role, v->id_a, strlen(v->id_a), v->id_b,
+						    strlen(v->id_b), &pw), 0);
+		assert_true(ctx.have_masks);
+		lwt_spake2_pw_clear(&pw);
+	} else {
+		assert_int_equal(lwt_spake2_init(&ctx, role, v->id_a, strlen(v->id_a), v->id_b,
+						 strlen(v->id_b), w), 0);
+	}
 	assert_int_equal(lwt_spake2_start_with_scalar(&ctx, s, o.share), 0);
 	check_hex(o.share, SH, is_a ? v->pa : v->pb, is_a ? "pA" : "pB", i + 1);
 	assert_int_equal(lwt_spake2_finish(&ctx, peer, SH, o.ke, o.mine, o.peer), 0);
@@ -253,9 +265,55 @@ static void test_rfc9382_vectors(void **state)
 	for (int i = 0; i < (int)(sizeof(vectors) / sizeof(vectors[0])); i++) {
 		printf("vector %d: A='%s' B='%s', side A then side B\n", i + 1, vectors[i].id_a,
 		       vectors[i].id_b);
-		run_vector_side(i, LWT_SPAKE2_ROLE_A);
-		run_vector_side(i, LWT_SPAKE2_ROLE_B);
+		run_vector_side(i, LWT_SPAKE2_ROLE_A, false);
+		run_vector_side(i, LWT_SPAKE2_ROLE_B, false);
+		printf("vector %d through a prepared password\n", i + 1);
+		run_vector_side(i, LWT_SPAKE2_ROLE_A, true);
+		run_vector_side(i, LWT_SPAKE2_ROLE_B, true);
 	}
+}
+
+static EC_GROUP *grp(void);
+
+/* A prepared password: its masks are w*M and w*N (checked against a scalar
+ * multiplication of the group's own), and out-of-range w is refused like
+ * lwt_spake2_init refuses it; pw_derive is derive_w then pw_init. */
+static void test_prepared_password(void **state)
+{
+	static const char order_hex[] =
+		"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+	static const char m_hex[] =
+		"02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f";
+	static const char n_hex[] =
+		"03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49";
+	struct lwt_spake2_pw pw, pw2;
+	uint8_t w[32], bad[32] = { 0 }, enc[SH], pt_hex[33];
+	EC_POINT *p = EC_POINT_new(grp()), *m = EC_POINT_new(grp());
+	BIGNUM *bw;
+
+	unhex(vectors[0].w, w);
+	assert_int_equal(lwt_spake2_pw_init(&pw, w), 0);
+	assert_memory_equal(pw.w, w, 32);
+	bw = BN_bin2bn(w, 32, NULL);
+	for (int which = 0; which < 2; which++) {
+		unhex(which ? n_hex : m_hex, pt_hex);
+		assert_int_equal(EC_POINT_oct2point(grp(), m, pt_hex, 33, NULL), 1);
+		assert_int_equal(EC_POINT_mul(grp(), p, NULL, m, bw, NULL), 1);
+		assert_int_equal(EC_POINT_point2oct(grp(), p, POINT_CONVERSION_UNCOMPRESSED, enc, SH,
+						    NULL), SH);
+		assert_memory_equal(which ? pw.wn : pw.wm, enc, SH);
+	}
+	BN_free(bw);
+	EC_POINT_free(p);
+	EC_POINT_free(m);
+	assert_int_equal(lwt_spake2_pw_init(&pw2, bad), -EINVAL);
+	unhex(order_hex, bad);
+	assert_int_equal(lwt_spake2_pw_init(&pw2, bad), -EINVAL);
+	assert_int_equal(lwt_spake2_pw_derive(&pw2, "x", 1), 0);
+	unhex("a0bbaf872995758e2d0586f31e2f371701d3b9278d8ae1f30ed7997258a8a646", w);
+	assert_memory_equal(pw2.w, w, 32);
+	assert_int_equal(lwt_spake2_pw_derive(&pw2, "", 0), -EINVAL);
+	lwt_spake2_pw_clear(&pw);
 }
 
 /* A full exchange with fresh scalars. edit, when set, changes pB on its way
@@ -649,6 +707,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc9382_vectors),
+		cmocka_unit_test(test_prepared_password),
 		cmocka_unit_test(test_same_password_agrees),
 		cmocka_unit_test(test_other_password_fails),
 		cmocka_unit_test(test_other_aad_fails),
