@@ -17,9 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +42,7 @@
 
 static int ns_us = -1, ns_peer = -1;
 static int peer_rx = -1, peer_tx = -1;	/* raw sockets in the peer's netns */
+static int peer_pkt = -1;	/* ... and a packet socket: frames with any source MAC */
 static struct lwt_dp *cur;	/* destroyed by teardown if a test fails */
 static char no_env[160];	/* why the cases cannot run here, or "" */
 
@@ -147,7 +151,8 @@ static int group_setup(void **state)
 	ns_peer = open("/proc/self/ns/net", O_RDONLY);
 	peer_rx = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
 	peer_tx = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (ns_peer < 0 || peer_rx < 0 || peer_tx < 0 || setns(ns_us, CLONE_NEWNET))
+	peer_pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);	/* sends only */
+	if (ns_peer < 0 || peer_rx < 0 || peer_tx < 0 || peer_pkt < 0 || setns(ns_us, CLONE_NEWNET))
 		return -1;
 	setsockopt(peer_tx, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
 	if (sh("ip link add xt0 type veth peer name xt1 netns /proc/%d/fd/%d", getpid(), ns_peer) ||
@@ -166,7 +171,7 @@ static int teardown(void **state)
 	if (cur)
 		cur->ops->destroy(cur);
 	cur = NULL;
-	sh("ip link set xt0 xdp off 2>/dev/null; ip link set xt0 xdpgeneric off 2>/dev/null; ip route del blackhole " PEER "/32 2>/dev/null; "
+	sh("ip link set xt0 xdp off 2>/dev/null; ip link set xt0 xdpgeneric off 2>/dev/null; nft delete table ip lwtxsk 2>/dev/null; "
 	   "rm -rf " PIN " " PIN2);
 	return 0;
 }
@@ -176,6 +181,7 @@ static int group_teardown(void **state)
 	/* The namespaces die with their last reference; drop ours now. */
 	close(peer_rx);
 	close(peer_tx);
+	close(peer_pkt);
 	close(ns_peer);
 	close(ns_us);
 	return 0;
@@ -238,13 +244,13 @@ static void us_expect(struct lwt_dp *dp, const uint8_t *want, size_t len)
 	fail_msg("segment never arrived through AF_XDP");
 }
 
-/* Same on the peer's raw socket; checks our segment arrived byte for byte. */
-static void peer_expect(const uint8_t *want, size_t len)
+/* Did a packet equal to want reach the peer's raw socket within tries x
+ * 100 ms? */
+static bool peer_got(const uint8_t *want, size_t len, int tries)
 {
 	uint8_t buf[2048];
-	int tries;
 
-	for (tries = 0; tries < 30; tries++) {
+	for (; tries > 0; tries--) {
 		struct pollfd pfd = { .fd = peer_rx, .events = POLLIN };
 		ssize_t r;
 
@@ -252,9 +258,53 @@ static void peer_expect(const uint8_t *want, size_t len)
 			continue;
 		r = recv(peer_rx, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r == (ssize_t)len && !memcmp(buf, want, len))
-			return;
+			return true;
 	}
-	fail_msg("segment never reached the peer");
+	return false;
+}
+
+/* Same on the peer's raw socket; checks our segment arrived byte for byte. */
+static void peer_expect(const uint8_t *want, size_t len)
+{
+	if (!peer_got(want, len, 30))
+		fail_msg("segment never reached the peer");
+}
+
+/* xt1's index, looked up in the peer's namespace. */
+static int peer_ifindex(void)
+{
+	int i;
+
+	assert_int_equal(setns(ns_peer, CLONE_NEWNET), 0);
+	i = (int)if_nametoindex("xt1");
+	assert_int_equal(setns(ns_us, CLONE_NEWNET), 0);
+	assert_true(i > 0);
+	return i;
+}
+
+/* The peer sends p from xt1 to xt0's MAC in a frame whose source MAC is
+ * src, not xt1's: what anyone on the link can do. */
+static void peer_send_from_mac(const uint8_t *p, size_t len, const uint8_t src[6])
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+				   .sll_halen = 6 };
+	struct ifreq ifr = { 0 };
+	uint8_t frame[2048];
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0 && len + 14 <= sizeof(frame));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "xt0");
+	assert_int_equal(ioctl(fd, SIOCGIFHWADDR, &ifr), 0);
+	close(fd);
+	sll.sll_ifindex = peer_ifindex();
+	memcpy(sll.sll_addr, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(frame, ifr.ifr_hwaddr.sa_data, 6);
+	memcpy(frame + 6, src, 6);
+	frame[12] = 0x08;
+	frame[13] = 0x00;
+	memcpy(frame + 14, p, len);
+	assert_int_equal(sendto(peer_pkt, frame, len + 14, 0, (struct sockaddr *)&sll, sizeof(sll)),
+			 (ssize_t)(len + 14));
 }
 
 static void us_send(struct lwt_dp *dp, uint8_t *p, size_t len)
@@ -308,6 +358,7 @@ static void test_both_ways(void **state)
 	uint32_t drv, skb;
 	struct lwt_xdp_stats st;
 	struct lwt_dp *dp;
+	int tries;
 
 	need_env();
 	dp = create(LWT_XSK_MODE_AUTO, PIN);
@@ -327,13 +378,33 @@ static void test_both_ways(void **state)
 	peer_send(b, lb);
 	us_expect(dp, b, lb);
 
-	/* Now the link header is learned: prove the reply does not need
-	 * the kernel by blackholing its route to the peer. */
-	assert_int_equal(sh("ip route add blackhole " PEER "/32"), 0);
+	/* Anyone on the link sends a segment of that flow with the peer's IP
+	 * and another MAC: it reaches us, and must not say where the peer is. */
+	lb = segment(b, PEER, US, 40000, LPORT, 0x18, "from a stranger's MAC");
+	peer_send_from_mac(b, lb, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x66 });
+	us_expect(dp, b, lb);
+
+	/* Our first send made the kernel resolve the peer (ARP): the next hop
+	 * comes from its neighbour table now. Prove the reply goes through
+	 * the TX ring, to the peer's real MAC, by dropping the kernel's own
+	 * output to the peer (netfilter, which the TX ring bypasses). The
+	 * cache asks the table again 100 ms after it found nothing: send
+	 * until it has (the tries that still go through the kernel die). */
+	assert_int_equal(sh("nft add table ip lwtxsk && nft add chain ip lwtxsk out "
+			    "'{ type filter hook output priority 0; }' && "
+			    "nft add rule ip lwtxsk out ip daddr " PEER " counter drop"), 0);
 	la = segment(a, US, PEER, LPORT, 40000, 0x18, "reply through the TX ring");
-	us_send(dp, a, la);
-	peer_expect(a, la);
-	assert_int_equal(sh("ip route del blackhole " PEER "/32"), 0);
+	for (tries = 0; tries < 20; tries++) {
+		struct lwt_dp_pkt pk = { .data = a, .len = la };
+
+		/* Through the kernel: EPERM from netfilter. */
+		dp->ops->tx_batch(dp, 0, &pk, 1);
+		if (peer_got(a, la, 2))
+			break;
+	}
+	if (tries == 20)
+		fail_msg("the reply never reached the peer's MAC through the TX ring");
+	assert_int_equal(sh("nft delete table ip lwtxsk"), 0);
 
 	/* A stranger's non-SYN to the listen port dies in XDP; its SYN
 	 * comes through. */
