@@ -101,6 +101,20 @@ static cJSON *render(struct lwt_daemon *d)
 	cJSON_AddNumberToObject(root, "handshakes_ok", (double)d->handshakes_ok);
 	cJSON_AddNumberToObject(root, "handshakes_failed", (double)d->handshakes_failed);
 	cJSON_AddNumberToObject(root, "reconnects", (double)d->reconnects);
+	{
+		int dp_busy = 0, ctl_busy = 0;
+
+		for (i = 0; i < d->nslots; i++) {
+			dp_busy += atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) !=
+				   LWT_SLOT_FREE;
+			ctl_busy += d->slots[i].c.phase != LWT_PH_FREE;
+		}
+		/* Both views of the slots; reconcile.c makes them agree. */
+		cJSON_AddNumberToObject(root, "slots", d->nslots);
+		cJSON_AddNumberToObject(root, "slots_busy_dataplane", dp_busy);
+		cJSON_AddNumberToObject(root, "slots_busy_control", ctl_busy);
+		cJSON_AddNumberToObject(root, "slot_repairs", (double)d->slot_repairs);
+	}
 	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
 	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);
 	cJSON_AddNumberToObject(root, "control_tx_msgs", (double)d->ctl_msgs_tx);

@@ -124,7 +124,8 @@ enum lwt_slot_state {
 	X(drop_unknown_flow) X(drop_spoofed_src) X(drop_no_route)		\
 	X(drop_isolation) X(drop_queue_full) X(rst_ignored) X(challenge_acks)	\
 	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)		\
-	X(drop_stale_key) X(rekeys) X(drop_no_session) X(rx_prev_key)
+	X(drop_stale_key) X(rekeys) X(drop_no_session) X(rx_prev_key)		\
+	X(drop_handshake) X(events_lost) X(rst_probes) X(rst_probes_failed)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;
@@ -164,6 +165,10 @@ struct lwt_slot {
 	_Atomic uint32_t peer_tun_ip;	/* published: found by other pollers */
 	_Atomic uint64_t flow_key;	/* published: raddr, rport, lport; 0 = free */
 	bool auth_only;			/* data records AUTHED (GMAC), control SEALED */
+	uint8_t hs_frames;		/* handshake frames of this flow passed to control */
+	uint64_t probe_from_ns;		/* a RST/FIN asked the peer for an authenticated */
+	uint64_t probe_until_ns;	/* answer at ..., due by ... (0: no probe) */
+	uint8_t probe_asks;		/* keepalives sent for it */
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
 	struct lwt_fec_enc *fenc;
@@ -184,6 +189,8 @@ struct lwt_slot {
 	struct {
 		int phase;		/* enum lwt_phase */
 		uint64_t phase_ns;	/* when the phase began */
+		uint32_t rc_gen;	/* reconcile.c: generation of a disagreement seen */
+		uint8_t rc_strikes;	/* ... and how many checks in a row saw it */
 		unsigned syn_sent;	/* client: SYN retransmissions in this phase */
 		uint64_t start_ns;	/* when the flow began */
 		uint64_t up_ns;		/* when the session came up */
@@ -247,6 +254,7 @@ struct lwt_daemon {
 	uint64_t reconnect_at_ns;	/* client: next connect attempt, 0 = none */
 	uint32_t backoff_ms;
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
+	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */
 	/* route adverts: server, the accepted routes; client, the others'
 	 * routes installed on our TUN, an update being received, our own
 	 * routes' last status, the next advert */
@@ -292,6 +300,9 @@ static inline int lwt_slot_owner(const struct lwt_daemon *d, int i)
 void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr);
 /* 0, or -EAGAIN when the data thread's queue is too full: try later. */
 int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body, size_t len);
+/* reconcile.c: once a second, make the data plane's and the control
+ * thread's view of every slot agree (control thread). */
+void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now);
 /* routes.c */
 int lwt_routes_init(struct lwt_daemon *d);
 void lwt_routes_free(struct lwt_daemon *d);

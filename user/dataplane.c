@@ -166,7 +166,12 @@ uint64_t lwt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void post(struct lwt_daemon *d, int type, int slot, const void *data, size_t len)
+/* Events to the control thread. Those that carry slot state (new flow,
+ * established, reset, killed) may use the whole queue; frames and messages
+ * only three quarters of it, so that no flood of them can crowd the others
+ * out. One lost all the same is counted, and reconcile.c repairs the slot. */
+static bool post_q(struct lwt_daemon *d, int type, int slot, const void *data, size_t len,
+		   unsigned int limit)
 {
 	struct lwt_msg m = { .type = type, .slot = slot, .gen = d->slots[slot].gen };
 
@@ -175,7 +180,21 @@ static void post(struct lwt_daemon *d, int type, int slot, const void *data, siz
 	if (data && len)
 		memcpy(m.data, data, len);
 	m.len = len;
-	lwt_msgq_push(&d->to_ctl, &m);
+	if (lwt_msgq_push_limit(&d->to_ctl, &m, limit)) {
+		LWT_CTR_INC(&d->ctr, events_lost);
+		return false;
+	}
+	return true;
+}
+
+static void post(struct lwt_daemon *d, int type, int slot, const void *data, size_t len)
+{
+	post_q(d, type, slot, data, len, d->to_ctl.cap);
+}
+
+static bool post_frame(struct lwt_daemon *d, int type, int slot, const void *data, size_t len)
+{
+	return post_q(d, type, slot, data, len, d->to_ctl.cap / 4 * 3);
 }
 
 static void tx_flush(struct dpctx *x)
@@ -317,6 +336,48 @@ static void send_keepalive(struct dpctx *x, struct lwt_slot *s, bool reply)
 	ka.is_reply = reply;
 	if (send_record(x, s, LWT_MSG_KEEPALIVE, &ka, sizeof(ka), tx_buf(x)) == 0)
 		LWT_CTR_INC(&s->ctr, keepalives_tx);
+}
+
+/* A RST or FIN at the exact sequence on a session: ask the peer with a
+ * keepalive (it answers one under the session's keys), again halfway, and
+ * end the session only if nothing authenticated arrives in PROBE_NS. */
+#define PROBE_NS (2000000000ull)
+static void probe_start(struct dpctx *x, struct lwt_slot *s)
+{
+	uint64_t now = lwt_now_ns();
+
+	if (s->probe_until_ns)
+		return;
+	s->probe_from_ns = now;
+	s->probe_until_ns = now + PROBE_NS;
+	s->probe_asks = 1;
+	LWT_CTR_INC(&s->ctr, rst_probes);
+	send_keepalive(x, s, false);
+}
+
+static void probe_check(struct dpctx *x, struct lwt_slot *s, uint64_t now)
+{
+	uint64_t last = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
+	unsigned int id = (unsigned int)(s - x->d->slots);
+
+	if (last > s->probe_from_ns) {
+		lwt_log_rl(LWT_LOG_INFO, "peer %u: RST/FIN ignored: the peer still answers under "
+			   "the session's keys", id);
+		s->probe_until_ns = 0;
+		return;
+	}
+	if (now >= s->probe_until_ns) {
+		s->probe_until_ns = 0;
+		LWT_CTR_INC(&s->ctr, rst_probes_failed);
+		lwt_log_rl(LWT_LOG_INFO, "peer %u: connection reset by peer (no authenticated "
+			   "answer to a probe)", id);
+		post(x->d, LWT_EVT_RESET, id, "reset", 5);
+		return;
+	}
+	if (s->probe_asks < 2 && now >= s->probe_from_ns + PROBE_NS / 2) {
+		s->probe_asks++;
+		send_keepalive(x, s, false);
+	}
 }
 
 /* Any poller's slot: only the published peer_tun_ip is read. */
@@ -584,7 +645,7 @@ static void report_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 									x->d->cfg.fec_parity));
 }
 
-static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
+static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
 {
 	const struct lwt_record_hdr *rh;
 	struct lwt_replay *rp, fresh;
@@ -598,17 +659,17 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION ||
 	    (f->type != LWT_FT_SEALED && !(f->type == LWT_FT_AUTHED && s->auth_only))) {
 		LWT_CTR_INC(&s->ctr, drop_no_session);
-		return;
+		return false;
 	}
 	if (f->body_len < sizeof(*rh) + 1 + LWT_TAG_LEN) {
 		LWT_CTR_INC(&s->ctr, drop_malformed);
-		return;
+		return false;
 	}
 	rh = (const struct lwt_record_hdr *)f->body;
 	ctr = be64toh(rh->counter);
 	if (ntohl(rh->session_id) != s->session_id) {
 		LWT_CTR_INC(&s->ctr, drop_no_session);
-		return;
+		return false;
 	}
 	/* Which keys: this epoch, the previous one (stragglers, for a while),
 	 * or the next one the client holds until the server uses it. */
@@ -630,11 +691,11 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		which = 1;
 	} else {
 		LWT_CTR_INC(&s->ctr, drop_stale_key);
-		return;
+		return false;
 	}
 	if (!lwt_replay_check(rp, seq)) {
 		LWT_CTR_INC(&s->ctr, drop_replay);
-		return;
+		return false;
 	}
 	/* The rx buffer is ours; decrypt in place. */
 	body = (uint8_t *)f->body + sizeof(*rh);
@@ -646,7 +707,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		LWT_CTR_INC(&s->ctr, drop_auth);
 		lwt_log_rl(LWT_LOG_WARN, "peer %u: record failed authentication (wrong key or tampered)",
 			   (unsigned int)(s - x->d->slots));
-		return;
+		return false;
 	}
 	if (which == 1) {
 		/* The server sends under the next keys: so do we from now on. */
@@ -660,7 +721,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	}
 	if (!lwt_replay_update(rp, seq)) {
 		LWT_CTR_INC(&s->ctr, drop_replay);
-		return;
+		return false;
 	}
 	atomic_store_explicit(&s->last_rx_ns, now, memory_order_relaxed);
 	LWT_CTR_INC(&s->ctr, rx_packets);
@@ -703,7 +764,7 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;
 		}
-		post(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
+		post_frame(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
 		break;
 	case LWT_MSG_ROUTES:
 	case LWT_MSG_ROUTE_RESULT:
@@ -713,18 +774,35 @@ static void record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;
 		}
-		post(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
+		post_frame(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
 		break;
 	default:
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 	}
+	return true;
 }
 
-static void payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+/* Handshake frames the control thread takes from a flow: a server a
+ * client's HELLO and its key confirmation, a client the server's answer;
+ * at most HS_FRAMES_MAX of them a flow. Anything else (a REJECT or a second
+ * HELLO poured into a connection) is dropped here and costs the control
+ * thread nothing. */
+#define HS_FRAMES_MAX 2
+static bool hs_frame_wanted(const struct lwt_daemon *d, uint8_t type)
+{
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		return type == LWT_FT_HELLO || type == LWT_FT_CONFIRM;
+	return type == LWT_FT_HELLO_ACK || type == LWT_FT_REJECT;
+}
+
+/* The frames of a segment's payload. Returns how many proved the segment
+ * is the peer's: records that authenticated, or (before the session) the
+ * handshake frames handed on. */
+static int payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
 {
 	struct lwt_frame f;
 	size_t off = 0;
-	int r;
+	int r, good = 0;
 
 	while ((r = lwt_frame_next(p, len, &off, &f)) == 1) {
 		switch (f.type) {
@@ -732,14 +810,21 @@ static void payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p,
 		case LWT_FT_HELLO_ACK:
 		case LWT_FT_REJECT:
 		case LWT_FT_CONFIRM:
-			post(x->d, LWT_EVT_FRAME, s - x->d->slots, f.frame, f.frame_len);
+			if (s->hs_frames >= HS_FRAMES_MAX || !hs_frame_wanted(x->d, f.type)) {
+				LWT_CTR_INC(&s->ctr, drop_handshake);
+				break;
+			}
+			s->hs_frames++;
+			post_frame(x->d, LWT_EVT_FRAME, s - x->d->slots, f.frame, f.frame_len);
+			good++;
 			break;
 		default:
-			record_input(x, s, &f);
+			good += record_input(x, s, &f);
 		}
 	}
 	if (r < 0)
 		LWT_CTR_INC(&s->ctr, drop_malformed);
+	return good;
 }
 
 static uint64_t flow_key(uint32_t raddr, uint16_t rport, uint16_t lport)
@@ -807,6 +892,7 @@ static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g, const uint8_t
 		return;
 	}
 	s->gen++;
+	s->hs_frames = 0;
 	lwt_ftcp_init(&s->tcp, g->daddr, g->dport, g->saddr, g->sport);
 	if (lwt_ftcp_accept_syn(&s->tcp, g)) {
 		LWT_CTR_INC(&d->ctr, drop_malformed);
@@ -881,6 +967,14 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 		send_ack(x, s);
 		return;
 	case LWT_FTCP_RESET:
+		/* lwt never sends RST or FIN: one on a session may be spoofed
+		 * (exact sequence numbers can be seen or guessed). It only makes
+		 * us ask the peer, under the session's keys; no answer in time
+		 * and the session is over (probe_check). */
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION) {
+			probe_start(x, s);
+			return;
+		}
 		lwt_log_rl(LWT_LOG_INFO, "peer %u: connection reset by peer", (unsigned int)(s - d->slots));
 		post(d, LWT_EVT_RESET, s - d->slots, "reset", 5);
 		return;
@@ -893,7 +987,11 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	}
 	if (!g.payload_len)
 		return;
-	payload_input(x, s, g.payload, g.payload_len);
+	/* Only a segment that proved to be the peer's moves the flow. */
+	if (payload_input(x, s, g.payload, g.payload_len) > 0)
+		lwt_ftcp_commit(&s->tcp, &g);
+	else
+		return;
 	if (s->tcp.rcv_nxt - s->tcp.last_ack_sent >= ACK_BYTES) {
 		send_ack(x, s);
 	} else if (!s->ack_due_ns) {
@@ -967,6 +1065,8 @@ static uint64_t fec_timers(struct dpctx *x)
 			if (dl && (!next || dl < next))
 				next = dl;
 		}
+		if (s->probe_until_ns)
+			probe_check(x, s, now);
 		if (s->rx_prev && now >= s->prev_until_ns) {
 			lwt_aead_destroy(s->rx_prev);
 			s->rx_prev = NULL;
@@ -1027,6 +1127,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
+	s->probe_until_ns = 0;
 	s->tcp.state = LWT_FTCP_CLOSED;
 }
 
@@ -1082,6 +1183,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
 			slot_free(x, s);
 		s->gen = m->gen;
+		s->hs_frames = 0;
 		lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, d->cfg.remote.sin_addr.s_addr,
 			      d->cfg.remote.sin_port);
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);

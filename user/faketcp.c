@@ -234,6 +234,7 @@ void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
 	c->ip_id = (uint16_t)rand32();
 	c->rcv_wnd = SYN_WINDOW;
 	c->snd_wnd = 65535;
+	c->max_snd_wnd = c->snd_wnd;
 	c->mss = 536;
 }
 
@@ -358,6 +359,7 @@ int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn)
 	c->last_ack_sent = c->rcv_nxt;
 	c->snd_wscale = syn->has_ws ? syn->wscale : 0;
 	c->snd_wnd = syn->window;
+	c->max_snd_wnd = c->snd_wnd;
 	c->mss = syn->has_mss ? syn->mss : 536;
 	c->peer_ts = syn->has_ts;
 	c->ts_recent = syn->tsval;
@@ -370,29 +372,51 @@ bool lwt_ftcp_window_ok(const struct lwt_ftcp_conn *c, size_t plen)
 	return lwt_seq_le(c->snd_nxt + (uint32_t)plen, c->snd_una + c->snd_wnd);
 }
 
-/* The peer's ACK field: accept if it acknowledges nothing we never sent. */
-static bool ack_ok(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
+/* The peer's ACK field, RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <=
+ * SND.NXT (nothing we never sent, nothing older than any window). */
+static bool ack_ok(const struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
 {
 	if (!(s->flags & LWT_TCP_ACK))
 		return false;
 	if (lwt_seq_gt(s->ack, c->snd_nxt))
 		return false;
-	/* Very old ACKs (beyond any window we could have had) are bogus too. */
-	if (lwt_seq_lt(s->ack, c->snd_una - (1u << 30)))
-		return false;
-	if (lwt_seq_gt(s->ack, c->snd_una))
-		c->snd_una = s->ack;
-	c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
-	return true;
+	return lwt_seq_ge(s->ack, c->snd_una - c->max_snd_wnd);
+}
+
+/* What an acceptable ACK tells. A window that would pull the right edge
+ * back is believed only from an authenticated segment: a spoofed pure ACK
+ * cannot close the window and stall us. */
+static void ack_apply(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s, bool authed)
+{
+	uint32_t wnd = (uint32_t)s->window << c->snd_wscale;
+	uint32_t una = lwt_seq_gt(s->ack, c->snd_una) ? s->ack : c->snd_una;
+
+	if (authed || lwt_seq_ge(una + wnd, c->snd_una + c->snd_wnd))
+		c->snd_wnd = wnd;
+	c->snd_una = una;
+	if (wnd > c->max_snd_wnd)
+		c->max_snd_wnd = wnd;
+}
+
+void lwt_ftcp_commit(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
+{
+	uint32_t end = s->seq + (uint32_t)s->payload_len;
+
+	if (c->state != LWT_FTCP_ESTABLISHED)
+		return;
+	ack_apply(c, s, true);
+	if (s->has_ts && lwt_seq_ge(s->seq, c->rcv_nxt - 1))
+		c->ts_recent = s->tsval;
+	if (lwt_seq_gt(end, c->rcv_nxt))
+		c->rcv_nxt = end;
 }
 
 enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
 {
 	uint32_t end = s->seq + (uint32_t)s->payload_len;
-	/* Segments may arrive up to one window late (reordering; no
-	 * retransmission means rcv_nxt jumps past losses), and the FEC and
-	 * replay layers above sort out duplicates. */
-	bool in_win = lwt_seq_ge(s->seq, c->rcv_nxt - c->rcv_wnd) &&
+	/* Late segments are reordered ones (no retransmission: rcv_nxt jumps
+	 * past losses); the FEC and replay layers above sort out duplicates. */
+	bool in_win = lwt_seq_ge(s->seq, c->rcv_nxt - LWT_FTCP_LATE_BYTES) &&
 		      lwt_seq_lt(s->seq, c->rcv_nxt + c->rcv_wnd);
 
 	switch (c->state) {
@@ -413,6 +437,7 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 		c->snd_una = s->ack;
 		c->snd_wscale = s->has_ws ? s->wscale : 0;
 		c->snd_wnd = s->window;	/* SYN windows are never scaled */
+		c->max_snd_wnd = c->snd_wnd;
 		c->mss = s->has_mss ? s->mss : 536;
 		c->peer_ts = s->has_ts;
 		c->ts_recent = s->tsval;
@@ -429,6 +454,8 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 			return LWT_FTCP_DROP;
 		c->snd_una = s->ack;
 		c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
+		if (c->snd_wnd > c->max_snd_wnd)
+			c->max_snd_wnd = c->snd_wnd;
 		c->rcv_wnd = LWT_FTCP_WINDOW;
 		c->state = LWT_FTCP_ESTABLISHED;
 		if (s->has_ts)
@@ -458,9 +485,7 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 		return LWT_FTCP_DROP;
 	if (s->flags & LWT_TCP_FIN)
 		return end == c->rcv_nxt || s->seq == c->rcv_nxt ? LWT_FTCP_RESET : LWT_FTCP_DROP;
-	if (s->has_ts && lwt_seq_ge(s->seq, c->rcv_nxt - 1))
-		c->ts_recent = s->tsval;
-	if (lwt_seq_gt(end, c->rcv_nxt))
-		c->rcv_nxt = end;
+	if (!s->payload_len)
+		ack_apply(c, s, false);
 	return LWT_FTCP_OK;
 }

@@ -87,6 +87,7 @@ struct lwt_ftcp_conn {
 	uint32_t snd_nxt;		/* next seq we send */
 	uint32_t snd_una;		/* highest ack received */
 	uint32_t snd_wnd;		/* peer's window, bytes (scaled) */
+	uint32_t max_snd_wnd;		/* largest window the peer advertised (RFC 5961 5.2) */
 	uint8_t snd_wscale;		/* peer's window scale */
 	uint32_t rcv_nxt;		/* highest seq+len received; what we ack */
 	uint32_t rcv_wnd;		/* window we advertise, bytes */
@@ -122,15 +123,29 @@ enum lwt_ftcp_verdict {
 	LWT_FTCP_SEND_SYNACK,		/* server: (re)send SYN-ACK */
 	LWT_FTCP_SEND_ACK,		/* client: SYN-ACK accepted, send ACK (state now ESTABLISHED) */
 	LWT_FTCP_CHALLENGE_ACK,		/* RST/SYN in window but not exact: send a pure ACK */
-	LWT_FTCP_RESET,			/* valid RST or FIN: the flow is over */
+	LWT_FTCP_RESET,			/* RST or FIN at exactly rcv_nxt: the peer says the
+					 * flow is over (an established session probes first) */
 };
 
+/* How far behind rcv_nxt a data segment may still arrive: reordering only
+ * (lwt never retransmits), not a whole window. */
+#define LWT_FTCP_LATE_BYTES (1u << 20)
+
 /* Feed a parsed segment of this flow (4-tuple already matched) to the state
- * machine: checks seq against the receive window (RFC 793 acceptability),
- * RST/FIN per RFC 5961 (exact rcv_nxt only; in-window -> challenge ACK),
- * updates rcv_nxt, snd_una, snd_wnd, ts_recent. For a server flow created
- * from a SYN, call lwt_ftcp_accept_syn() first. */
+ * machine. Established: seq within [rcv_nxt - LWT_FTCP_LATE_BYTES, rcv_nxt +
+ * rcv_wnd), ACK within [snd_una - max_snd_wnd, snd_nxt] (RFC 5961 5.2),
+ * RST/FIN exact rcv_nxt only (in-window RST -> challenge ACK). Nobody off
+ * the path can authenticate a segment, so a data segment moves nothing
+ * here: the caller calls lwt_ftcp_commit() once a record in it has
+ * authenticated. A pure ACK (nothing to authenticate) moves snd_una, and the
+ * peer's window only if its right edge does not move back. Handshake states
+ * advance as TCP's. For a server flow created from a SYN, call
+ * lwt_ftcp_accept_syn() first. */
 enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s);
+/* An accepted (LWT_FTCP_OK) data segment s proved to come from the peer (a
+ * record in it authenticated): advance rcv_nxt, ts_recent, snd_una and the
+ * peer's window from it. */
+void lwt_ftcp_commit(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s);
 /* Server: set up c (already lwt_ftcp_init'ed) from a received SYN; state -> SYN_RCVD. */
 int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn);
 /* True if sending plen more bytes stays inside the peer's advertised window. */

@@ -39,9 +39,25 @@ static void pair(struct lwt_ftcp_conn *c, struct lwt_ftcp_conn *s)
 	lwt_ftcp_init(s, SADDR, htons(9000), CADDR, htons(40000));
 }
 
-/* Deliver a built packet from one side to the other. */
+/* Deliver a built packet from one side to the other, as the data plane
+ * does when its records authenticate: an accepted data segment is then
+ * committed. */
 static enum lwt_ftcp_verdict deliver(struct lwt_ftcp_conn *to, uint8_t *pkt, int len,
 				     struct lwt_tcp_seg *g)
+{
+	enum lwt_ftcp_verdict v;
+
+	assert_true(len > 0);
+	assert_int_equal(lwt_tcp_parse(pkt, len, true, g), 0);
+	v = lwt_ftcp_input(to, g);
+	if (v == LWT_FTCP_OK && g->payload_len)
+		lwt_ftcp_commit(to, g);
+	return v;
+}
+
+/* ... and as it does when they do not (a spoofed segment): no commit. */
+static enum lwt_ftcp_verdict deliver_forged(struct lwt_ftcp_conn *to, uint8_t *pkt, int len,
+					    struct lwt_tcp_seg *g)
 {
 	assert_true(len > 0);
 	assert_int_equal(lwt_tcp_parse(pkt, len, true, g), 0);
@@ -165,6 +181,105 @@ static void test_loss_and_reorder(void **state)
 	assert_int_equal(deliver(&s, b1, n1, &g), LWT_FTCP_OK);
 	assert_int_equal(s.rcv_nxt, c.snd_nxt);
 	(void)n2;
+}
+
+/* Off-path injection: segments at any sequence and acknowledgement, with
+ * payloads that never authenticate, move nothing; the flow carries on. A
+ * pure ACK (nothing to authenticate) may move snd_una, but cannot pull the
+ * peer's window back. */
+static void test_blind_injection(void **state)
+{
+	struct lwt_ftcp_conn c, s, before, atk;
+	uint8_t b[2048];
+	struct lwt_tcp_seg g;
+	unsigned int i, ok = 0;
+	int n;
+
+	establish(&c, &s);
+	srand(1);
+	/* 1: data segments spread over the whole space: the few in window
+	 * are accepted (their records are checked next) but move nothing. */
+	before = s;
+	atk = c;
+	for (i = 0; i < 200000; i++) {
+		atk.snd_nxt = (uint32_t)rand() << 1 ^ (uint32_t)rand();
+		atk.rcv_nxt = (uint32_t)rand() << 1 ^ (uint32_t)rand();
+		n = lwt_ftcp_build_data(&atk, b, sizeof(b), 100);
+		ok += deliver_forged(&s, b, n, &g) == LWT_FTCP_OK;
+	}
+	/* 200000 x 9 MiB / 4 GiB x (ack range / 4 GiB) : a handful at most */
+	assert_true(ok < 100);
+	assert_memory_equal(&s, &before, sizeof(s));
+	/* 2: the same right in the window (the attacker saw the numbers):
+	 * still nothing moves without authentication. */
+	for (i = 1; i <= 64; i++) {
+		atk = c;
+		atk.snd_nxt = s.rcv_nxt + i * 65536;
+		atk.rcv_nxt = s.snd_nxt;
+		n = lwt_ftcp_build_data(&atk, b, sizeof(b), 1000);
+		assert_int_equal(deliver_forged(&s, b, n, &g), LWT_FTCP_OK);
+	}
+	assert_memory_equal(&s, &before, sizeof(s));
+	/* ... and the real peer's next segment is accepted and moves it. */
+	n = lwt_ftcp_build_data(&c, b, sizeof(b), 10);
+	assert_int_equal(deliver(&s, b, n, &g), LWT_FTCP_OK);
+	assert_int_equal(s.rcv_nxt, c.snd_nxt);
+	/* 3: a pure ACK with a zero window cannot close ours... */
+	atk = c;
+	n = lwt_ftcp_build_ack(&atk, b, sizeof(b));
+	b[LWT_IP_HDR_LEN + 14] = 0;
+	b[LWT_IP_HDR_LEN + 15] = 0;
+	b[LWT_IP_HDR_LEN + 16] = 0;	/* checksum no longer matters: parse with verify off */
+	assert_int_equal(lwt_tcp_parse(b, n, false, &g), 0);
+	assert_int_equal(g.window, 0);
+	assert_int_equal(lwt_ftcp_input(&s, &g), LWT_FTCP_OK);
+	assert_int_equal(s.snd_wnd, before.snd_wnd);
+	/* ... an authenticated segment with a smaller window can. */
+	n = lwt_ftcp_build_data(&c, b, sizeof(b), 10);
+	assert_int_equal(lwt_tcp_parse(b, n, false, &g), 0);
+	g.window = 16;
+	assert_int_equal(lwt_ftcp_input(&s, &g), LWT_FTCP_OK);
+	lwt_ftcp_commit(&s, &g);
+	assert_int_equal(s.snd_wnd, 16u << 7);
+}
+
+/* Acceptance bounds. Late data: up to LWT_FTCP_LATE_BYTES behind rcv_nxt
+ * (1 MiB: reordering), not a whole window. ACKs: RFC 5961 5.2, no older
+ * than the largest window the peer advertised. */
+static void test_acceptance_bounds(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[2048];
+	struct lwt_tcp_seg g;
+	struct { int64_t seq_off, ack_off; enum lwt_ftcp_verdict want; } cases[] = {
+		{ 0, 0, LWT_FTCP_OK },				/* 1: in order */
+		{ -(1 << 20), 0, LWT_FTCP_OK },			/* 2: 1 MiB late */
+		{ -(1 << 20) - 1, 0, LWT_FTCP_DROP },		/* 3: one byte more */
+		{ -(8 << 20), 0, LWT_FTCP_DROP },		/* 4: a window late */
+		{ (65535 << 7) - 1, 0, LWT_FTCP_OK },		/* 5: end of our window */
+		{ 65535 << 7, 0, LWT_FTCP_DROP },		/* 6: beyond it */
+		{ 0, 1, LWT_FTCP_DROP },			/* 7: acks unsent data */
+		{ 0, -(65535 << 7), LWT_FTCP_OK },		/* 8: max window back */
+		{ 0, -(65535 << 7) - 1, LWT_FTCP_DROP },	/* 9: older */
+		{ 0, -(1 << 30), LWT_FTCP_DROP },		/* 10: 1 GiB back */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lwt_ftcp_conn atk;
+		int n;
+
+		establish(&c, &s);
+		/* the peer's window is known: max_snd_wnd is its scaled 65535 */
+		n = lwt_ftcp_build_ack(&c, b, sizeof(b));
+		assert_int_equal(deliver(&s, b, n, &g), LWT_FTCP_OK);
+		atk = c;
+		atk.snd_nxt = s.rcv_nxt + (uint32_t)cases[i].seq_off;
+		atk.rcv_nxt = s.snd_nxt + (uint32_t)cases[i].ack_off;
+		n = lwt_ftcp_build_data(&atk, b, sizeof(b), 100);
+		if (deliver_forged(&s, b, n, &g) != cases[i].want)
+			fail_msg("case %zu (seq %+lld, ack %+lld)", i + 1, (long long)cases[i].seq_off,
+				 (long long)cases[i].ack_off);
+	}
 }
 
 static void test_rst_rfc5961(void **state)
@@ -448,6 +563,8 @@ int main(void)
 		cmocka_unit_test(test_syn_linux_profile),
 		cmocka_unit_test(test_isn_random),
 		cmocka_unit_test(test_data_both_ways),
+		cmocka_unit_test(test_blind_injection),
+		cmocka_unit_test(test_acceptance_bounds),
 		cmocka_unit_test(test_loss_and_reorder),
 		cmocka_unit_test(test_rst_rfc5961),
 		cmocka_unit_test(test_bad_acks_and_syn),
