@@ -469,9 +469,10 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	lwt_routes_session_up(d, 0);
 	d->backoff_ms = 0;
 	d->handshakes_ok++;
-	lwt_info("connected to server %s: session %08x, tunnel %s <-> %s, handshake %.1f ms",
-		 d->cfg.remote_addr, info.session_id, ip_str(d->cfg.tun_ip, a),
-		 ip_str(info.server_tunnel_ip, b), s->c.handshake_us / 1000.0);
+	lwt_info("connected to server %s: session %08x, tunnel %s <-> %s, handshake %.1f ms, "
+		 "client id %016llx", d->cfg.remote_addr, info.session_id, ip_str(d->cfg.tun_ip, a),
+		 ip_str(info.server_tunnel_ip, b), s->c.handshake_us / 1000.0,
+		 (unsigned long long)d->client_id);
 }
 
 static bool hello_replayed(struct lwt_daemon *d, const uint8_t random[32])

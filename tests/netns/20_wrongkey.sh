@@ -4,10 +4,13 @@
 # the server's key confirmation (one line naming the server) and still sends
 # its CONFIRM, so the server logs every failed guess naming the peer and
 # counts it; the client retries with growing backoff while a client with the
-# right key works. Online guessing is limited per source address: from one
-# address 10 wrong guesses get a HELLO_ACK and then REJECT(1), the next ones
-# REJECT(8) before any curve work, logged naming the peer, while a client
-# from another address still connects.
+# right key works. A HELLO copying the live client's client_id and tunnel IP
+# (both travel in clear) is answered but evicts nothing: only a verified
+# CONFIRM may replace a session; one left without CONFIRM is dropped after
+# 5 s, logged and counted. Online guessing is limited per source address:
+# from one address 10 wrong guesses get a HELLO_ACK and then REJECT(1), the
+# next ones REJECT(8) before any curve work, logged naming the peer, while a
+# client from another address still connects.
 . "$(dirname "$0")/lib.sh"
 
 two_hosts
@@ -15,6 +18,8 @@ add_ns w
 link s w 10.98.0.1/24 10.98.0.2/24
 add_ns g
 link s g 10.96.0.1/24 10.96.0.2/24
+add_ns h
+link s h 10.95.0.1/24 10.95.0.2/24
 start server s -m server -l 0.0.0.0:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
 start bad w -m client -r 10.98.0.1:9000 -t 10.0.0.3/24 -k "wrong-$KEY" -tun-name lwtw
 start_client
@@ -39,9 +44,31 @@ wait_for 5 "server logged all $nb failed guesses" sh -c "[ \$(grep -c 'peer 10.9
 [ "$(jget s lwts .handshakes_failed)" -eq "$nb" ] || fail "server counted $(jget s lwts .handshakes_failed) failed handshakes, the client failed $nb"
 grep -q 'no CONFIRM' "$LOGDIR/server.log" && fail "a wrong-key client left the server waiting for its CONFIRM"
 
-say "online guesses from 10.96.0.2: 10 answered, then refused"
+say "a HELLO with the live client's id and tunnel IP, from 10.95.0.2"
 # lwt-inject opens kernel TCP connections; the server verifies TCP checksums,
 # which the veth's offload leaves partial.
+nsx h ethtool -K v-h-s tx off >/dev/null
+cid=$(grep -o 'client id [0-9a-f]*' "$LOGDIR/client.log" | tail -1 | awk '{print $3}')
+[ -n "$cid" ] || fail "the client did not log its client id"
+sid=$(jget s lwts '.peers[0].session_id')
+f0=$(jget s lwts .handshakes_failed)
+ans=$(nsx h "$TOOLS/lwt-inject" guess 10.95.0.1:9000 10.0.0.2 1 "$cid")
+[ "$ans" = "hello_ack reject 1" ] || fail "a HELLO copying the client's identity was answered '$ans', want a HELLO_ACK then REJECT(1)"
+say "the same without a CONFIRM: dropped after 5 s"
+nsbg h "$TOOLS/lwt-inject" guess 10.95.0.1:9000 10.0.0.2 1 "$cid" 8 >"$LOGDIR/hold.out"
+hold=$BG_PID
+wait_for 5 "HELLO_ACK to the held HELLO" grep -qx hello_ack "$LOGDIR/hold.out"
+nsx c ping -c 5 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "the live client lost traffic to an unconfirmed HELLO"
+wait_for 8 "server drops the HELLO left without CONFIRM" grep -q "peer 10.95.0.2:[0-9]*: handshake failed: no CONFIRM within 5 s" "$LOGDIR/server.log"
+stop "$hold"
+[ "$(jget s lwts .handshakes_failed)" -eq $((f0 + 2)) ] || fail "handshakes_failed $f0 -> $(jget s lwts .handshakes_failed), want +2"
+[ "$(jget s lwts '.peers[0].session_id')" = "$sid" ] || fail "the client's session was replaced by an unconfirmed HELLO"
+[ "$(jget s lwts .sessions)" -eq 1 ] || fail "server should hold exactly one session"
+[ "$(jget c lwtc .reconnects)" -eq 0 ] || fail "the client lost its session to a copied HELLO"
+grep -q "reconnected from 10.95.0.2" "$LOGDIR/server.log" && fail "the server evicted the client's flow for an unconfirmed HELLO"
+nsx c ping -c 5 -i 0.1 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "the live client cannot ping after the copied HELLOs"
+
+say "online guesses from 10.96.0.2: 10 answered, then refused"
 nsx g ethtool -K v-g-s tx off >/dev/null
 f0=$(jget s lwts .handshakes_failed)
 t0=$(date +%s%N)

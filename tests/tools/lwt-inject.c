@@ -21,16 +21,19 @@
  *                                            then keep the connection open
  *                                            HOLD_S seconds (the server must
  *                                            free the flow by itself)
- *   lwt-inject guess DST:PORT TUNNEL_IP COUNT
+ *   lwt-inject guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S]]
  *                                            COUNT online guesses at the key,
  *                                            each on a new TCP connection: a
  *                                            fresh HELLO (its share the P-256
  *                                            generator, a valid point nobody's
- *                                            password makes), then on a
- *                                            HELLO_ACK a CONFIRM of random
- *                                            bytes; one line per guess: the
- *                                            server's answers, "hello_ack
- *                                            reject N", "reject N" or "none"
+ *                                            password makes; client_id random
+ *                                            or given), then on a HELLO_ACK a
+ *                                            CONFIRM of random bytes; one line
+ *                                            per guess: the server's answers,
+ *                                            "hello_ack reject N", "reject N"
+ *                                            or "none". HOLD_S > 0: no CONFIRM,
+ *                                            the connection held HOLD_S s
+ *                                            after the answer ("hello_ack")
  *   lwt-inject frames FILE.pcap              one line per lwt frame in the
  *                                            capture's TCP payloads:
  *                                            "SRC:PORT DST:PORT TYPE LEN MSG"
@@ -349,7 +352,8 @@ static int urandom(void *buf, size_t len)
 	return ok ? 0 : -1;
 }
 
-static int guess(const char *dst, const char *tun_ip, int count)
+static int guess(const char *dst, const char *tun_ip, int count, const char *id_hex,
+		 unsigned int hold_s)
 {
 	/* The P-256 generator, uncompressed: a share on the curve. */
 	static const uint8_t g[65] = {
@@ -396,6 +400,12 @@ static int guess(const char *dst, const char *tun_ip, int count)
 			fprintf(stderr, "lwt-inject: couldn't read /dev/urandom\n");
 			return 1;
 		}
+		if (id_hex) {
+			unsigned long long id = strtoull(id_hex, NULL, 16);
+
+			for (int k = 0; k < 8; k++)
+				hello[4 + 44 + k] = (uint8_t)(id >> (56 - 8 * k));
+		}
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 			fprintf(stderr, "lwt-inject: couldn't connect to %s: %s\n", dst,
@@ -407,6 +417,13 @@ static int guess(const char *dst, const char *tun_ip, int count)
 			return 1;
 		}
 		n = read_frame(fd, ans, sizeof(ans));
+		if (n && ans[0] == FT_HELLO_ACK && hold_s) {
+			print_answer(ans, n, "\n");
+			fflush(stdout);
+			sleep(hold_s);
+			close(fd);
+			continue;
+		}
 		if (n && ans[0] == FT_HELLO_ACK) {
 			print_answer(ans, n, " ");
 			if (write(fd, confirm, sizeof(confirm)) != (ssize_t)sizeof(confirm)) {
@@ -499,8 +516,9 @@ int main(int argc, char **argv)
 	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hello-replay"))
 		return hello_replay(argv[2], argv[3], argc == 5 ? (unsigned int)atoi(argv[4]) : 0);
-	if (argc == 5 && !strcmp(argv[1], "guess"))
-		return guess(argv[2], argv[3], atoi(argv[4]));
+	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "guess"))
+		return guess(argv[2], argv[3], atoi(argv[4]), argc >= 6 ? argv[5] : NULL,
+			     argc == 7 ? (unsigned int)atoi(argv[6]) : 0);
 	if (argc == 3 && !strcmp(argv[1], "frames"))
 		return pcap_walk(argv[2], print_frames, NULL) < 0;
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
@@ -513,7 +531,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
 			"       flip-via IFACE DSTMAC FILE.pcap OFFSET |\n"
 			"       hello-replay FILE.pcap DST:PORT [HOLD_S] | frames FILE.pcap |\n"
-			"       guess DST:PORT TUNNEL_IP COUNT |\n"
+			"       guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S]] |\n"
 			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
 			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
 	return 2;
