@@ -6,11 +6,15 @@
 # here), a leak, one input running over 10 s, or running out of memory
 # fails the run: libFuzzer writes the reproducer under
 # DIR/artifacts-<target>/, and this prints its path, the report, and the
-# command that replays it. A success shows only the run's totals.
-# usage: run-fuzz.sh SECONDS DIR BINARY...
+# command that replays it. A success shows only the run's totals:
+# executions, executions per second, coverage (edges, features), corpus.
+# With FUZZ_RUNS=N (make fuzz) each target runs N executions and SECONDS is
+# only a cap: a target the cap stops before N executions fails.
+# usage: [FUZZ_RUNS=N] run-fuzz.sh SECONDS DIR BINARY...
 set -u
 secs=$1 dir=$2
 shift 2
+runs=${FUZZ_RUNS:-}
 failed=()
 
 for f in "$@"; do
@@ -19,16 +23,30 @@ for f in "$@"; do
 	mkdir -p "$corpus" "$art"
 	seeds=()
 	[ -d "tests/fuzz/corpus/$n" ] && seeds=("tests/fuzz/corpus/$n")
-	echo "== fuzz $f (${secs}s, log $log)"
+	if [ -n "$runs" ]; then
+		echo "== fuzz $f ($runs runs, at most ${secs}s, log $log)"
+	else
+		echo "== fuzz $f (${secs}s, log $log)"
+	fi
 	# The outer timeout only catches a hang libFuzzer's own -timeout misses.
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS} \
 		timeout --kill-after=10 $((secs + 120)) \
-		"$f" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+		"$f" -max_total_time="$secs" ${runs:+-runs="$runs"} -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$art/" "$corpus" ${seeds[@]+"${seeds[@]}"} >"$log" 2>&1
 	rc=$?
 	repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log")
 	if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then
-		grep -E '^Done [0-9]+ runs|^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$log"
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+		# The last status line: "#N DONE cov: E ft: F corp: U/S ... exec/s: R".
+		last=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1)
+		cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([^ ]*\).*/cov \1 ft \2 corpus \3/p' <<<"$last")
+		rate=$(sed -n 's/.* exec\/s: \([0-9]*\).*/\1/p' <<<"$last")
+		echo "   ${execs:-?} executions, ${rate:-?} exec/s, ${cov:-coverage unknown}," \
+			"peak $(sed -n 's/^stat::peak_rss_mb: *//p' "$log") MB"
+		if [ -n "$runs" ] && [ "${execs:-0}" -lt "$runs" ]; then
+			echo "FAIL: $n: only ${execs:-0} of $runs executions within ${secs}s"
+			failed+=("$n: ${execs:-0} of $runs executions")
+		fi
 		continue
 	fi
 	# The report: from the first sanitizer or libFuzzer error line on.
