@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/* libFuzzer target: the IPv4/TCP segment parser (lwt_tcp_parse) and the
+ * fake-TCP state machine behind it (lwt_ftcp_input, lwt_ftcp_accept_syn).
+ * Input: one byte choosing the flow's state and window, then the packet.
+ * Invariants:
+ *  - a parse that succeeds describes bytes inside the input: payload
+ *    within it, doff and payload_len adding up to the IP total length;
+ *  - checking checksums never accepts what the unchecked parse refuses,
+ *    and both parse the same fields;
+ *  - encode(decode(x)): the parsed header and payload, built again with
+ *    lwt_ftcp_build_data, parse back (checksums verified) to the same
+ *    addresses, ports, seq, ack and payload bytes;
+ *  - the state machine never moves rcv_nxt back or past the window plus
+ *    the payload, never lets snd_una pass snd_nxt, changes state only as
+ *    its verdict says, and a SYN it accepts gets a SYN-ACK acking it;
+ *  - the AVX2 checksum equals the scalar one over the same bytes. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "faketcp.h"
+#include "fuzz.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fz_quiet();
+	return 0;
+}
+
+static void check_parse(const uint8_t *pkt, size_t len, const struct lwt_tcp_seg *g)
+{
+	size_t ihl = (pkt[0] & 15) * 4u, tot = (size_t)(pkt[2] << 8 | pkt[3]);
+
+	if (!tot)
+		tot = len;
+	FZ_CHECK(g->payload >= pkt && g->payload + g->payload_len <= pkt + len,
+		 "payload %p+%zu outside the input %p+%zu", (void *)g->payload, g->payload_len,
+		 (void *)pkt, len);
+	FZ_CHECK(g->doff >= 20 && g->doff % 4 == 0, "doff %u", g->doff);
+	FZ_CHECK(ihl + g->doff + g->payload_len == tot, "ihl %zu + doff %u + payload %zu != tot %zu",
+		 ihl, g->doff, g->payload_len, tot);
+	FZ_CHECK(g->payload == pkt + ihl + g->doff, "payload not right after the headers");
+	FZ_CHECK(!g->has_ws || g->wscale <= 14, "wscale %u", g->wscale);
+	FZ_CHECK(!(g->flags & 0xc0), "flags 0x%x beyond the six classic ones", g->flags);
+}
+
+/* Build the parsed segment again (as our own data segment) and parse it. */
+static void round_trip(const struct lwt_tcp_seg *g)
+{
+	static uint8_t buf[65536];
+	struct lwt_ftcp_conn c;
+	struct lwt_tcp_seg h;
+	int n;
+
+	if (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN + g->payload_len > sizeof(buf))
+		return;
+	lwt_ftcp_init(&c, g->saddr, g->sport, g->daddr, g->dport);
+	c.snd_nxt = g->seq;
+	c.rcv_nxt = g->ack;
+	memcpy(buf + LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN, g->payload, g->payload_len);
+	n = lwt_ftcp_build_data(&c, buf, sizeof(buf), g->payload_len);
+	if (n < 0) {
+		FZ_CHECK(LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN + g->payload_len > 65535,
+			 "build_data refused %zu payload bytes", g->payload_len);
+		return;
+	}
+	FZ_CHECK(lwt_tcp_parse(buf, n, true, &h) == 0, "our own segment (%d bytes) does not parse", n);
+	FZ_CHECK(h.saddr == g->saddr && h.daddr == g->daddr && h.sport == g->sport &&
+		 h.dport == g->dport, "addresses or ports changed");
+	FZ_CHECK(h.seq == g->seq && h.ack == g->ack, "seq/ack %u/%u became %u/%u", g->seq, g->ack,
+		 h.seq, h.ack);
+	FZ_CHECK(h.flags == (LWT_TCP_ACK | LWT_TCP_PSH) && h.has_ts && h.doff == LWT_TCP_DATA_HDR_LEN,
+		 "data segment header: flags 0x%x doff %u", h.flags, h.doff);
+	FZ_CHECK(h.payload_len == g->payload_len && !memcmp(h.payload, g->payload, g->payload_len),
+		 "payload changed in the round trip");
+	FZ_CHECK(c.snd_nxt == g->seq + (uint32_t)g->payload_len, "snd_nxt not advanced by the payload");
+}
+
+static void check_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *g)
+{
+	struct lwt_ftcp_conn before = *c;
+	enum lwt_ftcp_verdict v = lwt_ftcp_input(c, g);
+	uint32_t end = g->seq + (uint32_t)g->payload_len;
+
+	FZ_CHECK(v >= LWT_FTCP_DROP && v <= LWT_FTCP_RESET, "verdict %d", v);
+	if (v == LWT_FTCP_DROP || v == LWT_FTCP_RESET || v == LWT_FTCP_CHALLENGE_ACK ||
+	    v == LWT_FTCP_SEND_SYNACK)
+		FZ_CHECK(c->state == before.state && c->rcv_nxt == before.rcv_nxt,
+			 "verdict %d changed state %d->%d or rcv_nxt", v, before.state, c->state);
+	if (c->state != before.state) {
+		FZ_CHECK(c->state == LWT_FTCP_ESTABLISHED &&
+			 ((before.state == LWT_FTCP_SYN_SENT && v == LWT_FTCP_SEND_ACK) ||
+			  (before.state == LWT_FTCP_SYN_RCVD && v == LWT_FTCP_OK)),
+			 "state %d -> %d on verdict %d", before.state, c->state, v);
+	}
+	if (before.state == LWT_FTCP_ESTABLISHED) {
+		FZ_CHECK(lwt_seq_ge(c->rcv_nxt, before.rcv_nxt), "rcv_nxt moved back %u -> %u",
+			 before.rcv_nxt, c->rcv_nxt);
+		FZ_CHECK(c->rcv_nxt == before.rcv_nxt || c->rcv_nxt == end,
+			 "rcv_nxt %u is neither the old %u nor the segment's end %u", c->rcv_nxt,
+			 before.rcv_nxt, end);
+		FZ_CHECK(c->rcv_nxt - before.rcv_nxt <= before.rcv_wnd + (uint32_t)g->payload_len,
+			 "rcv_nxt jumped %u past a %u window", c->rcv_nxt - before.rcv_nxt,
+			 before.rcv_wnd);
+		FZ_CHECK(lwt_seq_le(c->snd_una, c->snd_nxt) && lwt_seq_ge(c->snd_una, before.snd_una),
+			 "snd_una %u (was %u) vs snd_nxt %u", c->snd_una, before.snd_una, c->snd_nxt);
+		if (v == LWT_FTCP_OK)
+			FZ_CHECK(!(g->flags & (LWT_TCP_RST | LWT_TCP_SYN | LWT_TCP_FIN)) &&
+				 (g->flags & LWT_TCP_ACK), "flags 0x%x accepted as data", g->flags);
+	}
+	if (v == LWT_FTCP_RESET)
+		FZ_CHECK(g->flags & (LWT_TCP_RST | LWT_TCP_FIN), "reset without RST or FIN");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t pkt[70000];
+	struct lwt_tcp_seg g, gv;
+	struct lwt_ftcp_conn c;
+	uint8_t mode;
+	int r, rv;
+
+	if (size < 1 || size - 1 > sizeof(pkt))
+		return -1;
+	mode = data[0];
+	size--;
+	/* A copy of exactly the packet's size: reads past it are caught. */
+	uint8_t *p = malloc(size ? size : 1);
+
+	memcpy(p, data + 1, size);
+	FZ_CHECK(lwt_csum64(0, p, size) == lwt_csum64_scalar(0, p, size),
+		 "the AVX2 and the scalar checksum of %zu bytes differ", size);
+	r = lwt_tcp_parse(p, size, false, &g);
+	rv = lwt_tcp_parse(p, size, true, &gv);
+	if (rv == 0)
+		FZ_CHECK(r == 0 && !memcmp(&g, &gv, sizeof(g)),
+			 "checksummed parse accepted what the plain one refused (%d) or read it "
+			 "differently", r);
+	if (r) {
+		FZ_CHECK(r == -EBADMSG || r == -EPROTONOSUPPORT, "parse returned %d", r);
+		free(p);
+		return 0;
+	}
+	check_parse(p, size, &g);
+	round_trip(&g);
+
+	/* The flow this segment belongs to, in the state mode picks. */
+	lwt_ftcp_init(&c, g.daddr, g.dport, g.saddr, g.sport);
+	switch (mode & 3) {
+	case 0:	/* server: a SYN opens the flow */
+		if (lwt_ftcp_accept_syn(&c, &g) == 0) {
+			struct lwt_tcp_seg sa;
+			int n = lwt_ftcp_build_synack(&c, pkt, sizeof(pkt), 1400);
+
+			FZ_CHECK(g.flags & LWT_TCP_SYN, "accept_syn took flags 0x%x", g.flags);
+			FZ_CHECK(n > 0 && lwt_tcp_parse(pkt, n, true, &sa) == 0 &&
+				 sa.ack == g.seq + 1 && sa.flags == (LWT_TCP_SYN | LWT_TCP_ACK) &&
+				 sa.has_mss && sa.mss == 1400, "SYN-ACK for an accepted SYN is wrong");
+			check_input(&c, &g);	/* the same SYN again */
+		}
+		break;
+	case 1:	/* client after its SYN */
+		lwt_ftcp_build_syn(&c, pkt, sizeof(pkt), 1400);
+		if (mode & 4)
+			c.iss = g.ack - 1;	/* so that the segment acks our SYN */
+		check_input(&c, &g);
+		break;
+	case 2:	/* server after its SYN-ACK */
+		c.state = LWT_FTCP_SYN_RCVD;
+		c.irs = g.seq - ((mode & 4) ? 0 : 1);
+		c.rcv_nxt = (mode & 8) ? g.seq : g.seq - 7;
+		c.iss = g.ack - ((mode & 16) ? 1 : 0);
+		check_input(&c, &g);
+		break;
+	case 3:	/* established, the segment somewhere around the window */
+		c.state = LWT_FTCP_ESTABLISHED;
+		c.rcv_wnd = (mode & 4) ? LWT_FTCP_WINDOW : 65535;
+		c.rcv_nxt = g.seq - (uint32_t)((int8_t)(mode & 0xf0) * 4096);
+		c.snd_nxt = g.ack + ((mode & 8) ? 0 : 100);
+		c.snd_una = c.snd_nxt - 1000;
+		c.snd_wscale = 7;
+		check_input(&c, &g);
+		check_input(&c, &g);	/* and once more: a duplicate */
+		break;
+	}
+	free(p);
+	return 0;
+}
