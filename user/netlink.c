@@ -69,7 +69,7 @@ static int talk(struct nlmsghdr *h, int (*cb)(struct nlmsghdr *, void *), void *
 			err = -errno;
 			break;
 		}
-		for (m = (struct nlmsghdr *)buf; NLMSG_OK(m, (size_t)n); m = NLMSG_NEXT(m, n)) {
+		for (m = (struct nlmsghdr *)buf; NLMSG_OK(m, n); m = NLMSG_NEXT(m, n)) {
 			if (m->nlmsg_type == NLMSG_DONE) {
 				done = 1;
 				break;
@@ -77,7 +77,9 @@ static int talk(struct nlmsghdr *h, int (*cb)(struct nlmsghdr *, void *), void *
 			if (m->nlmsg_type == NLMSG_ERROR) {
 				struct nlmsgerr *e = NLMSG_DATA(m);
 
-				err = e->error;
+				/* 0 (an ACK) or -errno; anything else is no answer. */
+				err = m->nlmsg_len < NLMSG_LENGTH(sizeof(e->error)) || e->error > 0 ||
+				      e->error < -4095 ? -EPROTO : e->error;
 				done = 1;
 				break;
 			}
@@ -219,12 +221,13 @@ static int conflict_cb(struct nlmsghdr *m, void *arg)
 	struct rtmsg *rt = NLMSG_DATA(m);
 	struct rtattr *at;
 	int len = RTM_PAYLOAD(m), oif = 0;
-	uint32_t dst = 0, table = rt->rtm_table, mask;
+	uint32_t dst = 0, table, mask;
 	bool gw = false;
 
-	if (a->found || m->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET ||
-	    rt->rtm_protocol == RTPROT_LWT)
+	if (a->found || m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) ||
+	    rt->rtm_family != AF_INET || rt->rtm_protocol == RTPROT_LWT)
 		return 0;
+	table = rt->rtm_table;
 	for (at = RTM_RTA(rt); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
 		if (at->rta_type == RTA_OIF && RTA_PAYLOAD(at) >= 4)
 			memcpy(&oif, RTA_DATA(at), 4);
@@ -293,7 +296,7 @@ static int route_cb(struct nlmsghdr *m, void *arg)
 	struct rtattr *at;
 	int len = RTM_PAYLOAD(m);
 
-	if (m->nlmsg_type != RTM_NEWROUTE)
+	if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)))
 		return 0;
 	for (at = RTM_RTA(rt); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
 		if (at->rta_type == RTA_OIF && RTA_PAYLOAD(at) >= 4)
@@ -348,7 +351,8 @@ static int neigh_cb(struct nlmsghdr *m, void *arg)
 	uint8_t mac[6];
 	int has_mac = 0;
 
-	if (m->nlmsg_type != RTM_NEWNEIGH || nd->ndm_family != AF_INET ||
+	if (m->nlmsg_type != RTM_NEWNEIGH || m->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)) ||
+	    nd->ndm_family != AF_INET ||
 	    nd->ndm_ifindex != a->ifindex ||
 	    !(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
 		return 0;
@@ -399,11 +403,17 @@ static int mtu_cb(struct nlmsghdr *m, void *arg)
 	struct rtattr *at;
 	int len = m->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
 
-	if (m->nlmsg_type != RTM_NEWLINK)
+	if (m->nlmsg_type != RTM_NEWLINK || m->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 		return 0;
-	for (at = IFLA_RTA(ifi); RTA_OK(at, len); at = RTA_NEXT(at, len))
-		if (at->rta_type == IFLA_MTU && RTA_PAYLOAD(at) >= 4)
-			memcpy(&a->mtu, RTA_DATA(at), 4);
+	for (at = IFLA_RTA(ifi); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+		if (at->rta_type == IFLA_MTU && RTA_PAYLOAD(at) >= 4) {
+			uint32_t v;
+
+			/* An MTU, never a value that reads as -errno. */
+			memcpy(&v, RTA_DATA(at), 4);
+			a->mtu = v >= 1 && v <= 0x7fffffff ? (int)v : -EPROTO;
+		}
+	}
 	return 0;
 }
 
