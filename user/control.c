@@ -500,7 +500,8 @@ static void reject(struct lwt_daemon *d, int i, int reason)
 /* Server: may the client of slot i hold the tunnel IP and FEC shape it
  * asks for, is there room? Cheap (no curve work), so it runs before the
  * HELLO_ACK, and again on the CONFIRM (other handshakes may have finished
- * meanwhile). 0 or the REJECT reason, logged. A live session of the same
+ * meanwhile). 0 or the REJECT reason, logged (rate-limited: before the
+ * CONFIRM anyone may send a HELLO). A live session of the same
  * client_id is no obstacle: the CONFIRM replaces it (*same = its slot). */
 static int admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, const char *ps,
 		 int *same)
@@ -511,25 +512,26 @@ static int admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h,
 	*same = -1;
 	ip_str(h->tunnel_ip, ts);
 	if (h->tunnel_ip == d->cfg.tun_ip) {
-		lwt_warn("peer %s: refused: tunnel IP %s is the server's own", ps, ts);
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s is the server's own", ps,
+			   ts);
 		return LWT_REJECT_IP_INUSE;
 	}
 	if (!addr_in_subnet(d, h->tunnel_ip)) {
-		lwt_warn("peer %s: refused: tunnel IP %s is not a host address of the server's tunnel "
-			 "subnet %s", ps, ts, d->cfg.tunnel_addr);
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s is not a host address of "
+			   "the server's tunnel subnet %s", ps, ts, d->cfg.tunnel_addr);
 		return LWT_REJECT_ADDR;
 	}
 	if ((j = lwt_routes_covering(d, h->tunnel_ip, i)) >= 0) {
 		char rs[INET_ADDRSTRLEN];
 
 		ip_str(d->routes[j].net, rs);
-		lwt_warn("peer %s: refused: tunnel IP %s lies in the route %s/%u another client "
-			 "advertised", ps, ts, rs, d->routes[j].prefix);
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s lies in the route %s/%u "
+			   "another client advertised", ps, ts, rs, d->routes[j].prefix);
 		return LWT_REJECT_ADDR;
 	}
 	if (h->fec_parity && h->fec_data + h->fec_parity > LWT_FEC_PEER_MAX_SHARDS) {
-		lwt_warn("peer %s: refused: FEC shape %u+%u is over %d shards a group", ps,
-			 h->fec_data, h->fec_parity, LWT_FEC_PEER_MAX_SHARDS);
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: FEC shape %u+%u is over %d shards a "
+			   "group", ps, h->fec_data, h->fec_parity, LWT_FEC_PEER_MAX_SHARDS);
 		return LWT_REJECT_FEC;
 	}
 	for (j = 0; j < d->nslots; j++) {
@@ -539,8 +541,8 @@ static int admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h,
 			continue;
 		if (o->c.tun_ip == h->tunnel_ip) {
 			if (o->c.client_id != h->client_id) {
-				lwt_warn("peer %s: refused: tunnel IP %s already in use by %s", ps, ts,
-					 peer_str(o, (char[64]){ 0 }, 64));
+				lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s already in "
+					   "use by %s", ps, ts, peer_str(o, (char[64]){ 0 }, 64));
 				return LWT_REJECT_IP_INUSE;
 			}
 			*same = j;
@@ -550,7 +552,7 @@ static int admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h,
 	}
 	limit = d->cfg.multi_client ? d->cfg.max_clients : 1;
 	if (up >= limit) {
-		lwt_warn("peer %s: refused: server full (%d clients)", ps, limit);
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: server full (%d clients)", ps, limit);
 		return LWT_REJECT_FULL;
 	}
 	return 0;
@@ -664,10 +666,6 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	}
 	h->ack = info;
 	h->ack.flags = info.flags & h->hello.flags;
-	if ((h->hello.flags & LWT_HS_F_AUTH_ONLY) != (info.flags & LWT_HS_F_AUTH_ONLY))
-		lwt_info("peer %s: encrypt_after_auth is %s here and %s at the client: data stays "
-			 "encrypted", ps, d->cfg.encrypt_after_auth ? "on" : "off",
-			 h->hello.flags & LWT_HS_F_AUTH_ONLY ? "on" : "off");
 	/* The keys go to the data plane now, so that the client's first
 	 * records (sent right after its CONFIRM) are not lost: only a holder of
 	 * the key can seal under them. Not when another slot routes the tunnel
@@ -735,6 +733,10 @@ static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t
 		slot_kill(d, i);
 		return;
 	}
+	if (!(h->hello.flags & LWT_HS_F_AUTH_ONLY) != !d->cfg.encrypt_after_auth)
+		lwt_info("peer %s: encrypt_after_auth is %s here and %s at the client: data stays "
+			 "encrypted", ps, d->cfg.encrypt_after_auth ? "on" : "off",
+			 h->hello.flags & LWT_HS_F_AUTH_ONLY ? "on" : "off");
 	s->c.session_id = h->ack.session_id;
 	OPENSSL_cleanse(h, sizeof(*h));
 	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
