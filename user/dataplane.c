@@ -300,6 +300,17 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 		LWT_CTR_INC(&s->ctr, drop_window);
 		return -ENOBUFS;
 	}
+	if (lwt_seq_exhausted(s->tx_counter)) {
+		/* Once: the session is over, the handshake brings new keys. */
+		if (s->tx_counter == LWT_SEQ_LAST + 1) {
+			s->tx_counter++;
+			lwt_log_rl(LWT_LOG_WARN, "peer %u: record counter used up under these keys: "
+				   "ending the session", (unsigned int)(s - x->d->slots));
+			post(x->d, LWT_EVT_RESET, s - x->d->slots, "reset", 5);
+		}
+		LWT_CTR_INC(&s->ctr, drop_queue_full);
+		return -EOVERFLOW;
+	}
 	f = b + SEG_HDR;
 	/* encrypt_after_auth: data goes in clear under a GMAC tag over header
 	 * and payload; everything else stays sealed. */

@@ -195,6 +195,17 @@ struct lwt_route_msg {
  * has its own keys, nonce space and replay window. */
 #define LWT_EPOCH_SHIFT 48
 #define LWT_SEQ_MASK ((1ull << LWT_EPOCH_SHIFT) - 1)
+/* The last sequence number a sender uses under one key: 2^32 short of the
+ * epoch bits. A session that gets there (no rekey in 2^48 - 2^32 records)
+ * ends instead, and the new handshake brings new keys: a counter never runs
+ * into the epoch, and no (key, nonce) pair is used twice. */
+#define LWT_SEQ_LAST (LWT_SEQ_MASK - (1ull << 32))
+#ifndef __BPF__
+static inline int lwt_seq_exhausted(unsigned long long next_seq)
+{
+	return next_seq > LWT_SEQ_LAST;
+}
+#endif
 
 /* Key rotation: a fresh X25519 exchange inside the session. */
 struct lwt_rekey {

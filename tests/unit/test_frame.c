@@ -72,6 +72,22 @@ static void test_malformed(void **state)
 /* The documented maximum (docs/PROTOCOL.md: length <= 16384), written as a
  * number: a 16384-byte body is a frame, 16385 is refused even when the bytes
  * are all there (so the length check, not the short input, refuses it). */
+/* A record counter is epoch (16 bits) || sequence (48 bits): a sender
+ * stops 2^32 short of the epoch bits, and the stop is where it says. */
+static void test_seq_limit(void **state)
+{
+	const unsigned long long last = (1ull << 48) - 1 - (1ull << 32);
+
+	assert_int_equal(LWT_EPOCH_SHIFT, 48);
+	assert_true(LWT_SEQ_LAST == last);
+	assert_false(lwt_seq_exhausted(0));
+	assert_false(lwt_seq_exhausted(last));
+	assert_true(lwt_seq_exhausted(last + 1));
+	assert_true(lwt_seq_exhausted((1ull << 48) - 1));
+	/* the last counter sent under epoch 0xffff stays in its epoch */
+	assert_int_equal((0xffffull << 48 | last) >> 48, 0xffff);
+}
+
 static void test_max_body(void **state)
 {
 	static uint8_t buf[4 + 16385 + 4];
@@ -95,6 +111,7 @@ int main(void)
 		cmocka_unit_test(test_split_merged),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_max_body),
+		cmocka_unit_test(test_seq_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
