@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <endian.h>
 #include <sys/random.h>
 
 #include "faketcp.h"
@@ -362,6 +363,7 @@ int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn)
 	c->max_snd_wnd = c->snd_wnd;
 	c->mss = syn->has_mss ? syn->mss : 536;
 	c->peer_ts = syn->has_ts;
+	c->peer_sack = syn->sack_perm;
 	c->ts_recent = syn->tsval;
 	c->state = LWT_FTCP_SYN_RCVD;
 	return 0;
@@ -488,4 +490,174 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 	if (!s->payload_len)
 		ack_apply(c, s, false);
 	return LWT_FTCP_OK;
+}
+
+/* SipHash-2-4 (Aumasson, Bernstein) over len bytes, little-endian words. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+} while (0)
+
+static uint64_t siphash24(const struct lwt_syncookie_key *k, const uint8_t *in, size_t len)
+{
+	uint64_t v0 = 0x736f6d6570736575ull ^ k->k0, v1 = 0x646f72616e646f6dull ^ k->k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k->k0, v3 = 0x7465646279746573ull ^ k->k1;
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&m, in + i, 8);
+		m = le64toh(m);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; j < left; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static const uint16_t cookie_mss[4] = { 536, 1300, 1440, 1460 };	/* Linux's msstab */
+#define TS_OPT_WS_NONE 0x0f
+#define TS_OPT_SACK 0x10
+#define TS_OPT_MASK 0x3f
+
+void lwt_syncookie_init(struct lwt_syncookie_key *k)
+{
+	if (getrandom(k, sizeof(*k), 0) != sizeof(*k)) {
+		k->k0 = ((uint64_t)rand32() << 32) | rand32();
+		k->k1 = ((uint64_t)rand32() << 32) | rand32();
+	}
+}
+
+uint32_t lwt_syncookie_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)(ts.tv_sec / LWT_SYNCOOKIE_PERIOD_S);
+}
+
+/* The 29 hashed bits of a cookie. Addresses/ports as the SYN had them
+ * (saddr = the client). */
+static uint32_t cookie_hash(const struct lwt_syncookie_key *k, uint32_t saddr, uint32_t daddr,
+			    uint16_t sport, uint16_t dport, uint32_t sseq, uint32_t count,
+			    unsigned int mssi, unsigned int opts)
+{
+	uint8_t b[24];
+
+	memcpy(b, &saddr, 4);
+	memcpy(b + 4, &daddr, 4);
+	memcpy(b + 8, &sport, 2);
+	memcpy(b + 10, &dport, 2);
+	memcpy(b + 12, &sseq, 4);
+	memcpy(b + 16, &count, 4);
+	b[20] = (uint8_t)mssi;
+	b[21] = (uint8_t)opts;
+	b[22] = 'c';
+	b[23] = 0;
+	return (uint32_t)(siphash24(k, b, sizeof(b)) >> 35);
+}
+
+/* Per address pair TSval offset (Linux: secure_tcp_ts_off). */
+static uint32_t cookie_ts_off(const struct lwt_syncookie_key *k, uint32_t saddr, uint32_t daddr)
+{
+	uint8_t b[9];
+
+	memcpy(b, &saddr, 4);
+	memcpy(b + 4, &daddr, 4);
+	b[8] = 't';
+	return (uint32_t)siphash24(k, b, sizeof(b));
+}
+
+int lwt_ftcp_build_cookie_synack(const struct lwt_syncookie_key *k, uint32_t count,
+				 const struct lwt_tcp_seg *syn, uint16_t mss,
+				 uint8_t *buf, size_t cap)
+{
+	struct lwt_ftcp_conn c;
+	unsigned int mssi = 0, opts = TS_OPT_WS_NONE;
+	uint16_t peer = syn->has_mss ? syn->mss : 536;
+	uint8_t o[20];
+	size_t n = 0;
+
+	if ((syn->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST | LWT_TCP_FIN)) != LWT_TCP_SYN)
+		return -EINVAL;
+	while (mssi < 3 && cookie_mss[mssi + 1] <= peer)
+		mssi++;
+	if (syn->has_ts) {
+		opts = (syn->has_ws ? syn->wscale : TS_OPT_WS_NONE) |
+		       (syn->sack_perm ? TS_OPT_SACK : 0);
+	}
+	lwt_ftcp_init(&c, syn->daddr, syn->dport, syn->saddr, syn->sport);
+	c.iss = cookie_hash(k, syn->saddr, syn->daddr, syn->sport, syn->dport, syn->seq, count,
+			    mssi, opts) << 3 | (count & 1) << 2 | mssi;
+	c.rcv_nxt = syn->seq + 1;
+	c.ts_offset = cookie_ts_off(k, syn->saddr, syn->daddr);
+	/* Options in Linux's order for what the peer offered. */
+	o[n++] = 2; o[n++] = 4; put16(o + n, mss); n += 2;
+	if (syn->has_ts) {
+		uint32_t now = lwt_ftcp_tsval(&c), ts = (now & ~(uint32_t)TS_OPT_MASK) | opts;
+
+		if (lwt_seq_gt(ts, now))
+			ts -= TS_OPT_MASK + 1;
+		if (syn->sack_perm) {
+			o[n++] = 4; o[n++] = 2;
+		} else {
+			o[n++] = 1; o[n++] = 1;
+		}
+		o[n++] = 8; o[n++] = 10; put32(o + n, ts); put32(o + n + 4, syn->tsval); n += 8;
+		if (syn->has_ws) {
+			o[n++] = 1;
+			o[n++] = 3; o[n++] = 3; o[n++] = LWT_FTCP_WSCALE;
+		}
+	}
+	return build(&c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c.iss, SYNACK_WINDOW, o, n, 0);
+}
+
+int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
+			   struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s)
+{
+	uint32_t cookie = s->ack - 1, sseq = s->seq - 1, cnt;
+	unsigned int mssi = cookie & 3, opts = TS_OPT_WS_NONE, ws;
+
+	if ((s->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST)) != LWT_TCP_ACK)
+		return -EACCES;
+	cnt = ((count & 1) == ((cookie >> 2) & 1)) ? count : count - 1;
+	if (s->has_ts)
+		opts = s->tsecr & TS_OPT_MASK;
+	if (cookie_hash(k, s->saddr, s->daddr, s->sport, s->dport, sseq, cnt, mssi, opts) !=
+	    cookie >> 3)
+		return -EACCES;
+	ws = opts & 0x0f;
+	if (ws != TS_OPT_WS_NONE && ws > 14)
+		return -EACCES;
+	lwt_ftcp_init(c, s->daddr, s->dport, s->saddr, s->sport);
+	c->iss = cookie;
+	c->snd_nxt = c->snd_una = s->ack;
+	c->irs = sseq;
+	c->rcv_nxt = c->last_ack_sent = s->seq;
+	c->snd_wscale = ws == TS_OPT_WS_NONE ? 0 : (uint8_t)ws;
+	c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
+	c->max_snd_wnd = c->snd_wnd;
+	c->mss = cookie_mss[mssi];
+	c->peer_ts = s->has_ts;
+	c->peer_sack = (opts & TS_OPT_SACK) != 0;
+	c->ts_recent = s->has_ts ? s->tsval : 0;
+	c->ts_offset = cookie_ts_off(k, s->saddr, s->daddr);
+	c->rcv_wnd = LWT_FTCP_WINDOW;
+	c->state = LWT_FTCP_ESTABLISHED;
+	return 0;
 }

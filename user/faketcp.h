@@ -97,6 +97,7 @@ struct lwt_ftcp_conn {
 	uint16_t ip_id;			/* next IP ID */
 	uint16_t mss;			/* peer's MSS */
 	bool peer_ts;			/* peer sends timestamps */
+	bool peer_sack;			/* peer offered SACK */
 };
 
 /* Initialise a flow (random ISN, TS offset, IP ID). */
@@ -148,6 +149,39 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 void lwt_ftcp_commit(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *s);
 /* Server: set up c (already lwt_ftcp_init'ed) from a received SYN; state -> SYN_RCVD. */
 int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn);
+/* SYN cookies (server, no state for a SYN). The SYN-ACK's ISN is
+ *   SipHash-2-4(key; addresses, ports, the SYN's seq, counter, MSS index,
+ *   option bits)[29 bits] << 3 | (counter & 1) << 2 | MSS index
+ * (MSS from Linux's table 536/1300/1440/1460, the largest not over the
+ * peer's). The counter advances every LWT_SYNCOOKIE_PERIOD_S seconds; the
+ * current and the previous one are accepted (the low bit picks which), so a
+ * cookie lives 64..128 s and the per-counter key rotates with it. As Linux
+ * does, when the SYN carried timestamps the window scale (4 bits, 0xf none),
+ * SACK (bit 4) go in the low 6 bits of our TSval, which the ACK echoes in
+ * TSecr; unlike Linux those bits are under the hash too, so they cannot be
+ * changed. A SYN without timestamps gets a SYN-ACK with MSS only (no window
+ * scale, no SACK), as Linux's cookie SYN-ACK. A forged ACK passes with
+ * probability 2^-29. */
+#define LWT_SYNCOOKIE_PERIOD_S 64
+struct lwt_syncookie_key {
+	uint64_t k0, k1;		/* random per daemon */
+};
+void lwt_syncookie_init(struct lwt_syncookie_key *k);
+/* The coarse clock (CLOCK_MONOTONIC seconds / LWT_SYNCOOKIE_PERIOD_S). */
+uint32_t lwt_syncookie_now(void);
+/* The SYN-ACK answering syn (a SYN, to be checked by the caller) with a
+ * cookie ISN, built into buf; the length or -ENOSPC/-EINVAL. No state. */
+int lwt_ftcp_build_cookie_synack(const struct lwt_syncookie_key *k, uint32_t count,
+				 const struct lwt_tcp_seg *syn, uint16_t mss,
+				 uint8_t *buf, size_t cap);
+/* A segment with ACK (no SYN/RST) of no flow: if ack-1 is our cookie for
+ * this 4-tuple and seq-1 under counter count or count-1, set c up
+ * ESTABLISHED as the handshake left it (MSS, window scale, timestamps
+ * recovered) and return 0; the segment itself is then fed to
+ * lwt_ftcp_input as any of the flow's. Else -EACCES, c untouched. */
+int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
+			   struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *ack);
+
 /* True if sending plen more bytes stays inside the peer's advertised window. */
 bool lwt_ftcp_window_ok(const struct lwt_ftcp_conn *c, size_t plen);
 

@@ -557,6 +557,289 @@ static void test_checksum_avx2(void **state)
 	skip();
 }
 
+
+/* A SYN from the client with the options picked by the bits of o (1 MSS,
+ * 2 WS, 4 SACK, 8 TS), built by hand, parsed. */
+static void cookie_syn(uint8_t *b, size_t cap, struct lwt_tcp_seg *g, unsigned int o,
+		       uint16_t mss, uint8_t ws, uint32_t isn)
+{
+	struct lwt_ftcp_conn c, s;
+	int n;
+
+	pair(&c, &s);
+	c.iss = isn;
+	n = lwt_ftcp_build_syn(&c, b, cap, mss);
+	assert_int_equal(lwt_tcp_parse(b, n, true, g), 0);
+	g->has_mss = o & 1;
+	g->mss = mss;
+	g->has_ws = (o & 2) != 0;
+	g->wscale = ws;
+	g->sack_perm = (o & 4) != 0;
+	g->has_ts = (o & 8) != 0;
+}
+
+/* The client's answer to a cookie SYN-ACK in b (its ACK, optionally with a
+ * payload), as the client's fake TCP builds it. */
+static int cookie_ack(struct lwt_ftcp_conn *c, uint8_t *b, size_t cap, int n, bool ts,
+		      size_t plen)
+{
+	struct lwt_tcp_seg g;
+
+	lwt_ftcp_init(c, CADDR, htons(40000), SADDR, htons(9000));
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	c->iss = g.ack - 1;
+	c->snd_nxt = g.ack;
+	c->irs = g.seq;
+	c->rcv_nxt = g.seq + 1;
+	c->ts_recent = g.tsval;
+	c->state = LWT_FTCP_ESTABLISHED;
+	if (plen) {
+		memset(b + 52, 0xab, plen);
+		n = lwt_ftcp_build_data(c, b, cap, plen);
+	} else {
+		n = lwt_ftcp_build_ack(c, b, cap);
+	}
+	if (!ts) {	/* rebuild without the TS option: a peer that never offered it */
+		assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+		b[32] = 0x50 | (b[32] & 0x0f);
+		memmove(b + 40, b + 52, plen);
+		n -= 12;
+		b[2] = n >> 8;
+		b[3] = n & 0xff;
+		b[10] = b[11] = 0;
+		b[36] = b[37] = 0;
+		{
+			uint16_t ic = lwt_ip_csum(b, 20), tc = lwt_tcp_csum(CADDR, SADDR, b + 20,
+									(size_t)n - 20);
+
+			b[10] = ic >> 8;	/* host-order words, as the builders store them */
+			b[11] = ic & 0xff;
+			b[36] = tc >> 8;
+			b[37] = tc & 0xff;
+		}
+	}
+	return n;
+}
+
+static void test_cookie_round_trip(void **state)
+{
+	struct lwt_syncookie_key k;
+	struct lwt_ftcp_conn c, s;
+	struct lwt_tcp_seg g, a;
+	uint8_t b[256];
+	uint32_t now = lwt_syncookie_now();
+	int n;
+
+	lwt_syncookie_init(&k);
+	pair(&c, &s);
+	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	n = lwt_ftcp_build_cookie_synack(&k, now, &g, 1400, b, sizeof(b));
+	/* The SYN-ACK Linux sends: MSS, SACK_PERM, TS, NOP, WS; window 65160. */
+	assert_int_equal(n, LWT_IP_HDR_LEN + LWT_TCP_SYN_HDR_LEN);
+	assert_int_equal(b[40], 2);
+	assert_int_equal(b[42] << 8 | b[43], 1400);
+	assert_int_equal(b[44], 4);
+	assert_int_equal(b[46], 8);
+	assert_int_equal(b[56], 1);
+	assert_int_equal(b[57], 3);
+	assert_int_equal(b[59], 7);
+	assert_int_equal(ref_tcp_csum(b), 0xffff);
+	assert_int_equal(lwt_ip_csum(b, 20), 0);
+	/* The client's own state machine takes it. */
+	assert_int_equal(deliver(&c, b, n, &a), LWT_FTCP_SEND_ACK);
+	assert_int_equal(a.flags, LWT_TCP_SYN | LWT_TCP_ACK);
+	assert_int_equal(a.window, 65160);
+	assert_int_equal(a.tsecr, g.tsval);
+	n = lwt_ftcp_build_ack(&c, b, sizeof(b));
+	assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+	memset(&s, 0x5a, sizeof(s));
+	assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &a), 0);
+	assert_int_equal(s.state, LWT_FTCP_ESTABLISHED);
+	assert_int_equal(s.iss, c.irs);
+	assert_int_equal(s.snd_nxt, c.rcv_nxt);
+	assert_int_equal(s.rcv_nxt, c.snd_nxt);
+	assert_int_equal(s.irs, c.iss);
+	assert_int_equal(s.mss, 1460);
+	assert_int_equal(s.snd_wscale, 7);
+	assert_true(s.peer_ts && s.peer_sack);
+	assert_int_equal(s.laddr, SADDR);
+	assert_int_equal(s.raddr, CADDR);
+	assert_int_equal(s.lport, htons(9000));
+	assert_int_equal(s.rport, htons(40000));
+	/* The flow runs: the ACK itself, then data both ways. */
+	assert_int_equal(lwt_ftcp_input(&s, &a), LWT_FTCP_OK);
+	memset(b + 52, 1, 100);
+	n = lwt_ftcp_build_data(&c, b, sizeof(b), 100);
+	assert_int_equal(deliver(&s, b, n, &a), LWT_FTCP_OK);
+	assert_int_equal(s.rcv_nxt, c.snd_nxt);
+	memset(b + 52, 2, 100);
+	n = lwt_ftcp_build_data(&s, b, sizeof(b), 100);
+	assert_int_equal(deliver(&c, b, n, &a), LWT_FTCP_OK);
+	assert_int_equal(c.rcv_nxt, s.snd_nxt);
+	/* Our TSval moves on from the SYN-ACK's (per address pair offset). */
+	assert_true(lwt_seq_ge(a.tsval, c.ts_recent - 1000));
+}
+
+/* Every option combination of the SYN comes back from the ACK: MSS from
+ * the table (largest not over the peer's), window scale and SACK when the
+ * SYN had timestamps, none without (Linux does the same). The SYN-ACK
+ * carries what the peer offered, in Linux's order. */
+static void test_cookie_options(void **state)
+{
+	static const uint16_t msss[] = { 100, 536, 1299, 1300, 1439, 1440, 1459, 1460, 9000 };
+	static const uint16_t want[] = { 536, 536, 536, 1300, 1300, 1440, 1440, 1460, 1460 };
+	struct lwt_syncookie_key k;
+	struct lwt_ftcp_conn c, s;
+	struct lwt_tcp_seg g, a;
+	uint8_t b[256];
+	uint32_t now = 12345;
+	unsigned int o, m, ws;
+
+	lwt_syncookie_init(&k);
+	for (o = 0; o < 16; o++)
+		for (m = 0; m < sizeof(msss) / sizeof(msss[0]); m++)
+			for (ws = 0; ws <= 14; ws += 7) {
+				bool ts = o & 8;
+				int n;
+
+				cookie_syn(b, sizeof(b), &g, o, msss[m], (uint8_t)ws, 777 + o);
+				n = lwt_ftcp_build_cookie_synack(&k, now, &g, 1460, b, sizeof(b));
+				assert_true(n > 0);
+				assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+				assert_int_equal(a.ack, 778 + o);
+				assert_true(a.has_mss);
+				assert_int_equal(a.has_ts, ts);
+				assert_int_equal(a.sack_perm, ts && (o & 4));
+				assert_int_equal(a.has_ws, ts && (o & 2));
+				if (ts)
+					assert_int_equal(a.tsecr, g.tsval);
+				/* Linux's layouts: 20 bytes with TS and WS, 16 TS only, 4 MSS only */
+				assert_int_equal(a.doff, ts ? ((o & 2) ? 40 : 36) : 24);
+				if (ts && !(o & 4))
+					assert_int_equal(b[44], 1);	/* NOP,NOP,TS */
+				n = cookie_ack(&c, b, sizeof(b), n, ts, 0);
+				assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+				assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &a), 0);
+				assert_int_equal(s.mss, (o & 1) ? want[m] : 536);
+				assert_int_equal(s.snd_wscale, ts && (o & 2) ? ws : 0);
+				assert_int_equal(s.peer_sack, ts && (o & 4));
+				assert_int_equal(s.peer_ts, ts);
+				assert_int_equal(s.irs, 777 + o);
+				assert_int_equal(s.snd_wnd, (uint32_t)a.window << s.snd_wscale);
+			}
+}
+
+/* A cookie is good for its counter and the next; older, newer, from
+ * another key, for another 4-tuple or client ISN, or with its option bits
+ * changed, it is refused, and nothing is set up. */
+static void test_cookie_refused(void **state)
+{
+	struct lwt_syncookie_key k, k2;
+	struct lwt_ftcp_conn c, s, z;
+	struct lwt_tcp_seg g, a, t;
+	uint8_t b[256], syn[256];
+	uint32_t now;
+	int n, ns;
+
+	lwt_syncookie_init(&k);
+	lwt_syncookie_init(&k2);
+	for (now = 1000; now < 1004; now++) {
+		cookie_syn(syn, sizeof(syn), &g, 15, 1460, 7, 555);
+		ns = lwt_ftcp_build_cookie_synack(&k, now, &g, 1460, syn, sizeof(syn));
+		memcpy(b, syn, ns);
+		n = cookie_ack(&c, b, sizeof(b), ns, true, 0);
+		assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &a), 0);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now + 1, &s, &a), 0);
+		memset(&s, 0x5a, sizeof(s));
+		memset(&z, 0x5a, sizeof(z));
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now + 2, &s, &a), -EACCES);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now + 3, &s, &a), -EACCES);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now - 1, &s, &a), -EACCES);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k2, now, &s, &a), -EACCES);
+		assert_memory_equal(&s, &z, sizeof(s));
+		t = a;
+		t.sport ^= htons(1);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.saddr ^= htonl(1);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.dport ^= htons(1);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.daddr ^= htonl(1);
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.seq++;
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.ack ^= 3;	/* another MSS index */
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.tsecr ^= 0x10;	/* SACK bit flipped */
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.tsecr ^= 0x03;	/* another window scale */
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.has_ts = false;	/* timestamps dropped */
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.flags |= LWT_TCP_RST;
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.flags = LWT_TCP_SYN | LWT_TCP_ACK;
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		t = a;
+		t.flags = 0;
+		assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &t), -EACCES);
+		assert_memory_equal(&s, &z, sizeof(s));
+	}
+	/* Cookies differ with the SYN's ISN (and look random). */
+	cookie_syn(syn, sizeof(syn), &g, 15, 1460, 7, 1);
+	ns = lwt_ftcp_build_cookie_synack(&k, now, &g, 1460, b, sizeof(b));
+	assert_int_equal(lwt_tcp_parse(b, ns, true, &a), 0);
+	cookie_syn(syn, sizeof(syn), &g, 15, 1460, 7, 2);
+	ns = lwt_ftcp_build_cookie_synack(&k, now, &g, 1460, b, sizeof(b));
+	assert_int_equal(lwt_tcp_parse(b, ns, true, &t), 0);
+	assert_int_not_equal(a.seq >> 3, t.seq >> 3);
+}
+
+/* A blind attacker's ACK for a random ISN (or the right low bits and a
+ * random rest) is refused: 2^21 tries each, none passes (2^-29 each: the
+ * chance of a pass here is 2^-8). */
+static void test_cookie_forged(void **state)
+{
+	struct lwt_syncookie_key k;
+	struct lwt_ftcp_conn c, s;
+	struct lwt_tcp_seg g, a;
+	uint8_t b[256];
+	uint32_t now = lwt_syncookie_now(), x = 0x12345678, pass = 0, i;
+	int n;
+
+	lwt_syncookie_init(&k);
+	cookie_syn(b, sizeof(b), &g, 15, 1460, 7, 4242);
+	n = lwt_ftcp_build_cookie_synack(&k, now, &g, 1460, b, sizeof(b));
+	n = cookie_ack(&c, b, sizeof(b), n, true, 0);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+	assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &a), 0);
+	for (i = 0; i < (1u << 21); i++) {
+		struct lwt_tcp_seg t = a;
+		uint32_t good = a.ack - 1;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		t.ack = (i & 1) ? x : ((x & ~7u) | (good & 7u)) + 1;
+		if (t.ack == a.ack)
+			continue;
+		pass += lwt_ftcp_accept_cookie(&k, now, &s, &t) == 0;
+	}
+	assert_int_equal(pass, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -574,6 +857,10 @@ int main(void)
 		cmocka_unit_test(test_checksum_known),
 		cmocka_unit_test(test_checksum_scalar),
 		cmocka_unit_test(test_checksum_avx2),
+		cmocka_unit_test(test_cookie_round_trip),
+		cmocka_unit_test(test_cookie_options),
+		cmocka_unit_test(test_cookie_refused),
+		cmocka_unit_test(test_cookie_forged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
