@@ -21,7 +21,7 @@
  *                                            then keep the connection open
  *                                            HOLD_S seconds (the server must
  *                                            free the flow by itself)
- *   lwt-inject guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S]]
+ *   lwt-inject guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S [TS_MS]]]
  *                                            COUNT online guesses at the key,
  *                                            each on a new TCP connection: a
  *                                            fresh HELLO (its share the P-256
@@ -33,7 +33,9 @@
  *                                            "hello_ack reject N", "reject N"
  *                                            or "none". HOLD_S > 0: no CONFIRM,
  *                                            the connection held HOLD_S s
- *                                            after the answer ("hello_ack")
+ *                                            after the answer ("hello_ack").
+ *                                            CLIENT_ID_HEX "-": random. TS_MS:
+ *                                            added to the HELLO's timestamp
  *   lwt-inject frames FILE.pcap              one line per lwt frame in the
  *                                            capture's TCP payloads:
  *                                            "SRC:PORT DST:PORT TYPE LEN MSG"
@@ -353,7 +355,7 @@ static int urandom(void *buf, size_t len)
 }
 
 static int guess(const char *dst, const char *tun_ip, int count, const char *id_hex,
-		 unsigned int hold_s)
+		 unsigned int hold_s, long long ts_ms)
 {
 	/* The P-256 generator, uncompressed: a share on the curve. */
 	static const uint8_t g[65] = {
@@ -386,7 +388,7 @@ static int guess(const char *dst, const char *tun_ip, int count, const char *id_
 		hello[6] = 10;
 		hello[7] = 3;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (uint64_t)ts_ms;
 		for (int k = 0; k < 8; k++)
 			hello[4 + 36 + k] = (uint8_t)(ms >> (56 - 8 * k));
 		memcpy(hello + 4 + 52, &tip, 4);
@@ -400,7 +402,7 @@ static int guess(const char *dst, const char *tun_ip, int count, const char *id_
 			fprintf(stderr, "lwt-inject: couldn't read /dev/urandom\n");
 			return 1;
 		}
-		if (id_hex) {
+		if (id_hex && strcmp(id_hex, "-")) {
 			unsigned long long id = strtoull(id_hex, NULL, 16);
 
 			for (int k = 0; k < 8; k++)
@@ -516,9 +518,10 @@ int main(int argc, char **argv)
 	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hello-replay"))
 		return hello_replay(argv[2], argv[3], argc == 5 ? (unsigned int)atoi(argv[4]) : 0);
-	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "guess"))
+	if (argc >= 5 && argc <= 8 && !strcmp(argv[1], "guess"))
 		return guess(argv[2], argv[3], atoi(argv[4]), argc >= 6 ? argv[5] : NULL,
-			     argc == 7 ? (unsigned int)atoi(argv[6]) : 0);
+			     argc >= 7 ? (unsigned int)atoi(argv[6]) : 0,
+			     argc == 8 ? atoll(argv[7]) : 0);
 	if (argc == 3 && !strcmp(argv[1], "frames"))
 		return pcap_walk(argv[2], print_frames, NULL) < 0;
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
@@ -531,7 +534,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
 			"       flip-via IFACE DSTMAC FILE.pcap OFFSET |\n"
 			"       hello-replay FILE.pcap DST:PORT [HOLD_S] | frames FILE.pcap |\n"
-			"       guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S]] |\n"
+			"       guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S [TS_MS]]] |\n"
 			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
 			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
 	return 2;
