@@ -695,11 +695,13 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
  * checked again, a live session of the same client gives way, the session
  * is up. Wrong: one failed guess, logged, REJECT(1). */
 static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
+static void server_confirmed(struct lwt_daemon *d, int i);
+
 {
 	struct lwt_slot *s = &d->slots[i];
 	struct lwt_hs_server *h = &s->c.hs;
-	char ps[64], ts[INET_ADDRSTRLEN];
-	int r, same, j;
+	char ps[64];
+	int r;
 
 	if (s->c.phase != LWT_PH_HELLO || !h->acked)
 		return;
@@ -715,6 +717,20 @@ static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t
 	r = admit(d, i, &h->hello, ps, &same);
 	if (r) {
 		reject(d, i, r);
+	server_confirmed(d, i);
+}
+
+/* The client proved it holds the session keys: by its CONFIRM, or by a
+ * record that authenticated under the keys installed at the HELLO_ACK
+ * (its CONFIRM lost on the way: only a holder of the password has them). */
+static void server_confirmed(struct lwt_daemon *d, int i)
+{
+	struct lwt_slot *s = &d->slots[i];
+	struct lwt_hs_server *h = &s->c.hs;
+	char ps[64], ts[INET_ADDRSTRLEN];
+	int r, same, j;
+
+	peer_str(s, ps, sizeof(ps));
 		return;
 	}
 	ip_str(h->hello.tunnel_ip, ts);
@@ -886,6 +902,15 @@ static void tick(struct lwt_daemon *d)
 			if (s->c.phase == LWT_PH_TCP && d->cfg.mode == LWT_MODE_CLIENT &&
 			    s->c.syn_sent < 2 &&
 			    now - s->c.phase_ns > ((2ull << s->c.syn_sent) - 1) * 1000000000ull) {
+			/* Server: a record that authenticated under the keys given
+			 * at the HELLO_ACK confirms as well as the CONFIRM would. */
+			if (d->cfg.mode == LWT_MODE_SERVER && s->c.phase == LWT_PH_HELLO &&
+			    s->c.hs.acked && s->c.hs.installed && lwt_slot_confirmed(s)) {
+				lwt_info("peer %s: confirmed by its first record (its CONFIRM was lost)",
+					peer_str(s, ps, sizeof(ps)));
+				server_confirmed(d, i);
+				break;
+			}
 				s->c.syn_sent++;
 				cmd(d, LWT_CMD_RESYN, i, NULL, 0, NULL);
 			}
