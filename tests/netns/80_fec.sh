@@ -16,7 +16,7 @@ srv() { start server s -m server -l 10.96.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun
 cli() { start client c -m client -r 10.96.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
 up() {
 	wait_for 20 "client session up" sessions_up c lwtc
-	wait_for 5 "server session up" sessions_up s lwts
+	wait_for 20 "server session up" sessions_up s lwts
 }
 down() { stop "$client_PID"; stop "$server_PID"; }
 fec() { jget "$1" "$2" ".peers[0].fec.$3"; }

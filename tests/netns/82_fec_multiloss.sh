@@ -16,8 +16,8 @@
 srv() { start server s -m server -l 10.96.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 cli() { start client c -m client -r 10.96.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
 up() {
-	wait_for 20 "client session up" sessions_up c lwtc
-	wait_for 5 "server session up" sessions_up s lwts
+	wait_for 40 "client session up" sessions_up c lwtc
+	wait_for 20 "server session up" sessions_up s lwts
 }
 fec() { jget "$1" "$2" ".peers[0].fec.$3"; }
 # Inner packets the server's stack refused as corrupted: IP header errors
