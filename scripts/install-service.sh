@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Install a systemd unit for lightweight-tunnel: a dedicated user, only
-# CAP_NET_ADMIN, CAP_NET_RAW (and CAP_BPF for the XDP path), PrivateTmp,
+# CAP_NET_ADMIN, CAP_NET_RAW (and CAP_BPF, CAP_PERFMON, CAP_IPC_LOCK for the XDP path), PrivateTmp,
 # ProtectHome, restart on failure, start at boot. Config in
 # /etc/lightweight-tunnel/config.json (mode 0600, owned by the service user).
 set -e
@@ -22,9 +22,10 @@ Group=lwt
 ExecStartPre=+/bin/sh -c 'mkdir -p /sys/fs/bpf/lwt && chown lwt:lwt /sys/fs/bpf/lwt'
 ExecStart=$PREFIX/bin/lightweight-tunnel -c /etc/lightweight-tunnel/config.json
 # TUN, raw sockets, nftables (NET_ADMIN, NET_RAW); XDP programs and AF_XDP
-# sockets (BPF with NET_ADMIN). Nothing else.
-AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF
-CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF
+# sockets (BPF with NET_ADMIN; PERFMON where the verifier asks for it,
+# IPC_LOCK for the UMEM over RLIMIT_MEMLOCK). Nothing else.
+AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_PERFMON CAP_IPC_LOCK
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_PERFMON CAP_IPC_LOCK
 NoNewPrivileges=yes
 PrivateTmp=yes
 ProtectHome=yes
