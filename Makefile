@@ -63,7 +63,7 @@ TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit-test bpf-test netns-test fuzz fuzz-smoke demo bench \
+.PHONY: all deps test unit-test bpf-test netns-test netns-asan fuzz fuzz-smoke demo bench \
 	asan tsan vmlinux install install-service clean tools
 
 all: $(BIN)/lightweight-tunnel $(BIN)/lwt-ctl tools
@@ -177,6 +177,16 @@ test: all
 	$(MAKE) bpf-test
 	$(MAKE) fuzz-smoke
 	$(MAKE) netns-test
+	$(MAKE) netns-asan
+
+# The attack tests again with the daemon under ASan+UBSan: a memory error
+# the attacker provokes aborts the daemon, and stop_daemon fails the test.
+ASAN_NETNS ?= tests/netns/66_queue_jumbo.sh tests/netns/48_unauth_flood.sh tests/netns/49_blind.sh
+netns-asan:
+	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
+		OPTFLAGS='-O1 -g' all
+	LWT_BIN=$(CURDIR)/bin-asan LWT_TOOLS=$(CURDIR)/build-asan/tools LWT_PATH_MATRIX= \
+		LWT_LOGDIR_SUFFIX=asan ./scripts/run-netns-tests.sh $(ASAN_NETNS)
 
 asan:
 	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' OPTFLAGS='-O1 -g' unit-test

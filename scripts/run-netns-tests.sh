@@ -82,7 +82,7 @@ for r in "${runs[@]}"; do
 	before=$(snapshot)
 	# SIGTERM at the limit lets the test's cleanup trap run and print its
 	# logs; SIGKILL 30 s later if even that hangs.
-	LWT_TEST_ID=$id LWT_EXTRA_ARGS=$extra LWT_LOGDIR="$ROOT/build/netns-logs${extra:+/${extra//[^a-z]/}}" \
+	LWT_TEST_ID=$id LWT_EXTRA_ARGS=$extra LWT_LOGDIR="$ROOT/build/netns-logs${LWT_LOGDIR_SUFFIX:+/$LWT_LOGDIR_SUFFIX}${extra:+/${extra//[^a-z]/}}" \
 		timeout -k 30 "$LIMIT" bash "$t"
 	rc=$?
 	case $rc in

@@ -8,8 +8,8 @@
 # (drop_handshake) and never reach the control thread, whose queue once
 # filled up and lost the events that free slots. Afterwards every slot the
 # attack took is free again (both the data plane's and the control thread's
-# view), a legitimate client connects and its session, up before the
-# attack, kept its traffic throughout.
+# view), a legitimate client connects, its session, up before the attack,
+# kept its traffic throughout, and the server's memory grew by under 16 MB.
 . "$(dirname "$0")/lib.sh"
 
 lan_switch
@@ -24,6 +24,8 @@ start client c -m client -r 10.98.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lw
 wait_for 10 "client up" sessions_up c lwtc
 sid=$(jget c lwtc '.peers[0].session_id')
 
+rss() { awk '/^VmRSS/ {print $2}' /proc/"$server_PID"/status; }
+rss0=$(rss)
 say "the attacker pours REJECT frames into plain TCP connections while others connect"
 # 8192 frames: type 3 (REJECT), flags 0, length 4, reason 1, pad.
 printf '\003\000\000\004\001\000\000\000%.0s' $(seq 8192) >"$LOGDIR/rejects.bin"
@@ -47,6 +49,10 @@ say "pings lost during the attack: $lost of 400"
 dh=$(jget s lwts .totals.drop_handshake)
 say "server: handshake frames dropped in the data plane: $dh; events lost: $(jget s lwts .totals.events_lost)"
 [ "$dh" -gt 1000 ] || fail "the REJECT frames were not dropped in the data plane ($dh)"
+rss1=$(rss)
+say "server RSS before the attack $rss0 kB, after $rss1 kB"
+# Bounded: the attack may touch buffers sized at start, never grow per flow.
+[ $((rss1 - rss0)) -lt 16384 ] || fail "the server's memory grew by $((rss1 - rss0)) kB under the attack"
 [ "$(jget c lwtc '.peers[0].session_id')" = "$sid" ] || fail "the client's session changed during the attack"
 [ "$(jget c lwtc .reconnects)" = 0 ] || fail "the client reconnected during the attack"
 [ -n "$lost" ] && [ "$lost" -le 8 ] || fail "the session lost $lost of 400 pings during the attack"
