@@ -23,6 +23,10 @@
 
 #define TICK_MS 50
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
+/* Server: a flow's cookie ACK took a slot; its HELLO is due within this (a
+ * half-authenticated slot is cheap to make, so it must go soon). The
+ * CONFIRM after our HELLO_ACK keeps PHASE_TIMEOUT_NS. */
+#define HELLO_DEADLINE_NS (2ull * 1000000000ull)
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define REKEY_RETRY_NS (1000000000ull)		/* REKEY unanswered: send again */
@@ -914,7 +918,8 @@ static void tick(struct lwt_daemon *d)
 				s->c.syn_sent++;
 				cmd(d, LWT_CMD_RESYN, i, NULL, 0, NULL);
 			}
-			if (now - s->c.phase_ns > PHASE_TIMEOUT_NS) {
+			if (now - s->c.phase_ns > (d->cfg.mode == LWT_MODE_SERVER && !s->c.hs.acked ?
+						   HELLO_DEADLINE_NS : PHASE_TIMEOUT_NS)) {
 				if (d->cfg.mode == LWT_MODE_CLIENT) {
 					client_lost(d, s->c.phase == LWT_PH_TCP ? "no answer to SYN" :
 						    "no answer to HELLO");

@@ -125,7 +125,8 @@ enum lwt_slot_state {
 	X(drop_isolation) X(drop_queue_full) X(rst_ignored) X(challenge_acks)	\
 	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)		\
 	X(drop_stale_key) X(rekeys) X(drop_no_session) X(rx_prev_key)		\
-	X(drop_handshake) X(events_lost) X(rst_probes) X(rst_probes_failed)
+	X(drop_handshake) X(events_lost) X(rst_probes) X(rst_probes_failed)	\
+	X(syn_cookies) X(cookie_flows) X(drop_bad_cookie) X(drop_halfopen)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;

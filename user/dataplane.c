@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,8 @@
 #define ACK_BYTES (32 * 1448)		/* pure ACK after this much one-way data */
 #define ACK_DELAY_NS (20 * 1000000ull)	/* ... or after this long */
 #define MAX_EMBRYONIC 64		/* server slots in handshake at once */
+#define LWT_HALFOPEN_PER_SRC 4		/* ... from one source address */
+#define LWT_HALFOPEN_PER_NET 16		/* ... from one /24 */
 #define SEG_HDR (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN)
 #define REC_HDR (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr))
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
@@ -66,7 +69,6 @@ struct dpctx {
 	uint8_t tunbuf[TUN_BATCH][LWT_DP_BUF];
 	struct pending pend;
 	int acks_pending;
-	uint32_t embryonic;
 	struct lwt_rtable *rt;		/* server: advertised routes */
 	/* TUN with IFF_VNET_HDR: one read brings up to 64 KB of a flow that
 	 * we cut ourselves; packets for the TUN are coalesced per flow. */
@@ -255,6 +257,8 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 	x->txq[x->ntx].data = x->txbuf[x->ntx];
 	x->txq[x->ntx].len = len;
 	x->ntx++;
+	if (!s)		/* a stateless answer (cookie SYN-ACK) */
+		return;
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
@@ -874,25 +878,94 @@ static int poller_with_room(struct dpctx *x)
 	return -1;
 }
 
-/* Server: a SYN of a new flow. A slot of ours if we have one, as the flow's
- * segments reach this poller; else the SYN goes to a poller that has one
- * (the queues are unevenly loaded, the clients' limit is the daemon's). */
-static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g, const uint8_t *pkt, size_t len,
-		     bool handed)
+/* The SYN cookie key: random per daemon (lwt_syncookie_init), the counter
+ * in the cookie rotates what it keys. */
+static struct lwt_syncookie_key cookie_key;
+static pthread_once_t cookie_once = PTHREAD_ONCE_INIT;
+
+static void cookie_key_init(void)
+{
+	lwt_syncookie_init(&cookie_key);
+}
+
+/* Half-authenticated flows (a slot, no session yet) from this source
+ * address and from its /24 are under their caps, and all of them under
+ * MAX_EMBRYONIC. The slot array is the table: no state per attacker. Other
+ * pollers' slots are read through their published flow keys, so a burst
+ * on several pollers at once may pass a cap by one per poller. */
+static bool halfopen_ok(struct lwt_daemon *d, uint32_t raddr)
+{
+	uint32_t n = 0, src = 0, net = 0, mask = htonl(0xffffff00u);
+	int i;
+
+	for (i = 0; i < d->nslots; i++) {
+		uint64_t k;
+
+		if (atomic_load_explicit(&d->slots[i].state, memory_order_acquire) !=
+		    LWT_SLOT_HANDSHAKE)
+			continue;
+		k = atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire);
+		if (!k)
+			continue;
+		n++;
+		if ((uint32_t)(k >> 32) == raddr)
+			src++;
+		if (((uint32_t)(k >> 32) & mask) == (raddr & mask))
+			net++;
+	}
+	return n < MAX_EMBRYONIC && src < LWT_HALFOPEN_PER_SRC && net < LWT_HALFOPEN_PER_NET;
+}
+
+/* Server: a segment of no flow. A SYN is answered with a cookie SYN-ACK
+ * and leaves nothing behind; an ACK carrying a valid cookie takes a slot
+ * of ours, ESTABLISHED, if its source is under the half-open caps and we
+ * hold under our share of them (else the ACK goes to a poller with a free
+ * slot, whose slot the flow's later segments are handed to: the queues
+ * are unevenly loaded, the clients' limit is the daemon's). Returns the new slot (the segment is then the
+ * flow's first), or NULL. */
+static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
+				 const uint8_t *pkt, size_t len, bool handed)
 {
 	struct lwt_daemon *d = x->d;
 	struct lwt_slot *s = NULL;
+	struct lwt_ftcp_conn c;
 	int i, n;
 
-	if (x->embryonic < (uint32_t)((MAX_EMBRYONIC + x->np - 1) / x->np)) {
-		for (i = x->id; i < d->nslots; i += x->np) {
-			if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) ==
-			    LWT_SLOT_FREE) {
-				s = &d->slots[i];
-				break;
-			}
+	pthread_once(&cookie_once, cookie_key_init);
+	if ((g->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST | LWT_TCP_FIN)) == LWT_TCP_SYN) {
+		n = lwt_ftcp_build_cookie_synack(&cookie_key, lwt_syncookie_now(), g, d->mss,
+						 tx_buf(x), LWT_DP_BUF);
+		if (n <= 0) {
+			LWT_CTR_INC(&d->ctr, drop_malformed);
+			return NULL;
 		}
+		tx_commit(x, NULL, n);
+		LWT_CTR_INC(&d->ctr, syn_cookies);
+		return NULL;
 	}
+	if ((g->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST)) != LWT_TCP_ACK) {
+		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		return NULL;
+	}
+	if (lwt_ftcp_accept_cookie(&cookie_key, lwt_syncookie_now(), &c, g)) {
+		LWT_CTR_INC(&d->ctr, drop_bad_cookie);
+		return NULL;
+	}
+	if (!halfopen_ok(d, g->saddr)) {
+		LWT_CTR_INC(&d->ctr, drop_halfopen);
+		return NULL;
+	}
+	/* A free slot of ours, if we hold under our share of half-open flows. */
+	for (i = x->id, n = 0; i < d->nslots; i += x->np) {
+		int st = atomic_load_explicit(&d->slots[i].state, memory_order_relaxed);
+
+		if (st == LWT_SLOT_HANDSHAKE)
+			n++;
+		else if (st == LWT_SLOT_FREE && !s)
+			s = &d->slots[i];
+	}
+	if (n >= (MAX_EMBRYONIC + x->np - 1) / x->np)
+		s = NULL;
 	if (!s) {
 		int to = handed ? -1 : poller_with_room(x);
 
@@ -900,25 +973,21 @@ static void new_flow(struct dpctx *x, const struct lwt_tcp_seg *g, const uint8_t
 			handoff(x, to, H_OUTER, pkt, len);
 		else
 			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
-		return;
+		return NULL;
 	}
 	s->gen++;
 	s->hs_frames = 0;
-	lwt_ftcp_init(&s->tcp, g->daddr, g->dport, g->saddr, g->sport);
-	if (lwt_ftcp_accept_syn(&s->tcp, g)) {
-		LWT_CTR_INC(&d->ctr, drop_malformed);
-		return;
-	}
+	s->tcp = c;
 	s->ack_due_ns = 0;
 	s->session_id = 0;
 	atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
 	flow_publish(s, flow_key(g->saddr, g->sport, g->dport));
-	x->embryonic++;
-	n = lwt_ftcp_build_synack(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
-	tx_commit(x, s, n);
+	LWT_CTR_INC(&d->ctr, cookie_flows);
 	post(d, LWT_EVT_NEW_FLOW, s - d->slots, NULL, 0);
+	post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);
+	return s;
 }
 
 static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
@@ -939,11 +1008,10 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	if (d->cfg.mode == LWT_MODE_SERVER && g.dport != d->local_port)
 		return;
 	s = slot_by_flow(d, &g);
+	if (!s && d->cfg.mode == LWT_MODE_SERVER)
+		s = new_flow(x, &g, pkt, len, handed);
 	if (!s) {
-		if (d->cfg.mode == LWT_MODE_SERVER && (g.flags & (LWT_TCP_SYN | LWT_TCP_ACK |
-		    LWT_TCP_RST)) == LWT_TCP_SYN)
-			new_flow(x, &g, pkt, len, handed);
-		else
+		if (d->cfg.mode != LWT_MODE_SERVER)
 			LWT_CTR_INC(&d->ctr, drop_unknown_flow);
 		return;
 	}
@@ -992,10 +1060,8 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	case LWT_FTCP_OK:
 		break;
 	}
-	if (before == LWT_FTCP_SYN_RCVD && s->tcp.state == LWT_FTCP_ESTABLISHED) {
-		x->embryonic--;
+	if (before == LWT_FTCP_SYN_RCVD && s->tcp.state == LWT_FTCP_ESTABLISHED)
 		post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);
-	}
 	if (!g.payload_len)
 		return;
 	/* Only a segment that proved to be the peer's moves the flow. */
@@ -1121,8 +1187,6 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	atomic_store_explicit(&s->ctr.n, 0, memory_order_relaxed);
 	LWT_COUNTERS(FOLD)
 #undef FOLD
-	if (s->tcp.state == LWT_FTCP_SYN_RCVD && x->embryonic)
-		x->embryonic--;
 	flow_publish(s, 0);
 	atomic_store_explicit(&s->peer_tun_ip, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);

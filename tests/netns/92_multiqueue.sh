@@ -7,8 +7,8 @@
 # forwards on queue k (XPS), so each poller owns two sessions. Then every
 # pair pings (client-to-client crosses pollers: the receiving poller hands
 # the packet to the owner's ring), 20 MB go from c1 to c2 with sha256
-# compared, two iperf3 flows run at once, 40 SYNs on poller 0's queue
-# overflow its handshake budget into poller 1, and a detach/attach moves
+# compared, two iperf3 flows run at once, cookie ACKs on poller 0's queue
+# overflow its free slots into poller 1 (SYNs take no slot), and a detach/attach moves
 # both pollers to raw sockets and back. The same again in generic XDP mode.
 . "$(dirname "$0")/lib.sh"
 
@@ -91,21 +91,66 @@ run_mode() {
 		fail "an iperf3 flow carried under 1 Mbit/s"
 	[ "$(st | jq '[.pollers[].handoff_drops] | add')" = 0 ] || fail "handoff ring drops"
 
-	say "40 SYNs at once on poller 0's queue: what its handshake budget (32) can't take goes to poller 1"
-	local peers0 odd0 unk0 p
+	# SYNs take no slot (SYN cookies): a slot is taken by the ACK that
+	# returns a valid cookie, on the poller the ACK reached if it holds under
+	# its share of half-open flows (64 / 2 pollers = 32), else the ACK is
+	# handed to a poller with a free slot. 44 handshakes that stay half-open
+	# (no HELLO) all on poller 0's queue, from c2's addresses in 10.96.1-3.0/24
+	# (routed by the server through c2) and its own: 32 stay on poller 0, 12
+	# are handed to poller 1; a 5th source in a /24 that already has 16
+	# half-open flows and the 5th and 6th flow of one source are refused by
+	# the caps. None sends a HELLO: all are gone at the HELLO deadline (2 s).
+	say "44 half-open handshakes on poller 0's queue: 32 there, 12 handed to poller 1, 6 over the caps"
+	local peers0 odd0 cap0 ho0 syn0 bad0 unk0 fl0 p a srcs=""
+	for a in 10.96.1.1 10.96.1.2 10.96.1.3 10.96.1.4 10.96.1.5 10.96.2.1 10.96.2.2 10.96.2.3 \
+		 10.96.2.4 10.96.3.1 10.96.3.2; do
+		nsx c2 ip addr add "$a/32" dev v-c2 2>/dev/null || true
+		srcs="$srcs${srcs:+,}$a"
+	done
+	nsx s ip route replace 10.96.0.0/16 via 10.95.0.12
+	# The tool's flows are a raw socket's: c2's kernel must not reset them.
+	nsx c2 nft -f - <<'NFT'
+table ip hk92 {
+	chain out {
+		type filter hook output priority 0;
+		tcp sport 20001-20006 tcp flags & rst == rst drop
+	}
+}
+NFT
+	wait_for 20 "no half-open flow left" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts status --json | jq '.peers | length') -eq 4 ]"
 	peers0=$(st | jq '.peers | length')
 	odd0=$(st | jq '[.peers[] | select(.slot % 2 == 1)] | length')
-	unk0=$(st | jq .totals.drop_unknown_flow)
-	# From an address nobody has: no RST answers the SYN-ACKs.
-	for p in $(seq 41001 41040); do
-		ip netns exec "$PFX-c2" taskset -c 0 "$TOOLS/lwt-inject" tcp 10.95.0.99:$p 10.95.0.1:9000 \
-			1000 0 S
-	done
-	wait_for 5 "40 more flows on the server" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts status --json | jq '.peers | length') -ge $((peers0 + 40)) ]"
-	say "flows on poller 1: $odd0 -> $(st | jq '[.peers[] | select(.slot % 2 == 1)] | length'), unknown-flow drops $unk0 -> $(st | jq .totals.drop_unknown_flow)"
-	[ "$(st | jq '[.peers[] | select(.slot % 2 == 1)] | length')" -ge $((odd0 + 8)) ] ||
-		fail "poller 1 did not take the SYNs poller 0 had no room for"
-	[ "$(st | jq .totals.drop_unknown_flow)" = "$unk0" ] || fail "SYNs dropped"
+	cap0=$(jget s lwts .totals.drop_halfopen)
+	syn0=$(jget s lwts .totals.syn_cookies)
+	bad0=$(jget s lwts .totals.drop_bad_cookie)
+	unk0=$(jget s lwts .totals.drop_unknown_flow)
+	ho0=$(st | jq '.pollers[0].handoffs_out')
+	fl0=$(jget s lwts .totals.cookie_flows)
+	ip netns exec "$PFX-c2" taskset -c 0 "$TOOLS/lwt-synflood" open "$srcs" 10.95.0.1:9000 4 5 \
+		>"$LOGDIR/open1.out" 2>&1 &
+	p=$!
+	wait_for 3 "44 handshakes done" grep -qx "open 44" "$LOGDIR/open1.out" || fail "handshakes: $(cat "$LOGDIR/open1.out")"
+	ip netns exec "$PFX-c2" taskset -c 0 "$TOOLS/lwt-synflood" open 10.95.0.12 10.95.0.1:9000 6 5 \
+		>"$LOGDIR/open2.out" 2>&1 &
+	a=$!
+	wait_for 3 "6 handshakes done" grep -qx "open 6" "$LOGDIR/open2.out" || fail "handshakes: $(cat "$LOGDIR/open2.out")"
+	local fl1 odd1
+	odd1=$(st | jq '[.peers[] | select(.slot % 2 == 1)] | length')
+	fl1=$(jget s lwts .totals.cookie_flows)
+	say "flows from cookies $fl0 -> $fl1, on poller 1: $odd0 -> $odd1, handoffs out of poller 0 $ho0 -> $(st | jq '.pollers[0].handoffs_out'), syn cookies $syn0 -> $(jget s lwts .totals.syn_cookies), half-open refusals $cap0 -> $(jget s lwts .totals.drop_halfopen)"
+	[ "$fl1" -eq $((fl0 + 44)) ] || fail "expected 44 half-open flows, got $((fl1 - fl0))"
+	# Poller 1's are the last 12 made (the first expire at 2 s: not those).
+	[ "$odd1" -eq $((odd0 + 12)) ] || fail "poller 1 did not take the 12 cookie ACKs over poller 0's share"
+	[ "$(st | jq '.pollers[0].handoffs_out')" -ge $((ho0 + 12)) ] || fail "cookie ACKs not handed from poller 0"
+	[ "$(jget s lwts .totals.drop_halfopen)" -eq $((cap0 + 6)) ] || fail "the per-/24 and per-source caps did not refuse 6 flows"
+	[ "$(jget s lwts .totals.syn_cookies)" -ge $((syn0 + 50)) ] || fail "SYNs not answered with cookies"
+	[ "$(jget s lwts .totals.drop_bad_cookie)" = "$bad0" ] || fail "a good cookie refused"
+	[ "$(jget s lwts .totals.drop_unknown_flow)" = "$unk0" ] || fail "cookie ACKs dropped"
+	wait_for 5 "half-open flows dropped at the HELLO deadline" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts status --json | jq '.peers | length') -eq $peers0 ]"
+	wait "$p" || fail "lwt-synflood open failed"
+	wait "$a" || fail "lwt-synflood open failed"
+	nsx c2 nft delete table ip hk92
+	nsx s ip route del 10.96.0.0/16
 
 	say "detach: both pollers on raw sockets; attach: back on AF_XDP"
 	ctl s lwts detach v-s >/dev/null
