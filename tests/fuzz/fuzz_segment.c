@@ -10,9 +10,15 @@
  *  - encode(decode(x)): the parsed header and payload, built again with
  *    lwt_ftcp_build_data, parse back (checksums verified) to the same
  *    addresses, ports, seq, ack and payload bytes;
- *  - the state machine never moves rcv_nxt back or past the window plus
- *    the payload, never lets snd_una pass snd_nxt, changes state only as
- *    its verdict says, and a SYN it accepts gets a SYN-ACK acking it;
+ *  - the state machine changes state only as its verdict says; on an
+ *    established flow, no segment moves rcv_nxt or ts_recent before it is
+ *    committed (authenticated), no data segment moves snd_una or the
+ *    window, no ACK pulls the window's right edge back; it accepts data
+ *    only inside [rcv_nxt - LWT_FTCP_LATE_BYTES, rcv_nxt + rcv_wnd) with an
+ *    ACK inside [snd_una - max_snd_wnd, snd_nxt] (RFC 5961), resets only on
+ *    an exact RST/FIN; a commit moves rcv_nxt forward to the segment's end
+ *    only; snd_una never passes snd_nxt; a SYN it accepts gets a SYN-ACK
+ *    acking it;
  *  - the AVX2 checksum equals the scalar one over the same bytes. */
 #include <stddef.h>
 #include <stdint.h>
@@ -76,7 +82,9 @@ static void round_trip(const struct lwt_tcp_seg *g)
 	FZ_CHECK(c.snd_nxt == g->seq + (uint32_t)g->payload_len, "snd_nxt not advanced by the payload");
 }
 
-static void check_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *g)
+/* Feed g to c; authed: a record in it authenticated (the caller then
+ * commits an accepted data segment). */
+static void check_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *g, bool authed)
 {
 	struct lwt_ftcp_conn before = *c;
 	enum lwt_ftcp_verdict v = lwt_ftcp_input(c, g);
@@ -93,23 +101,45 @@ static void check_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *g)
 			  (before.state == LWT_FTCP_SYN_RCVD && v == LWT_FTCP_OK)),
 			 "state %d -> %d on verdict %d", before.state, c->state, v);
 	}
-	if (before.state == LWT_FTCP_ESTABLISHED) {
-		FZ_CHECK(lwt_seq_ge(c->rcv_nxt, before.rcv_nxt), "rcv_nxt moved back %u -> %u",
-			 before.rcv_nxt, c->rcv_nxt);
-		FZ_CHECK(c->rcv_nxt == before.rcv_nxt || c->rcv_nxt == end,
-			 "rcv_nxt %u is neither the old %u nor the segment's end %u", c->rcv_nxt,
-			 before.rcv_nxt, end);
-		FZ_CHECK(c->rcv_nxt - before.rcv_nxt <= before.rcv_wnd + (uint32_t)g->payload_len,
-			 "rcv_nxt jumped %u past a %u window", c->rcv_nxt - before.rcv_nxt,
-			 before.rcv_wnd);
-		FZ_CHECK(lwt_seq_le(c->snd_una, c->snd_nxt) && lwt_seq_ge(c->snd_una, before.snd_una),
-			 "snd_una %u (was %u) vs snd_nxt %u", c->snd_una, before.snd_una, c->snd_nxt);
-		if (v == LWT_FTCP_OK)
-			FZ_CHECK(!(g->flags & (LWT_TCP_RST | LWT_TCP_SYN | LWT_TCP_FIN)) &&
-				 (g->flags & LWT_TCP_ACK), "flags 0x%x accepted as data", g->flags);
+	if (before.state != LWT_FTCP_ESTABLISHED)
+		return;
+	/* Unauthenticated, a segment moves no receive state, and the peer's
+	 * window's right edge never back. */
+	FZ_CHECK(c->rcv_nxt == before.rcv_nxt && c->ts_recent == before.ts_recent,
+		 "an unauthenticated segment moved rcv_nxt %u -> %u or ts_recent", before.rcv_nxt,
+		 c->rcv_nxt);
+	FZ_CHECK(!g->payload_len || (c->snd_una == before.snd_una && c->snd_wnd == before.snd_wnd),
+		 "an unauthenticated data segment moved snd_una or the window");
+	FZ_CHECK(lwt_seq_ge(c->snd_una + c->snd_wnd, before.snd_una + before.snd_wnd),
+		 "an unauthenticated ACK pulled the window's right edge back (%u -> %u)",
+		 before.snd_una + before.snd_wnd, c->snd_una + c->snd_wnd);
+	if (v == LWT_FTCP_OK) {
+		FZ_CHECK(!(g->flags & (LWT_TCP_RST | LWT_TCP_SYN | LWT_TCP_FIN)) &&
+			 (g->flags & LWT_TCP_ACK), "flags 0x%x accepted as data", g->flags);
+		FZ_CHECK(lwt_seq_ge(g->seq, before.rcv_nxt - LWT_FTCP_LATE_BYTES) &&
+			 lwt_seq_lt(g->seq, before.rcv_nxt + before.rcv_wnd),
+			 "seq %u accepted outside [rcv_nxt %u - late, + window %u)", g->seq,
+			 before.rcv_nxt, before.rcv_wnd);
+		FZ_CHECK(lwt_seq_le(g->ack, before.snd_nxt) &&
+			 lwt_seq_ge(g->ack, before.snd_una - before.max_snd_wnd),
+			 "ack %u accepted outside [snd_una %u - max window %u, snd_nxt %u]", g->ack,
+			 before.snd_una, before.max_snd_wnd, before.snd_nxt);
+		if (authed && g->payload_len) {
+			lwt_ftcp_commit(c, g);
+			FZ_CHECK(c->rcv_nxt == before.rcv_nxt || c->rcv_nxt == end,
+				 "rcv_nxt %u is neither the old %u nor the segment's end %u", c->rcv_nxt,
+				 before.rcv_nxt, end);
+			FZ_CHECK(lwt_seq_ge(c->rcv_nxt, before.rcv_nxt) &&
+				 c->rcv_nxt - before.rcv_nxt <= before.rcv_wnd + (uint32_t)g->payload_len,
+				 "rcv_nxt moved %u -> %u", before.rcv_nxt, c->rcv_nxt);
+		}
 	}
+	FZ_CHECK(lwt_seq_le(c->snd_una, c->snd_nxt) && lwt_seq_ge(c->snd_una, before.snd_una),
+		 "snd_una %u (was %u) vs snd_nxt %u", c->snd_una, before.snd_una, c->snd_nxt);
 	if (v == LWT_FTCP_RESET)
-		FZ_CHECK(g->flags & (LWT_TCP_RST | LWT_TCP_FIN), "reset without RST or FIN");
+		FZ_CHECK((g->flags & (LWT_TCP_RST | LWT_TCP_FIN)) &&
+			 (g->seq == before.rcv_nxt || end == before.rcv_nxt),
+			 "reset by flags 0x%x at seq %u, rcv_nxt %u", g->flags, g->seq, before.rcv_nxt);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -156,21 +186,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(n > 0 && lwt_tcp_parse(pkt, n, true, &sa) == 0 &&
 				 sa.ack == g.seq + 1 && sa.flags == (LWT_TCP_SYN | LWT_TCP_ACK) &&
 				 sa.has_mss && sa.mss == 1400, "SYN-ACK for an accepted SYN is wrong");
-			check_input(&c, &g);	/* the same SYN again */
+			check_input(&c, &g, false);	/* the same SYN again */
 		}
 		break;
 	case 1:	/* client after its SYN */
 		lwt_ftcp_build_syn(&c, pkt, sizeof(pkt), 1400);
 		if (mode & 4)
 			c.iss = g.ack - 1;	/* so that the segment acks our SYN */
-		check_input(&c, &g);
+		check_input(&c, &g, false);
 		break;
 	case 2:	/* server after its SYN-ACK */
 		c.state = LWT_FTCP_SYN_RCVD;
 		c.irs = g.seq - ((mode & 4) ? 0 : 1);
 		c.rcv_nxt = (mode & 8) ? g.seq : g.seq - 7;
 		c.iss = g.ack - ((mode & 16) ? 1 : 0);
-		check_input(&c, &g);
+		check_input(&c, &g, false);
 		break;
 	case 3:	/* established, the segment somewhere around the window */
 		c.state = LWT_FTCP_ESTABLISHED;
@@ -179,8 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c.snd_nxt = g.ack + ((mode & 8) ? 0 : 100);
 		c.snd_una = c.snd_nxt - 1000;
 		c.snd_wscale = 7;
-		check_input(&c, &g);
-		check_input(&c, &g);	/* and once more: a duplicate */
+		c.max_snd_wnd = c.snd_wnd = 1000u << (mode >> 6);
+		check_input(&c, &g, mode & 16);
+		check_input(&c, &g, mode & 16);	/* and once more: a duplicate */
 		break;
 	}
 	free(p);
