@@ -18,6 +18,7 @@
 #define IP_OFFSET	0x1FFF
 #define TCPF_SYN	0x02
 #define TCPF_ACK	0x10
+#define TCPF_RST	0x04
 #define NSEC_PER_SEC	1000000000ull
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -30,9 +31,10 @@ struct {
 	__type(value, struct lwt_xdp_config);
 } config SEC(".maps");
 
-/* Flows of known sessions (filled by userspace), with receive counters. */
+/* Flows of known sessions (filled by userspace once a session is
+ * installed), with receive counters; LRU, so it never fills up. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LWT_XDP_MAX_FLOWS);
 	__type(key, struct lwt_xdp_flow_key);
 	__type(value, struct lwt_xdp_flow);
@@ -79,6 +81,8 @@ enum verdict {
 	V_SYN,		/* SYN to the listen port */
 	V_UNKNOWN,	/* anything else to the listen port */
 	V_SYN_RATE,	/* SYN over its source's rate */
+	V_ACK,		/* ACK of no flow to the listen port: a cookie to check */
+	V_ACK_RATE,	/* ... over its source's rate */
 };
 
 struct pkt {
@@ -252,6 +256,11 @@ static __always_inline enum verdict classify(struct xdp_md *ctx, struct pkt *p)
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg || !to_listen_port(cfg, p))
 		return V_PASS;
+	/* A SYN, or an ACK that may return a SYN cookie (the flow's first
+	 * segments before its session is installed): to userspace, within
+	 * the source's rate (one bucket for both). */
+	if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_ACK)
+		return syn_allowed(cfg, &p->key.raddr) ? V_ACK : V_ACK_RATE;
 	if ((p->tcp_flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN)
 		return V_UNKNOWN;
 	return syn_allowed(cfg, &p->key.raddr) ? V_SYN : V_SYN_RATE;
@@ -278,6 +287,9 @@ int lwt_xdp(struct xdp_md *ctx)
 	case V_SYN_RATE:
 		st->dropped_syn_rate++;
 		return XDP_DROP;
+	case V_ACK_RATE:
+		st->dropped_ack_rate++;
+		return XDP_DROP;
 	case V_TRUNC:
 		st->truncated++;
 		break;
@@ -286,10 +298,13 @@ int lwt_xdp(struct xdp_md *ctx)
 		break;
 	case V_FLOW:
 	case V_SYN:
+	case V_ACK:
 		if (v == V_FLOW)
 			st->flow_hits++;
-		else
+		else if (v == V_SYN)
 			st->syn_accepted++;
+		else
+			st->unknown_acks++;
 		/* An empty slot (no socket on this queue) falls back to
 		 * XDP_PASS: count what really happened. */
 		act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);

@@ -256,6 +256,11 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 		return;
 	x->txq[x->ntx].data = x->txbuf[x->ntx];
 	x->txq[x->ntx].len = len;
+	/* A server's flow is steered to us (XDP flows map) only once its
+	 * session is installed: before that its segments take the listen
+	 * port's per-source rate-limited path. */
+	x->txq[x->ntx].no_learn = x->d->cfg.mode == LWT_MODE_SERVER &&
+		(!s || atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION);
 	x->ntx++;
 	if (!s)		/* a stateless answer (cookie SYN-ACK) */
 		return;
@@ -1187,6 +1192,10 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	atomic_store_explicit(&s->ctr.n, 0, memory_order_relaxed);
 	LWT_COUNTERS(FOLD)
 #undef FOLD
+	if (x->d->cfg.mode == LWT_MODE_SERVER && x->dp->ops->flow_drop &&
+	    atomic_load_explicit(&s->flow_key, memory_order_relaxed))
+		x->dp->ops->flow_drop(x->dp, x->id, s->tcp.laddr, s->tcp.lport, s->tcp.raddr,
+				      s->tcp.rport);
 	flow_publish(s, 0);
 	atomic_store_explicit(&s->peer_tun_ip, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);

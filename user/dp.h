@@ -22,6 +22,10 @@
 struct lwt_dp_pkt {
 	uint8_t *data;		/* IPv4 header first */
 	uint32_t len;
+	/* tx: a server flow without a session yet (cookie SYN-ACK, handshake):
+	 * AF_XDP must not learn it (steer it to us) from this packet; its
+	 * segments reach us through the listen port's rate-limited path. */
+	bool no_learn;
 };
 
 struct lwt_dp;
@@ -43,6 +47,11 @@ struct lwt_dp_ops {
 	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
 	/* Steer a new set of flows to us (client reconnect from a new port). */
 	int (*set_filter)(struct lwt_dp *dp, const struct lwt_dp_filter *f);
+	/* A flow we learned is over (its slot was freed): stop steering it.
+	 * Addresses and ports network order, as in the segments we send.
+	 * Optional. */
+	void (*flow_drop)(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
+			  uint32_t raddr, uint16_t rport);
 	void (*destroy)(struct lwt_dp *dp);
 };
 
@@ -96,7 +105,7 @@ enum lwt_xsk_mode {
 
 /* AF_XDP path (xsk.c) on ifname: loads and attaches bpf/lwt_xdp.bpf.c, one
  * AF_XDP socket per RX queue. pin_dir (e.g. /sys/fs/bpf/lwt/<tun>, or NULL)
- * gets the maps and program pinned under pin_dir/xdp-v1/ (bpffs mounted if
+ * gets the maps and program pinned under pin_dir/xdp-v2/ (bpffs mounted if
  * needed); destroy removes them and detaches. On failure returns -errno and
  * writes a one-line reason into why: the caller falls back to raw sockets. */
 int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const char *ifname,

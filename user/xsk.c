@@ -610,7 +610,8 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 			LWT_DP_ERR_ADD(dp, tx_errors, 1);
 			continue;
 		}
-		flow_learn(x, h, p->data, p->len, now);
+		if (!p->no_learn)
+			flow_learn(x, h, p->data, p->len, now);
 		l2 = l2_for(x, h, ld32(p->data + 16), now);
 		if (!l2) {
 			r = tx_raw(x, p);
@@ -1093,8 +1094,28 @@ static int xsk_peer_stats(struct lwt_dp *dp, uint32_t addr, uint16_t port, const
 	       -errno : 0;
 }
 
+/* A learned flow's slot was freed: the program stops steering it now, not
+ * when it has aged out. */
+static void xsk_flow_drop(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
+			  uint32_t raddr, uint16_t rport)
+{
+	struct xskdp *x = (struct xskdp *)dp;
+	struct lwt_xdp_flow_key k = { .lport = lport, .rport = rport };
+	struct lwt_xdp_flow v;
+
+	if (shard < 0 || shard >= x->nshards)
+		return;
+	lwt_xdp_addr_v4(&k.raddr, raddr);
+	lwt_xdp_addr_v4(&k.laddr, laddr);
+	if (!bpf_map__lookup_elem(x->skel->maps.flows, &k, sizeof(k), &v, sizeof(v), 0) &&
+	    (v.flags & LWT_XDP_FL_LEARNED))
+		bpf_map__delete_elem(x->skel->maps.flows, &k, sizeof(k), 0);
+	flow_forget(&x->sh[shard], &k);
+}
+
 static const struct lwt_dp_ops xsk_ops = {
 	.name = "af-xdp",
+	.flow_drop = xsk_flow_drop,
 	.peer_stats = xsk_peer_stats,
 	.rx_batch = xsk_rx_batch,
 	.tx_batch = xsk_tx_batch,

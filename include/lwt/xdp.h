@@ -22,7 +22,7 @@
 
 /* Pinned under <pin_dir>/LWT_XDP_PIN_SUBDIR/<name>. Bump the version whenever a
  * map definition below changes: a pinned map is reused only if it matches. */
-#define LWT_XDP_PIN_SUBDIR	"xdp-v1"
+#define LWT_XDP_PIN_SUBDIR	"xdp-v2"
 #define LWT_XDP_PROG_NAME	"lwt_xdp"
 #define LWT_XDP_MAP_CONFIG	"config"
 #define LWT_XDP_MAP_FLOWS	"flows"
@@ -102,21 +102,24 @@ struct lwt_xdp_syn_bucket {
 _Static_assert(sizeof(struct lwt_xdp_syn_bucket) == 8, "lwt_xdp_syn_bucket");
 
 /* stats[0], per CPU; sum over CPUs. Every frame counts in rx_packets and in
- * exactly one of redirected, passed, dropped_unknown, dropped_syn_rate; the
- * other counters break those down. */
+ * exactly one of redirected, passed, dropped_unknown, dropped_syn_rate,
+ * dropped_ack_rate; the other counters break those down. */
 struct lwt_xdp_stats {
 	__u64 rx_packets;	/* frames the program saw */
 	__u64 redirected;	/* tunnel segments handed to an AF_XDP socket */
 	__u64 passed;		/* XDP_PASS, for whatever reason */
-	__u64 dropped_unknown;	/* not a SYN, to the listen port, from no known flow */
+	__u64 dropped_unknown;	/* not a SYN or ACK, to the listen port, of no known flow */
 	__u64 dropped_syn_rate;	/* SYN beyond its source's rate */
 	__u64 truncated;	/* (passed) a header ends past the frame */
 	__u64 malformed;	/* (passed) IHL < 5, doff < 5, IPv4 fragment */
 	__u64 no_socket;	/* (passed) tunnel segment, no socket on its queue */
 	__u64 flow_hits;	/* tunnel segments that matched flows */
 	__u64 syn_accepted;	/* SYNs to the listen port within their rate */
+	__u64 unknown_acks;	/* ACKs of no flow to the listen port within their
+				 * source's rate (SYN cookie checked by userspace) */
+	__u64 dropped_ack_rate;	/* ... beyond it (same bucket as the SYNs) */
 };
-_Static_assert(sizeof(struct lwt_xdp_stats) == 80, "lwt_xdp_stats");
+_Static_assert(sizeof(struct lwt_xdp_stats) == 96, "lwt_xdp_stats");
 
 /* peers map: per-peer session counters published by the daemon (every
  * second), keyed by the peer's outer IPv4 address and port, so that

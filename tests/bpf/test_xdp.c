@@ -282,7 +282,7 @@ static struct lwt_xdp_stats stats_sum(void)
 			((__u64 *)&sum)[f] += ((__u64 *)&per[c])[f];
 	/* Every frame ends in exactly one bucket. */
 	assert_int_equal(sum.rx_packets, sum.redirected + sum.passed + sum.dropped_unknown +
-			 sum.dropped_syn_rate);
+			 sum.dropped_syn_rate + sum.dropped_ack_rate);
 	return sum;
 }
 
@@ -544,28 +544,96 @@ static void test_known_flow(void **state)
 	expect_pass(&s);
 }
 
+/* To the listen port, of no flow: an ACK (with or without data, PSH, FIN)
+ * may return a SYN cookie and goes to userspace (unknown_acks); a SYN-ACK,
+ * a RST, a bare FIN or no flags at all is dropped. */
 static void test_unknown_to_listen_port(void **state)
 {
-	static const __u8 flags[] = { 0x10, 0x18, 0x12, 0x04, 0x14, 0x11, 0x01 };
+	static const __u8 drop[] = { 0x12, 0x04, 0x14, 0x11 | 0x04, 0x01, 0x00, 0x16 };
+	static const __u8 ack[] = { 0x10, 0x18, 0x11, 0x19, 0x30 };
 	struct lwt_xdp_stats st;
 	size_t i;
 
-	for (i = 0; i < sizeof(flags); i++) {
-		struct spec s = { .flags = flags[i], .payload = 10 };
+	for (i = 0; i < sizeof(drop); i++) {
+		struct spec s = { .flags = drop[i], .payload = 10 };
 
 		assert_int_equal(run(&s), XDP_DROP);
 	}
+	for (i = 0; i < sizeof(ack); i++)
+		expect_tunnel(&(struct spec){ .flags = ack[i], .payload = 10, .sport = 30000 + i });
 	st = stats_sum();
-	assert_int_equal(st.dropped_unknown, sizeof(flags));
-	assert_int_equal(st.rx_packets, sizeof(flags));
-	/* A known flow on the same port is not dropped. */
+	assert_int_equal(st.dropped_unknown, sizeof(drop));
+	assert_int_equal(st.unknown_acks, sizeof(ack));
+	assert_int_equal(st.flow_hits + st.syn_accepted, 0);
+	assert_int_equal(st.rx_packets, sizeof(drop) + sizeof(ack));
+	/* A known flow on the same port is a flow hit, and a RST on it passes. */
 	add_flow(RADDR, 40000, LADDR, LPORT);
 	expect_tunnel(&(struct spec){ .flags = 0x10 });
+	expect_tunnel(&(struct spec){ .flags = 0x04 });
+	assert_int_equal(stats_sum().flow_hits, 2);
 	/* The listen address binds: another local address is not ours. */
-	expect_pass(&(struct spec){ .flags = 0x10, .dst = "10.0.0.9" });
+	expect_pass(&(struct spec){ .flags = 0x04, .dst = "10.0.0.9" });
 	/* Any address when laddr is 0. */
 	set_config(htons(LPORT), NULL, 0, 0, 0);
-	assert_int_equal(run(&(struct spec){ .flags = 0x10, .dst = "10.0.0.9" }), XDP_DROP);
+	assert_int_equal(run(&(struct spec){ .flags = 0x04, .dst = "10.0.0.9" }), XDP_DROP);
+}
+
+/* ACKs of no flow share their source's bucket with its SYNs: a flood of
+ * them reaches userspace up to the burst, the rest is dropped and counted;
+ * another source is not held back; a known flow is never limited. */
+static void test_ack_flood(void **state)
+{
+	int i, redirect = 0, drop = 0, refill;
+	struct lwt_xdp_stats st;
+	__u64 t0;
+
+	set_config(htons(LPORT), LADDR, 0, 1, 32);
+	t0 = mono_ns();
+	for (i = 0; i < 16; i++)
+		expect_tunnel(&(struct spec){ .flags = 0x02, .sport = 20000 + i });
+	for (i = 0; i < 84; i++) {
+		int v = run(&(struct spec){ .flags = 0x10, .sport = 21000 + i, .payload = 20 });
+
+		if (v == XDP_DROP)
+			drop++;
+		else if (v == tunnel_verdict())
+			redirect++;
+	}
+	refill = (int)((mono_ns() - t0) / 1000000000ull);
+	assert_int_equal(redirect + drop, 84);
+	assert_in_range(redirect, 16, 16 + refill);
+	st = stats_sum();
+	assert_int_equal(st.unknown_acks, redirect);
+	assert_int_equal(st.dropped_ack_rate, drop);
+	assert_int_equal(st.dropped_syn_rate + st.dropped_unknown, 0);
+	/* Its SYNs are over the rate too now. */
+	assert_int_equal(run(&(struct spec){ .flags = 0x02, .sport = 22000 }), XDP_DROP);
+	assert_int_equal(stats_sum().dropped_syn_rate, 1);
+	expect_tunnel(&(struct spec){ .flags = 0x10, .src = "10.0.0.3" });
+	add_flow(RADDR, 40000, LADDR, LPORT);
+	for (i = 0; i < 10; i++)
+		expect_tunnel(&(struct spec){ .flags = 0x10 });
+}
+
+/* flows is an LRU map: flows past its size push out the oldest instead of
+ * failing (a flood of learned flows could not lock a new session out). */
+static void test_flows_lru(void **state)
+{
+	int i;
+
+	assert_int_equal(bpf_map__type(skel->maps.flows), BPF_MAP_TYPE_LRU_HASH);
+	for (i = 0; i < LWT_XDP_MAX_FLOWS + 100; i++) {
+		struct lwt_xdp_flow_key k = { .lport = htons(LPORT), .rport = htons((__u16)i) };
+		struct lwt_xdp_flow v = { .last_ns = 1 };
+
+		addr_parse(&k.raddr, RADDR);
+		addr_parse(&k.laddr, LADDR);
+		assert_int_equal(bpf_map__update_elem(skel->maps.flows, &k, sizeof(k), &v,
+						      sizeof(v), BPF_NOEXIST), 0);
+	}
+	add_flow(RADDR, 40000, LADDR, LPORT);
+	expect_tunnel(&(struct spec){ .flags = 0x04 });
+	assert_int_equal(stats_sum().flow_hits, 1);
 }
 
 static void test_not_ours(void **state)
@@ -603,7 +671,9 @@ static void test_ipv6(void **state)
 	data.sport = 40001;
 	expect_pass(&data);
 	set_config(htons(LPORT), LADDR, LWT_XDP_CF_LISTEN6, 0, 0);
-	assert_int_equal(run(&data), XDP_DROP);
+	expect_tunnel(&data);			/* an ACK: may carry a cookie */
+	assert_int_equal(stats_sum().unknown_acks, 1);
+	assert_int_equal(run(&(struct spec){ .v6 = 1, .flags = 0x04, .sport = 40001 }), XDP_DROP);
 	assert_int_equal(stats_sum().dropped_unknown, 1);
 	expect_tunnel(&(struct spec){ .v6 = 1, .flags = 0x02, .sport = 40001 });
 	/* A v4-mapped address on the wire must not alias the IPv4 flow. */
@@ -623,7 +693,7 @@ static void test_vlan(void **state)
 	expect_tunnel(&(struct spec){ .vlans = 2, .v6 = 0, .flags = 0x02, .sport = 1 });
 	/* A third tag is beyond what we parse: the kernel gets it. */
 	expect_pass(&(struct spec){ .vlans = 3, .flags = 0x10 });
-	assert_int_equal(run(&(struct spec){ .vlans = 2, .flags = 0x10, .sport = 2 }), XDP_DROP);
+	assert_int_equal(run(&(struct spec){ .vlans = 2, .flags = 0x04, .sport = 2 }), XDP_DROP);
 	add_flow(RADDR6, 40000, LADDR6, LPORT);
 	expect_tunnel(&(struct spec){ .vlans = 2, .v6 = 1, .flags = 0x10 });
 	assert_int_equal(stats_sum().flow_hits, 5);
@@ -696,7 +766,7 @@ static void test_data_offsets(void **state)
 	for (d = 5; d <= 15; d++) {
 		expect_tunnel(&(struct spec){ .doff = d, .flags = 0x10, .payload = 7 });
 		expect_tunnel(&(struct spec){ .doff = d, .ihl = 20 - d, .flags = 0x10 });
-		assert_int_equal(run(&(struct spec){ .doff = d, .flags = 0x10, .sport = 1 }),
+		assert_int_equal(run(&(struct spec){ .doff = d, .flags = 0x14, .sport = 1 }),
 				 XDP_DROP);
 	}
 	/* doff 0..4 is no TCP header at all. */
@@ -829,6 +899,8 @@ static const struct xcase {
 	C(test_data_offsets, BOTH),
 	C(test_bad_ihl, ONCE),
 	C(test_syn_flood, BOTH),
+	C(test_ack_flood, BOTH),
+	C(test_flows_lru, ONCE),
 	C(test_default_rate, ONCE),
 	C(test_empty_slot_fallback, SOCKET),
 #undef C

@@ -406,17 +406,21 @@ static void test_both_ways(void **state)
 		fail_msg("the reply never reached the peer's MAC through the TX ring");
 	assert_int_equal(sh("nft delete table ip lwtxsk"), 0);
 
-	/* A stranger's non-SYN to the listen port dies in XDP; its SYN
-	 * comes through. */
-	lb = segment(b, PEER, US, 40001, LPORT, 0x10, "stranger");
+	/* A stranger's RST to the listen port dies in XDP; its SYN comes
+	 * through, and so does its ACK (it may return a SYN cookie). */
+	lb = segment(b, PEER, US, 40001, LPORT, 0x04, "stranger");
 	peer_send(b, lb);
 	lb = segment(b, PEER, US, 40002, LPORT, 0x02, "");
+	peer_send(b, lb);
+	us_expect(dp, b, lb);
+	lb = segment(b, PEER, US, 40003, LPORT, 0x10, "a cookie?");
 	peer_send(b, lb);
 	us_expect(dp, b, lb);
 	st = pinned_stats(PIN);
 	assert_int_equal(st.dropped_unknown, 1);
 	assert_int_equal(st.syn_accepted, 1);
-	assert_true(st.redirected >= 3);
+	assert_int_equal(st.unknown_acks, 1);
+	assert_true(st.redirected >= 4);
 	assert_int_equal(st.dropped_syn_rate + st.no_socket + st.truncated, 0);
 
 	dp->ops->destroy(dp);
