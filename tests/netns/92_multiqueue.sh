@@ -134,6 +134,8 @@ NFT
 		>"$LOGDIR/open2.out" 2>&1 &
 	a=$!
 	wait_for 3 "6 handshakes done" grep -qx "open 6" "$LOGDIR/open2.out" || fail "handshakes: $(cat "$LOGDIR/open2.out")"
+	local topen gone
+	topen=$(date +%s%N)
 	local fl1 odd1
 	odd1=$(st | jq '[.peers[] | select(.slot % 2 == 1)] | length')
 	fl1=$(jget s lwts .totals.cookie_flows)
@@ -146,7 +148,11 @@ NFT
 	[ "$(jget s lwts .totals.syn_cookies)" -ge $((syn0 + 50)) ] || fail "SYNs not answered with cookies"
 	[ "$(jget s lwts .totals.drop_bad_cookie)" = "$bad0" ] || fail "a good cookie refused"
 	[ "$(jget s lwts .totals.drop_unknown_flow)" = "$unk0" ] || fail "cookie ACKs dropped"
-	wait_for 5 "half-open flows dropped at the HELLO deadline" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts status --json | jq '.peers | length') -eq $peers0 ]"
+	wait_for 8 "half-open flows dropped at the HELLO deadline" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts status --json | jq '.peers | length') -eq $peers0 ]"
+	gone=$((($(date +%s%N) - topen) / 1000000))
+	say "half-open flows gone ${gone} ms after the last was made"
+	# 2 s deadline, 50 ms ticks, a status poll every 100 ms (5 s would be 5000+).
+	[ "$gone" -lt 4000 ] || fail "half-open flows lived ${gone} ms: no 2 s HELLO deadline"
 	wait "$p" || fail "lwt-synflood open failed"
 	wait "$a" || fail "lwt-synflood open failed"
 	nsx c2 nft delete table ip hk92
