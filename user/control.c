@@ -29,6 +29,9 @@
 #define HELLO_DEADLINE_NS (2ull * 1000000000ull)
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+/* After a failure anyone could have caused (a REJECT, a HELLO_ACK that does
+ * not verify), a client tries again within this, never 30 s later. */
+#define BACKOFF_UNAUTH_MS 4000
 #define REKEY_RETRY_NS (1000000000ull)		/* REKEY unanswered: send again */
 #define REKEY_TRIES 5				/* ... then the client must handshake */
 
@@ -191,6 +194,7 @@ static void client_lost(struct lwt_daemon *d, const char *why)
 {
 	struct lwt_slot *s = &d->slots[0];
 
+	d->pending_reject = 0;
 	if (s->c.phase == LWT_PH_UP)
 		d->reconnects++;
 	lwt_warn("connection to server %s: %s", d->cfg.remote_addr, why);
@@ -422,11 +426,16 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	if (s->c.phase != LWT_PH_HELLO)
 		return;
 	if (f[0] == LWT_FT_REJECT) {
+		/* Unauthenticated: anyone who sees the flow can send one. Noted,
+		 * and acted on only if no HELLO_ACK comes before the handshake
+		 * times out (tick). */
 		r = lwt_hs_reject_parse(f, len);
-		d->handshakes_failed++;
-		lwt_err("server %s rejected the handshake: %s", d->cfg.remote_addr,
-			r > 0 ? lwt_hs_reject_str(r) : "malformed reject");
-		client_lost(d, "handshake rejected");
+		if (!d->pending_reject) {
+			d->pending_reject = r > 0 ? r : -1;
+			lwt_info("server %s sent REJECT (%s); unauthenticated, so a HELLO_ACK may still "
+				 "come until the handshake times out", d->cfg.remote_addr,
+				 r > 0 ? lwt_hs_reject_str(r) : "malformed reject");
+		}
 		return;
 	}
 	if (f[0] != LWT_FT_HELLO_ACK)
@@ -440,12 +449,16 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 		lwt_err("handshake failed: wrong key (key confirmation from server %s did not verify)",
 			d->cfg.remote_addr);
 		cmd(d, LWT_CMD_SEND_FRAME, 0, confirm, sizeof(confirm), NULL);
+		if (d->backoff_ms > BACKOFF_UNAUTH_MS)
+			d->backoff_ms = BACKOFF_UNAUTH_MS;
 		client_lost(d, "handshake failed");
 		return;
 	}
 	if (r) {
 		d->handshakes_failed++;
 		lwt_err("server %s: handshake failed: malformed HELLO_ACK", d->cfg.remote_addr);
+		if (d->backoff_ms > BACKOFF_UNAUTH_MS)
+			d->backoff_ms = BACKOFF_UNAUTH_MS;
 		client_lost(d, "handshake failed");
 		return;
 	}
@@ -466,6 +479,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	cmd(d, LWT_CMD_INSTALL, 0, NULL, 0, in);
 	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
 	s->c.up_ns = lwt_now_ns();
+	d->pending_reject = 0;	/* a REJECT before it was not the server's */
 	s->c.last_ka_ns = 0;	/* first keepalive at once: RTT known from the start */
 	s->c.rk_pending = false;
 	s->c.rk_epoch = 0;
@@ -695,12 +709,12 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	lwt_dbg("peer %s: HELLO_ACK sent, awaiting CONFIRM", ps);
 }
 
+static void server_confirmed(struct lwt_daemon *d, int i);
+
 /* Server, CONFIRM: cA decides. Right: the guess is refunded, the claims are
  * checked again, a live session of the same client gives way, the session
  * is up. Wrong: one failed guess, logged, REJECT(1). */
 static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
-static void server_confirmed(struct lwt_daemon *d, int i);
-
 {
 	struct lwt_slot *s = &d->slots[i];
 	struct lwt_hs_server *h = &s->c.hs;
@@ -717,10 +731,6 @@ static void server_confirmed(struct lwt_daemon *d, int i);
 		reject(d, i, LWT_REJECT_AUTH);
 		return;
 	}
-	lwt_hs_limit_refund(&d->hs_limit, s->c.raddr, wall_ms());
-	r = admit(d, i, &h->hello, ps, &same);
-	if (r) {
-		reject(d, i, r);
 	server_confirmed(d, i);
 }
 
@@ -735,6 +745,10 @@ static void server_confirmed(struct lwt_daemon *d, int i)
 	int r, same, j;
 
 	peer_str(s, ps, sizeof(ps));
+	lwt_hs_limit_refund(&d->hs_limit, s->c.raddr, wall_ms());
+	r = admit(d, i, &h->hello, ps, &same);
+	if (r) {
+		reject(d, i, r);
 		return;
 	}
 	ip_str(h->hello.tunnel_ip, ts);
@@ -902,10 +916,6 @@ static void tick(struct lwt_daemon *d)
 		switch (s->c.phase) {
 		case LWT_PH_TCP:
 		case LWT_PH_HELLO:
-			/* SYN retransmission at 1 s and 3 s, Linux's schedule. */
-			if (s->c.phase == LWT_PH_TCP && d->cfg.mode == LWT_MODE_CLIENT &&
-			    s->c.syn_sent < 2 &&
-			    now - s->c.phase_ns > ((2ull << s->c.syn_sent) - 1) * 1000000000ull) {
 			/* Server: a record that authenticated under the keys given
 			 * at the HELLO_ACK confirms as well as the CONFIRM would. */
 			if (d->cfg.mode == LWT_MODE_SERVER && s->c.phase == LWT_PH_HELLO &&
@@ -915,12 +925,27 @@ static void tick(struct lwt_daemon *d)
 				server_confirmed(d, i);
 				break;
 			}
+			/* SYN retransmission at 1 s and 3 s, Linux's schedule. */
+			if (s->c.phase == LWT_PH_TCP && d->cfg.mode == LWT_MODE_CLIENT &&
+			    s->c.syn_sent < 2 &&
+			    now - s->c.phase_ns > ((2ull << s->c.syn_sent) - 1) * 1000000000ull) {
 				s->c.syn_sent++;
 				cmd(d, LWT_CMD_RESYN, i, NULL, 0, NULL);
 			}
 			if (now - s->c.phase_ns > (d->cfg.mode == LWT_MODE_SERVER && !s->c.hs.acked ?
 						   HELLO_DEADLINE_NS : PHASE_TIMEOUT_NS)) {
-				if (d->cfg.mode == LWT_MODE_CLIENT) {
+				if (d->cfg.mode == LWT_MODE_CLIENT && d->pending_reject) {
+					int r = d->pending_reject;
+
+					d->handshakes_failed++;
+					lwt_err("server %s rejected the handshake: %s", d->cfg.remote_addr,
+						r > 0 ? lwt_hs_reject_str(r) : "malformed reject");
+					/* Unauthenticated, and perhaps not the server's:
+					 * retried within BACKOFF_UNAUTH_MS at most. */
+					if (d->backoff_ms > BACKOFF_UNAUTH_MS)
+						d->backoff_ms = BACKOFF_UNAUTH_MS;
+					client_lost(d, "handshake rejected");
+				} else if (d->cfg.mode == LWT_MODE_CLIENT) {
 					client_lost(d, s->c.phase == LWT_PH_TCP ? "no answer to SYN" :
 						    "no answer to HELLO");
 				} else if (s->c.hs.acked) {

@@ -254,6 +254,7 @@ struct lwt_daemon {
 	uint64_t client_id;
 	uint64_t reconnect_at_ns;	/* client: next connect attempt, 0 = none */
 	uint32_t backoff_ms;
+	int pending_reject;		/* client: an unauthenticated REJECT's reason, -1 malformed */
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */
 	/* route adverts: server, the accepted routes; client, the others'

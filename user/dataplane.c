@@ -804,10 +804,15 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 
 /* Handshake frames the control thread takes from a flow: a server a
  * client's HELLO and its key confirmation, a client the server's answer;
- * at most HS_FRAMES_MAX of them a flow. Anything else (a REJECT or a second
+ * at most hs_frames_max() of them a flow (a client a few more: a REJECT
+ * someone spoofed must not crowd out the server's HELLO_ACK). Anything else
+ * (a REJECT or a second
  * HELLO poured into a connection) is dropped here and costs the control
  * thread nothing. */
-#define HS_FRAMES_MAX 2
+static unsigned int hs_frames_max(const struct lwt_daemon *d)
+{
+	return d->cfg.mode == LWT_MODE_SERVER ? 2 : 4;
+}
 static bool hs_frame_wanted(const struct lwt_daemon *d, uint8_t type)
 {
 	if (d->cfg.mode == LWT_MODE_SERVER)
@@ -830,7 +835,7 @@ static int payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 		case LWT_FT_HELLO_ACK:
 		case LWT_FT_REJECT:
 		case LWT_FT_CONFIRM:
-			if (s->hs_frames >= HS_FRAMES_MAX || !hs_frame_wanted(x->d, f.type)) {
+			if (s->hs_frames >= hs_frames_max(x->d) || !hs_frame_wanted(x->d, f.type)) {
 				LWT_CTR_INC(&s->ctr, drop_handshake);
 				break;
 			}
