@@ -7,10 +7,11 @@
  *       "open K" (handshakes completed). The host's own RST to the SYN-ACK
  *       must be filtered by the caller (SRC is a raw socket's, not a
  *       kernel socket's).
- *   lwt-synflood flood NET/LEN DST:PORT SECONDS [ACK]
+ *   lwt-synflood flood NET/LEN DST:PORT SECONDS [SYN|ACK [PPS]]
  *       SYNs (ACK: ACKs of random numbers, no SYN: bad cookies) from random
- *       source addresses in NET/LEN and random ports, as fast as one raw
- *       socket sends, for SECONDS. Prints "sent N rate R/s".
+ *       source addresses in NET/LEN and random ports, PPS a second (0 or
+ *       none: as fast as one raw socket sends), for SECONDS. Prints
+ *       "sent N rate R/s".
  * Raw IPv4 (IP_HDRINCL): needs CAP_NET_RAW. */
 #include <errno.h>
 #include <stdint.h>
@@ -210,7 +211,7 @@ static int do_open(const char *srcs, const char *dst, int n, int hold)
 	return 0;
 }
 
-static int do_flood(const char *net, const char *dst, int secs, int acks)
+static int do_flood(const char *net, const char *dst, int secs, int acks, uint32_t pps)
 {
 	char buf[64], *sl;
 	uint32_t na, da, mask, start = now_ms(), sent = 0, el;
@@ -232,6 +233,10 @@ static int do_flood(const char *net, const char *dst, int secs, int acks)
 	while ((el = now_ms() - start) < (uint32_t)secs * 1000u) {
 		int i;
 
+		if (pps && (uint64_t)sent * 1000 > (uint64_t)pps * el) {
+			usleep(1000);
+			continue;
+		}
 		for (i = 0; i < 64; i++) {
 			uint32_t sa = htonl((ntohl(na) & mask) | (rnd() & ~mask));
 			uint16_t sp = (uint16_t)(1024 + rnd() % 60000);
@@ -249,9 +254,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 6 && !strcmp(argv[1], "open"))
 		return do_open(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
-	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "flood"))
-		return do_flood(argv[2], argv[3], atoi(argv[4]), argc == 6 && !strcmp(argv[5], "ACK"));
-	fprintf(stderr, "usage: lwt-synflood open SRC DST:PORT N HOLD_S |\n"
-			"       flood NET/LEN DST:PORT SECONDS [ACK]\n");
+	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "flood"))
+		return do_flood(argv[2], argv[3], atoi(argv[4]), argc >= 6 && !strcmp(argv[5], "ACK"),
+				argc == 7 ? (uint32_t)atol(argv[6]) : 0);
+	fprintf(stderr, "usage: lwt-synflood open SRC[,SRC...] DST:PORT N HOLD_S |\n"
+			"       flood NET/LEN DST:PORT SECONDS [SYN|ACK [PPS]]\n");
 	return 2;
 }
