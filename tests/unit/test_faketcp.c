@@ -679,6 +679,20 @@ static void test_cookie_round_trip(void **state)
 	assert_int_equal(c.rcv_nxt, s.snd_nxt);
 	/* Our TSval moves on from the SYN-ACK's (per address pair offset). */
 	assert_true(lwt_seq_ge(a.tsval, c.ts_recent - 1000));
+
+	/* The client's pure ACK lost: its first data segment (the HELLO)
+	 * carries the cookie, sets the flow up and is the flow's first data. */
+	pair(&c, &s);
+	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	n = lwt_ftcp_build_cookie_synack(&k, now, &g, 1460, b, sizeof(b));
+	n = cookie_ack(&c, b, sizeof(b), n, true, 120);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+	assert_int_equal(a.payload_len, 120);
+	assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &a), 0);
+	assert_int_equal(deliver(&s, b, n, &a), LWT_FTCP_OK);
+	assert_int_equal(s.rcv_nxt, c.snd_nxt);
+	assert_int_equal(s.ts_recent, a.tsval);
 }
 
 /* Every option combination of the SYN comes back from the ACK: MSS from
