@@ -280,7 +280,7 @@ static void read_events(bool segment_ok)
 
 	while (lwt_msgq_pop(&P.d.to_ctl, &m)) {
 		if (m.type == LWT_EVT_FRAME) {
-			FZ_CHECK(++P.frames_posted <= HS_FRAMES_MAX,
+			FZ_CHECK(++P.frames_posted <= (int)hs_frames_max(&P.d),
 				 "%d handshake frames of one flow reached the control thread",
 				 P.frames_posted);
 			continue;

@@ -252,7 +252,12 @@ static size_t build_list(struct fz *f, uint8_t type, uint8_t *b, bool peers)
 
 		net = sel & 0x80 ? fz_u32(f) : base[sel & 3] | htonl((uint32_t)fz_u16(f) << 4);
 		memcpy(e, &net, 4);
-		e[4] = peers ? (uint8_t)(1 + (sel >> 4 & 1)) : (uint8_t)(sel & 0x40 ? fz_u8(f) : 8 + (sel >> 2 & 15) * 2);
+		static const uint8_t plen[8] = { 8, 12, 16, 20, 24, 25, 28, 32 };
+
+		/* sel: bits 0-1 a base, 2-4 a prefix length, 5 a status byte
+		 * follows, 6 a prefix byte follows, 7 a whole address follows */
+		e[4] = peers ? (uint8_t)(1 + (sel >> 4 & 1)) :
+			       (uint8_t)(sel & 0x40 ? fz_u8(f) : plen[sel >> 2 & 7]);
 		e[5] = peers ? 0 : (uint8_t)(sel & 0x20 ? fz_u8(f) : 0);
 		e[6] = e[7] = 0;
 		if (!peers && !(sel & 0x40))
