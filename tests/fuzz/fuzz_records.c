@@ -21,8 +21,9 @@
  *
  * Invariants:
  *  - nothing unauthenticated is taken: raw frames, records with a wrong
- *    tag, and any segment the fake TCP must refuse add no record to
- *    rx_packets, nothing to the TUN, no message to the control thread;
+ *    tag or session, and any segment the fake TCP must refuse add no
+ *    record to rx_packets, nothing to the TUN, no message to the control
+ *    thread; nor is a record whose counter the slot already took (replay);
  *  - every record sealed right with a fresh counter under the keys the
  *    slot expects, in an acceptable segment, is taken (rx_packets), and
  *    its IPv4 packet (a well-formed one, client side) reaches the TUN;
@@ -133,6 +134,8 @@ static struct {
 		struct lwt_aead *tx, *rx;	/* its keys */
 		uint64_t sealed_top;	/* highest counter + 1 sealed under it */
 		uint64_t rx_top;	/* highest counter + 1 received under it */
+		uint64_t taken[32];	/* counters the slot surely took (the last 32) */
+		unsigned int ntaken;
 	} ep[EPOCHS];
 	uint16_t epoch;		/* the newest epoch handed to the slot */
 	/* what the peer sealed in the pending segment */
@@ -158,7 +161,8 @@ static struct {
 	uint32_t off, len;
 	uint8_t type;
 	uint16_t epoch;
-	bool fresh, clean, ipok, reached;
+	uint64_t seq;
+	bool fresh, clean, ipok, reached, replay;
 } R[512];
 static int nR;
 
@@ -436,7 +440,7 @@ static void add_record(struct fz *f, uint8_t op, bool authed)
 		return;	/* never taken */
 	body = plain + (body - P.pend);		/* the checks read the plaintext */
 	R[nR] = (typeof(R[0])){ .off = (uint32_t)(body - plain), .len = (uint32_t)blen,
-				.type = type, .epoch = ep, .fresh = fresh,
+				.type = type, .epoch = ep, .seq = seq, .fresh = fresh,
 				.ipok = type == LWT_MSG_IP && blen >= 21 && body[1] == 0x45 &&
 					(size_t)(body[3] << 8 | body[4]) <= blen - 1 };
 	P.authentic++;
@@ -450,7 +454,7 @@ static void send_segment(struct fz *f, uint8_t op)
 	static uint8_t seg[LWT_DP_RXBUF];
 	struct lwt_slot *s = P.s;
 	uint64_t rx0 = LWT_CTR_GET(&s->ctr, rx_packets), auth0 = LWT_CTR_GET(&s->ctr, drop_auth);
-	int variant = op & 7, n, ka0 = P.ka_replies, tun;
+	int variant = op & 7, n, ka0 = P.ka_replies, tun, bound = 0;
 	struct lwt_ftcp_conn pc = P.pc;
 	bool ok = variant == 0 && !P.killed;
 
@@ -480,6 +484,16 @@ static void send_segment(struct fz *f, uint8_t op)
 		R[j].clean = R[j].reached && R[j].fresh &&
 			     (R[j].epoch == s->rx_epoch || (s->rx_next && R[j].epoch == s->next_epoch));
 		P.clean += R[j].clean;
+		/* A counter the slot surely took already (here or before) must
+		 * not be taken again. */
+		struct ep *E = epoch(R[j].epoch);
+
+		R[j].replay = false;
+		for (unsigned int k = 0; E && R[j].reached && k < E->ntaken && k < 32; k++)
+			R[j].replay |= E->taken[k] == R[j].seq;
+		for (int k = 0; R[j].reached && k < j; k++)
+			R[j].replay |= R[k].clean && R[k].epoch == R[j].epoch && R[k].seq == R[j].seq;
+		bound += R[j].reached && !R[j].replay;
 		if (R[j].type == LWT_MSG_KEEPALIVE && R[j].len == 1 + sizeof(struct lwt_keepalive) &&
 		    !plain[R[j].off + 1 + offsetof(struct lwt_keepalive, is_reply)])
 			P.ka_req_clean += R[j].clean;
@@ -532,8 +546,8 @@ static void send_segment(struct fz *f, uint8_t op)
 				 "delivered %llu records, %d packets", variant, (unsigned long long)rx,
 				 tun);
 		} else {
-			FZ_CHECK(rx <= (uint64_t)P.authentic, "%llu records taken, only %d authentic",
-				 (unsigned long long)rx, P.authentic);
+			FZ_CHECK(rx <= (uint64_t)bound, "%llu records taken, only %d authentic and not "
+				 "taken before (%d replays)", (unsigned long long)rx, bound, P.authentic - bound);
 			FZ_CHECK(rx >= (uint64_t)P.clean, "%llu records taken of %d sealed right",
 				 (unsigned long long)rx, P.clean);
 			FZ_CHECK(P.ka_replies - ka0 >= P.ka_req_clean,
@@ -548,6 +562,13 @@ static void send_segment(struct fz *f, uint8_t op)
 			}
 		}
 		(void)auth0;
+	}
+	/* What the slot surely took, for the replays to come. */
+	for (int j = 0; ok && !P.killed && j < nR; j++) {
+		struct ep *E = R[j].clean ? epoch(R[j].epoch) : NULL;
+
+		if (E)
+			E->taken[E->ntaken++ % 32] = R[j].seq;
 	}
 	P.plen = 0;
 	nR = 0;
