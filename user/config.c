@@ -262,7 +262,9 @@ static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t
 	case K_STR:
 		if (strlen(v) >= k->size)
 			return errf(err, el, "%s: longer than %zu characters", k->json, k->size - 1);
-		snprintf(p, k->size, "%s", v);
+		/* Nothing of an earlier value stays behind it (a key given twice). */
+		memset(p, 0, k->size);
+		memcpy(p, v, strlen(v));
 		break;
 	case K_MODE:
 		if (!strcmp(v, "server"))
