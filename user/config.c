@@ -115,6 +115,11 @@ static int errf(char *err, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
+	/* One line, whatever the file held: a control character quoted from
+	 * it (a key name with a newline) is shown as '?'. */
+	for (char *c = err; len && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -EINVAL;
 }
 

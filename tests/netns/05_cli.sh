@@ -28,6 +28,9 @@ echo '{"mode":"server","key":"somekey-123456","fec_dta":3}' >"$LOGDIR/bad.json"
 check_refused fec_dta -c "$LOGDIR/bad.json"
 echo '{"mode":"server","key":5}' >"$LOGDIR/bad2.json"
 check_refused key -c "$LOGDIR/bad2.json"
+# A key name with a newline (JSON escape): still one line of error.
+echo '{"mode":"server","key":"somekey-123456","fec\ndata":3}' >"$LOGDIR/bad4.json"
+check_refused 'unknown key "fec?data"' -c "$LOGDIR/bad4.json"
 # 1e999 parses as inf: refused by range, never converted (undefined before).
 for v in 1e999 -1e999 1e300 4294967296; do
 	echo "{\"mode\":\"server\",\"key\":\"somekey-123456\",\"mtu\":$v}" >"$LOGDIR/bad3.json"
