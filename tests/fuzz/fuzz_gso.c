@@ -10,10 +10,11 @@
  *    (IPv4) both checksums right (and lwt_tcp_parse agreeing); the
  *    segments' payloads, in order, are the packet's payload; seq advances
  *    by each payload, the IPv4 id by one;
- *  - split then GRO coalesce gives back the bytes: the segments, added to
- *    a GRO, flushed, and every flushed packet split again as the kernel
- *    would, are the segments byte for byte; and a packet GRO may merge
- *    whole (ACK, no SYN/FIN/RST/URG/CWR, IHL 5) comes out as one write;
+ *  - split then GRO coalesce gives back the bytes: the segments (two of
+ *    them swapped when the input says), added to a GRO, flushed, and every
+ *    flushed packet split again as the kernel would, are the segments byte
+ *    for byte, in the order added; and a packet GRO may merge whole (ACK,
+ *    no SYN/FIN/RST/URG/CWR, IHL 5), in order, comes out as one write;
  *  - GRO never loses, duplicates or reorders a packet of a flow, whatever
  *    was added (the raw input is added too). */
 #include <errno.h>
@@ -210,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_net_hdr vh;
 	size_t len;
 	int r, writes;
-	bool v6;
+	bool v6, swapped;
 
 	if (size < sizeof(vh) + 1)
 		return -1;
@@ -253,6 +254,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_split(&vh, orig, len, r);
 	if (A.n > 256)
 		return 0;	/* GRO holds 128 unmerged: long trains are flushed midway */
+	/* vh.hdr_len is not read by the split: its low bit swaps two
+	 * segments (reordered on the way), which GRO must not join. */
+	swapped = (vh.hdr_len & 1) && A.n >= 2;
+	if (swapped) {
+		static uint8_t tmp[LWT_GSO_READ_BUF];
+		int i = (vh.hdr_len >> 1) % (A.n - 1);
+		size_t a = A.off[i], b = A.off[i + 1], c = A.off[i + 2];
+
+		memcpy(tmp, A.buf + a, c - a);
+		memcpy(A.buf + a, tmp + (b - a), c - b);
+		memcpy(A.buf + a + (c - b), tmp, b - a);
+		A.off[i + 1] = a + (c - b);
+	}
 	writes = regroup();
 	if (B.overflow)
 		return 0;
@@ -262,7 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 !memcmp(A.off, B.off, (A.n + 1) * sizeof(A.off[0])),
 		 "%d segments (%zu bytes) through GRO and split again came back as %d (%zu bytes)%s",
 		 A.n, A.used, B.n, B.used, B.used == A.used ? ", other bytes" : "");
-	if (!v6 && A.n >= 2 && A.n <= 128 && (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) &&
+	if (!v6 && !swapped && A.n >= 2 && A.n <= 128 && (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) &&
 	    orig[0] == 0x45) {
 		uint8_t fl = orig[20 + 13];
 

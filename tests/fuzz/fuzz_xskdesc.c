@@ -133,9 +133,10 @@ static bool post(struct fz *f, bool sg)
 	if (len > FS - off)
 		len = FS - off;
 	fr = area + addr + off;
-	/* The frame: the input's bytes, then (for short inputs) a pattern;
+	/* The frame: the input's bytes, then (for short inputs, or with 0x40:
+	 * after 16 bytes, so that long chains fit in an input) a pattern;
 	 * often an Ethernet header for IPv4 first. */
-	size_t got = fz_take(f, len, &src);
+	size_t got = fz_take(f, ctl & 0x40 ? (len < 16 ? len : 16) : len, &src);
 
 	memcpy(fr, src, got);
 	for (size_t i = got; i < len; i++)

@@ -172,6 +172,15 @@ def cut(capdir, outdir, configs):
                  b"\x00\x04" + struct.pack(">H", len(f) - cut_at - 1) + f[cut_at:] + b"\xdf")
         put(outdir, "fuzz_xskdesc", "cap-%02d" % i, b"\x01" + whole + chain)
 
+    # Chains at the join buffer's limit (64 KiB + 22 bytes of link headers):
+    # 16 frames of 4096 bytes and one of 22 fit, one of 23 does not (ctl
+    # 0x40: the frame's bytes after the first 16 are the harness's).
+    for name, last in (("syn-chain-limit", 22), ("syn-chain-over", 23)):
+        post = b"\xc4\x0f\xff" + b"\x08\x00" * 8
+        seq = b"\x07" + post * 8 + b"\x07" + post * 8
+        seq += b"\x00\x44" + struct.pack(">H", last - 1) + b"\x00" * 12 + b"\x08\x00" + b"\x45" + b"\x00"
+        put(outdir, "fuzz_xskdesc", name, b"\x01" + seq + b"\xdf\xdf")
+
     # Records: real payloads as raw frames (op 0x70, length in 4-byte words,
     # then 0x80 sends the segment), and the AUTHED records' plaintext (IP
     # and FEC in clear under encrypt_after_auth) sealed again by the harness
