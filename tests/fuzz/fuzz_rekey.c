@@ -45,6 +45,7 @@ struct side {
 
 static struct side S, C;
 static bool stalled;		/* the data planes stopped taking orders this input */
+static int keys_made;		/* key sets installed this input */
 static const struct lwt_dp_ops no_ops = { .name = "none" };
 static struct lwt_dp no_dp = { .ops = &no_ops, .xdp_mode = "none" };
 static struct lwt_psk_keys psk;
@@ -130,6 +131,7 @@ static int drain(struct side *x, bool honest_in, bool late)
 			keys_put(x, k, honest_in);
 			agree(k->epoch);
 			keys++;
+			keys_made++;
 		} else if (m.type == LWT_CMD_ROUTES) {
 			free(m.ptr);
 		}
@@ -232,7 +234,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup(&S, true, &qs);
 	setup(&C, false, &qc);
 	stalled = false;
-	while (f.n) {
+	keys_made = 0;
+	/* Each rotation costs two X25519 key pairs: eight make a long enough
+	 * story (and keep the target fast). */
+	while (f.n && keys_made < 8) {
 		uint8_t op = fz_u8(&f);
 		struct lwt_slot *ss = &S.d.slots[0];
 
