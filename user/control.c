@@ -107,8 +107,14 @@ static void cmd(struct lwt_daemon *d, int type, int slot, const void *data, size
 		memcpy(m.data, data, len);
 		m.len = len;
 	}
-	if (lwt_msgq_push(dpq(d, slot), &m) && type == LWT_CMD_INSTALL)
-		lwt_install_free(ptr);
+	/* Not taken (the data plane's queue is full): what the order carried
+	 * is ours to free. */
+	if (lwt_msgq_push(dpq(d, slot), &m)) {
+		if (type == LWT_CMD_INSTALL)
+			lwt_install_free(ptr);
+		else if (type == LWT_CMD_REKEY)
+			lwt_rekey_keys_free(ptr);
+	}
 }
 
 static void set_phase(struct lwt_slot *s, int phase)
