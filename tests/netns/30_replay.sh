@@ -56,8 +56,11 @@ sid=$(jget s lwts '.peers[0].session_id')
 # would only go at the 5 s handshake timeout), not when the attacker leaves.
 hold=()
 for i in 1 2; do
+	# Emptied before the background job starts: a grep right after must not
+	# read the last run's answer (then see it truncated).
+	: >"$LOGDIR/hello-replay-$i.out"
 	printf '+ [r] lwt-inject hello-replay %s 10.97.2.2:9000 30 &\n' "$LOGDIR/hello.pcap" >&2
-	ip netns exec "$PFX-r" "$TOOLS/lwt-inject" hello-replay "$LOGDIR/hello.pcap" 10.97.2.2:9000 30 >"$LOGDIR/hello-replay-$i.out" &
+	ip netns exec "$PFX-r" "$TOOLS/lwt-inject" hello-replay "$LOGDIR/hello.pcap" 10.97.2.2:9000 30 >>"$LOGDIR/hello-replay-$i.out" &
 	hold+=($!)
 	PIDS+=($!)
 	wait_for 10 "answer to replay $i" grep -q . "$LOGDIR/hello-replay-$i.out"

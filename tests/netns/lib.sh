@@ -14,6 +14,9 @@ TEST=$(basename "$0" .sh)
 ID=${LWT_TEST_ID:-$$}
 PFX="lwtt-$ID"
 LOGDIR=${LWT_LOGDIR:-$ROOT/build/netns-logs}/$TEST
+# A fresh directory each run: a test that polls a file a background job
+# writes must never read the last run's copy of it.
+rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 KEY="test-key-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 PIDS=()
