@@ -83,12 +83,12 @@ static inline void fz_copy(struct fz *f, void *out, size_t n)
 		}                                                                      \
 	} while (0)
 
-/* No log lines at all (FUZZ_LOG=3 shows them up to debug, for a replay). */
+/* Errors only (FUZZ_LOG=3 shows everything up to debug, for a replay). */
 static inline void fz_quiet(void)
 {
 	const char *v = getenv("FUZZ_LOG");
 
-	lwt_log_set_level(v ? (enum lwt_log_level)atoi(v) : (enum lwt_log_level)-1);
+	lwt_log_set_level(v ? (enum lwt_log_level)atoi(v) : LWT_LOG_ERROR);
 }
 
 /* Move the process into a network namespace of its own (root, or a user
