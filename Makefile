@@ -199,8 +199,11 @@ tsan:
 demo: all
 	./scripts/demo.sh
 
-bench: all $(BUILD)/bench/csum-bench
+bench: all $(BUILD)/bench/csum-bench $(BUILD)/bench/handshake-bench $(BUILD)/bench/spake2-bench
 	$(BUILD)/bench/csum-bench
+	$(BUILD)/bench/handshake-bench
+	$(BUILD)/bench/spake2-bench
+	LWT_SYNFLOOD_RATE=0 LWT_LOGDIR_SUFFIX=bench ./scripts/run-netns-tests.sh tests/netns/43_synflood.sh
 	./tests/bench/bench.sh
 	./tests/bench/loss-sweep.sh
 	./tests/bench/auth-only.sh
