@@ -71,6 +71,6 @@ say "-v and -g"
 "$LWT" -g "$LOGDIR/gen.json" >/dev/null
 [ "$(stat -c %a "$LOGDIR/gen.json")" = 600 ] || fail "-g file mode"
 [ "$(stat -c %a "$LOGDIR/gen.json.client")" = 600 ] || fail "-g client file mode"
-jq -e '.mode == "server"' "$LOGDIR/gen.json" >/dev/null || fail "-g server template"
-jq -e '.mode == "client"' "$LOGDIR/gen.json.client" >/dev/null || fail "-g client template"
+jq -en 'input | .mode == "server"' "$LOGDIR/gen.json" >/dev/null || fail "-g server template"
+jq -en 'input | .mode == "client"' "$LOGDIR/gen.json.client" >/dev/null || fail "-g client template"
 say PASS
