@@ -217,6 +217,8 @@ PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 $(BIN)/lightweight-tunnel $(DESTDIR)$(PREFIX)/bin/lightweight-tunnel
 	install -D -m 0755 $(BIN)/lwt-ctl $(DESTDIR)$(PREFIX)/bin/lwt-ctl
+	install -D -m 0644 scripts/completion/lwt-ctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/lwt-ctl
 	install -d -m 0750 $(DESTDIR)/etc/lightweight-tunnel
 
 install-service: install
