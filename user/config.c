@@ -69,7 +69,7 @@ static const struct keydef keys[] = {
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between segments, us; 0 = auto" },
 	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload; 0 = from MTU" },
-	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
+	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 4, "lwt: error, warn, info, debug or trace (debug plus libbpf's own; default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
 	{ "keepalive", NULL, K_INT, F(keepalive), 0, 3600, "keepalive period, s; 0 = default (5)" },
@@ -371,8 +371,10 @@ static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t
 			c->log_level = 2;
 		else if (!strcmp(v, "debug") || !strcmp(v, "3"))
 			c->log_level = 3;
+		else if (!strcmp(v, "trace") || !strcmp(v, "4"))
+			c->log_level = 4;
 		else
-			return errf(err, el, "log_level: must be error, warn, info or debug, got \"%s\"", v);
+			return errf(err, el, "log_level: must be error, warn, info, debug or trace, got \"%s\"", v);
 		break;
 	}
 	mark(c, i);

@@ -69,7 +69,7 @@ struct lwt_config {
 	int broadcast_throttle_ms;
 	bool enable_incremental_update;
 	int max_peer_info_batch_size;
-	int log_level;				/* log_level / -log-level: 0..3 (lwt) */
+	int log_level;				/* log_level / -log-level: 0..4 (lwt) */
 	char ctl_socket[LWT_CFG_STR];		/* ctl_socket / -ctl-socket (lwt), "" = default */
 	char user[64];				/* user / -user (lwt): run as this user after set-up */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
