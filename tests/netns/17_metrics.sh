@@ -13,7 +13,8 @@ two_hosts
 say "a bad metrics_listen is refused before anything starts"
 for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 localhost:9586 :9586 127.0.0.1:95x 1.2.3:9586; do
 	rc=0
-	nsx s "$LWT" -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwtx \
+	# A daemon that took it would run on: 124 from timeout is a failure too.
+	nsx s timeout 10 "$LWT" -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwtx \
 		-metrics-listen "$bad" >"$LOGDIR/bad.out" 2>&1 || rc=$?
 	cat "$LOGDIR/bad.out"
 	[ $rc = 2 ] || fail "metrics_listen \"$bad\": exit status $rc, expected 2"
