@@ -30,12 +30,6 @@ static const char *const level_names[] = { "error", "warn", "info", "debug", "tr
 /* sd-daemon.h: SD_ERR 3, SD_WARNING 4, SD_INFO 6, SD_DEBUG 7. */
 static const int level_prio[] = { 3, 4, 6, 7, 7 };
 
-const char *lwt_log_level_name(enum lwt_log_level level)
-{
-	return (unsigned)level < sizeof(level_names) / sizeof(level_names[0]) ?
-	       level_names[level] : "?";
-}
-
 bool lwt_log_journal_stream(const char *env, int fd)
 {
 	unsigned long long dev, ino;

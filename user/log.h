@@ -21,7 +21,6 @@ enum lwt_log_level {
 
 void lwt_log_set_level(enum lwt_log_level level);
 enum lwt_log_level lwt_log_get_level(void);
-const char *lwt_log_level_name(enum lwt_log_level level);
 void lwt_log(enum lwt_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* lwt_log without the level check (callers have made it). */
