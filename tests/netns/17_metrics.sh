@@ -23,6 +23,23 @@ for bad in 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 localhost:9586 :9586 127.0.0.1:
 done
 nsx s ip link show lwtx >/dev/null 2>&1 && fail "a refused start left TUN lwtx"
 
+say "a metrics port already taken: one line saying so, exit status 1, nothing left behind"
+nsbg s nc -l 127.0.0.1 9586
+holder=$BG_PID
+wait_for 5 "port 9586 taken" nsx s sh -c "ss -ltnH | grep -q '127.0.0.1:9586 '"
+start taken s -m server -l 10.99.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwtx \
+	-metrics-listen 127.0.0.1:9586
+wait_for 10 "the daemon to give up" sh -c "! kill -0 $taken_PID" || fail "it runs on"
+rc=0
+wait "$taken_PID" || rc=$?
+STOPPED[$taken_PID]=1	# reaped here; its exit is checked below
+[ $rc = 1 ] || fail "with port 9586 taken: exit status $rc, expected 1"
+grep -q 'metrics_listen: couldn.t listen on 127.0.0.1:9586: Address already in use' "$LOGDIR/taken.log" ||
+	fail "no line naming the taken address"
+nsx s ip link show lwtx >/dev/null 2>&1 && fail "TUN lwtx left behind"
+assert_no_rule s
+stop "$holder"
+
 M=http://127.0.0.1:9586/metrics
 scrape() { nsx s curl -sS --max-time 5 "$M" >"$LOGDIR/$1.prom"; }
 # metric NAME{LABELS} FILE: its value; exactly one sample, or the test
