@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "lwt/xdp.h"
 #include "log.h"
+#include "metrics.h"
 
 #define TICK_MS 50
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
@@ -1034,6 +1035,10 @@ int lwt_control_run(struct lwt_daemon *d)
 		ev.data.fd = d->ctl_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl_fd, &ev);
 	}
+	if (d->metrics) {
+		ev.data.fd = lwt_metrics_fd(d->metrics);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	for (i = 0; i < d->nslots; i++)
 		d->slots[i].c.port_fd = -1;
 	/* A HELLO from before this start may be in no replay cache: refused. */
@@ -1070,6 +1075,8 @@ int lwt_control_run(struct lwt_daemon *d)
 					handle_event(d, &m);
 			} else if (fd == d->ctl_fd) {
 				lwt_ctl_handle(d, d->ctl_fd);
+			} else if (d->metrics && fd == lwt_metrics_fd(d->metrics)) {
+				lwt_metrics_answer(d, d->metrics);
 			}
 		}
 	}

@@ -304,6 +304,7 @@ struct lwt_daemon {
 	 * descriptor of it (privs.c), as the user may not search /sys/fs/bpf. */
 	char pin_root[32];
 	int pin_root_fd;		/* -1: none */
+	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
 };
 
 uint64_t lwt_now_ns(void);
@@ -362,6 +363,10 @@ int lwt_control_run(struct lwt_daemon *d);
 /* Control socket: render status/stats/peers answers. */
 int lwt_ctl_listen(struct lwt_daemon *d);
 void lwt_ctl_handle(struct lwt_daemon *d, int lfd);
+/* The stats document (lwt-ctl stats --json; metrics.c turns it into
+ * Prometheus text). Control thread only, holding d->dp_lock: it reads the
+ * control thread's state of every slot. */
+struct cJSON *lwt_ctl_stats(struct lwt_daemon *d);
 void lwt_ctl_close(int fd);
 
 #endif

@@ -45,6 +45,9 @@ struct lwt_dp_ops {
 	/* Publish a peer's counters (AF_XDP: the pinned peers map); NULL st
 	 * removes it. Optional. */
 	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
+	/* The XDP program's counters (struct lwt_xdp_stats, summed over CPUs)
+	 * into st. Optional (no XDP program: NULL). */
+	int (*xdp_stats)(struct lwt_dp *dp, void *st);
 	/* Steer a new set of flows to us (client reconnect from a new port). */
 	int (*set_filter)(struct lwt_dp *dp, const struct lwt_dp_filter *f);
 	/* A flow we learned is over (its slot was freed): stop steering it.

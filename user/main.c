@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "fwrule.h"
 #include "log.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "privs.h"
 
@@ -230,10 +231,14 @@ out_nomem:
 	d->ctl_fd = lwt_ctl_listen(d);
 	if (d->ctl_fd < 0)
 		goto out_tunq;
+	if (d->cfg.metrics_listen[0] && lwt_metrics_bind(&d->metrics, &d->cfg.metrics))
+		goto out_ctl;
 
 	/* Set-up is done: from here on only what the running path needs, and
 	 * before the pollers start, as capabilities belong to each thread. */
 	if (lwt_privs_drop(d))
+		goto out_ctl;
+	if (d->metrics && lwt_metrics_start(d->metrics))
 		goto out_ctl;
 	if (lwt_dataplane_start(d))
 		goto out_ctl;
@@ -246,9 +251,14 @@ out_nomem:
 
 	rc = lwt_control_run(d);
 
+	/* Before the pollers go: a scrape waiting for the control thread is
+	 * answered now. */
+	lwt_metrics_destroy(d->metrics);
+	d->metrics = NULL;
 	lwt_dataplane_stop(d);
 	lwt_info("stopped");
 out_ctl:
+	lwt_metrics_destroy(d->metrics);
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:
 	for (i = 1; i < d->npollers; i++)

@@ -1094,6 +1094,34 @@ static int xsk_peer_stats(struct lwt_dp *dp, uint32_t addr, uint16_t port, const
 	       -errno : 0;
 }
 
+/* stats is a per-CPU array of one struct of __u64 counters. */
+static int xsk_xdp_stats(struct lwt_dp *dp, void *out)
+{
+	enum { N = sizeof(struct lwt_xdp_stats) / sizeof(__u64) };
+	int ncpu = libbpf_num_possible_cpus(), c, i;
+	__u64 *v, *sum = out;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(struct lwt_xdp_stats));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(X(dp)->skel->maps.stats, &zero, sizeof(zero), v,
+				 ncpu * sizeof(struct lwt_xdp_stats), 0)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	memset(sum, 0, sizeof(struct lwt_xdp_stats));
+	for (c = 0; c < ncpu; c++)
+		for (i = 0; i < N; i++)
+			sum[i] += v[c * N + i];
+	free(v);
+	return 0;
+}
+
 /* A learned flow's slot was freed: the program stops steering it now, not
  * when it has aged out. */
 static void xsk_flow_drop(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
@@ -1117,6 +1145,7 @@ static const struct lwt_dp_ops xsk_ops = {
 	.name = "af-xdp",
 	.flow_drop = xsk_flow_drop,
 	.peer_stats = xsk_peer_stats,
+	.xdp_stats = xsk_xdp_stats,
 	.rx_batch = xsk_rx_batch,
 	.tx_batch = xsk_tx_batch,
 	.rx_fd = xsk_rx_fd,
