@@ -23,6 +23,9 @@ nsx c ip link set v-c-s mtu 9100
 say "mtu 9000 over a link of MTU 9050 needs 9097-byte segments: refused at start"
 nsx c ip link set v-c-s mtu 9050
 start client9050 c -m client -r 10.99.0.1:9000 -t 10.0.0.3/24 -k "$KEY" -tun-name lwtx -mtu 9000
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_for 10 "the client with mtu 9000 on a 9050 link to exit" gone "$client9050_PID" ||
+	fail "a client with mtu 9000 on a 9050 link kept running"
 rc=0
 wait "$client9050_PID" || rc=$?
 STOPPED[$client9050_PID]=1
