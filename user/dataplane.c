@@ -25,6 +25,7 @@
 #include "frame.h"
 #include "hring.h"
 #include "log.h"
+#include "sendq.h"
 
 #define TUN_BATCH 32
 #define ACK_BYTES (32 * 1448)		/* pure ACK after this much one-way data */
@@ -39,12 +40,6 @@
 #define FEC_EXPIRE_EVERY_NS (100000000ull)
 #define KEY_GRACE_NS (2000000000ull)		/* previous epoch kept for stragglers */
 #define KEY_WAIT_NS (30000000000ull)		/* ... or until the peer switches */
-
-struct pending {		/* client: TUN packets waiting for a session */
-	uint8_t **pkts;
-	uint16_t *lens;
-	unsigned int cap, head, count;
-};
 
 /* Handoff entries: what the owner does with the packet. */
 enum { H_OUTER = 1, H_INNER };
@@ -71,7 +66,7 @@ struct dpctx {
 	struct lwt_dp_pkt txq[LWT_DP_BATCH];
 	int ntx;
 	uint8_t *tunbuf;
-	struct pending pend;
+	struct lwt_sendq pend;		/* client: the reconnect queue (poller 0) */
 	int acks_pending;
 	struct lwt_rtable *rt;		/* server: advertised routes */
 	/* TUN with IFF_VNET_HDR: one read brings up to 64 KB of a flow that
@@ -469,44 +464,28 @@ static void send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, siz
 
 static void pend_push(struct dpctx *x, const uint8_t *pkt, size_t len)
 {
-	struct pending *p = &x->pend;
-	unsigned int i;
+	int r = lwt_sendq_push(&x->pend, pkt, len);
 
-	if (p->count == p->cap) {
-		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
-		return;
-	}
-	/* What send_ip could never send is not kept; what is kept gets a
-	 * buffer of its own length, at most pkt_max. */
-	if (len > x->pkt_max) {
+	if (r == -EMSGSIZE)
 		LWT_CTR_INC(&x->d->ctr, drop_too_big);
-		return;
-	}
-	i = (p->head + p->count) % p->cap;
-	free(p->pkts[i]);
-	p->pkts[i] = malloc(len ? len : 1);
-	if (!p->pkts[i]) {
+	else if (r)
 		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
-		return;
-	}
-	memcpy(p->pkts[i], pkt, len);
-	p->lens[i] = len;
-	p->count++;
+}
+
+static void pend_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct fec_ctx *c = ctx;
+
+	send_ip(c->x, c->s, pkt, len);
 }
 
 static void pend_flush(struct dpctx *x, struct lwt_slot *s)
 {
-	struct pending *p = &x->pend;
+	struct fec_ctx c = { x, s };
 
-	if (p->count)
-		lwt_info("sending %u packets queued during (re)connect", p->count);
-	while (p->count) {
-		send_ip(x, s, p->pkts[p->head], p->lens[p->head]);
-		free(p->pkts[p->head]);
-		p->pkts[p->head] = NULL;
-		p->head = (p->head + 1) % p->cap;
-		p->count--;
-	}
+	if (x->pend.count)
+		lwt_info("sending %u packets queued during (re)connect", x->pend.count);
+	lwt_sendq_drain(&x->pend, pend_send, &c);
 }
 
 /* Send an inner packet to slot s: ours, or handed to its owner (once). */
@@ -1547,9 +1526,6 @@ static void poller_free(struct dpctx *x)
 {
 	if (!x)
 		return;
-	if (x->pend.pkts)
-		for (unsigned int k = 0; k < x->pend.cap; k++)
-			free(x->pend.pkts[k]);
 	for (int j = 0; x->in && j < x->np; j++)
 		lwt_hring_uninit(&x->in[j]);
 	free(x->in);
@@ -1560,8 +1536,7 @@ static void poller_free(struct dpctx *x)
 	free(x->tunbuf);
 	free(x->gsobuf);
 	lwt_gro_destroy(x->gro);
-	free(x->pend.pkts);
-	free(x->pend.lens);
+	lwt_sendq_uninit(&x->pend);
 	free(x);
 }
 
@@ -1587,13 +1562,8 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	if (!x->txbuf || !x->tunbuf)
 		goto fail;
 	/* The client's reconnect queue: its one slot is poller 0's. */
-	x->pend.cap = d->cfg.send_queue_size > 0 ? d->cfg.send_queue_size : 1;
-	if (id == 0) {
-		x->pend.pkts = calloc(x->pend.cap, sizeof(*x->pend.pkts));
-		x->pend.lens = calloc(x->pend.cap, sizeof(*x->pend.lens));
-		if (!x->pend.pkts || !x->pend.lens)
-			goto fail;
-	}
+	if (id == 0 && lwt_sendq_init(&x->pend, d->cfg.send_queue_size, x->pkt_max))
+		goto fail;
 	if (d->tun.vnet) {
 		x->gsobuf = malloc(LWT_GSO_READ_BUF);
 		x->gro = lwt_gro_create();
