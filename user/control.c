@@ -222,12 +222,13 @@ static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_s
 	/* FEC: we encode with our shape; we decode with the peer's (it told us
 	 * in its HELLO / HELLO_ACK). Parity 0 on a side means no FEC at all. */
 	if (c->fec_parity > 0) {
-		in->fenc = lwt_fec_enc_create(c->fec_data, c->fec_parity, c->fec_parity, c->fec_flush_us);
+		in->fenc = lwt_fec_enc_create(c->fec_data, c->fec_parity, c->fec_parity,
+					      d->bufs.pkt_max, c->fec_flush_us);
 		if (!in->fenc)
 			lwt_warn("FEC: couldn't create the encoder for %d+%d", c->fec_data, c->fec_parity);
 	}
 	if (peer_m > 0) {
-		in->fdec = lwt_fec_dec_create(peer_k, peer_m, 1000000000ull);
+		in->fdec = lwt_fec_dec_create(peer_k, peer_m, d->bufs.pkt_max, 1000000000ull);
 		if (!in->fdec)
 			lwt_warn("FEC: couldn't create the decoder for %d+%d", peer_k, peer_m);
 	}

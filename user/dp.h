@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #define LWT_DP_BATCH 32
-#define LWT_DP_BUF 2048		/* largest segment we build */
 #define LWT_DP_RXBUF 65536	/* largest (GRO-merged) segment we accept */
 
 struct lwt_dp_pkt {
@@ -86,6 +85,7 @@ struct lwt_dp_filter {
 	const struct lwt_dp_flow *flows;
 	int nflows;
 	int queue_pkts;		/* recv_queue_size: sizes the AF_XDP UMEM (0: most) */
+	uint32_t seg_max;	/* largest segment the data plane sends (bufs.h) */
 	/* Poller threads to serve: 0 = one per queue (at most LWT_DP_MAX_SHARDS
 	 * and the CPUs); else exactly this many, refused by a path with fewer
 	 * queues unless it can receive on one (raw sockets). */
