@@ -71,6 +71,7 @@ static const struct keydef keys[] = {
 	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
+	{ "client_id", "client-id", K_STR, F(client_id), 0, 0, "lwt, client: its id, 16 hex digits (default: random each start); the server lets a flow with the id of a live session take it over only if that session fails a probe" },
 	{ "keepalive", NULL, K_INT, F(keepalive), 1, 3600, "keepalive period, s (default 5)" },
 	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15)" },
 	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },
@@ -462,10 +463,21 @@ static bool tun_name_ok(const char *n)
 	return true;
 }
 
+bool lwt_client_id_parse(const char *s, uint64_t *out)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	if (!n || n > 16 || s[n])
+		return false;
+	*out = strtoull(s, NULL, 16);
+	return *out != 0;
+}
+
 int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
 	struct sockaddr_in sa;
+	uint64_t id;
 
 	if (!c->key[0])
 		return errf(err, el, "key: required (-k or key_file); lwt refuses to run without a pre-shared key");
@@ -497,6 +509,11 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "xdp_mode: must be auto, native or generic, got \"%s\"", c->xdp_mode);
 	if (strcmp(c->transport, "rawtcp"))
 		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
+	if (lwt_config_has(c, "client_id") && c->mode != LWT_MODE_CLIENT)
+		return errf(err, el, "client_id: only for client mode");
+	if (c->client_id[0] && !lwt_client_id_parse(c->client_id, &id))
+		return errf(err, el, "client_id: must be 1 to 16 hex digits, not all zero, got \"%s\"",
+			    c->client_id);
 	if (c->user[0] && !getpwnam(c->user))
 		return errf(err, el, "user: no such user \"%s\"", c->user);
 	return 0;

@@ -72,6 +72,7 @@ struct lwt_config {
 	int log_level;				/* log_level / -log-level: 0..3 (lwt) */
 	char ctl_socket[LWT_CFG_STR];		/* ctl_socket / -ctl-socket (lwt), "" = default */
 	char user[64];				/* user / -user (lwt): run as this user after set-up */
+	char client_id[24];			/* client_id / -client-id (lwt): 16 hex digits, "" = random */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
 	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */
@@ -107,6 +108,8 @@ int lwt_config_scrub_argv(int argc, char **argv);
 /* Log (info) one line per option that is set but whose feature is not active in
  * this build, and warnings (e.g. a key file readable by others). */
 void lwt_config_log_notes(const struct lwt_config *cfg);
+/* Parse a client_id: 1..16 hex digits, not zero. */
+bool lwt_client_id_parse(const char *s, uint64_t *out);
 /* Parse "a.b.c.d/n" -> cidr; false if malformed. */
 bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
 /* Parse "host:port" (host may be a name; resolved with getaddrinfo AF_INET). */

@@ -94,6 +94,7 @@ enum lwt_reject_reason {
 	LWT_REJECT_ADDR     = 6,	/* tunnel IP outside the server's subnet or in a route */
 	LWT_REJECT_FEC      = 7,	/* FEC shape beyond what the server decodes for a peer */
 	LWT_REJECT_LIMIT    = 8,	/* too many failed handshakes from this address lately */
+	LWT_REJECT_ID_INUSE = 9,	/* client_id held by a live session that answered a probe */
 };
 
 /* The largest FEC group (data + parity shards) a server decodes for a
