@@ -52,7 +52,7 @@ struct lwt_hello {
 	__u8 fec_parity;		/* 0 = the sender sends no parity */
 	__u8 client_random[32];
 	__be64 timestamp_ms;		/* client's CLOCK_REALTIME, ms */
-	__be64 client_id;		/* random per client process; same id = same client */
+	__be64 client_id;		/* random per client process, or configured; not a secret */
 	__be32 tunnel_ip;		/* client's tunnel address */
 	__u8 tunnel_prefix;
 	__u8 pad[3];			/* 0 */
