@@ -931,7 +931,10 @@ static void tick(struct lwt_daemon *d)
 				if (!silence)
 					break;
 			} else if (d->cfg.mode == LWT_MODE_CLIENT) {
-				d->backoff_ms = 0;	/* the server took the session */
+				/* The server took the session: a REJECT noted
+				 * before was not its own. */
+				d->backoff_ms = 0;
+				d->pending_reject = 0;
 			}
 			last_rx = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
 			if (last_rx && now > last_rx && now - last_rx > silence) {
