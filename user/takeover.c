@@ -159,8 +159,9 @@ int lwt_takeover_start(struct lwt_daemon *d, int i, int same)
 	o->c.tk_slot = i;
 	o->c.tk_gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 	s->c.phase_ns = lwt_now_ns();	/* the deadline counts from here */
-	lwt_info("peer %s: claims client %s, held by the session from %s: probing that session "
-		 "first", ps, ts, os);
+	/* Rate-limited: a holder of the key may claim again and again. */
+	lwt_log_rl(LWT_LOG_INFO, "peer %s: claims client %s, held by the session from %s: probing "
+		   "that session first", ps, ts, os);
 	lwt_cmd(d, LWT_CMD_PROBE, same, NULL);
 	return 0;
 }
