@@ -274,6 +274,7 @@ struct lwt_daemon {
 	int pending_reject;		/* client: an unauthenticated REJECT's reason, -1 malformed */
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */
+	uint64_t takeover_probes, takeovers, takeovers_refused;	/* takeover.c */
 	/* route adverts: server, the accepted routes; client, the others'
 	 * routes installed on our TUN, an update being received, our own
 	 * routes' last status, the next advert */

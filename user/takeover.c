@@ -152,6 +152,7 @@ int lwt_takeover_start(struct lwt_daemon *d, int i, int same)
 	if (w >= 0 && lwt_takeover_waiting(d, w)) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: client %s (%s) is being probed for "
 			   "another flow's takeover already", ps, ts, os);
+		d->takeovers_refused++;
 		return LWT_REJECT_ID_INUSE;
 	}
 	s->c.tk_slot = same;
@@ -163,6 +164,7 @@ int lwt_takeover_start(struct lwt_daemon *d, int i, int same)
 	lwt_log_rl(LWT_LOG_INFO, "peer %s: claims client %s, held by the session from %s: probing "
 		   "that session first", ps, ts, os);
 	lwt_cmd(d, LWT_CMD_PROBE, same, NULL);
+	d->takeover_probes++;
 	return 0;
 }
 
@@ -197,6 +199,7 @@ void lwt_takeover_probed(struct lwt_daemon *d, int i, bool answered)
 			   "by the live session from %s (it answered a probe under its keys)",
 			   lwt_peer_str(&d->slots[w], ps, sizeof(ps)),
 			   (unsigned long long)o->c.client_id, ts, os);
+		d->takeovers_refused++;
 		lwt_reject(d, w, LWT_REJECT_ID_INUSE);
 		return;
 	}
@@ -210,6 +213,7 @@ void lwt_takeover_probed(struct lwt_daemon *d, int i, bool answered)
 	lwt_info("client %s reconnected from %s; dropping its old flow %s (no answer to a probe)",
 		 ts, lwt_peer_str(&d->slots[w], ps, sizeof(ps)), os);
 	lwt_slot_kill(d, i);
+	d->takeovers++;
 	take_over(d, w);
 }
 
@@ -222,6 +226,7 @@ void lwt_takeover_tick(struct lwt_daemon *d, int i, uint64_t now)
 	if (o < 0 || d->slots[o].c.phase != LWT_PH_UP) {
 		lwt_dbg("peer %s: the session it waited for has ended; taking over",
 			lwt_peer_str(s, ps, sizeof(ps)));
+		d->takeovers++;
 		take_over(d, i);
 		return;
 	}
@@ -231,5 +236,6 @@ void lwt_takeover_tick(struct lwt_daemon *d, int i, uint64_t now)
 	lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: no outcome of the probe of client %s's "
 		   "session within %llu s", lwt_peer_str(s, ps, sizeof(ps)),
 		   ip_str(s->c.hs.hello.tunnel_ip, ts), LWT_TAKEOVER_WAIT_NS / 1000000000ull);
+	d->takeovers_refused++;
 	lwt_reject(d, i, LWT_REJECT_ID_INUSE);
 }

@@ -54,4 +54,5 @@ sid1=$(jget s lwts '.peers[0].session_id')
 [ "$sid1" != "$sid0" ] || fail "the server kept the old session $sid0"
 [ "$(jget s lwts .handshakes_ok)" -eq 2 ] || fail "server counted $(jget s lwts .handshakes_ok) handshakes, want 2"
 [ "$(jget s lwts .handshakes_failed)" -eq 0 ] || fail "server counted a failed handshake"
+[ "$(jget s lwts .takeovers)" -eq 1 ] || fail "server counted $(jget s lwts .takeovers) takeovers, want 1"
 say PASS

@@ -57,6 +57,8 @@ stop "$attacker2_PID"
 	fail "server did not refuse the second claim"
 [ "$(up_for 10.0.0.2)" = "$before" ] || fail "the victim's session changed after the idle probe"
 nsx v ping -c 3 -i 0.1 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "victim's tunnel broken after the idle probe"
+[ "$(jget s lwts '"\(.takeover_probes) \(.takeovers_refused) \(.takeovers)"')" = "2 2 0" ] ||
+	fail "server counted probes/refused/takeovers $(jget s lwts '"\(.takeover_probes) \(.takeovers_refused) \(.takeovers)"'), want 2 2 0"
 
 say "the victim dies for real; its client id comes back and takes over after a failed probe"
 kill9 "$victim_PID"
@@ -69,4 +71,6 @@ nsx a ping -c 5 -i 0.1 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "the
 now=$(up_for 10.0.0.2)
 case "$now" in 10.98.0.3:*) ;; *) fail "server's session for 10.0.0.2 is '$now', want the returning client's" ;; esac
 [ "$(jget s lwts .sessions)" = 1 ] || fail "server holds $(jget s lwts .sessions) sessions, want 1"
+[ "$(jget s lwts '"\(.takeover_probes) \(.takeovers_refused) \(.takeovers)"')" = "3 2 1" ] ||
+	fail "server counted probes/refused/takeovers $(jget s lwts '"\(.takeover_probes) \(.takeovers_refused) \(.takeovers)"'), want 3 2 1"
 say PASS

@@ -181,6 +181,9 @@ static void test_takeover(void **state)
 	lwt_takeover_probed(d, 3, false);
 	assert_int_equal(d->slots[3].c.phase, LWT_PH_CLOSING);
 	assert_int_equal(orders(d, 3, &rej), O(KILL));
+	assert_int_equal(d->takeover_probes, 4);
+	assert_int_equal(d->takeovers, 2);
+	assert_int_equal(d->takeovers_refused, 3);
 
 	lwt_msgq_uninit(&d->to_dp[0]);
 	lwt_routes_free(d);
