@@ -5,9 +5,9 @@
 # server probes the live session under its own keys first; it answers, so
 # the newcomer is refused with REJECT(9) "client id in use by a live
 # session" and the victim's session (same session id) keeps its traffic
-# without a loss, busy or idle. Once the victim is really dead (kill -9), a client with
-# its id comes back: the probe finds no answer and it takes over within
-# seconds, long before the server's timeout.
+# without a loss, busy or idle. Once the victim is really dead (kill -9), a
+# client with its id comes back: the probe finds no answer and it takes
+# over within seconds, long before the server's timeout.
 . "$(dirname "$0")/lib.sh"
 
 lan_switch
@@ -15,10 +15,10 @@ lan_host s 10.98.0.1/24
 lan_host v 10.98.0.2/24
 lan_host a 10.98.0.3/24
 CID=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
-# Keepalives rare on both sides and no IPv6 on the victim (its TUN would
-# send router solicitations now and then): an idle session sends nothing
-# by itself during a probe, so only the probe's own keepalive can draw its
-# answer.
+# Keepalives rare on both sides and no IPv6 on the victim (no router
+# solicitations or MLD reports through its TUN): an idle session sends
+# nothing by itself during a probe, so only the probe's own keepalive can
+# draw its answer.
 nsx v sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 echo '{ "keepalive": 30, "timeout": 90 }' >"$LOGDIR/ka.json"
 cli() { local name=$1 n=$2; shift 2; start "$name" "$n" -c "$LOGDIR/ka.json" -m client -r 10.98.0.1:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc -client-id "$CID" "$@"; }
