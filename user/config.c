@@ -73,6 +73,7 @@ static const struct keydef keys[] = {
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
 	{ "metrics_listen", "metrics-listen", K_STR, F(metrics_listen), 0, 0, "lwt: serve Prometheus metrics on http://ip:port/metrics, e.g. 127.0.0.1:9586 (default off)" },
+	{ "client_id", "client-id", K_STR, F(client_id), 0, 0, "lwt, client: its id, 16 hex digits (default: random each start); the server lets a flow with the id of a live session take it over only if that session fails a probe" },
 	{ "keepalive", NULL, K_INT, F(keepalive), 0, 3600, "keepalive period, s; 0 = default (5)" },
 	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15, or 3 x keepalive if that is longer)" },
 	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },
@@ -565,6 +566,16 @@ static bool tun_name_ok(const char *n)
 	return true;
 }
 
+bool lwt_client_id_parse(const char *s, uint64_t *out)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	if (!n || n > 16 || s[n])
+		return false;
+	*out = strtoull(s, NULL, 16);
+	return *out != 0;
+}
+
 /* Keys from templates and the reference's README, which many copy as they
  * are (compared without case). */
 static const char *const placeholder_keys[] = {
@@ -592,6 +603,7 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
 	struct sockaddr_in sa;
+	uint64_t id;
 
 	if (!c->key[0])
 		return errf(err, el, "key: required (-k or key_file); lwt refuses to run without a pre-shared key");
@@ -623,6 +635,11 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "xdp_mode: must be auto, native or generic, got \"%s\"", c->xdp_mode);
 	if (strcmp(c->transport, "rawtcp"))
 		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
+	if (lwt_config_has(c, "client_id") && c->mode != LWT_MODE_CLIENT)
+		return errf(err, el, "client_id: only for client mode");
+	if (c->client_id[0] && !lwt_client_id_parse(c->client_id, &id))
+		return errf(err, el, "client_id: must be 1 to 16 hex digits, not all zero, got \"%s\"",
+			    c->client_id);
 	if (c->user[0] && !getpwnam(c->user))
 		return errf(err, el, "user: no such user \"%s\"", c->user);
 	if (c->metrics_listen[0] && !lwt_ipport_parse(c->metrics_listen, &sa))

@@ -74,6 +74,7 @@ struct lwt_config {
 	char user[64];				/* user / -user (lwt): run as this user after set-up */
 	char metrics_listen[64];		/* metrics_listen / -metrics-listen (lwt), "" = off */
 	struct sockaddr_in metrics;		/* parsed metrics_listen */
+	char client_id[24];			/* client_id / -client-id (lwt): 16 hex digits, "" = random */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
 	bool timeout_raised;			/* timeout unset and raised to 3 x keepalive */
@@ -113,6 +114,8 @@ int lwt_config_scrub_argv(int argc, char **argv);
 /* Log (info) one line per option that is set but whose feature is not active in
  * this build, and warnings (e.g. a key file readable by others). */
 void lwt_config_log_notes(const struct lwt_config *cfg);
+/* Parse a client_id: 1..16 hex digits, not zero. */
+bool lwt_client_id_parse(const char *s, uint64_t *out);
 /* Parse "a.b.c.d/n" -> cidr; false if malformed. */
 bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
 /* Parse "a.b.c.d:port" (a literal address, port 1..65535). */

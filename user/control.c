@@ -36,7 +36,7 @@
 #define REKEY_RETRY_NS (1000000000ull)		/* REKEY unanswered: send again */
 #define REKEY_TRIES 5				/* ... then the client must handshake */
 
-static const char *peer_str(const struct lwt_slot *s, char *buf, size_t len)
+const char *lwt_peer_str(const struct lwt_slot *s, char *buf, size_t len)
 {
 	char ip[INET_ADDRSTRLEN];
 	struct in_addr a = { .s_addr = s->c.raddr };
@@ -51,18 +51,6 @@ static const char *ip_str(uint32_t ip, char *buf)
 	struct in_addr a = { .s_addr = ip };
 
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
-}
-
-/* A host address of the server's tunnel subnet (not its network or
- * broadcast address): the only tunnel IPs a client may claim. */
-static bool addr_in_subnet(const struct lwt_daemon *d, uint32_t ip)
-{
-	uint32_t mask = d->cfg.tun_prefix ? htonl(~0u << (32 - d->cfg.tun_prefix)) : 0;
-	uint32_t net = d->cfg.tun_ip & mask;
-
-	if ((ip & mask) != net)
-		return false;
-	return d->cfg.tun_prefix >= 31 || (ip != net && ip != (net | ~mask));
 }
 
 /* Orders about a slot go to the poller that owns it. */
@@ -138,7 +126,7 @@ static void schedule_reconnect(struct lwt_daemon *d)
 	d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
 }
 
-static void slot_kill(struct lwt_daemon *d, int i)
+void lwt_slot_kill(struct lwt_daemon *d, int i)
 {
 	struct lwt_slot *s = &d->slots[i];
 
@@ -206,7 +194,7 @@ static void client_lost(struct lwt_daemon *d, const char *why)
 		d->reconnects++;
 	lwt_warn("connection to server %s: %s", d->cfg.remote_addr, why);
 	lwt_hs_client_clear(&d->hs);
-	slot_kill(d, 0);
+	lwt_slot_kill(d, 0);
 	schedule_reconnect(d);
 }
 
@@ -337,12 +325,12 @@ static void rekey_tick(struct lwt_daemon *d, int i, uint64_t now)
 	if (s->c.rk_tries == REKEY_TRIES) {
 		lwt_warn("client %s (%s) did not answer key rotation %u; closing its session so it "
 			 "handshakes again", ip_str(s->c.tun_ip, (char[16]){ 0 }),
-			 peer_str(s, ps, sizeof(ps)), s->c.rk_epoch);
+			 lwt_peer_str(s, ps, sizeof(ps)), s->c.rk_epoch);
 		d->rekeys_failed++;
 		s->c.rk_pending = false;
 		memset(s->c.rk_priv, 0, sizeof(s->c.rk_priv));
 		cmd(d, LWT_CMD_CLOSE, i, NULL, 0, NULL);
-		slot_kill(d, i);
+		lwt_slot_kill(d, i);
 		return;
 	}
 	s->c.rk_tries++;
@@ -371,7 +359,7 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 		s->c.rk_pending = false;
 		s->c.rk_next_ns = lwt_now_ns() + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
 		if (rekey_derive(d, s, ep, s->c.rk_priv, r.pub, s->c.rk_pub, true, &k)) {
-			lwt_warn("peer %s: key rotation %u failed", peer_str(s, ps, sizeof(ps)), ep);
+			lwt_warn("peer %s: key rotation %u failed", lwt_peer_str(s, ps, sizeof(ps)), ep);
 			d->rekeys_failed++;
 		} else {
 			cmd(d, LWT_CMD_REKEY, i, NULL, 0, k);
@@ -431,6 +419,19 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	int r;
 
+	/* A REJECT is also taken while no record from the server has come yet
+	 * on a session we think up: a server probing the session we had
+	 * before (takeover.c) refuses us only after our CONFIRM. */
+	if (f[0] == LWT_FT_REJECT && s->c.phase == LWT_PH_UP && !lwt_slot_confirmed(s)) {
+		r = lwt_hs_reject_parse(f, len);
+		if (!d->pending_reject) {
+			d->pending_reject = r > 0 ? r : -1;
+			lwt_info("server %s sent REJECT (%s) after our CONFIRM; unauthenticated, so "
+				 "acted on only if no record comes", d->cfg.remote_addr,
+				 r > 0 ? lwt_hs_reject_str(r) : "malformed reject");
+		}
+		return;
+	}
 	if (s->c.phase != LWT_PH_HELLO)
 		return;
 	if (f[0] == LWT_FT_REJECT) {
@@ -493,7 +494,6 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	s->c.rk_epoch = 0;
 	set_phase(s, LWT_PH_UP);
 	lwt_routes_session_up(d, 0);
-	d->backoff_ms = 0;
 	d->handshakes_ok++;
 	lwt_info("connected to server %s: session %08x, tunnel %s <-> %s, handshake %.1f ms, "
 		 "client id %016llx", d->cfg.remote_addr, info.session_id, ip_str(d->cfg.tun_ip, a),
@@ -513,89 +513,14 @@ static bool hello_replayed(struct lwt_daemon *d, const uint8_t random[32])
 	return false;
 }
 
-static void reject(struct lwt_daemon *d, int i, int reason)
+void lwt_reject(struct lwt_daemon *d, int i, int reason)
 {
 	uint8_t f[LWT_REJECT_FRAME_LEN];
 
 	lwt_hs_reject_build(reason, f);
 	cmd(d, LWT_CMD_SEND_FRAME, i, f, sizeof(f), NULL);
 	d->handshakes_failed++;
-	slot_kill(d, i);
-}
-
-/* Server: may the client of slot i hold the tunnel IP and FEC shape it
- * asks for, is there room? Cheap (no curve work), so it runs before the
- * HELLO_ACK, and again on the CONFIRM (other handshakes may have finished
- * meanwhile). 0 or the REJECT reason, logged (rate-limited: before the
- * CONFIRM anyone may send a HELLO). A live session of the same
- * client_id is no obstacle: the CONFIRM replaces it (*same = its slot). */
-static int admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, const char *ps,
-		 int *same)
-{
-	char ts[INET_ADDRSTRLEN];
-	int j, up = 0, limit;
-
-	*same = -1;
-	ip_str(h->tunnel_ip, ts);
-	if (h->tunnel_ip == d->cfg.tun_ip) {
-		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s is the server's own", ps,
-			   ts);
-		return LWT_REJECT_IP_INUSE;
-	}
-	if (!addr_in_subnet(d, h->tunnel_ip)) {
-		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s is not a host address of "
-			   "the server's tunnel subnet %s", ps, ts, d->cfg.tunnel_addr);
-		return LWT_REJECT_ADDR;
-	}
-	if ((j = lwt_routes_covering(d, h->tunnel_ip, i)) >= 0) {
-		char rs[INET_ADDRSTRLEN];
-
-		ip_str(d->routes[j].net, rs);
-		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s lies in the route %s/%u "
-			   "another client advertised", ps, ts, rs, d->routes[j].prefix);
-		return LWT_REJECT_ADDR;
-	}
-	if (h->fec_parity && h->fec_data + h->fec_parity > LWT_FEC_PEER_MAX_SHARDS) {
-		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: FEC shape %u+%u is over %d shards a "
-			   "group", ps, h->fec_data, h->fec_parity, LWT_FEC_PEER_MAX_SHARDS);
-		return LWT_REJECT_FEC;
-	}
-	for (j = 0; j < d->nslots; j++) {
-		struct lwt_slot *o = &d->slots[j];
-
-		if (j == i || o->c.phase != LWT_PH_UP)
-			continue;
-		if (o->c.tun_ip == h->tunnel_ip) {
-			if (o->c.client_id != h->client_id) {
-				lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s already in "
-					   "use by %s", ps, ts, peer_str(o, (char[64]){ 0 }, 64));
-				return LWT_REJECT_IP_INUSE;
-			}
-			*same = j;
-			continue;
-		}
-		up++;
-	}
-	limit = d->cfg.multi_client ? d->cfg.max_clients : 1;
-	if (up >= limit) {
-		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: server full (%d clients)", ps, limit);
-		return LWT_REJECT_FULL;
-	}
-	return 0;
-}
-
-/* Another slot than i whose data plane routes ip: a session, or a handshake
- * whose keys went in early. */
-static int ip_holder(struct lwt_daemon *d, int i, uint32_t ip)
-{
-	for (int j = 0; j < d->nslots; j++) {
-		struct lwt_slot *o = &d->slots[j];
-
-		if (j != i && o->c.tun_ip == ip &&
-		    (o->c.phase == LWT_PH_UP || (o->c.phase == LWT_PH_HELLO && o->c.hs.installed)))
-			return j;
-	}
-	return -1;
+	lwt_slot_kill(d, i);
 }
 
 static int server_install(struct lwt_daemon *d, int i, const struct lwt_session_keys *keys)
@@ -630,41 +555,41 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 
 	if ((s->c.phase != LWT_PH_HELLO && s->c.phase != LWT_PH_TCP) || h->acked)
 		return;
-	peer_str(s, ps, sizeof(ps));
+	lwt_peer_str(s, ps, sizeof(ps));
 	r = lwt_hs_hello_verify(f, len, now, d->start_wall_ms, &h->hello);
 	if (r == -EPROTONOSUPPORT) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: protocol version %u, this server "
 			   "speaks %u", ps, h->hello.version, LWT_PROTO_VERSION);
-		reject(d, i, LWT_REJECT_VERSION);
+		lwt_reject(d, i, LWT_REJECT_VERSION);
 		return;
 	}
 	if (r == -ETIME || r == -ESTALE) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: stale or replayed HELLO (%s)", ps,
 			   r == -ETIME ? "timestamp more than 120 s off this server's clock" :
 			   "sent before this server started");
-		reject(d, i, LWT_REJECT_STALE);
+		lwt_reject(d, i, LWT_REJECT_STALE);
 		return;
 	}
 	if (r) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: malformed HELLO", ps);
-		reject(d, i, LWT_REJECT_VERSION);
+		lwt_reject(d, i, LWT_REJECT_VERSION);
 		return;
 	}
 	if (!lwt_hs_limit_allow(&d->hs_limit, s->c.raddr, now)) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: too many failed handshakes from %s (%d, "
 			   "then one per %d s); no curve work done", ps, ip_str(s->c.raddr, src),
 			   LWT_HS_GUESS_BURST, LWT_HS_GUESS_EVERY_MS / 1000);
-		reject(d, i, LWT_REJECT_LIMIT);
+		lwt_reject(d, i, LWT_REJECT_LIMIT);
 		return;
 	}
 	if (hello_replayed(d, h->hello.client_random)) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: stale or replayed HELLO", ps);
-		reject(d, i, LWT_REJECT_STALE);
+		lwt_reject(d, i, LWT_REJECT_STALE);
 		return;
 	}
-	r = admit(d, i, &h->hello, ps, &same);
+	r = lwt_admit(d, i, &h->hello, ps, &same);
 	if (r) {
-		reject(d, i, r);
+		lwt_reject(d, i, r);
 		return;
 	}
 	do
@@ -682,12 +607,12 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	if (r == -EBADMSG) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: its SPAKE2 share is not a usable "
 			   "point", ps);
-		reject(d, i, LWT_REJECT_VERSION);
+		lwt_reject(d, i, LWT_REJECT_VERSION);
 		return;
 	}
 	if (r) {
 		lwt_err("peer %s: couldn't build HELLO_ACK", ps);
-		slot_kill(d, i);
+		lwt_slot_kill(d, i);
 		return;
 	}
 	h->ack = info;
@@ -698,10 +623,10 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	 * IP (a live session of this client_id, or another handshake): an
 	 * unconfirmed handshake never takes traffic from anyone; its keys wait
 	 * for the CONFIRM. */
-	if (ip_holder(d, i, h->hello.tunnel_ip) < 0) {
+	if (lwt_ip_holder(d, i, h->hello.tunnel_ip) < 0) {
 		if (server_install(d, i, &keys)) {
 			OPENSSL_cleanse(&keys, sizeof(keys));
-			slot_kill(d, i);
+			lwt_slot_kill(d, i);
 			return;
 		}
 	} else {
@@ -717,11 +642,9 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	lwt_dbg("peer %s: HELLO_ACK sent, awaiting CONFIRM", ps);
 }
 
-static void server_confirmed(struct lwt_daemon *d, int i);
-
-/* Server, CONFIRM: cA decides. Right: the guess is refunded, the claims are
- * checked again, a live session of the same client gives way, the session
- * is up. Wrong: one failed guess, logged, REJECT(1). */
+/* Server, CONFIRM: cA decides. Right: the guess is refunded and the client
+ * proved its keys (lwt_server_confirmed). Wrong: one failed guess, logged,
+ * REJECT(1). */
 static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t len)
 {
 	struct lwt_slot *s = &d->slots[i];
@@ -729,50 +652,53 @@ static void server_confirm(struct lwt_daemon *d, int i, const uint8_t *f, size_t
 	char ps[64];
 	int r;
 
-	if (s->c.phase != LWT_PH_HELLO || !h->acked)
+	if (s->c.phase != LWT_PH_HELLO || !h->acked || lwt_takeover_waiting(d, i))
 		return;
-	peer_str(s, ps, sizeof(ps));
+	lwt_peer_str(s, ps, sizeof(ps));
 	r = lwt_hs_confirm_verify(h->expect_ca, f, len);
 	if (r) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: %s", ps,
 			   r == -EACCES ? "wrong key" : "malformed CONFIRM");
-		reject(d, i, LWT_REJECT_AUTH);
+		lwt_reject(d, i, LWT_REJECT_AUTH);
 		return;
 	}
-	server_confirmed(d, i);
+	lwt_hs_limit_refund(&d->hs_limit, s->c.raddr, wall_ms());
+	lwt_server_confirmed(d, i);
 }
 
 /* The client proved it holds the session keys: by its CONFIRM, or by a
  * record that authenticated under the keys installed at the HELLO_ACK
- * (its CONFIRM lost on the way: only a holder of the password has them). */
-static void server_confirmed(struct lwt_daemon *d, int i)
+ * (its CONFIRM lost on the way: only a holder of the password has them).
+ * Its claims are checked again (other handshakes may have finished
+ * meanwhile). A live session of its client id does not give way at once:
+ * it is probed first, and this slot waits (takeover.c), which calls here
+ * again when that session failed the probe or is gone. */
+void lwt_server_confirmed(struct lwt_daemon *d, int i)
 {
 	struct lwt_slot *s = &d->slots[i];
 	struct lwt_hs_server *h = &s->c.hs;
 	char ps[64], ts[INET_ADDRSTRLEN];
 	int r, same, j;
 
-	peer_str(s, ps, sizeof(ps));
-	lwt_hs_limit_refund(&d->hs_limit, s->c.raddr, wall_ms());
-	r = admit(d, i, &h->hello, ps, &same);
+	lwt_peer_str(s, ps, sizeof(ps));
+	r = lwt_admit(d, i, &h->hello, ps, &same);
+	if (!r && same >= 0)
+		r = lwt_takeover_start(d, i, same);
 	if (r) {
-		reject(d, i, r);
+		lwt_reject(d, i, r);
 		return;
 	}
+	if (same >= 0)
+		return;
 	ip_str(h->hello.tunnel_ip, ts);
-	if (same >= 0) {
-		/* The same client came back on a new flow: the old one is dead. */
-		lwt_info("client %s reconnected from %s; dropping its old flow", ts, ps);
-		slot_kill(d, same);
-	}
 	/* Handshakes still unconfirmed for this tunnel IP lose it. */
-	while ((j = ip_holder(d, i, h->hello.tunnel_ip)) >= 0) {
-		lwt_dbg("peer %s: unconfirmed handshake for %s dropped", peer_str(&d->slots[j],
+	while ((j = lwt_ip_holder(d, i, h->hello.tunnel_ip)) >= 0) {
+		lwt_dbg("peer %s: unconfirmed handshake for %s dropped", lwt_peer_str(&d->slots[j],
 			(char[64]){ 0 }, 64), ts);
-		slot_kill(d, j);
+		lwt_slot_kill(d, j);
 	}
 	if (!h->installed && server_install(d, i, &h->keys)) {
-		slot_kill(d, i);
+		lwt_slot_kill(d, i);
 		return;
 	}
 	if (!(h->hello.flags & LWT_HS_F_AUTH_ONLY) != !d->cfg.encrypt_after_auth)
@@ -820,9 +746,10 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		s->c.port_fd = -1;
 		s->c.client_id = 0;
 		s->c.tun_ip = 0;
+		s->c.tk_gen = 0;
 		OPENSSL_cleanse(&s->c.hs, sizeof(s->c.hs));
 		set_phase(s, LWT_PH_TCP);
-		lwt_dbg("peer %s: SYN accepted", peer_str(s, ps, sizeof(ps)));
+		lwt_dbg("peer %s: SYN accepted", lwt_peer_str(s, ps, sizeof(ps)));
 		break;
 	case LWT_EVT_ESTABLISHED:
 		if (s->c.phase != LWT_PH_TCP)
@@ -853,9 +780,12 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 					    "server closed the session" : "connection reset");
 		} else if (s->c.phase != LWT_PH_CLOSING) {
 			lwt_info("client %s (%s) disconnected", ip_str(s->c.tun_ip, (char[16]){ 0 }),
-				 peer_str(s, ps, sizeof(ps)));
-			slot_kill(d, m->slot);
+				 lwt_peer_str(s, ps, sizeof(ps)));
+			lwt_slot_kill(d, m->slot);
 		}
+		break;
+	case LWT_EVT_PROBED:
+		lwt_takeover_probed(d, m->slot, m->len && m->data[0]);
 		break;
 	case LWT_EVT_KILLED:
 		if (s->c.phase == LWT_PH_CLOSING)
@@ -909,6 +839,28 @@ static void publish_stats(struct lwt_daemon *d, uint64_t now)
 	pthread_mutex_unlock(&d->dp_lock);
 }
 
+/* Client, session up but no record from the server yet: a server that
+ * probes our previous session first (takeover.c) installs our keys only
+ * after up to LWT_TAKEOVER_WAIT_NS, or refuses us. Silence that long is no
+ * timeout (returns the silence allowed); a REJECT that came meanwhile and
+ * no record by then ends the session (returns 0). */
+static uint64_t client_unheard(struct lwt_daemon *d, struct lwt_slot *s, uint64_t now,
+			       uint64_t to_ns)
+{
+	uint64_t wait = LWT_TAKEOVER_WAIT_NS + 1000000000ull;
+	int r = d->pending_reject;
+
+	if (!r || now - s->c.up_ns <= wait)
+		return to_ns > wait ? to_ns : wait;
+	d->handshakes_failed++;
+	lwt_err("server %s refused the session: %s", d->cfg.remote_addr,
+		r > 0 ? lwt_hs_reject_str(r) : "malformed reject");
+	if (d->backoff_ms > BACKOFF_UNAUTH_MS)
+		d->backoff_ms = BACKOFF_UNAUTH_MS;
+	client_lost(d, "handshake rejected");
+	return 0;
+}
+
 static void tick(struct lwt_daemon *d)
 {
 	uint64_t now = lwt_now_ns();
@@ -919,18 +871,23 @@ static void tick(struct lwt_daemon *d)
 
 	for (i = 0; i < d->nslots; i++) {
 		struct lwt_slot *s = &d->slots[i];
-		uint64_t last_rx;
+		uint64_t last_rx, silence;
 
 		switch (s->c.phase) {
 		case LWT_PH_TCP:
 		case LWT_PH_HELLO:
+			if (lwt_takeover_waiting(d, i)) {
+				lwt_takeover_tick(d, i, now);
+				break;
+			}
 			/* Server: a record that authenticated under the keys given
 			 * at the HELLO_ACK confirms as well as the CONFIRM would. */
 			if (d->cfg.mode == LWT_MODE_SERVER && s->c.phase == LWT_PH_HELLO &&
 			    s->c.hs.acked && s->c.hs.installed && lwt_slot_confirmed(s)) {
 				lwt_info("peer %s: confirmed by its first record (its CONFIRM was lost)",
-					peer_str(s, ps, sizeof(ps)));
-				server_confirmed(d, i);
+					lwt_peer_str(s, ps, sizeof(ps)));
+				lwt_hs_limit_refund(&d->hs_limit, s->c.raddr, wall_ms());
+				lwt_server_confirmed(d, i);
 				break;
 			}
 			/* SYN retransmission at 1 s and 3 s, Linux's schedule. */
@@ -960,18 +917,29 @@ static void tick(struct lwt_daemon *d)
 					/* Its guess stays charged to the source. */
 					d->handshakes_failed++;
 					lwt_log_rl(LWT_LOG_WARN, "peer %s: handshake failed: no CONFIRM "
-						   "within %llu s of the HELLO_ACK", peer_str(s, ps, sizeof(ps)),
+						   "within %llu s of the HELLO_ACK", lwt_peer_str(s, ps, sizeof(ps)),
 						   PHASE_TIMEOUT_NS / 1000000000ull);
-					slot_kill(d, i);
+					lwt_slot_kill(d, i);
 				} else {
-					lwt_dbg("peer %s: handshake timed out", peer_str(s, ps, sizeof(ps)));
-					slot_kill(d, i);
+					lwt_dbg("peer %s: handshake timed out", lwt_peer_str(s, ps, sizeof(ps)));
+					lwt_slot_kill(d, i);
 				}
 			}
 			break;
 		case LWT_PH_UP:
+			silence = to_ns;
+			if (d->cfg.mode == LWT_MODE_CLIENT && !lwt_slot_confirmed(s)) {
+				silence = client_unheard(d, s, now, to_ns);
+				if (!silence)
+					break;
+			} else if (d->cfg.mode == LWT_MODE_CLIENT) {
+				/* The server took the session: a REJECT noted
+				 * before was not its own. */
+				d->backoff_ms = 0;
+				d->pending_reject = 0;
+			}
 			last_rx = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
-			if (last_rx && now > last_rx && now - last_rx > to_ns) {
+			if (last_rx && now > last_rx && now - last_rx > silence) {
 				if (d->cfg.mode == LWT_MODE_CLIENT) {
 					char why[64];
 
@@ -980,8 +948,8 @@ static void tick(struct lwt_daemon *d)
 				} else {
 					lwt_info("client %s (%s) timed out after %d s of silence",
 						 ip_str(s->c.tun_ip, (char[16]){ 0 }),
-						 peer_str(s, ps, sizeof(ps)), d->cfg.timeout);
-					slot_kill(d, i);
+						 lwt_peer_str(s, ps, sizeof(ps)), d->cfg.timeout);
+					lwt_slot_kill(d, i);
 				}
 				break;
 			}

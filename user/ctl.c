@@ -135,6 +135,10 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(root, "slots_busy_dataplane", dp_busy);
 		cJSON_AddNumberToObject(root, "slots_busy_control", ctl_busy);
 		cJSON_AddNumberToObject(root, "slot_repairs", (double)d->slot_repairs);
+		/* takeover.c: claims of a live session's client id, and how they ended. */
+		cJSON_AddNumberToObject(root, "takeover_probes", (double)d->takeover_probes);
+		cJSON_AddNumberToObject(root, "takeovers", (double)d->takeovers);
+		cJSON_AddNumberToObject(root, "takeovers_refused", (double)d->takeovers_refused);
 	}
 	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
 	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);

@@ -47,6 +47,8 @@ enum lwt_cmd {
 	LWT_CMD_ROUTES,		/* ptr = struct lwt_rtable: the new route table
 				 * (every poller gets its own copy) */
 	LWT_CMD_STOP,		/* data thread: exit */
+	LWT_CMD_PROBE,		/* server: ask the session on slot for an authenticated
+				 * answer (keepalives); LWT_EVT_PROBED tells how it went */
 };
 
 enum lwt_evt {
@@ -56,7 +58,16 @@ enum lwt_evt {
 	LWT_EVT_RESET,		/* valid RST/FIN or CLOSE on slot */
 	LWT_EVT_KILLED,		/* slot freed by the data plane */
 	LWT_EVT_MSG,		/* a control record arrived: data[0] type, then body */
+	LWT_EVT_PROBED,		/* the LWT_CMD_PROBE on slot: data[0] = 1 answered,
+				 * 0 nothing authenticated within LWT_PROBE_NS */
 };
+
+/* A probe (of a session that got a RST or FIN, or that another flow of
+ * its client id wants to take over) waits this long for an authenticated
+ * answer. A flow waiting to take a session over is dropped after
+ * LWT_TAKEOVER_WAIT_NS if no outcome came (a margin for the queues). */
+#define LWT_PROBE_NS (2000000000ull)
+#define LWT_TAKEOVER_WAIT_NS (LWT_PROBE_NS + 2000000000ull)
 
 /* Keys and identity handed from control to data plane at INSTALL. */
 struct lwt_install {
@@ -186,9 +197,10 @@ struct lwt_slot {
 	_Atomic uint64_t flow_key;	/* published: raddr, rport, lport; 0 = free */
 	bool auth_only;			/* data records AUTHED (GMAC), control SEALED */
 	uint8_t hs_frames;		/* handshake frames of this flow passed to control */
-	uint64_t probe_from_ns;		/* a RST/FIN asked the peer for an authenticated */
+	uint64_t probe_from_ns;		/* a RST/FIN or a takeover asked the peer for an authenticated */
 	uint64_t probe_until_ns;	/* answer at ..., due by ... (0: no probe) */
 	uint8_t probe_asks;		/* keepalives sent for it */
+	uint8_t probe_why;		/* PROBE_RST, PROBE_TAKEOVER (dataplane.c) */
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
 	struct lwt_fec_enc *fenc;
@@ -223,6 +235,11 @@ struct lwt_slot {
 		uint16_t rport;
 		uint32_t session_id;
 		struct lwt_hs_server hs;	/* server: a handshake awaiting its CONFIRM */
+		/* server, takeover.c: a confirmed handshake waiting for the probe
+		 * of its client id's live session holds that session's slot and
+		 * gen here; the session holds the handshake's. gen 0: none. */
+		int tk_slot;
+		uint32_t tk_gen;
 		int port_fd;		/* client: TCP socket reserving our port */
 		/* key rotation; server: the exchange in flight */
 		bool rk_pending;
@@ -277,6 +294,7 @@ struct lwt_daemon {
 	int pending_reject;		/* client: an unauthenticated REJECT's reason, -1 malformed */
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */
+	uint64_t takeover_probes, takeovers, takeovers_refused;	/* takeover.c */
 	/* route adverts: server, the accepted routes; client, the others'
 	 * routes installed on our TUN, an update being received, our own
 	 * routes' last status, the next advert */
@@ -326,6 +344,28 @@ static inline int lwt_slot_owner(const struct lwt_daemon *d, int i)
 void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr);
 /* 0, or -EAGAIN when the data thread's queue is too full: try later. */
 int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body, size_t len);
+/* control.c, for takeover.c: end slot i's flow; refuse its handshake with
+ * a REJECT(reason); the client of slot i proved its keys, bring it up. */
+void lwt_slot_kill(struct lwt_daemon *d, int i);
+void lwt_reject(struct lwt_daemon *d, int i, int reason);
+void lwt_server_confirmed(struct lwt_daemon *d, int i);
+const char *lwt_peer_str(const struct lwt_slot *s, char *buf, size_t len);
+/* takeover.c, server: may the client of slot i hold the tunnel IP and FEC
+ * shape it asks for, is there room? 0 or the REJECT reason (logged).
+ * *same: the live session of the same client_id, or -1. */
+int lwt_admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, const char *ps,
+	      int *same);
+/* Another slot than i whose data plane routes ip, or -1. */
+int lwt_ip_holder(struct lwt_daemon *d, int i, uint32_t ip);
+/* Slot i (confirmed) claims the tunnel IP of the live session same of its
+ * client id: probe same, i waits. 0, or the REJECT reason for i. */
+int lwt_takeover_start(struct lwt_daemon *d, int i, int same);
+/* Is slot i waiting for a takeover? */
+bool lwt_takeover_waiting(const struct lwt_daemon *d, int i);
+/* LWT_EVT_PROBED on session slot i. */
+void lwt_takeover_probed(struct lwt_daemon *d, int i, bool answered);
+/* Every tick, for a waiting slot i: its old session gone, or its deadline. */
+void lwt_takeover_tick(struct lwt_daemon *d, int i, uint64_t now);
 /* reconcile.c: once a second, make the data plane's and the control
  * thread's view of every slot agree (control thread). */
 void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now);

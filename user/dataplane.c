@@ -357,20 +357,26 @@ static void send_keepalive(struct dpctx *x, struct lwt_slot *s, bool reply)
 		LWT_CTR_INC(&s->ctr, keepalives_tx);
 }
 
-/* A RST or FIN at the exact sequence on a session: ask the peer with a
- * keepalive (it answers one under the session's keys), again halfway, and
- * end the session only if nothing authenticated arrives in PROBE_NS. */
-#define PROBE_NS (2000000000ull)
-static void probe_start(struct dpctx *x, struct lwt_slot *s)
+/* A RST or FIN at the exact sequence on a session, or another flow of its
+ * client id that wants the session's tunnel IP (LWT_CMD_PROBE): ask the
+ * peer with a keepalive (it answers one under the session's keys), again
+ * halfway, and decide by LWT_PROBE_NS whether anything authenticated came.
+ * One probe a slot; a second reason joins the running one. A RST/FIN probe
+ * without answer ends the session; a takeover probe reports either way
+ * (LWT_EVT_PROBED) and leaves the decision to the control thread. */
+enum { PROBE_RST = 1, PROBE_TAKEOVER = 2 };
+static void probe_start(struct dpctx *x, struct lwt_slot *s, uint8_t why)
 {
 	uint64_t now = lwt_now_ns();
 
+	s->probe_why |= why;
 	if (s->probe_until_ns)
 		return;
+	if (why == PROBE_RST)
+		LWT_CTR_INC(&s->ctr, rst_probes);
 	s->probe_from_ns = now;
-	s->probe_until_ns = now + PROBE_NS;
+	s->probe_until_ns = now + LWT_PROBE_NS;
 	s->probe_asks = 1;
-	LWT_CTR_INC(&s->ctr, rst_probes);
 	send_keepalive(x, s, false);
 }
 
@@ -378,22 +384,33 @@ static void probe_check(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 {
 	uint64_t last = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
 	unsigned int id = (unsigned int)(s - x->d->slots);
+	uint8_t why = s->probe_why;
 
 	if (last > s->probe_from_ns) {
-		lwt_log_rl(LWT_LOG_INFO, "peer %u: RST/FIN ignored: the peer still answers under "
-			   "the session's keys", id);
+		if (why & PROBE_RST)
+			lwt_log_rl(LWT_LOG_INFO, "peer %u: RST/FIN ignored: the peer still answers "
+				   "under the session's keys", id);
+		if (why & PROBE_TAKEOVER)
+			post(x->d, LWT_EVT_PROBED, id, "\1", 1);
 		s->probe_until_ns = 0;
+		s->probe_why = 0;
 		return;
 	}
 	if (now >= s->probe_until_ns) {
 		s->probe_until_ns = 0;
-		LWT_CTR_INC(&s->ctr, rst_probes_failed);
+		s->probe_why = 0;
+		if (why & PROBE_RST)
+			LWT_CTR_INC(&s->ctr, rst_probes_failed);
+		if (why & PROBE_TAKEOVER) {
+			post(x->d, LWT_EVT_PROBED, id, "\0", 1);
+			return;
+		}
 		lwt_log_rl(LWT_LOG_INFO, "peer %u: connection reset by peer (no authenticated "
 			   "answer to a probe)", id);
 		post(x->d, LWT_EVT_RESET, id, "reset", 5);
 		return;
 	}
-	if (s->probe_asks < 2 && now >= s->probe_from_ns + PROBE_NS / 2) {
+	if (s->probe_asks < 2 && now >= s->probe_from_ns + LWT_PROBE_NS / 2) {
 		s->probe_asks++;
 		send_keepalive(x, s, false);
 	}
@@ -1049,7 +1066,7 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 		 * us ask the peer, under the session's keys; no answer in time
 		 * and the session is over (probe_check). */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION) {
-			probe_start(x, s);
+			probe_start(x, s, PROBE_RST);
 			return;
 		}
 		lwt_log_rl(LWT_LOG_INFO, "peer %u: connection reset by peer", (unsigned int)(s - d->slots));
@@ -1205,6 +1222,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
 	s->probe_until_ns = 0;
+	s->probe_why = 0;
 	s->tcp.state = LWT_FTCP_CLOSED;
 }
 
@@ -1348,6 +1366,12 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		free(k);
 		break;
 	}
+	case LWT_CMD_PROBE:
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+			probe_start(x, s, PROBE_TAKEOVER);
+		else
+			post(d, LWT_EVT_PROBED, m->slot, "\0", 1);
+		break;
 	case LWT_CMD_RESYN:
 		/* The same SYN (same ISN, timestamps move on), as a kernel resends it. */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_HANDSHAKE &&

@@ -272,6 +272,8 @@ const char *lwt_hs_reject_str(int reason)
 		return "FEC shape larger than the server accepts";
 	case LWT_REJECT_LIMIT:
 		return "too many failed handshakes from this address; retry later";
+	case LWT_REJECT_ID_INUSE:
+		return "client id in use by a live session";
 	}
 	return "unknown reason";
 }

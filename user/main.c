@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 	d->start_ns = lwt_now_ns();
 	d->ctl_fd = -1;
 	d->pin_root_fd = -1;
-	lwt_crypto_random(&d->client_id, sizeof(d->client_id));
+	if (!d->cfg.client_id[0] || !lwt_client_id_parse(d->cfg.client_id, &d->client_id))
+		lwt_crypto_random(&d->client_id, sizeof(d->client_id));
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
 		if (lwt_msgq_init(&d->to_dp[i], 1024))
 			goto out_nomem;

@@ -12,6 +12,9 @@
  *   phase free, data plane busy     the NEW_FLOW was lost: the slot is killed
  *   phase closing, data plane free  the KILLED was lost: the phase is freed
  *   phase closing, data plane busy  the KILL was lost: it is sent again
+ * A confirmed handshake waiting for the probe of a session it would take
+ * over (takeover.c) is phase hello with the data plane's handshake state,
+ * as any handshake: the views agree, and its deadline is takeover.c's.
  * The scan is over every slot, once a second, never per packet. */
 #include <stdatomic.h>
 

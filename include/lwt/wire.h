@@ -52,7 +52,7 @@ struct lwt_hello {
 	__u8 fec_parity;		/* 0 = the sender sends no parity */
 	__u8 client_random[32];
 	__be64 timestamp_ms;		/* client's CLOCK_REALTIME, ms */
-	__be64 client_id;		/* random per client process; same id = same client */
+	__be64 client_id;		/* random per client process, or configured; not a secret */
 	__be32 tunnel_ip;		/* client's tunnel address */
 	__u8 tunnel_prefix;
 	__u8 pad[3];			/* 0 */
@@ -94,6 +94,7 @@ enum lwt_reject_reason {
 	LWT_REJECT_ADDR     = 6,	/* tunnel IP outside the server's subnet or in a route */
 	LWT_REJECT_FEC      = 7,	/* FEC shape beyond what the server decodes for a peer */
 	LWT_REJECT_LIMIT    = 8,	/* too many failed handshakes from this address lately */
+	LWT_REJECT_ID_INUSE = 9,	/* client_id held by a live session that answered a probe */
 };
 
 /* The largest FEC group (data + parity shards) a server decodes for a

@@ -84,6 +84,10 @@ static const struct err_case err_cases[] = {
 	{ { K, "-metrics-listen", "127.0.0.1: 9586" }, "metrics_listen: bad address" }, /* 51 */
 	{ { K, "-metrics-listen", "127.0.0.1:+9586" }, "metrics_listen: bad address" }, /* 52 */
 	{ { K, "-log-level", "5" }, "log_level: must be error, warn, info, debug or trace" }, /* 53 */
+	{ { K, "-client-id", "0123456789abcdef" }, "client_id: only for client mode" }, /* 54 */
+	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-client-id", "xyz" }, "client_id" }, /* 55 */
+	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-client-id", "00000000" }, "client_id" }, /* 56 */
+	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-client-id", "0123456789abcdef0" }, "client_id" }, /* 57 */
 };
 
 static void test_errors(void **state)
@@ -134,6 +138,14 @@ static void test_defaults_and_forms(void **state)
 	assert_int_equal(c.fec_parity, 0);
 	inet_ntop(AF_INET, &c.tun_ip, ip, sizeof(ip));
 	assert_string_equal(ip, "10.0.0.2");
+	assert_string_equal(c.client_id, "");
+
+	uint64_t id = 0;
+
+	assert_int_equal(parse(&c, err, (const char *[]){ "-m", "client", "-r", "127.0.0.1:9001", K,
+		"-client-id", "00C0ffee12345678", NULL }), 0);
+	assert_true(lwt_client_id_parse(c.client_id, &id));
+	assert_true(id == 0x00c0ffee12345678ull);
 }
 
 static void test_go_bool_forms(void **state)
