@@ -28,6 +28,21 @@ spoof() { ip netns exec "$PFX-x" "$TOOLS/lwt-inject" tcp-via v-x "$mac" "$ep" 10
 # every record), a counter of epoch 0 far ahead (not a replay), 28 random
 # bytes that cannot authenticate.
 junk=10000028${sid}000000ff00000000$(od -An -N28 -tx1 /dev/urandom | tr -d ' \n')
+probes() { jget s lwts .totals.rst_probes; }
+# exact FLAGS N: a RST or FIN at exactly the server's rcv_nxt, until the
+# server has started N probes in all. The published rcv_nxt trails a flow
+# that moves (pings, the client's reports), and a segment at any other
+# point of the window only earns a challenge ACK: so read it and send again,
+# up to 10 times, each given 1 s to start a probe.
+exact() {
+	local i
+	for i in $(seq 10); do
+		spoof "$(jget s lwts '.peers[0].tcp_rcv_nxt')" "$(jget s lwts '.peers[0].tcp_snd_nxt')" "$1"
+		wait_for 1 "a probe" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .totals.rst_probes) -ge $2 ]" &&
+			return 0
+	done
+	return 1
+}
 
 nsbg c ping -i 0.02 -c 600 -W 1 10.0.0.1 >"$LOGDIR/ping.txt" 2>&1
 pingpid=$BG_PID
@@ -49,10 +64,10 @@ wait_for 5 "the in-window segments reached authentication" \
 nsx c ping -c 5 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic after the injection"
 
 say "a RST and a FIN at exactly rcv_nxt: probed, and the session stays"
-spoof "$(jget s lwts '.peers[0].tcp_rcv_nxt')" "$(jget s lwts '.peers[0].tcp_snd_nxt')" RA
-wait_for 5 "probe answered" grep -q "RST/FIN ignored: the peer still answers" "$LOGDIR/server.log"
-spoof "$(jget s lwts '.peers[0].tcp_rcv_nxt')" "$(jget s lwts '.peers[0].tcp_snd_nxt')" FA
-wait_for 5 "second probe" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .totals.rst_probes) -ge 2 ]"
+exact RA 1 || fail "no probe for a RST at rcv_nxt"
+wait_for 5 "probe answered" grep -q "RST/FIN ignored: the peer still answers" "$LOGDIR/server.log" ||
+	fail "the probe was not answered"
+exact FA 2 || fail "no probe for a FIN at rcv_nxt"
 wait "$pingpid" || true
 lost=$(awk '/packets transmitted/ {print $1 - $4}' "$LOGDIR/ping.txt")
 say "pings lost through the attack: $lost of 600; server drop_auth $(jget s lwts .totals.drop_auth), drop_window $(jget s lwts .totals.drop_window), rst_probes $(jget s lwts .totals.rst_probes)"
@@ -63,11 +78,10 @@ say "pings lost through the attack: $lost of 600; server drop_auth $(jget s lwts
 [ "$(jget s lwts .totals.rst_probes_failed)" = 0 ] || fail "a probe failed with the client alive"
 
 say "the client dies: an exact RST now ends the session at once"
-rcv=$(jget s lwts '.peers[0].tcp_rcv_nxt')
-snd=$(jget s lwts '.peers[0].tcp_snd_nxt')
+n=$(probes)
 kill9 "$client_PID"
 t0=$(date +%s%N)
-spoof "$rcv" "$snd" RA
+exact RA $((n + 1)) || fail "no probe for a RST at rcv_nxt after the client died"
 wait_for 6 "session over" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions) = 0 ]"
 say "session ended $(( ($(date +%s%N) - t0) / 1000000 )) ms after the RST (timeout is 15 s)"
 grep -q "connection reset by peer (no authenticated answer to a probe)" "$LOGDIR/server.log" ||
