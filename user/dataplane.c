@@ -442,7 +442,8 @@ static void send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, siz
 {
 	uint8_t *b;
 
-	if (s->fenc && len <= LWT_FEC_MAX_PKT) {
+	/* With no parity due (adaptive at 0) the packet goes as plain IP. */
+	if (s->fenc && len <= LWT_FEC_MAX_PKT && lwt_fec_enc_active(s->fenc)) {
 		struct fec_ctx c = { x, s };
 
 		lwt_fec_enc_add(s->fenc, pkt, len, lwt_now_ns(), fec_emit, &c);
@@ -617,6 +618,13 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		LWT_CTR_INC(&d->ctr, drop_queue_full);
 }
 
+/* Adaptive FEC: judge the peer's last loss report (fecctl.h). */
+static void fec_adapt(struct dpctx *x, struct lwt_slot *s)
+{
+	lwt_fec_enc_set_parity(s->fenc, lwt_fecctl_decide(&s->fc, x->d->cfg.fec_data,
+							  x->d->cfg.fec_parity));
+}
+
 static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
 {
 	struct lwt_keepalive ka;
@@ -633,8 +641,12 @@ static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *
 	s->last_echo_rx_ns = now;
 	echo = be64toh(ka.echo_ns);
 	delay_ns = ntohl(ka.echo_delay_us) * 1000u;
-	if (echo && echo < now && now - echo > delay_ns)
+	if (echo && echo < now && now - echo > delay_ns) {
 		atomic_store_explicit(&s->rtt_us, (now - echo - delay_ns) / 1000, memory_order_relaxed);
+		lwt_fecctl_rtt(&s->fc, (uint32_t)((now - echo - delay_ns) / 1000), now);
+		if (s->fc.pending)
+			fec_adapt(x, s);
+	}
 	if (!ka.is_reply)
 		send_keepalive(x, s, true);
 }
@@ -660,9 +672,11 @@ static void report_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 	memcpy(&r, p, sizeof(r));
 	ppm = ntohl(r.loss_ppm);
 	atomic_store_explicit(&s->peer_loss_ppm, ppm, memory_order_relaxed);
-	if (s->fenc && x->d->cfg.fec_adaptive)
-		lwt_fec_enc_set_parity(s->fenc, lwt_fec_adaptive_parity(ppm, x->d->cfg.fec_data,
-									x->d->cfg.fec_parity));
+	if (s->fenc && x->d->cfg.fec_adaptive) {
+		/* Judged once a probe tells whether a queue is building. */
+		lwt_fecctl_report(&s->fc, ppm, lwt_now_ns());
+		send_keepalive(x, s, false);
+	}
 }
 
 static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
@@ -1154,6 +1168,8 @@ static uint64_t fec_timers(struct dpctx *x)
 		}
 		if (s->probe_until_ns)
 			probe_check(x, s, now);
+		if (s->fc.pending && s->fenc && now - s->fc.pending_ns >= LWT_FECCTL_WAIT_NS)
+			fec_adapt(x, s);	/* its probe went unanswered */
 		if (s->rx_prev && now >= s->prev_until_ns) {
 			lwt_aead_destroy(s->rx_prev);
 			s->rx_prev = NULL;
@@ -1305,6 +1321,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->rx = in->rx;
 		s->fenc = in->fenc;
 		s->fdec = in->fdec;
+		lwt_fecctl_init(&s->fc, in->fec_key, s->fenc ? lwt_fec_enc_parity(s->fenc) : 0);
 		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
 		s->rep_ns = lwt_now_ns() + REPORT_NS;
 		s->pub_sig = ~0ull;

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/* Adaptive FEC control (fecctl.h): random loss raises parity at once and it
+ * falls one step a report; loss while the RTT stands above the path's
+ * minimum is congestion and never raises it; the path minimum is windowed;
+ * a new session towards a known peer starts where the last one was. */
+#include "testutil.h"
+#include "fecctl.h"
+
+#define MS 1000u
+#define S 1000000000ull
+
+/* One report: RTT samples before it is judged, the loss it reports. */
+struct step {
+	uint32_t rtt_us;	/* a sample taken after the report; 0 = none */
+	uint32_t ppm;
+	int want_parity;
+	uint64_t want_holds;
+};
+
+static void run(const char *name, const struct step *t, size_t n, uint32_t base_rtt)
+{
+	struct lwt_fecctl f;
+	uint64_t now = 1 * S;
+
+	lwt_fecctl_init(&f, 0, 0);
+	lwt_fecctl_rtt(&f, base_rtt, now);	/* the idle path, as first seen */
+	for (size_t i = 0; i < n; i++) {
+		int p;
+
+		now += S;
+		lwt_fecctl_report(&f, t[i].ppm, now);
+		if (t[i].rtt_us)
+			lwt_fecctl_rtt(&f, t[i].rtt_us, now + 1000);
+		p = lwt_fecctl_decide(&f, 10, 3);
+		if (p != t[i].want_parity ||
+		    atomic_load(&f.congestion_holds) != t[i].want_holds)
+			fail_msg("%s step %zu: parity %d (want %d), holds %llu (want %llu)", name,
+				 i + 1, p, t[i].want_parity,
+				 (unsigned long long)atomic_load(&f.congestion_holds),
+				 (unsigned long long)t[i].want_holds);
+	}
+}
+
+static void test_random_loss(void **state)
+{
+	static const struct step t[] = {
+		{ 40 * MS, 0, 0, 0 },		/* 1: clean */
+		{ 41 * MS, 50000, 3, 0 },	/* 2: 5% at the base RTT: up at once */
+		{ 40 * MS, 50000, 3, 0 },	/* 3 */
+		{ 40 * MS, 0, 2, 0 },		/* 4: clean again: one step a report */
+		{ 0, 0, 1, 0 },			/* 5: probe lost: judged anyway */
+		{ 40 * MS, 0, 0, 0 },		/* 6 */
+		{ 40 * MS, 0, 0, 0 },		/* 7: stays at 0 */
+		{ 59 * MS, 10000, 2, 0 },	/* 8: +19 ms < max(5, 20) ms: random */
+	};
+
+	run("random", t, sizeof(t) / sizeof(t[0]), 40 * MS);
+}
+
+static void test_congestion(void **state)
+{
+	static const struct step t[] = {
+		{ 1 * MS, 0, 0, 0 },		/* 1: clean, 1 ms path */
+		{ 80 * MS, 20000, 0, 1 },	/* 2: 2% loss, queue 80 ms: held at 0 */
+		{ 120 * MS, 30000, 0, 2 },	/* 3 */
+		{ 1 * MS, 0, 0, 2 },		/* 4: queue drained, no loss; srtt 41 ms */
+		{ 1 * MS, 0, 0, 2 },		/* 5: 21 ms */
+		{ 1 * MS, 20000, 0, 3 },	/* 6: 11 ms: still a queue */
+		{ 1 * MS, 50000, 3, 3 },	/* 7: 6 ms < 1 + 5: random, up at once */
+		{ 200 * MS, 50000, 2, 4 },	/* 8: now a queue too: decays */
+		{ 200 * MS, 50000, 1, 5 },	/* 9 */
+		{ 200 * MS, 50000, 0, 6 },	/* 10 */
+		{ 200 * MS, 50000, 0, 7 },	/* 11: stays at 0 */
+	};
+
+	run("congestion", t, sizeof(t) / sizeof(t[0]), 1 * MS);
+}
+
+static void test_threshold(void **state)
+{
+	static const struct { uint32_t min, srtt; bool want; } t[] = {
+		{ 1 * MS, 5 * MS, false },	/* 1: +4 ms: under the 5 ms floor */
+		{ 1 * MS, 7 * MS, true },	/* 2: +6 ms */
+		{ 40 * MS, 59 * MS, false },	/* 3: +19 ms < 20 ms (half of min) */
+		{ 40 * MS, 61 * MS, true },	/* 4: +21 ms */
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct lwt_fecctl f;
+
+		lwt_fecctl_init(&f, 0, 0);
+		lwt_fecctl_rtt(&f, t[i].min, S);
+		f.srtt_us = t[i].srtt;
+		if (lwt_fecctl_congested(&f) != t[i].want)
+			fail_msg("threshold case %zu", i + 1);
+	}
+}
+
+/* A path minimum from long ago does not outlive two windows. */
+static void test_min_window(void **state)
+{
+	struct lwt_fecctl f;
+	uint64_t now = S;
+
+	lwt_fecctl_init(&f, 0, 0);
+	lwt_fecctl_rtt(&f, 1 * MS, now);
+	for (int i = 0; i < 80; i++) {
+		now += S;
+		lwt_fecctl_rtt(&f, 50 * MS, now);	/* a new, longer route */
+	}
+	assert_int_equal(atomic_load(&f.pub_min_us), 50 * MS);
+	assert_false(lwt_fecctl_congested(&f));
+}
+
+static void test_start_memory(void **state)
+{
+	struct lwt_fecctl f;
+
+	assert_int_equal(lwt_fecctl_start(0x0a000002, 3), 0);	/* unknown peer: low start */
+	lwt_fecctl_init(&f, 0x0a000002, 0);
+	lwt_fecctl_rtt(&f, 40 * MS, S);
+	lwt_fecctl_report(&f, 50000, 2 * S);
+	assert_int_equal(lwt_fecctl_decide(&f, 10, 3), 3);
+	assert_int_equal(lwt_fecctl_start(0x0a000002, 3), 3);
+	assert_int_equal(lwt_fecctl_start(0x0a000002, 2), 2);	/* a lower ceiling now */
+	assert_int_equal(lwt_fecctl_start(0x0a000003, 3), 0);	/* another peer */
+	assert_int_equal(lwt_fecctl_start(0, 3), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_loss),
+		cmocka_unit_test(test_congestion),
+		cmocka_unit_test(test_threshold),
+		cmocka_unit_test(test_min_window),
+		cmocka_unit_test(test_start_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
