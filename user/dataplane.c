@@ -36,6 +36,9 @@
 #define REC_HDR (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr))
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
 #define REPORT_RECORDS 2000			/* ...or sooner, after this many records */
+#define REPORT_FIRST_NS (REPORT_NS / 5)		/* a session's first; and the retry of
+						 * a window under REPORT_MIN records */
+#define REPORT_MIN 20
 #define FEC_EXPIRE_EVERY_NS (100000000ull)
 #define KEY_GRACE_NS (2000000000ull)		/* previous epoch kept for stragglers */
 #define KEY_WAIT_NS (30000000000ull)		/* ... or until the peer switches */
@@ -1143,6 +1146,31 @@ static void publish(struct lwt_slot *s)
 	PUB_SET(s, rcv_nxt, s->tcp.rcv_nxt);
 }
 
+/* Tell the peer the loss of the records it sent us, over the window since
+ * the last report (adaptive FEC). */
+static void loss_report(struct dpctx *x, struct lwt_slot *s, uint64_t now)
+{
+	uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
+	struct lwt_fec_report r;
+	uint32_t ppm;
+
+	if (exp < REPORT_MIN) {
+		/* Too few to judge yet: the window goes on. */
+		s->rep_ns = now + REPORT_FIRST_NS;
+		return;
+	}
+	s->rep_ns = now + REPORT_NS;
+	if (got <= exp) {
+		ppm = (uint32_t)((exp - got) * 1000000 / exp);
+		atomic_store_explicit(&s->loss_ppm, ppm, memory_order_relaxed);
+		r.loss_ppm = htonl(ppm);
+		r.window = htonl((uint32_t)exp);
+		send_record(x, s, LWT_MSG_FEC_REPORT, &r, sizeof(r), tx_buf(x));
+	}
+	s->rep_top = s->rx_top;
+	s->rep_seen = s->rx_seen;
+}
+
 /* FEC timers of every session: parity flush, group expiry, loss reports;
  * and what status reads. Returns the earliest flush deadline (0 = none). */
 static uint64_t fec_timers(struct dpctx *x)
@@ -1179,22 +1207,8 @@ static uint64_t fec_timers(struct dpctx *x)
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
 			s->pub_sig = ~0ull;	/* expiry counts losses */
 		}
-		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS) {
-			uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
-			struct lwt_fec_report r;
-
-			s->rep_ns = now + REPORT_NS;
-			if (exp >= 20 && got <= exp) {
-				uint32_t ppm = (uint32_t)((exp - got) * 1000000 / exp);
-
-				atomic_store_explicit(&s->loss_ppm, ppm, memory_order_relaxed);
-				r.loss_ppm = htonl(ppm);
-				r.window = htonl((uint32_t)exp);
-				send_record(x, s, LWT_MSG_FEC_REPORT, &r, sizeof(r), tx_buf(x));
-			}
-			s->rep_top = s->rx_top;
-			s->rep_seen = s->rx_seen;
-		}
+		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS)
+			loss_report(x, s, now);
 		/* Sends move snd_nxt, receipts rcv_nxt: nothing else changes
 		 * what status shows, so an idle session costs no stores. */
 		sig = (uint64_t)s->tcp.snd_nxt << 32 | s->tcp.rcv_nxt;
@@ -1323,7 +1337,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->fdec = in->fdec;
 		lwt_fecctl_init(&s->fc, in->fec_key, s->fenc ? lwt_fec_enc_parity(s->fenc) : 0);
 		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
-		s->rep_ns = lwt_now_ns() + REPORT_NS;
+		s->rep_ns = lwt_now_ns() + REPORT_FIRST_NS;
 		s->pub_sig = ~0ull;
 		s->expire_ns = 0;
 		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);
