@@ -103,17 +103,18 @@ impair_restart --delay-ms 20
 # bridge's restart gap); parity must reach 0 once a clean window is reported.
 nsx c ping -q -c 300 -i 0.005 10.0.0.1 >/dev/null || true
 wait_for 10 "client parity 0 on a clean link" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq .peers[0].fec.parity_now)\" = 0 ]"
-d0=$(fec c lwtc data_sent)
+# Records sent: at parity 0 packets leave as plain IP records, not shards.
+d0=$(jget c lwtc .peers[0].tx_packets)
 p0=$(fec c lwtc parity_sent)
 # Paced below what the bridge carries: queue drops are loss too, and the
 # point here is a link without any.
 bps=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-clean.json" -t 4 -b 40M)
-d1=$(fec c lwtc data_sent)
+d1=$(jget c lwtc .peers[0].tx_packets)
 p1=$(fec c lwtc parity_sent)
 pc=$(fec c lwtc parity_now)
 ovh=$(jq -n "($p1 - $p0) / ($d1 - $d0) * 100")
-say "clean link: iperf3 $(jq -n "$bps / 1e6 | floor") Mbit/s, data shards $((d1 - d0)), parity $((p1 - p0)): overhead $ovh%, parity now $pc"
-[ $((d1 - d0)) -gt 1000 ] || fail "too little traffic to judge ($((d1 - d0)) shards)"
+say "clean link: iperf3 $(jq -n "$bps / 1e6 | floor") Mbit/s, records $((d1 - d0)), parity $((p1 - p0)): overhead $ovh%, parity now $pc"
+[ $((d1 - d0)) -gt 1000 ] || fail "too little traffic to judge ($((d1 - d0)) records)"
 jq -e -n "$ovh < 2" >/dev/null || fail "FEC overhead $ovh% on a clean link"
 [ "$pc" -eq 0 ] || fail "parity still $pc on a clean link"
 down
