@@ -47,6 +47,7 @@ void lwt_fecctl_init(struct lwt_fecctl *f, uint32_t key, int parity)
 	f->srtt_us = f->min_us = f->prev_min_us = 0;
 	f->win_end_ns = 0;
 	f->pending = false;
+	f->base_ppm = 0;
 	atomic_store_explicit(&f->congestion_holds, 0, memory_order_relaxed);
 	atomic_store_explicit(&f->raises, 0, memory_order_relaxed);
 	atomic_store_explicit(&f->decays, 0, memory_order_relaxed);
@@ -95,13 +96,23 @@ void lwt_fecctl_report(struct lwt_fecctl *f, uint32_t loss_ppm, uint64_t now_ns)
 
 int lwt_fecctl_decide(struct lwt_fecctl *f, int k, int ceiling)
 {
-	int want = lwt_fec_adaptive_parity(f->pending_ppm, k, ceiling), p = f->parity;
+	uint32_t ppm = f->pending_ppm;
+	int want = lwt_fec_adaptive_parity(ppm, k, ceiling), p = f->parity, base;
 
 	f->pending = false;
-	if (want > 0 && lwt_fecctl_congested(f)) {
-		/* Loss while a queue builds: ours. Back off, do not add load. */
-		atomic_fetch_add_explicit(&f->congestion_holds, 1, memory_order_relaxed);
-		want = p > 0 ? p - 1 : 0;
+	if (lwt_fecctl_congested(f)) {
+		/* A queue is building: what was lost beyond the loss the path
+		 * showed without a queue is ours. Parity for that random part
+		 * only; no load added for the rest. */
+		if (ppm < f->base_ppm)
+			f->base_ppm = ppm;
+		base = lwt_fec_adaptive_parity(f->base_ppm, k, ceiling);
+		if (want > base) {
+			atomic_fetch_add_explicit(&f->congestion_holds, 1, memory_order_relaxed);
+			want = base;
+		}
+	} else {
+		f->base_ppm = ppm;
 	}
 	if (want > p) {
 		p = want;

@@ -7,9 +7,9 @@
  * our own queue overflowing at a bottleneck is not: more parity there only
  * adds load to a full link. A report of loss is judged against an RTT sampled
  * right after it: if the smoothed RTT stands well above the path's minimum
- * (a queue is building), the loss is taken for congestion and parity decays
- * instead of rising. Parity rises to the loss's need at once and falls one
- * step a report.
+ * (a queue is building), only the loss last measured without a queue earns
+ * parity; the rest is congestion and never raises it. Parity rises to the
+ * need at once and falls one step a report.
  *
  * One per slot, owned by the slot's poller (not thread safe); the counters
  * and figures under "published" are read by status threads (relaxed). */
@@ -33,6 +33,7 @@ struct lwt_fecctl {
 	uint64_t win_end_ns;
 	bool pending;			/* a report waits for its RTT probe */
 	uint32_t pending_ppm;
+	uint32_t base_ppm;		/* loss last measured without a queue */
 	uint64_t pending_ns;
 	/* published */
 	_Atomic uint64_t congestion_holds;	/* reports of loss judged congestion */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Adaptive FEC control (fecctl.h): random loss raises parity at once and it
- * falls one step a report; loss while the RTT stands above the path's
- * minimum is congestion and never raises it; the path minimum is windowed;
+ * falls one step a report; while the RTT stands above the path's minimum
+ * only the loss last measured without a queue earns parity; the path minimum is windowed;
  * a new session towards a known peer starts where the last one was. */
 #include "testutil.h"
 #include "fecctl.h"
@@ -17,7 +17,7 @@ struct step {
 	uint64_t want_holds;
 };
 
-static void run(const char *name, const struct step *t, size_t n, uint32_t base_rtt)
+static void run(const char *name, const struct step *t, size_t n, uint32_t base_rtt, int ceiling)
 {
 	struct lwt_fecctl f;
 	uint64_t now = 1 * S;
@@ -31,7 +31,7 @@ static void run(const char *name, const struct step *t, size_t n, uint32_t base_
 		lwt_fecctl_report(&f, t[i].ppm, now);
 		if (t[i].rtt_us)
 			lwt_fecctl_rtt(&f, t[i].rtt_us, now + 1000);
-		p = lwt_fecctl_decide(&f, 10, 3);
+		p = lwt_fecctl_decide(&f, 10, ceiling);
 		if (p != t[i].want_parity ||
 		    atomic_load(&f.congestion_holds) != t[i].want_holds)
 			fail_msg("%s step %zu: parity %d (want %d), holds %llu (want %llu)", name,
@@ -54,9 +54,10 @@ static void test_random_loss(void **state)
 		{ 59 * MS, 10000, 2, 0 },	/* 8: +19 ms < max(5, 20) ms: random */
 	};
 
-	run("random", t, sizeof(t) / sizeof(t[0]), 40 * MS);
+	run("random", t, sizeof(t) / sizeof(t[0]), 40 * MS, 3);
 }
 
+/* Ceiling 6 here: 1% wants 2, 2% and 3% want 3, 5% wants 4, 20% wants 6. */
 static void test_congestion(void **state)
 {
 	static const struct step t[] = {
@@ -66,14 +67,14 @@ static void test_congestion(void **state)
 		{ 1 * MS, 0, 0, 2 },		/* 4: queue drained, no loss; srtt 41 ms */
 		{ 1 * MS, 0, 0, 2 },		/* 5: 21 ms */
 		{ 1 * MS, 20000, 0, 3 },	/* 6: 11 ms: still a queue */
-		{ 1 * MS, 50000, 3, 3 },	/* 7: 6 ms < 1 + 5: random, up at once */
-		{ 200 * MS, 50000, 2, 4 },	/* 8: now a queue too: decays */
-		{ 200 * MS, 50000, 1, 5 },	/* 9 */
-		{ 200 * MS, 50000, 0, 6 },	/* 10 */
-		{ 200 * MS, 50000, 0, 7 },	/* 11: stays at 0 */
+		{ 1 * MS, 50000, 4, 3 },	/* 7: 6 ms < 1 + 5: random 5%, up at once */
+		{ 200 * MS, 200000, 4, 4 },	/* 8: a queue too: only the 5% earns parity */
+		{ 200 * MS, 10000, 3, 4 },	/* 9: 1% under a queue: random is at most 1% */
+		{ 200 * MS, 200000, 2, 5 },	/* 10: so 20% more is congestion */
+		{ 200 * MS, 200000, 2, 6 },	/* 11: held at 1%'s need */
 	};
 
-	run("congestion", t, sizeof(t) / sizeof(t[0]), 1 * MS);
+	run("congestion", t, sizeof(t) / sizeof(t[0]), 1 * MS, 6);
 }
 
 static void test_threshold(void **state)
