@@ -44,7 +44,7 @@ static const struct keydef keys[] = {
 	{ "key_file", "key-file", K_STR, F(key_file), 0, 0, "lwt: file whose first line is the key (not shown in ps)" },
 	{ "mtu", "mtu", K_INT, F(mtu), 0, 9000, "TUN MTU, 576..9000; 0 = from the path (default 1400)" },
 	{ "fec_data", "fec-data", K_INT, F(fec_data), 1, 128, "FEC data shards 1..128 (default 10)" },
-	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off (default 3)" },
+	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off; the ceiling when adaptive (default 3)" },
 	{ "fec_flush_us", "fec-flush-us", K_INT, F(fec_flush_us), 10, 1000000, "lwt: parity flush timer, us (default 500)" },
 	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured random loss, fec-parity the ceiling (default true)" },
 	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 1, 1000000, "packets queued while (re)connecting (default 5000)" },
@@ -607,7 +607,7 @@ int lwt_config_write_templates(const char *path, char *err, size_t el)
 	snprintf(text, sizeof(text),
 		 "{\n  \"mode\": \"server\",\n  \"local_addr\": \"0.0.0.0:9000\",\n"
 		 "  \"tunnel_addr\": \"10.0.0.1/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
-		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"multi_client\": true,\n"
+		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"fec_adaptive\": true,\n  \"multi_client\": true,\n"
 		 "  \"max_clients\": 100,\n  \"client_isolation\": false,\n  \"keepalive\": 5,\n"
 		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
 	r = write_file(path, text, err, el);
@@ -616,7 +616,7 @@ int lwt_config_write_templates(const char *path, char *err, size_t el)
 	snprintf(text, sizeof(text),
 		 "{\n  \"mode\": \"client\",\n  \"remote_addr\": \"SERVER-IP:9000\",\n"
 		 "  \"tunnel_addr\": \"10.0.0.2/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
-		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"keepalive\": 5,\n"
+		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"fec_adaptive\": true,\n  \"keepalive\": 5,\n"
 		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
 	snprintf(cpath, sizeof(cpath), "%s.client", path);
 	r = write_file(cpath, text, err, el);
