@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define LWT_FECCTL_CONG_MIN_US 5000	/* queue delay that means congestion: */
-#define LWT_FECCTL_CONG_FRAC 2		/* srtt > min + max(5 ms, min / 2) */
+#define LWT_FECCTL_CONG_MIN_US 1000	/* queue delay that means congestion: */
+#define LWT_FECCTL_CONG_FRAC 2		/* srtt > min + max(1 ms, min / 2) */
 #define LWT_FECCTL_MIN_WIN_NS (30000000000ull)	/* min RTT: over 2 windows of 30 s */
 #define LWT_FECCTL_WAIT_NS (1000000000ull)	/* a probe unanswered this long: judge anyway */
 

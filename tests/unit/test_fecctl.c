@@ -61,27 +61,27 @@ static void test_random_loss(void **state)
 static void test_congestion(void **state)
 {
 	static const struct step t[] = {
-		{ 1 * MS, 0, 0, 0 },		/* 1: clean, 1 ms path */
-		{ 80 * MS, 20000, 0, 1 },	/* 2: 2% loss, queue 80 ms: held at 0 */
+		{ 10 * MS, 0, 0, 0 },		/* 1: clean, 10 ms path: queue over 15 ms */
+		{ 80 * MS, 20000, 0, 1 },	/* 2: 2% loss, srtt 45 ms: held at 0 */
 		{ 120 * MS, 30000, 0, 2 },	/* 3 */
-		{ 1 * MS, 0, 0, 2 },		/* 4: queue drained, no loss; srtt 41 ms */
-		{ 1 * MS, 0, 0, 2 },		/* 5: 21 ms */
-		{ 1 * MS, 20000, 0, 3 },	/* 6: 11 ms: still a queue */
-		{ 1 * MS, 50000, 4, 3 },	/* 7: 6 ms < 1 + 5: random 5%, up at once */
+		{ 10 * MS, 0, 0, 2 },		/* 4: queue drained, no loss; srtt 46 ms */
+		{ 10 * MS, 0, 0, 2 },		/* 5: 28 ms */
+		{ 10 * MS, 20000, 0, 3 },	/* 6: 19 ms: still a queue */
+		{ 10 * MS, 50000, 4, 3 },	/* 7: 14.5 ms: random 5%, up at once */
 		{ 200 * MS, 200000, 4, 4 },	/* 8: a queue too: only the 5% earns parity */
 		{ 200 * MS, 10000, 3, 4 },	/* 9: 1% under a queue: random is at most 1% */
 		{ 200 * MS, 200000, 2, 5 },	/* 10: so 20% more is congestion */
 		{ 200 * MS, 200000, 2, 6 },	/* 11: held at 1%'s need */
 	};
 
-	run("congestion", t, sizeof(t) / sizeof(t[0]), 1 * MS, 6);
+	run("congestion", t, sizeof(t) / sizeof(t[0]), 10 * MS, 6);
 }
 
 static void test_threshold(void **state)
 {
 	static const struct { uint32_t min, srtt; bool want; } t[] = {
-		{ 1 * MS, 5 * MS, false },	/* 1: +4 ms: under the 5 ms floor */
-		{ 1 * MS, 7 * MS, true },	/* 2: +6 ms */
+		{ 1 * MS, 1900, false },	/* 1: +0.9 ms: under the 1 ms floor */
+		{ 1 * MS, 2100, true },		/* 2: +1.1 ms */
 		{ 40 * MS, 59 * MS, false },	/* 3: +19 ms < 20 ms (half of min) */
 		{ 40 * MS, 61 * MS, true },	/* 4: +21 ms */
 	};
