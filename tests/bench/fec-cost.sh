@@ -63,8 +63,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		R[$round,$cfg]=$(jq -cn --arg c "$cfg" "{config: \$c, round: $round, goodput_bps: $bps,
 			records: ($r1 - $r0), parity: ($p1 - $p0), inner_pkts: ($bytes / 1448 | floor),
 			client_task_ms: ${cms:-null}, server_task_ms: ${sms:-null}}
-			| .client_us_per_kpkt_inner = (if .inner_pkts > 0 then .client_task_ms * 1000 / .inner_pkts * 1000 | floor / 1000 else null end)
-			| .server_us_per_kpkt_inner = (if .inner_pkts > 0 then .server_task_ms * 1000 / .inner_pkts * 1000 | floor / 1000 else null end)")
+			| .client_us_per_pkt = (if .inner_pkts > 0 then .client_task_ms * 1000 / .inner_pkts * 1000 | floor / 1000 else null end)
+			| .server_us_per_pkt = (if .inner_pkts > 0 then .server_task_ms * 1000 / .inner_pkts * 1000 | floor / 1000 else null end)")
 		say "round $round $cfg: ${R[$round,$cfg]}"
 		echo "${R[$round,$cfg]}" >>"$OUT/fec-cost.txt"
 		if [ $round = 1 ] && [ $cfg = fec-10+3 ]; then
@@ -89,7 +89,7 @@ done
 for ((round = 1; round <= ROUNDS; round++)); do
 	for cfg in "${CONFIGS[@]}"; do echo "${R[$round,$cfg]}"; done
 done | jq -s . >"$OUT/fec-cost.json"
-printf '\n%-10s %-6s %10s %10s %10s %14s %14s\n' config round Mbit/s records parity "client us/kpkt" "server us/kpkt"
-jq -r '.[] | [.config, .round, (.goodput_bps / 1e6 | floor), .records, .parity, .client_us_per_kpkt_inner, .server_us_per_kpkt_inner] | @tsv' "$OUT/fec-cost.json" |
+printf '\n%-10s %-6s %10s %10s %10s %14s %14s\n' config round Mbit/s records parity "client us/pkt" "server us/pkt"
+jq -r '.[] | [.config, .round, (.goodput_bps / 1e6 | floor), .records, .parity, .client_us_per_pkt, .server_us_per_pkt] | @tsv' "$OUT/fec-cost.json" |
 	while IFS=$'\t' read -r a b c d e f g; do printf '%-10s %-6s %10s %10s %10s %14s %14s\n' "$a" "$b" "$c" "$d" "$e" "$f" "$g"; done
 say "wrote $OUT/fec-cost.json and $OUT/fec-cost.txt"
