@@ -4,17 +4,17 @@
 # upload through lwt with FEC off (-fec-parity 0), fixed 10+3
 # (-fec-adaptive=false) and the default (adaptive, ceiling 10+3: parity 0
 # here). Per config: goodput, and CPU time of the sending (client) and
-# receiving (server) daemons per 1000 inner packets (perf stat task-clock
+# receiving (server) daemons per inner packet (perf stat task-clock
 # over the run / the client's records sent, parity included, and / the
 # inner packets iperf3 carried at 1448 bytes of payload each). Then where
 # the sender's time goes with 10+3 (perf record, flat, FEC symbols
 # marked). The configs run back to back, ROUNDS times in turn (CPU shared:
 # compare within a round). A benchmark: it asserts nothing. Writes
 # build/bench/fec-cost.{json,txt}. Knobs: LWT_BENCH_SECONDS (5),
-# LWT_BENCH_ROUNDS (2).
+# LWT_BENCH_ROUNDS (2), LWT_BENCH_CONFIGS.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${LWT_BENCH_ROUNDS:-2}
-CONFIGS=(fec-off fec-10+3 default)
+read -r -a CONFIGS <<<"${LWT_BENCH_CONFIGS:-fec-off fec-10+3 default}"
 command -v perf >/dev/null && perf stat -e task-clock -o /dev/null -- true >/dev/null 2>&1 ||
 	skip "perf stat unusable here"
 
