@@ -211,6 +211,7 @@ bench: all $(BUILD)/bench/csum-bench $(BUILD)/bench/handshake-bench $(BUILD)/ben
 	LWT_SYNFLOOD_RATE=0 LWT_LOGDIR_SUFFIX=bench ./scripts/run-netns-tests.sh tests/netns/43_synflood.sh
 	./tests/bench/bench.sh
 	./tests/bench/loss-sweep.sh
+	./tests/bench/fec-cost.sh
 	./tests/bench/auth-only.sh
 	./tests/bench/control.sh
 

@@ -45,9 +45,9 @@ static const struct keydef keys[] = {
 	{ "key_file", "key-file", K_STR, F(key_file), 0, 0, "lwt: file whose first line is the key (not shown in ps)" },
 	{ "mtu", "mtu", K_INT, F(mtu), 0, 9000, "TUN MTU, 576..9000; 0 = from the path (default 1400)" },
 	{ "fec_data", "fec-data", K_INT, F(fec_data), 0, 128, "FEC data shards 1..128; 0 = default (10)" },
-	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off (default 3)" },
+	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off; the ceiling when adaptive (default 3)" },
 	{ "fec_flush_us", "fec-flush-us", K_INT, F(fec_flush_us), 10, 1000000, "lwt: parity flush timer, us (default 500)" },
-	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured loss (default false)" },
+	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured random loss, fec-parity the ceiling (default true)" },
 	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 0, 1000000, "packets queued while (re)connecting; 0 = default (5000)" },
 	{ "recv_queue_size", "recv-queue", K_INT, F(recv_queue_size), 0, 1000000, "receive queue, packets; 0 = default (5000)" },
 	{ "multi_client", "multi-client", K_BOOL, F(multi_client), 0, 0, "server: more than one client (default true)" },
@@ -199,6 +199,7 @@ void lwt_config_defaults(struct lwt_config *c)
 	c->mtu = 1400;
 	c->fec_data = 10;
 	c->fec_parity = 3;
+	c->fec_adaptive = true;
 	c->fec_flush_us = 500;
 	c->send_queue_size = c->recv_queue_size = 5000;
 	c->multi_client = true;

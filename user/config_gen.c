@@ -94,7 +94,7 @@ int lwt_config_write_templates(const char *path, bool force, char *err, size_t e
 	snprintf(text, sizeof(text),
 		 "{\n  \"mode\": \"server\",\n  \"local_addr\": \"0.0.0.0:9000\",\n"
 		 "  \"tunnel_addr\": \"10.0.0.1/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
-		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"multi_client\": true,\n"
+		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"fec_adaptive\": true,\n  \"multi_client\": true,\n"
 		 "  \"max_clients\": 100,\n  \"client_isolation\": false,\n  \"keepalive\": 5,\n"
 		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
 	r = put_file(path, text, force, err, el);
@@ -103,7 +103,7 @@ int lwt_config_write_templates(const char *path, bool force, char *err, size_t e
 	snprintf(text, sizeof(text),
 		 "{\n  \"mode\": \"client\",\n  \"remote_addr\": \"SERVER-IP:9000\",\n"
 		 "  \"tunnel_addr\": \"10.0.0.2/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
-		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"keepalive\": 5,\n"
+		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"fec_adaptive\": true,\n  \"keepalive\": 5,\n"
 		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
 	r = put_file(cpath, text, force, err, el);
 	if (r) {

@@ -210,8 +210,14 @@ static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_s
 	/* FEC: we encode with our shape; we decode with the peer's (it told us
 	 * in its HELLO / HELLO_ACK). Parity 0 on a side means no FEC at all. */
 	if (c->fec_parity > 0) {
-		in->fenc = lwt_fec_enc_create(c->fec_data, c->fec_parity, c->fec_parity,
-					      d->bufs.pkt_max, c->fec_flush_us);
+		/* Adaptive: fec_parity is the ceiling (the shape the handshake
+		 * announced); start from what the path to this peer last needed. */
+		uint32_t key = server ? peer_tun_ip : c->remote.sin_addr.s_addr;
+		int m = c->fec_adaptive ? lwt_fecctl_start(key, c->fec_parity) : c->fec_parity;
+
+		in->fec_key = key;
+		in->fenc = lwt_fec_enc_create(c->fec_data, m, c->fec_parity, d->bufs.pkt_max,
+					      c->fec_flush_us);
 		if (!in->fenc)
 			lwt_warn("FEC: couldn't create the encoder for %d+%d", c->fec_data, c->fec_parity);
 	}

@@ -182,6 +182,12 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 #undef PUB
 			cJSON_AddNumberToObject(fo, "loss_ppm", atomic_load(&s->loss_ppm));
 			cJSON_AddNumberToObject(fo, "peer_loss_ppm", atomic_load(&s->peer_loss_ppm));
+			/* Adaptive parity: its steps, and the RTTs it judges by. */
+			cJSON_AddNumberToObject(fo, "congestion_holds", (double)atomic_load(&s->fc.congestion_holds));
+			cJSON_AddNumberToObject(fo, "parity_raises", (double)atomic_load(&s->fc.raises));
+			cJSON_AddNumberToObject(fo, "parity_decays", (double)atomic_load(&s->fc.decays));
+			cJSON_AddNumberToObject(fo, "srtt_us", atomic_load(&s->fc.pub_srtt_us));
+			cJSON_AddNumberToObject(fo, "rtt_min_us", atomic_load(&s->fc.pub_min_us));
 		}
 		cJSON_AddNumberToObject(p, "tcp_snd_nxt", LWT_PUB_GET(s, snd_nxt));
 		cJSON_AddNumberToObject(p, "tcp_rcv_nxt", LWT_PUB_GET(s, rcv_nxt));

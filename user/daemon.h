@@ -27,6 +27,7 @@
 #include "dp.h"
 #include "faketcp.h"
 #include "fec.h"
+#include "fecctl.h"
 #include "handshake.h"
 #include "queue.h"
 #include "replay.h"
@@ -74,6 +75,7 @@ struct lwt_install {
 	struct lwt_aead *tx, *rx;
 	struct lwt_fec_enc *fenc;	/* NULL: we send no FEC */
 	struct lwt_fec_dec *fdec;	/* NULL: the peer sends no FEC */
+	uint32_t fec_key;		/* the peer, for fecctl's start memory */
 	uint32_t session_id;
 	uint32_t peer_tun_ip;	/* network order; 0 = any (client side) */
 	bool auth_only;		/* encrypt_after_auth negotiated: data records GMAC-only */
@@ -205,6 +207,7 @@ struct lwt_slot {
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
 	struct lwt_fec_enc *fenc;
 	struct lwt_fec_dec *fdec;
+	struct lwt_fecctl fc;		/* adaptive parity (published parts shared) */
 	uint64_t rx_top, rx_seen;	/* records: highest counter + 1, count accepted */
 	uint64_t rep_top, rep_seen;	/* ... at the last loss report */
 	uint64_t rep_ns, expire_ns;	/* next loss report, next FEC expiry */

@@ -37,6 +37,9 @@
 #define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
 #define REPORT_RECORDS 2000			/* ...or sooner, after this many records */
+#define REPORT_FIRST_NS (REPORT_NS / 5)		/* a session's first; and the retry of
+						 * a window under REPORT_MIN records */
+#define REPORT_MIN 20
 #define FEC_EXPIRE_EVERY_NS (100000000ull)
 #define KEY_GRACE_NS (2000000000ull)		/* previous epoch kept for stragglers */
 #define KEY_WAIT_NS (30000000000ull)		/* ... or until the peer switches */
@@ -468,7 +471,8 @@ static void send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, siz
 		LWT_CTR_INC(&s->ctr, drop_too_big);
 		return;
 	}
-	if (s->fenc) {
+	/* With no parity due (adaptive at 0) the packet goes as plain IP. */
+	if (s->fenc && lwt_fec_enc_active(s->fenc)) {
 		struct fec_ctx c = { x, s };
 
 		lwt_fec_enc_add(s->fenc, pkt, len, lwt_now_ns(), fec_emit, &c);
@@ -622,6 +626,13 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		LWT_CTR_INC(&d->ctr, drop_queue_full);
 }
 
+/* Adaptive FEC: judge the peer's last loss report (fecctl.h). */
+static void fec_adapt(struct dpctx *x, struct lwt_slot *s)
+{
+	lwt_fec_enc_set_parity(s->fenc, lwt_fecctl_decide(&s->fc, x->d->cfg.fec_data,
+							  x->d->cfg.fec_parity));
+}
+
 static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
 {
 	struct lwt_keepalive ka;
@@ -638,8 +649,12 @@ static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *
 	s->last_echo_rx_ns = now;
 	echo = be64toh(ka.echo_ns);
 	delay_ns = ntohl(ka.echo_delay_us) * 1000u;
-	if (echo && echo < now && now - echo > delay_ns)
+	if (echo && echo < now && now - echo > delay_ns) {
 		atomic_store_explicit(&s->rtt_us, (now - echo - delay_ns) / 1000, memory_order_relaxed);
+		lwt_fecctl_rtt(&s->fc, (uint32_t)((now - echo - delay_ns) / 1000), now);
+		if (s->fc.pending)
+			fec_adapt(x, s);
+	}
 	if (!ka.is_reply)
 		send_keepalive(x, s, true);
 }
@@ -665,9 +680,11 @@ static void report_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 	memcpy(&r, p, sizeof(r));
 	ppm = ntohl(r.loss_ppm);
 	atomic_store_explicit(&s->peer_loss_ppm, ppm, memory_order_relaxed);
-	if (s->fenc && x->d->cfg.fec_adaptive)
-		lwt_fec_enc_set_parity(s->fenc, lwt_fec_adaptive_parity(ppm, x->d->cfg.fec_data,
-									x->d->cfg.fec_parity));
+	if (s->fenc && x->d->cfg.fec_adaptive) {
+		/* Judged once a probe tells whether a queue is building. */
+		lwt_fecctl_report(&s->fc, ppm, lwt_now_ns());
+		send_keepalive(x, s, false);
+	}
 }
 
 static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
@@ -1134,6 +1151,31 @@ static void publish(struct lwt_slot *s)
 	PUB_SET(s, rcv_nxt, s->tcp.rcv_nxt);
 }
 
+/* Tell the peer the loss of the records it sent us, over the window since
+ * the last report (adaptive FEC). */
+static void loss_report(struct dpctx *x, struct lwt_slot *s, uint64_t now)
+{
+	uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
+	struct lwt_fec_report r;
+	uint32_t ppm;
+
+	if (exp < REPORT_MIN) {
+		/* Too few to judge yet: the window goes on. */
+		s->rep_ns = now + REPORT_FIRST_NS;
+		return;
+	}
+	s->rep_ns = now + REPORT_NS;
+	if (got <= exp) {
+		ppm = (uint32_t)((exp - got) * 1000000 / exp);
+		atomic_store_explicit(&s->loss_ppm, ppm, memory_order_relaxed);
+		r.loss_ppm = htonl(ppm);
+		r.window = htonl((uint32_t)exp);
+		send_record(x, s, LWT_MSG_FEC_REPORT, &r, sizeof(r), tx_buf(x));
+	}
+	s->rep_top = s->rx_top;
+	s->rep_seen = s->rx_seen;
+}
+
 /* FEC timers of every session: parity flush, group expiry, loss reports;
  * and what status reads. Returns the earliest flush deadline (0 = none). */
 static uint64_t fec_timers(struct dpctx *x)
@@ -1159,6 +1201,8 @@ static uint64_t fec_timers(struct dpctx *x)
 		}
 		if (s->probe_until_ns)
 			probe_check(x, s, now);
+		if (s->fc.pending && s->fenc && now - s->fc.pending_ns >= LWT_FECCTL_WAIT_NS)
+			fec_adapt(x, s);	/* its probe went unanswered */
 		if (s->rx_prev && now >= s->prev_until_ns) {
 			lwt_aead_destroy(s->rx_prev);
 			s->rx_prev = NULL;
@@ -1168,22 +1212,8 @@ static uint64_t fec_timers(struct dpctx *x)
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
 			s->pub_sig = ~0ull;	/* expiry counts losses */
 		}
-		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS) {
-			uint64_t exp = s->rx_top - s->rep_top, got = s->rx_seen - s->rep_seen;
-			struct lwt_fec_report r;
-
-			s->rep_ns = now + REPORT_NS;
-			if (exp >= 20 && got <= exp) {
-				uint32_t ppm = (uint32_t)((exp - got) * 1000000 / exp);
-
-				atomic_store_explicit(&s->loss_ppm, ppm, memory_order_relaxed);
-				r.loss_ppm = htonl(ppm);
-				r.window = htonl((uint32_t)exp);
-				send_record(x, s, LWT_MSG_FEC_REPORT, &r, sizeof(r), tx_buf(x));
-			}
-			s->rep_top = s->rx_top;
-			s->rep_seen = s->rx_seen;
-		}
+		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS)
+			loss_report(x, s, now);
 		/* Sends move snd_nxt, receipts rcv_nxt: nothing else changes
 		 * what status shows, so an idle session costs no stores. */
 		sig = (uint64_t)s->tcp.snd_nxt << 32 | s->tcp.rcv_nxt;
@@ -1311,8 +1341,9 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->rx = in->rx;
 		s->fenc = in->fenc;
 		s->fdec = in->fdec;
+		lwt_fecctl_init(&s->fc, in->fec_key, s->fenc ? lwt_fec_enc_parity(s->fenc) : 0);
 		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
-		s->rep_ns = lwt_now_ns() + REPORT_NS;
+		s->rep_ns = lwt_now_ns() + REPORT_FIRST_NS;
 		s->pub_sig = ~0ull;
 		s->expire_ns = 0;
 		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);

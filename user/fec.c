@@ -15,6 +15,7 @@ struct lwt_fec_enc {
 	uint64_t flush_ns;
 	uint32_t group;
 	int count;			/* packets in the open group */
+	int gm;				/* its parity, fixed when it opened */
 	uint64_t first_ns;		/* arrival of its first packet */
 	uint16_t max_len;		/* longest coded shard so far */
 	uint16_t lens[LWT_FEC_MAX_K];
@@ -105,9 +106,14 @@ int lwt_fec_enc_parity(const struct lwt_fec_enc *e)
 	return e->m;
 }
 
+bool lwt_fec_enc_active(const struct lwt_fec_enc *e)
+{
+	return e->count || e->m;
+}
+
 uint64_t lwt_fec_enc_deadline(const struct lwt_fec_enc *e)
 {
-	return e->count && e->m ? e->first_ns + e->flush_ns : 0;
+	return e->count && e->gm ? e->first_ns + e->flush_ns : 0;
 }
 
 const struct lwt_fec_stats *lwt_fec_enc_stats(const struct lwt_fec_enc *e)
@@ -119,7 +125,7 @@ void lwt_fec_enc_flush(struct lwt_fec_enc *e, lwt_fec_emit_fn emit, void *ctx)
 {
 	uint8_t *src[LWT_FEC_MAX_K], *dst[LWT_FEC_MAX_M];
 	struct lwt_fec_hdr h;
-	int k = e->count, m = e->m, i;
+	int k = e->count, m = e->gm, i;
 
 	if (!k)
 		return;
@@ -165,12 +171,17 @@ int lwt_fec_enc_add(struct lwt_fec_enc *e, const uint8_t *pkt, size_t len, uint6
 
 	if (len == 0 || len > e->max_pkt)
 		return -EMSGSIZE;
-	if (!e->count)
+	if (!e->count) {
 		e->first_ns = now_ns;
-	s = e->data + (size_t)e->count * e->shard_sz;
-	s[0] = len >> 8;
-	s[1] = len & 0xff;
-	memcpy(s + 2, pkt, len);
+		e->gm = e->m;
+	}
+	if (e->gm) {
+		/* Only a group that gets parity needs its coded copy. */
+		s = e->data + (size_t)e->count * e->shard_sz;
+		s[0] = len >> 8;
+		s[1] = len & 0xff;
+		memcpy(s + 2, pkt, len);
+	}
 	e->lens[e->count] = (uint16_t)(len + 2);
 	if (e->lens[e->count] > e->max_len)
 		e->max_len = e->lens[e->count];

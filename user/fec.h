@@ -59,9 +59,13 @@ typedef void (*lwt_fec_deliver_fn)(void *ctx, const uint8_t *pkt, size_t len);
  * for packets of 1..max_pkt bytes (max_pkt <= LWT_FEC_MAX_PKT). */
 struct lwt_fec_enc *lwt_fec_enc_create(int k, int m, int max_m, size_t max_pkt, uint32_t flush_us);
 void lwt_fec_enc_destroy(struct lwt_fec_enc *e);
-/* Parity for the groups that follow (adaptive FEC). */
+/* Parity for the groups that open from now on (adaptive FEC). */
 void lwt_fec_enc_set_parity(struct lwt_fec_enc *e, int m);
 int lwt_fec_enc_parity(const struct lwt_fec_enc *e);
+/* Does the next packet belong in a group: one is open, or parity is due?
+ * (Else, at parity 0, the caller may send it as a plain IP record.) A
+ * group's parity is fixed when its first packet arrives. */
+bool lwt_fec_enc_active(const struct lwt_fec_enc *e);
 /* Add a packet: emits its data shard at once; when the group fills, emits the
  * group's parity too. 0 or -EMSGSIZE. */
 int lwt_fec_enc_add(struct lwt_fec_enc *e, const uint8_t *pkt, size_t len, uint64_t now_ns,

@@ -7,7 +7,9 @@
 #   lwt-xdp          the default (AF_XDP, native XDP expected)
 #   lwt-xdp-generic  -xdp-mode generic
 #   lwt-xdp-nofec    the default path with FEC off (-fec-parity 0)
-# (FEC 10+3 is on in the others, as by default.) The daemons are restarted per path and `lwt-ctl stats --json` must show the
+#   lwt-xdp-fec103   the default path with fixed FEC 10+3 (-fec-adaptive=false)
+# (The others run the default FEC: adaptive, ceiling 10+3, so parity 0 on
+# this clean link.) The daemons are restarted per path and `lwt-ctl stats --json` must show the
 # intended .path/.xdp_mode (a WARNING row otherwise). Per path: iperf3 TCP, 1
 # and 4 streams, both directions; ping RTT (50 at 10 ms); daemon CPU (both
 # daemons' utime+stime over the iperf runs) per GB and per Gbit carried (the
@@ -19,7 +21,7 @@
 # Knobs: LWT_BENCH_SECONDS (5), LWT_BENCH_PATHS, LWT_BENCH_PERF_PATHS
 # ("" = no perf), LWT_BENCH_OUT.
 . "$(dirname "$0")/lib.sh"
-read -r -a BPATHS <<<"${LWT_BENCH_PATHS:-veth lwt-raw lwt-xdp lwt-xdp-generic lwt-xdp-nofec}"
+read -r -a BPATHS <<<"${LWT_BENCH_PATHS:-veth lwt-raw lwt-xdp lwt-xdp-generic lwt-xdp-nofec lwt-xdp-fec103}"
 read -r -a PERF_PATHS <<<"${LWT_BENCH_PERF_PATHS-lwt-xdp lwt-raw}"
 LOWSPEC_SRV=configs/low-spec-minimal.json
 LOWSPEC_CLI=configs/low-spec-client.json
@@ -107,6 +109,7 @@ path_flags() {
 	lwt-xdp) echo "" ;;
 	lwt-xdp-generic) echo "-xdp-mode generic" ;;
 	lwt-xdp-nofec) echo "-fec-parity 0" ;;
+	lwt-xdp-fec103) echo "-fec-adaptive=false" ;;
 	esac
 }
 # What each path must show in stats: .path and .xdp_mode ("-" = any).
@@ -116,6 +119,7 @@ path_want() {
 	lwt-xdp) echo "af-xdp native" ;;
 	lwt-xdp-generic) echo "af-xdp generic" ;;
 	lwt-xdp-nofec) echo "af-xdp native" ;;
+	lwt-xdp-fec103) echo "af-xdp native" ;;
 	esac
 }
 # in_use NS TUN -> "path/xdp_mode"

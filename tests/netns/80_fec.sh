@@ -6,8 +6,9 @@
 # parity flushed 20 ms after a group opens, the median RTT stays within
 # 10 ms of FEC off (a data path that held packets for their parity would
 # add 40 ms). 20 MB cross intact, and the pinned peers map shows the FEC
-# counters. Then adaptive FEC: parity follows the measured loss, and a
-# clean link pays under 2% of parity.
+# counters (all of that with fixed parity, -fec-adaptive=false). Then
+# adaptive FEC, the default: parity follows the measured loss, and a clean
+# link pays under 2% of parity.
 . "$(dirname "$0")/lib.sh"
 
 bridged s c --delay-ms 20 --loss 5 --seed 42
@@ -44,8 +45,8 @@ down
 jq -e -n "$loss_off >= 4" >/dev/null || fail "the bridge lost only $loss_off% without FEC"
 
 say "FEC 10+3, parity 20 ms after a group opens: 500 pings"
-srv -fec-data 10 -fec-parity 3 -fec-flush-us 20000
-cli -fec-data 10 -fec-parity 3 -fec-flush-us 20000
+srv -fec-data 10 -fec-parity 3 -fec-flush-us 20000 -fec-adaptive=false
+cli -fec-data 10 -fec-parity 3 -fec-flush-us 20000 -fec-adaptive=false
 up
 # The path this test means: the pinned-map check below needs it.
 ps=$(jget s lwts .path)
@@ -78,10 +79,16 @@ nsenter -t "$server_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwts/xdp-
 echo
 down
 
-say "adaptive FEC, ceiling 3, 5% loss: parity follows the loss"
-srv -fec-parity 3 -fec-adaptive
-cli -fec-parity 3 -fec-adaptive
+say "adaptive FEC (the default), ceiling 3, 5% loss: parity follows the loss"
+srv
+cli
 up
+# A new peer starts at parity 0: the first loss reports raise it.
+nsbg c ping -q -i 0.01 -c 1000 10.0.0.1
+warm=$BG_PID
+wait_for 10 "client parity up" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq .peers[0].fec.parity_now)\" -ge 1 ]"
+wait_for 10 "server parity up" sh -c "[ \"\$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .peers[0].fec.parity_now)\" -ge 1 ]"
+stop "$warm"
 read -r loss_ad rtt_ad < <(ping_stats c 10.0.0.1 300 0.005)
 pc=$(fec c lwtc parity_now)
 ps=$(fec s lwts parity_now)
@@ -96,17 +103,18 @@ impair_restart --delay-ms 20
 # bridge's restart gap); parity must reach 0 once a clean window is reported.
 nsx c ping -q -c 300 -i 0.005 10.0.0.1 >/dev/null || true
 wait_for 10 "client parity 0 on a clean link" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq .peers[0].fec.parity_now)\" = 0 ]"
-d0=$(fec c lwtc data_sent)
+# Records sent: at parity 0 packets leave as plain IP records, not shards.
+d0=$(jget c lwtc .peers[0].tx_packets)
 p0=$(fec c lwtc parity_sent)
 # Paced below what the bridge carries: queue drops are loss too, and the
 # point here is a link without any.
 bps=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-clean.json" -t 4 -b 40M)
-d1=$(fec c lwtc data_sent)
+d1=$(jget c lwtc .peers[0].tx_packets)
 p1=$(fec c lwtc parity_sent)
 pc=$(fec c lwtc parity_now)
 ovh=$(jq -n "($p1 - $p0) / ($d1 - $d0) * 100")
-say "clean link: iperf3 $(jq -n "$bps / 1e6 | floor") Mbit/s, data shards $((d1 - d0)), parity $((p1 - p0)): overhead $ovh%, parity now $pc"
-[ $((d1 - d0)) -gt 1000 ] || fail "too little traffic to judge ($((d1 - d0)) shards)"
+say "clean link: iperf3 $(jq -n "$bps / 1e6 | floor") Mbit/s, records $((d1 - d0)), parity $((p1 - p0)): overhead $ovh%, parity now $pc"
+[ $((d1 - d0)) -gt 1000 ] || fail "too little traffic to judge ($((d1 - d0)) records)"
 jq -e -n "$ovh < 2" >/dev/null || fail "FEC overhead $ovh% on a clean link"
 [ "$pc" -eq 0 ] || fail "parity still $pc on a clean link"
 down

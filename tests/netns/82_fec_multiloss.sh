@@ -32,8 +32,9 @@ csum_errors() {
 
 say "FEC 10+3, 6% loss each way: 10 MB, sha256 compared"
 bridged s c --delay-ms 10 --loss 6 --seed 7
-srv -fec-data 10 -fec-parity 3
-cli -fec-data 10 -fec-parity 3
+# Fixed parity (adaptive is the default): the groups this test counts.
+srv -fec-data 10 -fec-parity 3 -fec-adaptive=false
+cli -fec-data 10 -fec-parity 3 -fec-adaptive=false
 up
 ce0=$(csum_errors)
 xfer_sha256 s 10.0.0.1 c 10 150
@@ -54,8 +55,8 @@ say "FEC 10+1, 10% loss towards the server: 1000 pings at 10 ms"
 # Parity once the group is full (10 pings, 100 ms; ping slows down to
 # 15 ms when replies go missing), not after 500 us: groups of 10+1.
 impair_restart --delay-ms 10 --ba-loss 10 --seed 11
-srv -fec-data 10 -fec-parity 1 -fec-flush-us 300000
-cli -fec-data 10 -fec-parity 1 -fec-flush-us 300000
+srv -fec-data 10 -fec-parity 1 -fec-flush-us 300000 -fec-adaptive=false
+cli -fec-data 10 -fec-parity 1 -fec-flush-us 300000 -fec-adaptive=false
 up
 out=$(nsx c ping -n -q -c 1000 -i 0.01 -W 2 10.0.0.1 || true)
 printf '%s\n' "$out"

@@ -115,6 +115,7 @@ static void test_defaults_and_forms(void **state)
 	assert_int_equal(c.mtu, 1400);
 	assert_int_equal(c.fec_data, 10);
 	assert_int_equal(c.fec_parity, 3);
+	assert_true(c.fec_adaptive);	/* issue 15: fec_parity is a ceiling */
 	assert_int_equal(c.send_queue_size, 5000);
 	assert_int_equal(c.max_clients, 100);
 	assert_true(c.multi_client && c.enable_xdp && c.p2p_enabled);
@@ -127,7 +128,8 @@ static void test_defaults_and_forms(void **state)
 
 	assert_int_equal(parse(&c, err, (const char *[]){ "--m=client", "-r=127.0.0.1:9001", K,
 		"-xdp=false", "--p2p", "-multi-client=0", "-client-isolation",
-		"-mtu=0", "--fec-parity", "0", NULL }), 0);
+		"-mtu=0", "--fec-parity", "0", "-fec-adaptive=false", NULL }), 0);
+	assert_false(c.fec_adaptive);
 	assert_int_equal(c.mode, LWT_MODE_CLIENT);
 	assert_int_equal(ntohs(c.remote.sin_port), 9001);
 	assert_false(c.enable_xdp);
@@ -197,7 +199,7 @@ static void test_json_and_override(void **state)
 	char err[256];
 	char *p = write_tmp("{\"mode\":\"client\",\"remote_addr\":\"127.0.0.1:7000\",\"key\":\"filekey-abcdef\","
 			    "\"fec_data\":5,\"routes\":[\"10.9.0.0/16\"],\"keepalive\":2,\"timeout\":6,"
-			    "\"enable_xdp\":false,\"log_level\":\"debug\"}", 0600);
+			    "\"enable_xdp\":false,\"log_level\":\"debug\",\"fec_adaptive\":false}", 0600);
 
 	assert_int_equal(parse(&c, err, (const char *[]){ "-fec-data", "7", "-c", p, NULL }), 0);
 	assert_int_equal(c.mode, LWT_MODE_CLIENT);
@@ -206,6 +208,7 @@ static void test_json_and_override(void **state)
 	assert_int_equal(c.keepalive, 2);
 	assert_int_equal(c.timeout, 6);
 	assert_false(c.enable_xdp);
+	assert_false(c.fec_adaptive);
 	assert_int_equal(c.log_level, 3);
 	assert_string_equal(c.key, "filekey-abcdef");
 	assert_true(c.key_in_file);

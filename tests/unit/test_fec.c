@@ -445,6 +445,51 @@ static void test_flush_deadline(void **state)
 	lwt_fec_enc_destroy(e);
 }
 
+/* Adaptive parity changes apply to groups that open afterwards: a group
+ * opened at parity 0 (whose packets were never copied for coding) gets no
+ * parity when the level rises mid-group, and one opened with parity keeps
+ * it, rebuildable, when the level drops to 0 mid-group. */
+static void test_parity_fixed_per_group(void **state)
+{
+	static struct cap c;
+	static struct got g;
+	struct lwt_fec_enc *e = lwt_fec_enc_create(4, 0, 2, PKT, 500);
+	struct lwt_fec_dec *d = lwt_fec_dec_create(4, 2, PKT, 1000000000ull);
+
+	c.n = 0;
+	g.n = 0;
+	make_packets(8, 21);
+	assert_false(lwt_fec_enc_active(e));	/* parity 0, no group: plain IP */
+	lwt_fec_enc_add(e, pkts[0], plens[0], 0, emit, &c);
+	assert_true(lwt_fec_enc_active(e));	/* a group is open */
+	lwt_fec_enc_set_parity(e, 2);
+	for (int i = 1; i < 4; i++)
+		lwt_fec_enc_add(e, pkts[i], plens[i], 0, emit, &c);
+	assert_int_equal(c.n, 4);		/* no parity for that group */
+	assert_int_equal(lwt_fec_enc_stats(e)->parity_sent, 0);
+	/* Next group opens at 2; the level drops to 0 while it fills. */
+	lwt_fec_enc_add(e, pkts[4], plens[4], 0, emit, &c);
+	lwt_fec_enc_set_parity(e, 0);
+	for (int i = 5; i < 8; i++)
+		lwt_fec_enc_add(e, pkts[i], plens[i], 0, emit, &c);
+	assert_int_equal(c.n, 10);		/* 4 data + 2 parity */
+	assert_false(lwt_fec_enc_active(e));
+	/* Lose two data shards of the second group: the parity rebuilds them. */
+	for (int i = 4; i < 10; i++)
+		if (i != 5 && i != 6)
+			assert_int_equal(lwt_fec_dec_input(d, c.s[i].msg, c.s[i].len, 0, deliver, &g), 0);
+	assert_int_equal(g.n, 4);
+	for (int i = 0; i < 4; i++) {
+		int id = g.pkts[i][0];
+
+		assert_true(id >= 4 && id < 8);
+		assert_int_equal(g.lens[i], plens[id]);
+		assert_memory_equal(g.pkts[i], pkts[id], plens[id]);
+	}
+	lwt_fec_dec_destroy(d);
+	lwt_fec_enc_destroy(e);
+}
+
 static void test_adaptive(void **state)
 {
 	static const struct { uint32_t ppm; int k, ceil, want_min, want_max; } t[] = {
@@ -544,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bounded_flood),
 		cmocka_unit_test(test_flush_deadline),
+		cmocka_unit_test(test_parity_fixed_per_group),
 		cmocka_unit_test(test_adaptive),
 		cmocka_unit_test(test_jumbo),
 	};
