@@ -566,8 +566,13 @@ static void usage(void)
 {
 	printf("usage: lightweight-tunnel [flags]\n"
 	       "  -c FILE   load a JSON config; flags given beside -c override the file\n"
+	       "  -check    validate the flags and the -c file, print a summary and exit:\n"
+	       "            0 valid, 2 invalid (the message names the key); touches nothing\n"
 	       "  -g FILE   write a server template FILE and a client template FILE.client (mode 0600)\n"
-	       "  -v        print the version\n");
+	       "  -v        print the version\n"
+	       "A running daemon re-reads the -c file on SIGHUP or `lwt-ctl reload` (flags\n"
+	       "keep precedence): routes, allowed_routes, client_isolation, max_clients,\n"
+	       "log_level and fec_parity take effect at once; other keys need a restart.\n");
 	for (int i = 0; i < NKEYS; i++)
 		if (keys[i].flag)
 			printf("  -%-22s %-22s %s\n", keys[i].flag, keys[i].json, keys[i].help);
@@ -628,6 +633,7 @@ int lwt_config_write_templates(const char *path, char *err, size_t el)
 int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *err, size_t el)
 {
 	const char *cfile = NULL;
+	bool check = false;
 	int i, r;
 
 	lwt_config_defaults(cfg);
@@ -645,6 +651,12 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		if (!strcmp(name, "h") || !strcmp(name, "help")) {
 			usage();
 			return LWT_CFG_EXIT_OK;
+		}
+		if (!strcmp(name, "check")) {
+			if (eq)
+				return errf(err, el, "flag -check takes no value");
+			check = true;
+			continue;
 		}
 		if (!strcmp(name, "v") || !strcmp(name, "version")) {
 			printf("lightweight-tunnel (lwt) %s\n", LWT_VERSION);
@@ -689,6 +701,8 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 				i++;
 			continue;
 		}
+		if (!strcmp(name, "check"))
+			continue;
 		k = key_index(name, true);
 		if (eq)
 			v = eq + 1;
@@ -700,7 +714,63 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		if (r)
 			return r;
 	}
-	return finish(cfg, err, el);
+	r = finish(cfg, err, el);
+	cfg->check_only = check;
+	return r;
+}
+
+void lwt_config_summary(const struct lwt_config *c, char *out, size_t len)
+{
+	char fec[32];
+
+	if (c->fec_parity)
+		snprintf(fec, sizeof(fec), "%d+%d%s", c->fec_data, c->fec_parity,
+			 c->fec_adaptive ? " adaptive" : "");
+	else
+		snprintf(fec, sizeof(fec), "off");
+	snprintf(out, len, "config OK: %s, %s %s, tunnel %s%s%s, mtu %d, FEC %s, data path %s%s%s%s",
+		 c->mode == LWT_MODE_SERVER ? "server" : "client",
+		 c->mode == LWT_MODE_SERVER ? "listen" : "server", c->mode == LWT_MODE_SERVER ?
+		 c->local_addr : c->remote_addr, c->tunnel_addr, c->tun_name[0] ? " on " : "",
+		 c->tun_name, c->mtu, fec, c->enable_xdp ? "AF_XDP " : "raw sockets",
+		 c->enable_xdp ? c->xdp_mode : "", c->config_path[0] ? ", file " : "", c->config_path);
+}
+
+static bool same_value(const struct lwt_config *a, const struct lwt_config *b, const struct keydef *k)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+	const struct lwt_cidr *ca = (const void *)pa, *cb = (const void *)pb;
+	int na, nb, i;
+
+	if (k->type != K_CIDRS)
+		return !memcmp(pa, pb, k->size);
+	/* Entry by entry: the padding of struct lwt_cidr is not compared. */
+	memcpy(&na, pa + k->size, sizeof(na));
+	memcpy(&nb, pb + k->size, sizeof(nb));
+	for (i = 0; na == nb && i < na; i++)
+		if (ca[i].addr != cb[i].addr || ca[i].prefix != cb[i].prefix)
+			return false;
+	return na == nb;
+}
+
+int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
+		    const char *const *skip, char *out, size_t len)
+{
+	size_t off = 0;
+	int i, j, n = 0;
+
+	if (len)
+		out[0] = 0;
+	for (i = 0; i < NKEYS; i++) {
+		for (j = 0; skip && skip[j] && strcmp(skip[j], keys[i].json); j++)
+			;
+		if ((skip && skip[j]) || same_value(a, b, &keys[i]))
+			continue;
+		n++;
+		if (off < len)
+			off += snprintf(out + off, len - off, "%s%s", off ? ", " : "", keys[i].json);
+	}
+	return n;
 }
 
 int lwt_config_scrub_argv(int argc, char **argv)

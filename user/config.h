@@ -74,6 +74,7 @@ struct lwt_config {
 	char user[64];				/* user / -user (lwt): run as this user after set-up */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
+	bool check_only;			/* -check: validate, print a summary, exit */
 	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */
 	uint64_t has[2];
 };
@@ -104,6 +105,12 @@ int lwt_config_write_templates(const char *path, char *err, size_t errlen);
 /* Overwrite the value of every -k/--k flag in argv with 'x' (so that
  * /proc/PID/cmdline no longer shows the key); the number of values scrubbed. */
 int lwt_config_scrub_argv(int argc, char **argv);
+/* -check's one-line summary of a valid cfg (no trailing newline). */
+void lwt_config_summary(const struct lwt_config *cfg, char *out, size_t len);
+/* The JSON keys whose values differ between a and b, comma separated into
+ * out, leaving out those named in skip (NULL-terminated); how many. */
+int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
+		    const char *const *skip, char *out, size_t len);
 /* Log (info) one line per option that is set but whose feature is not active in
  * this build, and warnings (e.g. a key file readable by others). */
 void lwt_config_log_notes(const struct lwt_config *cfg);

@@ -95,6 +95,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	lwt_log_set_level(d->cfg.log_level);
+	if (d->cfg.check_only) {
+		/* Validation only: the warnings a start would log (not its
+		 * notes), the summary, and nothing created. */
+		lwt_log_set_level(LWT_LOG_WARN);
+		lwt_config_log_notes(&d->cfg);
+		lwt_config_summary(&d->cfg, err, sizeof(err));
+		printf("%s\n", err);
+		return 0;
+	}
 	lwt_info("lightweight-tunnel (lwt) %s starting as %s", LWT_VERSION,
 		 d->cfg.mode == LWT_MODE_SERVER ? "server" : "client");
 	lwt_config_log_notes(&d->cfg);
