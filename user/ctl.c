@@ -115,6 +115,12 @@ static cJSON *render(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(root, "slots_busy_control", ctl_busy);
 		cJSON_AddNumberToObject(root, "slot_repairs", (double)d->slot_repairs);
 	}
+	cJSON_AddNumberToObject(root, "reloads", (double)d->reloads);
+	cJSON_AddNumberToObject(root, "reloads_failed", (double)d->reloads_failed);
+	cJSON_AddNumberToObject(root, "max_clients", d->cfg.multi_client ? d->cfg.max_clients : 1);
+	cJSON_AddBoolToObject(root, "client_isolation", d->cfg.client_isolation);
+	cJSON_AddStringToObject(root, "log_level", (const char *[]){ "error", "warn", "info",
+				"debug" }[d->cfg.log_level & 3]);
 	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
 	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);
 	cJSON_AddNumberToObject(root, "control_tx_msgs", (double)d->ctl_msgs_tx);
@@ -268,8 +274,17 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 			if (out)
 				lwt_path_switch(d, req[0] == 'a', ifn, mode, out, 256);
 		}
+	} else if (!strcmp(req, "reload")) {
+		out = malloc(1024);
+		if (out && lwt_reload(d, out + 15, 1024 - 17)) {
+			memcpy(out, "error: reload: ", 15);
+		} else if (out) {
+			memmove(out, out + 15, strlen(out + 15) + 1);
+		}
+		if (out)
+			strcat(out, "\n");
 	} else if (strcmp(req, "status") && strcmp(req, "stats") && strcmp(req, "peers")) {
-		err = "error: unknown request (status, stats, peers, attach, detach)\n";
+		err = "error: unknown request (status, stats, peers, attach, detach, reload)\n";
 	} else {
 		pthread_mutex_lock(&d->dp_lock);
 		j = render(d);

@@ -45,6 +45,8 @@ enum lwt_cmd {
 				 * the old one destroys it (every poller gets one) */
 	LWT_CMD_ROUTES,		/* ptr = struct lwt_rtable: the new route table
 				 * (every poller gets its own copy) */
+	LWT_CMD_CONFIG,		/* every poller: the run-time settings of a reload,
+				 * u64 = client_isolation | fec_parity << 8 */
 	LWT_CMD_STOP,		/* data thread: exit */
 };
 
@@ -257,6 +259,8 @@ struct lwt_daemon {
 	int pending_reject;		/* client: an unauthenticated REJECT's reason, -1 malformed */
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */
+	uint64_t reloads, reloads_failed;	/* reload.c */
+	uint32_t config_owed;		/* reload.c: pollers not yet told (bit i) */
 	/* route adverts: server, the accepted routes; client, the others'
 	 * routes installed on our TUN, an update being received, our own
 	 * routes' last status, the next advert */
@@ -305,6 +309,15 @@ int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body,
 /* reconcile.c: once a second, make the data plane's and the control
  * thread's view of every slot agree (control thread). */
 void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now);
+/* reload.c: SIGHUP / lwt-ctl reload (control thread). Keep a copy of the
+ * command line (before the key is scrubbed from it) to parse again. */
+int lwt_reload_save_argv(int argc, char **argv);
+void lwt_reload_free_argv(void);
+/* Re-read the -c file and apply what can change at run time; 0 with a
+ * summary in msg, or -errno with the error (the old config stays). */
+int lwt_reload(struct lwt_daemon *d, char *msg, size_t len);
+/* Every tick: tell the pollers a queue was too full to take. */
+void lwt_reload_tick(struct lwt_daemon *d);
 /* routes.c */
 int lwt_routes_init(struct lwt_daemon *d);
 void lwt_routes_free(struct lwt_daemon *d);
@@ -315,6 +328,10 @@ void lwt_routes_tick(struct lwt_daemon *d, uint64_t now);
  * except_slot; -1 if none. */
 int lwt_routes_covering(const struct lwt_daemon *d, uint32_t ip, int except_slot);
 void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
+/* A reload changed this side's routes and/or the server's allowed_routes
+ * (d->cfg already holds the new lists): check accepted routes again,
+ * tell the clients / advertise again. */
+void lwt_routes_reload(struct lwt_daemon *d, bool routes, bool allowed);
 /* peers.c: who is connected, told to every client. */
 int lwt_peers_init(struct lwt_daemon *d);
 void lwt_peers_free(struct lwt_daemon *d);

@@ -70,6 +70,8 @@ struct dpctx {
 	struct pending pend;
 	int acks_pending;
 	struct lwt_rtable *rt;		/* server: advertised routes */
+	bool isolation;			/* client_isolation, as of the last LWT_CMD_CONFIG */
+	int fec_ceiling;		/* fec_parity, likewise */
 	/* TUN with IFF_VNET_HDR: one read brings up to 64 KB of a flow that
 	 * we cut ourselves; packets for the TUN are coalesced per flow. */
 	uint8_t *gsobuf;
@@ -593,7 +595,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		if (!to && dst != d->cfg.tun_ip)
 			to = slot_by_route(x, dst);
 		if (to && to != s) {
-			if (d->cfg.client_isolation) {
+			if (x->isolation) {
 				LWT_CTR_INC(&s->ctr, drop_isolation);
 				return;
 			}
@@ -662,7 +664,7 @@ static void report_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 	atomic_store_explicit(&s->peer_loss_ppm, ppm, memory_order_relaxed);
 	if (s->fenc && x->d->cfg.fec_adaptive)
 		lwt_fec_enc_set_parity(s->fenc, lwt_fec_adaptive_parity(ppm, x->d->cfg.fec_data,
-									x->d->cfg.fec_parity));
+									x->fec_ceiling));
 }
 
 static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_frame *f)
@@ -1248,6 +1250,30 @@ static void swap_dp(struct dpctx *x, struct lwt_dp *dp)
 			send_ack(x, &d->slots[i]);
 }
 
+/* A reload's run-time settings. The parity of a live session can go down
+ * to the new ceiling, never above what its handshake told the peer (the
+ * encoder's own limit); new sessions get the new value whole. */
+static void config_apply(struct dpctx *x, uint64_t v)
+{
+	struct lwt_daemon *d = x->d;
+	int i;
+
+	x->isolation = v & 1;
+	x->fec_ceiling = (int)(v >> 8 & 0xff);
+	for (i = x->id; i < d->nslots; i += x->np) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (!s->fenc ||
+		    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
+			continue;
+		lwt_fec_enc_set_parity(s->fenc, d->cfg.fec_adaptive ?
+				       lwt_fec_adaptive_parity(atomic_load_explicit(&s->peer_loss_ppm,
+							       memory_order_relaxed),
+							       d->cfg.fec_data, x->fec_ceiling) :
+				       x->fec_ceiling);
+	}
+}
+
 static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 {
 	struct lwt_daemon *d = x->d;
@@ -1264,6 +1290,10 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	}
 	if (m->type == LWT_CMD_SWAP_DP) {
 		swap_dp(x, m->ptr);
+		return 0;
+	}
+	if (m->type == LWT_CMD_CONFIG) {
+		config_apply(x, m->u64);
 		return 0;
 	}
 	if (!s)
@@ -1560,6 +1590,8 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->np = d->npollers;
 	x->dp = d->dp;
 	x->tun_fd = d->tun_fds[id];
+	x->isolation = d->cfg.client_isolation;
+	x->fec_ceiling = d->cfg.fec_parity;
 	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (x->hefd < 0)
 		goto fail;

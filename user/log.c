@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,9 +9,14 @@
 
 #include "log.h"
 
-static enum lwt_log_level cur_level = LWT_LOG_INFO;
+/* Set by the control thread (at start, at a reload), read by every thread. */
+static _Atomic int level_now = LWT_LOG_INFO;
+#define cur_level ((enum lwt_log_level)atomic_load_explicit(&level_now, memory_order_relaxed))
 
-void lwt_log_set_level(enum lwt_log_level level) { cur_level = level; }
+void lwt_log_set_level(enum lwt_log_level level)
+{
+	atomic_store_explicit(&level_now, level, memory_order_relaxed);
+}
 enum lwt_log_level lwt_log_get_level(void) { return cur_level; }
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* lwt-ctl: talk to a running lightweight-tunnel through its control socket.
- *   lwt-ctl [-i TUN] status|stats|peers [--json]
+ *   lwt-ctl [-i TUN] status|stats|peers|reload [--json]
  * Without -i, the one daemon in this network namespace is used. */
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +24,8 @@ static void usage(FILE *f)
 		   "  list     daemons in this network namespace\n"
 		   "  attach IFACE [--mode native|generic|auto]   move the data path to AF_XDP\n"
 		   "  detach IFACE                                back to raw sockets\n"
+		   "  reload   re-read the daemon's config file (as SIGHUP does); exit 1 with the\n"
+		   "           error if it does not load (the daemon keeps its running config)\n"
 		   "-i TUN picks the daemon by its TUN name (needed when more than one runs here).\n");
 }
 
@@ -144,7 +146,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lwt-ctl: --mode must be native, generic or auto\n");
 			return 2;
 		}
-	} else if (strcmp(command, "status") && strcmp(command, "stats") && strcmp(command, "peers")) {
+	} else if (strcmp(command, "status") && strcmp(command, "stats") && strcmp(command, "peers") &&
+		   strcmp(command, "reload")) {
 		fprintf(stderr, "lwt-ctl: unknown command '%s'\n", command);
 		usage(stderr);
 		return 2;

@@ -17,6 +17,7 @@
 #include "fwrule.h"
 #include "log.h"
 #include "netlink.h"
+#include "notify.h"
 #include "privs.h"
 
 #define EMBRYONIC_SLOTS 64
@@ -107,6 +108,11 @@ int main(int argc, char **argv)
 	lwt_info("lightweight-tunnel (lwt) %s starting as %s", LWT_VERSION,
 		 d->cfg.mode == LWT_MODE_SERVER ? "server" : "client");
 	lwt_config_log_notes(&d->cfg);
+	/* For a reload: the command line as given, before -k is scrubbed. */
+	if (lwt_reload_save_argv(argc, argv)) {
+		lwt_err("out of memory");
+		return 1;
+	}
 	if (lwt_config_scrub_argv(argc, argv))
 		lwt_warn("key: given with -k, which other local users could read in the process "
 			 "list until now (it is scrubbed from it); prefer key_file or a config file "
@@ -252,6 +258,7 @@ out_nomem:
 	else
 		lwt_info("tunnel %s on %s (mtu %d), server %s", d->cfg.tunnel_addr, d->tun.name,
 			 d->tun_mtu, d->cfg.remote_addr);
+	lwt_notify_ready(d);
 
 	rc = lwt_control_run(d);
 
@@ -281,5 +288,6 @@ out_q:
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
 		lwt_msgq_uninit(&d->to_dp[i]);
 	lwt_msgq_uninit(&d->to_ctl);
+	lwt_reload_free_argv();
 	return rc;
 }
