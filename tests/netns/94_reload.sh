@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Reload: a server started with -c re-reads its file on SIGHUP and on
 # `lwt-ctl reload` without dropping a session (same session ids, pings
-# across each reload lose nothing). Applied at run time: allowed_routes (a
-# client's route refused before is accepted at its next advert), routes
-# (the server's own network appears at the clients), log_level (debug lines
-# appear), client_isolation (clients stop reaching each other, the drops are
-# counted), fec_parity (live sessions send less parity), max_clients (a
+# across each reload lose nothing). Applied at run time: routes (the
+# server's own network appears at the clients, and goes again),
+# allowed_routes (a client's route refused before is accepted at its next
+# advert; withdrawn when no longer allowed), log_level (debug lines
+# appear), client_isolation (clients stop reaching each other, the drops
+# are counted), fec_parity (live sessions send less parity), max_clients (a
 # third client is refused, the two live ones stay; raised again, it gets
 # in). A changed tunnel_addr is named in one log line and not applied. A
 # broken file is reported (lwt-ctl exit 1 with the error, an error logged)
@@ -73,7 +74,7 @@ in_log "debug" && fail "debug lines at log_level info"
 
 say "SIGHUP: allowed_routes, routes, log_level, client_isolation, fec_parity, max_clients; tunnel_addr is not applied"
 server_cfg '"tunnel_addr": "10.0.0.1/16", "max_clients": 2,
-  "allowed_routes": ["192.168.0.0/16", "172.16.0.0/12"], "routes": ["192.168.77.0/24"],
+  "allowed_routes": ["192.168.0.0/16"], "routes": ["192.168.77.0/24"],
   "log_level": "debug", "client_isolation": true, "fec_parity": 1'
 bg_ping a 10.0.0.1
 run kill -HUP "$server_PID"
@@ -88,8 +89,6 @@ wait_for 5 "the server's new route at client a" sh -c \
 	"ip netns exec $PFX-a ip route show 192.168.77.0/24 | grep -q 'dev lwtc'"
 wait_for 5 "the server's new route at client b" sh -c \
 	"ip netns exec $PFX-b ip route show 192.168.77.0/24 | grep -q 'dev lwtc'"
-wait_for 5 "a's 172.16.5.0/24 accepted now (allowed_routes)" sh -c \
-	"ip netns exec $PFX-s ip route show 172.16.5.0/24 | grep -q 'dev lwts'"
 [ "$(jget s lwts .log_level)" = debug ] || fail "log_level not applied"
 [ "$(jget s lwts .client_isolation)" = true ] || fail "client_isolation not applied"
 iso0=$(jget s lwts .totals.drop_isolation)
@@ -105,17 +104,37 @@ wait_for 10 "c refused: server full" in_log "refused: server full (2 clients)"
 wait_for 5 "debug lines at log_level debug" in_log "debug"
 [ "$(jget s lwts .sessions)" = 2 ] || fail "sessions on the server: $(jget s lwts .sessions)"
 
-say "lwt-ctl reload: max_clients 3 lets c in, client_isolation off"
+say "lwt-ctl reload: max_clients 3 lets c in, client_isolation off, 172.16.0.0/12 allowed, the server's route gone"
 server_cfg '"tunnel_addr": "10.0.0.1/24", "max_clients": 3,
-  "allowed_routes": ["192.168.0.0/16", "172.16.0.0/12"], "routes": ["192.168.77.0/24"],
+  "allowed_routes": ["192.168.0.0/16", "172.16.0.0/12"], "routes": [],
   "log_level": "debug", "client_isolation": false, "fec_parity": 1'
 bg_ping b 10.0.0.1
 out=$(ctl s lwts reload) || fail "lwt-ctl reload failed: $out"
 echo "$out"
 ping_done "lwt-ctl reload"
-grep -q "applied max_clients, client_isolation" <<<"$out" || fail "lwt-ctl reload answer: $out"
+grep -q "applied routes, allowed_routes, max_clients, client_isolation" <<<"$out" ||
+	fail "lwt-ctl reload answer: $out"
+wait_for 5 "a's 172.16.5.0/24 accepted now (allowed_routes)" sh -c \
+	"ip netns exec $PFX-s ip route show 172.16.5.0/24 | grep -q 'dev lwts'"
+wait_for 5 "a's 172.16.5.0/24 at client b" sh -c \
+	"ip netns exec $PFX-b ip route show 172.16.5.0/24 | grep -q 'dev lwtc'"
+wait_for 5 "the server's route gone at client a" sh -c \
+	"! ip netns exec $PFX-a ip route show 192.168.77.0/24 | grep -q ."
+wait_for 5 "the server's route gone at client b" sh -c \
+	"! ip netns exec $PFX-b ip route show 192.168.77.0/24 | grep -q ."
 wait_for 15 "c connects" sessions_up c lwtc
 ping_ok a 10.0.0.12 || fail "a -> b after client_isolation went off"
+
+say "lwt-ctl reload: 172.16.0.0/12 no longer allowed, a's route withdrawn"
+server_cfg '"tunnel_addr": "10.0.0.1/24", "max_clients": 3,
+  "allowed_routes": ["192.168.0.0/16"], "log_level": "debug", "fec_parity": 1'
+ctl s lwts reload || fail "lwt-ctl reload failed"
+wait_for 5 "a's route gone at the server" sh -c \
+	"! ip netns exec $PFX-s ip route show 172.16.5.0/24 | grep -q ."
+wait_for 5 "a's route gone at client b" sh -c \
+	"! ip netns exec $PFX-b ip route show 172.16.5.0/24 | grep -q ."
+in_log "routes: 172.16.5.0/24 withdrawn after reload: not in the server's allowed_routes" ||
+	fail "the withdrawal is not logged"
 
 say "a broken file: reported, nothing changes"
 echo '{ "mode": "server", "max_clients": 1, ' >"$LOGDIR/server.json"
@@ -132,6 +151,7 @@ wait_for 5 "the second failure logged" sh -c "[ \$(grep -c 'still running on the
 grep "still running on the previous config" "$LOGDIR/server.log"
 kill -0 "$server_PID" || fail "the daemon died of a broken file"
 [ "$(jget s lwts .reloads_failed)" = 2 ] || fail "reloads_failed"
+[ "$(jget s lwts .reloads)" = 3 ] || fail "reloads"
 [ "$(jget s lwts .max_clients)" = 3 ] || fail "max_clients changed by a broken file"
 [ "$(jget s lwts .log_level)" = debug ] || fail "log_level changed by a broken file"
 [ "$(jget s lwts .sessions)" = 3 ] || fail "sessions after the broken reloads"
