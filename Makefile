@@ -216,8 +216,10 @@ install: all
 	install -D -m 0755 $(BIN)/lwt-ctl $(DESTDIR)$(PREFIX)/bin/lwt-ctl
 	install -d -m 0750 $(DESTDIR)/etc/lightweight-tunnel
 
+# CONFIG_PATH= and SERVICE_NAME= as the reference's installer takes them
+# (scripts/install-service.sh says what they do).
 install-service: install
-	./scripts/install-service.sh $(PREFIX)
+	CONFIG_PATH='$(CONFIG_PATH)' SERVICE_NAME='$(SERVICE_NAME)' ./scripts/install-service.sh $(PREFIX)
 
 clean:
 	rm -rf build build-asan build-tsan $(BIN) bin-asan bin-tsan

@@ -824,8 +824,10 @@ void lwt_config_log_notes(const struct lwt_config *c)
 	for (size_t i = 0; i < sizeof(inactive) / sizeof(inactive[0]); i++)
 		if (inactive[i].on(c))
 			lwt_info("%s: %s", inactive[i].json, inactive[i].what);
-	if (c->config_path[0] && stat(c->config_path, &st) == 0 && (st.st_mode & 077) &&
-	    c->key_in_file)
+	/* Group-readable is fine for the daemon's own group (the service's
+	 * root:lwt 0640). */
+	if (c->config_path[0] && stat(c->config_path, &st) == 0 && c->key_in_file &&
+	    ((st.st_mode & 007) || ((st.st_mode & 070) && st.st_gid != getegid())))
 		lwt_warn("config %s holds the key and is readable by other users (mode %o); chmod 600 it",
 			 c->config_path, st.st_mode & 0777);
 	if (c->key_file[0] && stat(c->key_file, &st) == 0 && (st.st_mode & 077))
