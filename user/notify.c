@@ -13,7 +13,7 @@
 #include "notify.h"
 
 static char last_status[400];
-static unsigned long long wd_every_ns, wd_next_ns;
+static unsigned long long wd_every_ns, wd_next_ns, status_next_ns;
 static bool wd_checked;
 
 static void status_line(struct lwt_daemon *d, char *buf, size_t len)
@@ -82,6 +82,10 @@ void lwt_notify_tick(struct lwt_daemon *d, unsigned long long now)
 		wd_next_ns = now + wd_every_ns;
 		send_state("WATCHDOG=1");
 	}
+	/* A count over every slot: once a second, not every tick. */
+	if (now < status_next_ns)
+		return;
+	status_next_ns = now + 1000000000ull;
 	status_line(d, st, sizeof(st));
 	if (strcmp(st, last_status)) {
 		memcpy(last_status, st, sizeof(st));
