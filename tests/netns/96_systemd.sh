@@ -109,7 +109,7 @@ chmod 0700 "$(bpffs s)"
 pre=$(unit_cmd ExecStartPre)
 say "ExecStartPre: $pre"
 nsx s sh -c 'mount --bind "$1" /sys/fs/bpf && eval "$2"' _ "$(bpffs s)" "$pre" || fail "ExecStartPre failed"
-stat -c '%n %a %U:%G' "$ETC/$INST.json" "$(bpffs s)" "$(bpffs s)/lwt"
+stat -c "%n %a %U:%G" "$ETC/$INST.json" "$(bpffs s)" "$(bpffs s)/lwt" || true
 [ "$(stat -c %a:%G "$ETC/$INST.json")" = 640:lwt ] || fail "the config is not the service group's"
 
 rm -f "$TMPD/notify.ready"
