@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Reload: a server started with -c re-reads its file on SIGHUP and on
+# Reload: a server (and a client) started with -c re-reads its file on SIGHUP and on
 # `lwt-ctl reload` without dropping a session (same session ids, pings
 # across each reload lose nothing). Applied at run time: routes (the
 # server's own network appears at the clients, and goes again),
@@ -60,7 +60,10 @@ server_cfg '"tunnel_addr": "10.0.0.1/24", "max_clients": 3, "allowed_routes": ["
   "log_level": "info", "fec_parity": 3'
 : >"$LOGDIR/server.log"
 start server s -c "$LOGDIR/server.json"
-cli a 10.0.0.11 -routes 172.16.5.0/24 -route-update 1
+# Client a takes its routes from a file, to reload them.
+echo '{ "routes": ["172.16.5.0/24"] }' >"$LOGDIR/a.json"
+chmod 600 "$LOGDIR/a.json"
+cli a 10.0.0.11 -c "$LOGDIR/a.json" -route-update 1
 cli b 10.0.0.12
 wait_for 10 "client a up" sessions_up a lwtc
 wait_for 10 "client b up" sessions_up b lwtc
@@ -125,15 +128,26 @@ wait_for 5 "the server's route gone at client b" sh -c \
 wait_for 15 "c connects" sessions_up c lwtc
 ping_ok a 10.0.0.12 || fail "a -> b after client_isolation went off"
 
+say "a client reloads its routes: 172.16.6.0/24 replaces 172.16.5.0/24 at the server and at b"
+echo '{ "routes": ["172.16.6.0/24"] }' >"$LOGDIR/a.json"
+ctl a lwtc reload | grep -q "applied routes" || fail "client reload"
+wait_for 5 "a's new route at the server" sh -c \
+	"ip netns exec $PFX-s ip route show 172.16.6.0/24 | grep -q 'dev lwts'"
+wait_for 5 "a's new route at client b" sh -c \
+	"ip netns exec $PFX-b ip route show 172.16.6.0/24 | grep -q 'dev lwtc'"
+wait_for 5 "a's old route gone at the server" sh -c \
+	"! ip netns exec $PFX-s ip route show 172.16.5.0/24 | grep -q ."
+[ "$(jget a lwtc '.peers[0].session_id')" = "$sid_a" ] || fail "a's session changed with its reload"
+
 say "lwt-ctl reload: 172.16.0.0/12 no longer allowed, a's route withdrawn"
 server_cfg '"tunnel_addr": "10.0.0.1/24", "max_clients": 3,
   "allowed_routes": ["192.168.0.0/16"], "log_level": "debug", "fec_parity": 1'
 ctl s lwts reload || fail "lwt-ctl reload failed"
 wait_for 5 "a's route gone at the server" sh -c \
-	"! ip netns exec $PFX-s ip route show 172.16.5.0/24 | grep -q ."
+	"! ip netns exec $PFX-s ip route show 172.16.6.0/24 | grep -q ."
 wait_for 5 "a's route gone at client b" sh -c \
-	"! ip netns exec $PFX-b ip route show 172.16.5.0/24 | grep -q ."
-in_log "routes: 172.16.5.0/24 withdrawn after reload: not in the server's allowed_routes" ||
+	"! ip netns exec $PFX-b ip route show 172.16.6.0/24 | grep -q ."
+in_log "routes: 172.16.6.0/24 withdrawn after reload: not in the server's allowed_routes" ||
 	fail "the withdrawal is not logged"
 
 say "a broken file: reported, nothing changes"
