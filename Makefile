@@ -63,7 +63,7 @@ TOOL_BINS   := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit-test bpf-test netns-test netns-asan fuzz fuzz-smoke demo bench \
+.PHONY: all deps test unit-test doc-test bpf-test netns-test netns-asan fuzz fuzz-smoke demo bench \
 	asan tsan vmlinux install install-service clean tools
 
 all: $(BIN)/lightweight-tunnel $(BIN)/lwt-ctl tools
@@ -166,6 +166,10 @@ fuzz: $(FUZZ_RUN_BINS)
 unit-test: $(UNIT_BINS)
 	@tests/unit/run-cmocka.sh unit $(UNIT_BINS)
 
+# The man pages render without warnings and name every flag, key and command.
+doc-test: all
+	@tests/docs/check-man.sh $(BIN)
+
 bpf-test: $(BPFT_BINS)
 	@tests/unit/run-cmocka.sh bpf $(BPFT_BINS)
 
@@ -174,6 +178,7 @@ netns-test: all
 
 test: all
 	$(MAKE) unit-test
+	$(MAKE) doc-test
 	$(MAKE) bpf-test
 	$(MAKE) fuzz-smoke
 	$(MAKE) netns-test
@@ -199,8 +204,11 @@ tsan:
 demo: all
 	./scripts/demo.sh
 
-bench: all $(BUILD)/bench/csum-bench
+bench: all $(BUILD)/bench/csum-bench $(BUILD)/bench/handshake-bench $(BUILD)/bench/spake2-bench
 	$(BUILD)/bench/csum-bench
+	$(BUILD)/bench/handshake-bench
+	$(BUILD)/bench/spake2-bench
+	LWT_SYNFLOOD_RATE=0 LWT_LOGDIR_SUFFIX=bench ./scripts/run-netns-tests.sh tests/netns/43_synflood.sh
 	./tests/bench/bench.sh
 	./tests/bench/loss-sweep.sh
 	./tests/bench/auth-only.sh
@@ -214,6 +222,12 @@ PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 $(BIN)/lightweight-tunnel $(DESTDIR)$(PREFIX)/bin/lightweight-tunnel
 	install -D -m 0755 $(BIN)/lwt-ctl $(DESTDIR)$(PREFIX)/bin/lwt-ctl
+	install -D -m 0644 docs/man/lightweight-tunnel.8 $(DESTDIR)$(PREFIX)/share/man/man8/lightweight-tunnel.8
+	install -D -m 0644 docs/man/lwt-ctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/lwt-ctl.8
+	install -D -m 0644 docs/man/lightweight-tunnel.json.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/lightweight-tunnel.json.5
+	install -D -m 0644 scripts/completion/lwt-ctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/lwt-ctl
 	install -d -m 0750 $(DESTDIR)/etc/lightweight-tunnel
 
 # CONFIG_PATH= and SERVICE_NAME= as the reference's installer takes them

@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential clang llvm pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
 libssl-dev libcjson-dev libisal-dev libcap-ng-dev libsystemd-dev libcmocka-dev libclang-rt-14-dev bpftool xdp-tools
-nftables iptables iproute2 iperf3 gnuplot-nox tcpdump procps psmisc netcat-openbsd jq iputils-ping ethtool strace python3"
+nftables iptables iproute2 iperf3 gnuplot-nox tcpdump procps psmisc netcat-openbsd jq iputils-ping ethtool strace python3
+man-db groff-base"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

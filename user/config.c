@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
@@ -43,14 +44,14 @@ static const struct keydef keys[] = {
 	{ "key", "k", K_STR, F(key), 0, 0, "pre-shared key (this or key_file required)" },
 	{ "key_file", "key-file", K_STR, F(key_file), 0, 0, "lwt: file whose first line is the key (not shown in ps)" },
 	{ "mtu", "mtu", K_INT, F(mtu), 0, 9000, "TUN MTU, 576..9000; 0 = from the path (default 1400)" },
-	{ "fec_data", "fec-data", K_INT, F(fec_data), 1, 128, "FEC data shards 1..128 (default 10)" },
+	{ "fec_data", "fec-data", K_INT, F(fec_data), 0, 128, "FEC data shards 1..128; 0 = default (10)" },
 	{ "fec_parity", "fec-parity", K_INT, F(fec_parity), 0, 64, "FEC parity shards 0..64, 0 = off (default 3)" },
 	{ "fec_flush_us", "fec-flush-us", K_INT, F(fec_flush_us), 10, 1000000, "lwt: parity flush timer, us (default 500)" },
 	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured loss (default false)" },
-	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 1, 1000000, "packets queued while (re)connecting (default 5000)" },
-	{ "recv_queue_size", "recv-queue", K_INT, F(recv_queue_size), 1, 1000000, "receive queue, packets (default 5000)" },
+	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 0, 1000000, "packets queued while (re)connecting; 0 = default (5000)" },
+	{ "recv_queue_size", "recv-queue", K_INT, F(recv_queue_size), 0, 1000000, "receive queue, packets; 0 = default (5000)" },
 	{ "multi_client", "multi-client", K_BOOL, F(multi_client), 0, 0, "server: more than one client (default true)" },
-	{ "max_clients", "max-clients", K_INT, F(max_clients), 1, 65535, "server: client limit 1..65535 (default 100)" },
+	{ "max_clients", "max-clients", K_INT, F(max_clients), 0, 65535, "server: client limit 1..65535; 0 = default (100)" },
 	{ "client_isolation", "client-isolation", K_BOOL, F(client_isolation), 0, 0, "server: clients cannot reach each other" },
 	{ "tun_name", "tun-name", K_STR, F(tun_name), 0, 0, "TUN device name (default: kernel's choice, lwt%d)" },
 	{ "routes", "routes", K_CIDRS, F(routes), 0, 0, "CIDRs this host advertises, comma separated" },
@@ -59,7 +60,7 @@ static const struct keydef keys[] = {
 	{ "p2p_enabled", "p2p", K_BOOL, F(p2p_enabled), 0, 0, "P2P paths between clients (default true)" },
 	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "UDP port for P2P; 0 = ephemeral" },
 	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
-	{ "max_hops", "max-hops", K_INT, F(max_hops), 1, 16, "relay hop limit 1..16 (default 3)" },
+	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "relay hop limit 1..16; 0 = default (3)" },
 	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
 	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type (default true)" },
 	{ "enable_xdp", "xdp", K_BOOL, F(enable_xdp), 0, 0, "XDP/AF_XDP data plane (default true)" },
@@ -71,8 +72,8 @@ static const struct keydef keys[] = {
 	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
-	{ "keepalive", NULL, K_INT, F(keepalive), 1, 3600, "keepalive period, s (default 5)" },
-	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15)" },
+	{ "keepalive", NULL, K_INT, F(keepalive), 0, 3600, "keepalive period, s; 0 = default (5)" },
+	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15, or 3 x keepalive if that is longer)" },
 	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },
 	{ "p2p_timeout", NULL, K_INT, F(p2p_timeout), 1, 3600, "s (default 5)" },
 	{ "send_workers", NULL, K_INT, F(send_workers), 1, 64, "(default 4)" },
@@ -92,6 +93,71 @@ static int key_index(const char *name, bool flag)
 		if (flag ? (keys[i].flag && !strcmp(keys[i].flag, name)) : !strcmp(keys[i].json, name))
 			return i;
 	return -1;
+}
+
+/* Other names the reference's files, README and flags use for a key. */
+static const struct { const char *alias, *name; bool flag; } aliases[] = {
+	{ "advertised_routes", "routes", false },
+	{ "tun", "tun-name", true },
+};
+
+static int key_lookup(const char *name, bool flag)
+{
+	int i = key_index(name, flag);
+
+	for (size_t a = 0; i < 0 && a < sizeof(aliases) / sizeof(aliases[0]); a++)
+		if (aliases[a].flag == flag && !strcmp(aliases[a].alias, name))
+			i = key_index(aliases[a].name, flag);
+	return i;
+}
+
+/* Levenshtein distance, '-' and '_' alike (a flag's spelling in a file). */
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[64], prev, cur;
+
+	if (la >= 64 || lb >= 64)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			bool same = a[i - 1] == b[j - 1] ||
+				    (strchr("-_", a[i - 1]) && strchr("-_", b[j - 1]));
+
+			cur = row[j];
+			row[j] = prev + !same;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (cur + 1 < row[j])
+				row[j] = cur + 1;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+/* The known name nearest to an unknown one, if near enough to be a typo. */
+static const char *nearest(const char *name, bool flag)
+{
+	const char *best = NULL;
+	int bd = 64, limit = (int)strlen(name) / 3;
+
+	if (limit < 2)
+		limit = 2;
+	for (int i = 0; i < NKEYS; i++) {
+		const char *n = flag ? keys[i].flag : keys[i].json;
+		int d = n ? edit_distance(name, n) : 64;
+
+		if (d < bd) {
+			bd = d;
+			best = n;
+		}
+	}
+	return bd <= limit ? best : NULL;
 }
 
 bool lwt_config_has(const struct lwt_config *cfg, const char *json_key)
@@ -385,20 +451,34 @@ static int set_json(struct lwt_config *c, int i, const cJSON *j, char *err, size
 
 static int load_json(struct lwt_config *c, const char *name, const char *text, char *err, size_t el)
 {
-	cJSON *root = cJSON_Parse(text), *j;
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithOpts(text, &end, true), *j;
 	int i, r = 0;
 
-	if (!root)
-		return errf(err, el, "%s: not valid JSON (near byte %ld)", name,
-			    cJSON_GetErrorPtr() ? (long)(cJSON_GetErrorPtr() - text) : 0L);
+	if (!root) {
+		/* line:column of where the parser stopped, as editors count */
+		int line = 1, col = 1;
+
+		for (const char *p = text; end && p < end && *p; p++, col++)
+			if (*p == '\n')
+				line++, col = 0;
+		return errf(err, el, "%s:%d:%d: not valid JSON", name, line, col);
+	}
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return errf(err, el, "%s: the top level must be a JSON object", name);
 	}
 	cJSON_ArrayForEach(j, root) {
-		i = j->string ? key_index(j->string, false) : -1;
+		/* "_comment", "_changes": notes in the reference's files */
+		if (j->string && j->string[0] == '_')
+			continue;
+		i = j->string ? key_lookup(j->string, false) : -1;
 		if (i < 0) {
-			r = errf(err, el, "%s: unknown key \"%s\"", name, j->string ? j->string : "");
+			const char *near = j->string ? nearest(j->string, false) : NULL;
+
+			r = errf(err, el, "%s: unknown key \"%s\"%s%s%s", name,
+				 j->string ? j->string : "", near ? " (did you mean \"" : "",
+				 near ? near : "", near ? "\"?)" : "");
 			break;
 		}
 		r = set_json(c, i, j, err, el);
@@ -462,6 +542,29 @@ static bool tun_name_ok(const char *n)
 	return true;
 }
 
+/* Keys from templates and the reference's README, which many copy as they
+ * are (compared without case). */
+static const char *const placeholder_keys[] = {
+	"your-secret-key", "my-secret-key", "shared-secret", "p2p-secret", "same-key",
+	"my-key", "complex-random-key-123!", "secret-key", "your-key", "changeme",
+};
+
+static int key_ok(const char *key, char *err, size_t el)
+{
+	static const char how[] = "generate one with lightweight-tunnel -g FILE or "
+				  "openssl rand -base64 32";
+
+	if (!strncasecmp(key, "CHANGE-ME", 9) || !strncasecmp(key, "CHANGEME", 8))
+		return errf(err, el, "key: still the template's placeholder; %s", how);
+	for (size_t i = 0; i < sizeof(placeholder_keys) / sizeof(placeholder_keys[0]); i++)
+		if (!strcasecmp(key, placeholder_keys[i]))
+			return errf(err, el, "key: \"%s\" is an example key from the reference's "
+				    "README; %s", placeholder_keys[i], how);
+	if (strlen(key) < 12)
+		return errf(err, el, "key: shorter than 12 characters; %s", how);
+	return 0;
+}
+
 int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
@@ -471,10 +574,10 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "key: required (-k or key_file); lwt refuses to run without a pre-shared key");
 	if (c->mode == LWT_MODE_CLIENT && !c->remote_addr[0])
 		return errf(err, el, "remote_addr: required in client mode (-r host:port)");
-	if (c->mode == LWT_MODE_SERVER && lwt_config_has(c, "remote_addr"))
+	/* The reference's server files carry "remote_addr": "", its client
+	 * files a local_addr it never used: both load (the latter noted). */
+	if (c->mode == LWT_MODE_SERVER && c->remote_addr[0])
 		return errf(err, el, "remote_addr: only for client mode");
-	if (c->mode == LWT_MODE_CLIENT && lwt_config_has(c, "local_addr"))
-		return errf(err, el, "local_addr: only for server mode");
 	if (c->mode == LWT_MODE_SERVER && !lwt_hostport_parse(c->local_addr, &sa, true))
 		return errf(err, el, "local_addr: bad address \"%s\" (want ip:port)", c->local_addr);
 	if (c->mode == LWT_MODE_CLIENT && !lwt_hostport_parse(c->remote_addr, &sa, false))
@@ -499,7 +602,7 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
 	if (c->user[0] && !getpwnam(c->user))
 		return errf(err, el, "user: no such user \"%s\"", c->user);
-	return 0;
+	return key_ok(c->key, err, el);
 }
 
 /* Fill parsed fields after validation. */
@@ -540,6 +643,26 @@ static int load_key_file(struct lwt_config *c, char *err, size_t el)
 	return r;
 }
 
+/* 0 means "the default" for these, as in the reference. */
+static void zero_defaults(struct lwt_config *c)
+{
+	struct lwt_config d;
+
+	lwt_config_defaults(&d);
+	if (!c->fec_data)
+		c->fec_data = d.fec_data;
+	if (!c->send_queue_size)
+		c->send_queue_size = d.send_queue_size;
+	if (!c->recv_queue_size)
+		c->recv_queue_size = d.recv_queue_size;
+	if (!c->max_clients)
+		c->max_clients = d.max_clients;
+	if (!c->max_hops)
+		c->max_hops = d.max_hops;
+	if (!c->keepalive)
+		c->keepalive = d.keepalive;
+}
+
 static int finish(struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
@@ -550,6 +673,14 @@ static int finish(struct lwt_config *c, char *err, size_t el)
 	if (!c->tunnel_addr[0])
 		snprintf(c->tunnel_addr, sizeof(c->tunnel_addr), "%s",
 			 c->mode == LWT_MODE_SERVER ? "10.0.0.1/24" : "10.0.0.2/24");
+	zero_defaults(c);
+	/* A keepalive at or over the default idle timeout (the reference's
+	 * low-spec client has 15 against 15): the timeout follows it. Only a
+	 * timeout set explicitly is held to be longer. */
+	if (c->timeout <= c->keepalive && !lwt_config_has(c, "timeout")) {
+		c->timeout = 3 * c->keepalive;
+		c->timeout_raised = true;
+	}
 	if (lwt_config_validate(c, err, el))
 		return -EINVAL;
 	lwt_cidr_parse(c->tunnel_addr, &t);
@@ -568,7 +699,8 @@ static void usage(void)
 	       "  -c FILE   load a JSON config; flags given beside -c override the file\n"
 	       "  -check    validate the flags and the -c file, print a summary and exit:\n"
 	       "            0 valid, 2 invalid (the message names the key); touches nothing\n"
-	       "  -g FILE   write a server template FILE and a client template FILE.client (mode 0600)\n"
+	       "  -g FILE   write a server template FILE and a client template FILE.client (mode 0600);\n"
+	       "            never over an existing file unless -force\n"
 	       "  -v        print the version\n"
 	       "A running daemon re-reads the -c file on SIGHUP or `lwt-ctl reload` (flags\n"
 	       "keep precedence): routes, allowed_routes, client_isolation, max_clients,\n"
@@ -583,57 +715,10 @@ static void usage(void)
 	printf("Go flag syntax: -x v, -x=v, --x v; booleans -x, -x=true, -x=false.\n");
 }
 
-static int write_file(const char *path, const char *text, char *err, size_t el)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t len = strlen(text);
-
-	if (fd < 0)
-		return errf(err, el, "%s: couldn't create: %s", path, strerror(errno));
-	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len) {
-		close(fd);
-		return errf(err, el, "%s: couldn't write: %s", path, strerror(errno));
-	}
-	close(fd);
-	return 0;
-}
-
-int lwt_config_write_templates(const char *path, char *err, size_t el)
-{
-	uint8_t rnd[24];
-	char key[64], text[2048], cpath[LWT_CFG_STR + 8];
-	int r;
-
-	if (lwt_crypto_random(rnd, sizeof(rnd)))
-		return errf(err, el, "couldn't generate a key");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(key + 2 * i, 3, "%02x", rnd[i]);
-	snprintf(text, sizeof(text),
-		 "{\n  \"mode\": \"server\",\n  \"local_addr\": \"0.0.0.0:9000\",\n"
-		 "  \"tunnel_addr\": \"10.0.0.1/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
-		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"multi_client\": true,\n"
-		 "  \"max_clients\": 100,\n  \"client_isolation\": false,\n  \"keepalive\": 5,\n"
-		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
-	r = write_file(path, text, err, el);
-	if (r)
-		return r;
-	snprintf(text, sizeof(text),
-		 "{\n  \"mode\": \"client\",\n  \"remote_addr\": \"SERVER-IP:9000\",\n"
-		 "  \"tunnel_addr\": \"10.0.0.2/24\",\n  \"key\": \"%s\",\n  \"mtu\": 1400,\n"
-		 "  \"fec_data\": 10,\n  \"fec_parity\": 3,\n  \"keepalive\": 5,\n"
-		 "  \"timeout\": 15,\n  \"enable_xdp\": true\n}\n", key);
-	snprintf(cpath, sizeof(cpath), "%s.client", path);
-	r = write_file(cpath, text, err, el);
-	if (!r)
-		printf("wrote %s (server) and %s (client); both hold the same new key; "
-		       "set remote_addr in the client file to the server's address\n", path, cpath);
-	return r;
-}
-
 int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *err, size_t el)
 {
-	const char *cfile = NULL;
-	bool check = false;
+	const char *cfile = NULL, *gfile = NULL, *other = NULL;
+	bool force = false, check = false;
 	int i, r;
 
 	lwt_config_defaults(cfg);
@@ -656,6 +741,7 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 			if (eq)
 				return errf(err, el, "flag -check takes no value");
 			check = true;
+			other = argv[i];	/* -g would ignore it */
 			continue;
 		}
 		if (!strcmp(name, "v") || !strcmp(name, "version")) {
@@ -667,22 +753,43 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 
 			if (!v || !*v)
 				return errf(err, el, "flag -%s needs a file name", name);
-			if (name[0] == 'g') {
-				r = lwt_config_write_templates(v, err, el);
-				return r ? r : LWT_CFG_EXIT_OK;
-			}
-			cfile = v;
+			if (name[0] == 'g')
+				gfile = v;
+			else
+				cfile = other = v;
 			continue;
 		}
-		k = key_index(name, true);
-		if (k < 0)
-			return errf(err, el, "unknown flag -%s (see -h)", name);
+		if (!strcmp(name, "force")) {
+			if (eq && !parse_bool(eq + 1, &force))
+				return errf(err, el, "-force: must be true or false, got \"%s\"", eq + 1);
+			force = !eq || force;
+			continue;
+		}
+		k = key_lookup(name, true);
+		if (k < 0) {
+			const char *near = nearest(name, true);
+
+			return errf(err, el, "unknown flag -%s (%s%s%ssee -h)", name,
+				    near ? "did you mean -" : "", near ? near : "", near ? "? " : "");
+		}
+		other = argv[i];
 		if (!eq && keys[k].type != K_BOOL) {
 			if (i + 1 >= argc)
 				return errf(err, el, "%s: flag -%s needs a value", keys[k].json, name);
 			i++;
 		}
 	}
+	if (gfile) {
+		/* -g writes the templates and nothing else: a flag beside it
+		 * would be silently ignored, so it is refused. */
+		if (other)
+			return errf(err, el, "-g: writes the two templates only; it takes no other "
+				    "flag than -force (got %s)", other);
+		r = lwt_config_write_templates(gfile, force, err, el);
+		return r ? r : LWT_CFG_EXIT_OK;
+	}
+	if (force)
+		return errf(err, el, "-force: only with -g (overwrite existing templates)");
 	if (cfile) {
 		r = lwt_config_load_json(cfg, cfile, err, el);
 		if (r)
@@ -703,7 +810,7 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		}
 		if (!strcmp(name, "check"))
 			continue;
-		k = key_index(name, true);
+		k = key_lookup(name, true);
 		if (eq)
 			v = eq + 1;
 		else if (keys[k].type == K_BOOL)
@@ -833,6 +940,10 @@ void lwt_config_log_notes(const struct lwt_config *c)
 	if (c->key_file[0] && stat(c->key_file, &st) == 0 && (st.st_mode & 077))
 		lwt_warn("key_file %s is readable by other users (mode %o); chmod 600 it",
 			 c->key_file, st.st_mode & 0777);
-	if (strlen(c->key) < 12)
-		lwt_warn("key: shorter than 12 characters; use a long random key (lightweight-tunnel -g)");
+	if (c->timeout_raised)
+		lwt_info("timeout: keepalive is %d s, so the idle timeout is %d s (3 x keepalive; "
+			 "set timeout to choose another)", c->keepalive, c->timeout);
+	if (c->mode == LWT_MODE_CLIENT && lwt_config_has(c, "local_addr"))
+		lwt_info("local_addr: not used by a client (its local address and port follow the "
+			 "route to the server)");
 }

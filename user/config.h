@@ -75,6 +75,7 @@ struct lwt_config {
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
 	bool check_only;			/* -check: validate, print a summary, exit */
+	bool timeout_raised;			/* timeout unset and raised to 3 x keepalive */
 	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */
 	uint64_t has[2];
 };
@@ -100,8 +101,11 @@ int lwt_config_load_json(struct lwt_config *cfg, const char *path, char *err, si
 int lwt_config_load_json_str(struct lwt_config *cfg, const char *json, char *err, size_t errlen);
 /* Cross-key validation (missing key for the mode, wrong mode for an address, ranges). */
 int lwt_config_validate(const struct lwt_config *cfg, char *err, size_t errlen);
-/* Write a server template to path and a client template to path.client, mode 0600. */
-int lwt_config_write_templates(const char *path, char *err, size_t errlen);
+/* Write a server template to path and a client template to path.client, mode
+ * 0600, each through a temporary file renamed into place; an existing file
+ * (or symlink) at either path is an error unless force (then replaced, never
+ * followed). */
+int lwt_config_write_templates(const char *path, bool force, char *err, size_t errlen);
 /* Overwrite the value of every -k/--k flag in argv with 'x' (so that
  * /proc/PID/cmdline no longer shows the key); the number of values scrubbed. */
 int lwt_config_scrub_argv(int argc, char **argv);

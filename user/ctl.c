@@ -225,11 +225,62 @@ static char *render_text(cJSON *j, const char *what)
 	return out;
 }
 
+static char *render_routes_text(cJSON *j)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	static const char *const lists[] = { "advertised", "accepted", "refused", "from_server" };
+	cJSON *it, *v;
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		cJSON *a = cJSON_GetObjectItem(j, lists[i]);
+
+		if (!a)
+			continue;
+		fprintf(f, "%s:%s\n", lists[i], cJSON_GetArraySize(a) ? "" : " none");
+		cJSON_ArrayForEach(it, a) {
+			fprintf(f, " ");
+			cJSON_ArrayForEach(v, it) {
+				if (cJSON_IsString(v))
+					fprintf(f, " %s%s%s", strcmp(v->string, "route") ? v->string : "",
+						strcmp(v->string, "route") ? " " : "", v->valuestring);
+				else
+					fprintf(f, " %s %.0f", v->string, v->valuedouble);
+			}
+			fprintf(f, "\n");
+		}
+	}
+	fclose(f);
+	return out;
+}
+
+/* An error as the caller asked for answers: a line "error: ...", or under
+ * json the object {"error": "..."}. */
+static char *error_answer(const char *msg, bool json)
+{
+	char *out = NULL;
+
+	if (!json) {
+		if (asprintf(&out, "error: %s\n", msg) < 0)
+			return NULL;
+		return out;
+	}
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "error", msg);
+	out = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return out;
+}
+
 void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	char req[128], *out = NULL, *sp;
+	char req[128], *out = NULL, *sp, msg[768], rerr[800];
 	const char *err = NULL;
 	bool json;
 	cJSON *j;
@@ -268,35 +319,54 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 		char ifn[32] = "", mode[16] = "auto";
 
 		if (sscanf(req + 7, "%31s %15s", ifn, mode) < 1) {
-			err = "error: attach IFACE [native|generic|auto] / detach IFACE\n";
+			err = "attach IFACE [native|generic|auto] / detach IFACE";
 		} else {
 			out = malloc(256);
 			if (out)
 				lwt_path_switch(d, req[0] == 'a', ifn, mode, out, 256);
+			if (out && json) {	/* {"error": ...} or {"result": ...} */
+				bool bad = !strncmp(out, "error: ", 7);
+				cJSON *a = cJSON_CreateObject();
+
+				out[strcspn(out, "\n")] = 0;
+				cJSON_AddStringToObject(a, bad ? "error" : "result", out + (bad ? 7 : 0));
+				free(out);
+				out = cJSON_PrintUnformatted(a);
+				cJSON_Delete(a);
+			}
 		}
 	} else if (!strcmp(req, "reload")) {
-		out = malloc(1024);
-		if (out && lwt_reload(d, out + 15, 1024 - 17)) {
-			memcpy(out, "error: reload: ", 15);
-		} else if (out) {
-			memmove(out, out + 15, strlen(out + 15) + 1);
+		if (lwt_reload(d, msg, sizeof(msg))) {
+			snprintf(rerr, sizeof(rerr), "reload: %s", msg);
+			err = rerr;
+		} else if (json) {	/* {"result": ...} */
+			cJSON *a = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(a, "result", msg);
+			out = cJSON_PrintUnformatted(a);
+			cJSON_Delete(a);
+		} else if (asprintf(&out, "%s\n", msg) < 0) {
+			out = NULL;
 		}
-		if (out)
-			strcat(out, "\n");
+	} else if (!strcmp(req, "routes")) {
+		j = lwt_routes_json(d);
+		out = json ? cJSON_Print(j) : render_routes_text(j);
+		cJSON_Delete(j);
 	} else if (strcmp(req, "status") && strcmp(req, "stats") && strcmp(req, "peers")) {
-		err = "error: unknown request (status, stats, peers, attach, detach, reload)\n";
+		err = "unknown request (status, stats, peers, routes, attach, detach, reload)";
 	} else {
 		pthread_mutex_lock(&d->dp_lock);
 		j = render(d);
 		pthread_mutex_unlock(&d->dp_lock);
-		out = json ? cJSON_Print(j) : render_text(j, req);
+		if (json && !strcmp(req, "peers"))	/* the peers, not the whole document */
+			out = cJSON_Print(cJSON_GetObjectItem(j, "peers"));
+		else
+			out = json ? cJSON_Print(j) : render_text(j, req);
 		cJSON_Delete(j);
 	}
-	if (err) {
-		if (send(fd, err, strlen(err), MSG_NOSIGNAL) < 0) {
-			/* peer went away */
-		}
-	} else if (out) {
+	if (err)
+		out = error_answer(err, json);
+	if (out) {
 		size_t len = strlen(out), off = 0;
 
 		while (off < len) {

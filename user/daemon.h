@@ -114,6 +114,23 @@ struct lwt_route {
 #define LWT_MAX_SERVER_ROUTES 1024
 #define LWT_MAX_PEER_ROUTES 1024
 
+/* Server: an advert it refused lately, for `lwt-ctl routes` (the last
+ * LWT_ROUTE_REFUSALS; one entry per route and client, refreshed). */
+struct lwt_route_refusal {
+	uint32_t net;			/* network order */
+	uint8_t prefix, status;		/* status: enum lwt_route_status */
+	uint32_t owner_ip;		/* the client's tunnel IP */
+	uint64_t at_ns;
+};
+#define LWT_ROUTE_REFUSALS 32
+
+/* Client: what became of a route the server sent (peer_route_state). */
+enum lwt_peer_route_state {
+	LWT_PEER_ROUTE_INSTALLED = 0,
+	LWT_PEER_ROUTE_LOCAL,		/* overlaps a network of this host: not installed */
+	LWT_PEER_ROUTE_FAILED,		/* the kernel refused it */
+};
+
 enum lwt_slot_state {
 	LWT_SLOT_FREE = 0,
 	LWT_SLOT_HANDSHAKE,	/* fake TCP up or coming up, lwt handshake pending */
@@ -267,8 +284,11 @@ struct lwt_daemon {
 	struct lwt_route *routes;
 	int nroutes;
 	struct lwt_cidr *peer_routes, *peer_stage;
+	uint8_t *peer_route_state;	/* client: per peer_routes entry */
 	int npeer_routes, npeer_stage;
 	uint8_t route_status[LWT_MAX_ROUTES];
+	struct lwt_route_refusal refused[LWT_ROUTE_REFUSALS];	/* server */
+	int nrefused;
 	uint64_t routes_next_ns;
 	/* peer info: server, changes not yet broadcast and the timers; client,
 	 * the peers it knows (sorted) and a full list being received */
@@ -332,6 +352,8 @@ void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len
  * (d->cfg already holds the new lists): check accepted routes again,
  * tell the clients / advertise again. */
 void lwt_routes_reload(struct lwt_daemon *d, bool routes, bool allowed);
+/* `lwt-ctl routes`: a cJSON object (cJSON * as void *: no cJSON here). */
+void *lwt_routes_json(const struct lwt_daemon *d);
 /* peers.c: who is connected, told to every client. */
 int lwt_peers_init(struct lwt_daemon *d);
 void lwt_peers_free(struct lwt_daemon *d);

@@ -279,11 +279,16 @@ static int build(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint8_t flag
 	return (int)tot;
 }
 
-static size_t syn_opts(struct lwt_ftcp_conn *c, uint8_t *o, uint16_t mss, uint32_t tsecr)
+/* Linux's SYN options; the window scale only where it may be offered (a
+ * SYN-ACK answers a SYN without one with none, RFC 7323 2.2). */
+static size_t syn_opts(struct lwt_ftcp_conn *c, uint8_t *o, uint16_t mss, uint32_t tsecr,
+		       bool ws)
 {
 	o[0] = 2; o[1] = 4; put16(o + 2, mss);
 	o[4] = 4; o[5] = 2;
 	o[6] = 8; o[7] = 10; put32(o + 8, lwt_ftcp_tsval(c)); put32(o + 12, tsecr);
+	if (!ws)
+		return 16;
 	o[16] = 1;
 	o[17] = 3; o[18] = 3; o[19] = LWT_FTCP_WSCALE;
 	return 20;
@@ -296,9 +301,16 @@ static size_t data_opts(struct lwt_ftcp_conn *c, uint8_t *o)
 	return 12;
 }
 
+/* The window we keep open once established: 64 KiB scaled by what the
+ * SYNs agreed (RFC 7323 2.2: unscaled unless both carried the option). */
+static uint32_t est_window(const struct lwt_ftcp_conn *c)
+{
+	return 65535u << c->rcv_wscale;
+}
+
 static uint16_t adv_window(const struct lwt_ftcp_conn *c)
 {
-	uint32_t w = c->rcv_wnd >> LWT_FTCP_WSCALE;
+	uint32_t w = c->rcv_wnd >> c->rcv_wscale;
 
 	return w > 65535 ? 65535 : (uint16_t)w;
 }
@@ -306,7 +318,7 @@ static uint16_t adv_window(const struct lwt_ftcp_conn *c)
 int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss)
 {
 	uint8_t o[20];
-	size_t n = syn_opts(c, o, mss, 0);
+	size_t n = syn_opts(c, o, mss, 0, true);
 
 	c->state = LWT_FTCP_SYN_SENT;
 	c->snd_nxt = c->iss + 1;
@@ -317,7 +329,7 @@ int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16
 int lwt_ftcp_build_synack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss)
 {
 	uint8_t o[20];
-	size_t n = syn_opts(c, o, mss, c->ts_recent);
+	size_t n = syn_opts(c, o, mss, c->ts_recent, c->rcv_wscale != 0);
 
 	c->snd_nxt = c->iss + 1;
 	return build(c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c->iss, SYNACK_WINDOW, o, n, 0);
@@ -359,6 +371,7 @@ int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn)
 	c->rcv_nxt = syn->seq + 1;
 	c->last_ack_sent = c->rcv_nxt;
 	c->snd_wscale = syn->has_ws ? syn->wscale : 0;
+	c->rcv_wscale = syn->has_ws ? LWT_FTCP_WSCALE : 0;
 	c->snd_wnd = syn->window;
 	c->max_snd_wnd = c->snd_wnd;
 	c->mss = syn->has_mss ? syn->mss : 536;
@@ -438,12 +451,13 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 		c->rcv_nxt = s->seq + 1;
 		c->snd_una = s->ack;
 		c->snd_wscale = s->has_ws ? s->wscale : 0;
+		c->rcv_wscale = s->has_ws ? LWT_FTCP_WSCALE : 0;
 		c->snd_wnd = s->window;	/* SYN windows are never scaled */
 		c->max_snd_wnd = c->snd_wnd;
 		c->mss = s->has_mss ? s->mss : 536;
 		c->peer_ts = s->has_ts;
 		c->ts_recent = s->tsval;
-		c->rcv_wnd = LWT_FTCP_WINDOW;
+		c->rcv_wnd = est_window(c);
 		c->state = LWT_FTCP_ESTABLISHED;
 		return LWT_FTCP_SEND_ACK;
 	case LWT_FTCP_SYN_RCVD:
@@ -458,7 +472,7 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 		c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
-		c->rcv_wnd = LWT_FTCP_WINDOW;
+		c->rcv_wnd = est_window(c);
 		c->state = LWT_FTCP_ESTABLISHED;
 		if (s->has_ts)
 			c->ts_recent = s->tsval;
@@ -650,6 +664,9 @@ int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
 	c->irs = sseq;
 	c->rcv_nxt = c->last_ack_sent = s->seq;
 	c->snd_wscale = ws == TS_OPT_WS_NONE ? 0 : (uint8_t)ws;
+	/* The cookie SYN-ACK offered a window scale only with one in the SYN
+	 * and timestamps to carry it: otherwise neither side scales. */
+	c->rcv_wscale = ws == TS_OPT_WS_NONE ? 0 : LWT_FTCP_WSCALE;
 	c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
 	c->max_snd_wnd = c->snd_wnd;
 	c->mss = cookie_mss[mssi];
@@ -657,7 +674,7 @@ int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
 	c->peer_sack = (opts & TS_OPT_SACK) != 0;
 	c->ts_recent = s->has_ts ? s->tsval : 0;
 	c->ts_offset = cookie_ts_off(k, s->saddr, s->daddr);
-	c->rcv_wnd = LWT_FTCP_WINDOW;
+	c->rcv_wnd = est_window(c);
 	c->state = LWT_FTCP_ESTABLISHED;
 	return 0;
 }

@@ -89,6 +89,7 @@ struct lwt_ftcp_conn {
 	uint32_t snd_wnd;		/* peer's window, bytes (scaled) */
 	uint32_t max_snd_wnd;		/* largest window the peer advertised (RFC 5961 5.2) */
 	uint8_t snd_wscale;		/* peer's window scale */
+	uint8_t rcv_wscale;		/* ours: LWT_FTCP_WSCALE if both sides offered it, else 0 */
 	uint32_t rcv_nxt;		/* highest seq+len received; what we ack */
 	uint32_t rcv_wnd;		/* window we advertise, bytes */
 	uint32_t last_ack_sent;		/* rcv_nxt at the last segment we sent */

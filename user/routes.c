@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -65,8 +66,9 @@ int lwt_routes_init(struct lwt_daemon *d)
 	else {
 		d->peer_routes = calloc(LWT_MAX_PEER_ROUTES, sizeof(*d->peer_routes));
 		d->peer_stage = calloc(LWT_MAX_PEER_ROUTES, sizeof(*d->peer_stage));
+		d->peer_route_state = calloc(LWT_MAX_PEER_ROUTES, 1);
 	}
-	return d->routes || (d->peer_routes && d->peer_stage) ? 0 : -ENOMEM;
+	return d->routes || (d->peer_routes && d->peer_stage && d->peer_route_state) ? 0 : -ENOMEM;
 }
 
 void lwt_routes_free(struct lwt_daemon *d)
@@ -74,6 +76,42 @@ void lwt_routes_free(struct lwt_daemon *d)
 	free(d->routes);
 	free(d->peer_routes);
 	free(d->peer_stage);
+	free(d->peer_route_state);
+}
+
+/* Keep a refusal for `lwt-ctl routes`: the same route from the same client
+ * refreshes its entry; a new one takes the oldest entry's place. */
+static void note_refusal(struct lwt_daemon *d, uint32_t net, uint8_t prefix, int st,
+			 uint32_t owner)
+{
+	struct lwt_route_refusal *r = NULL;
+	int i;
+
+	for (i = 0; i < d->nrefused && !r; i++)
+		if (d->refused[i].net == net && d->refused[i].prefix == prefix &&
+		    d->refused[i].owner_ip == owner)
+			r = &d->refused[i];
+	if (!r && d->nrefused < LWT_ROUTE_REFUSALS)
+		r = &d->refused[d->nrefused++];
+	if (!r) {	/* full: the oldest gives way */
+		r = &d->refused[0];
+		for (i = 1; i < d->nrefused; i++)
+			if (d->refused[i].at_ns < r->at_ns)
+				r = &d->refused[i];
+	}
+	*r = (struct lwt_route_refusal){ .net = net, .prefix = prefix, .status = (uint8_t)st,
+					 .owner_ip = owner, .at_ns = lwt_now_ns() };
+}
+
+/* A route accepted now is no longer refused. */
+static void forget_refusal(struct lwt_daemon *d, uint32_t net, uint8_t prefix, uint32_t owner)
+{
+	for (int i = 0; i < d->nrefused; i++)
+		if (d->refused[i].net == net && d->refused[i].prefix == prefix &&
+		    d->refused[i].owner_ip == owner) {
+			d->refused[i] = d->refused[--d->nrefused];
+			return;
+		}
 }
 
 /* Send a list of routes in as many messages as it takes. */
@@ -266,8 +304,10 @@ static void server_adverts(struct lwt_daemon *d, int slot, const struct lwt_rout
 		if (st != LWT_ROUTE_OK) {
 			lwt_warn("routes: client %s advertised %s: refused, %s", ip,
 				 cidr_str(net, p, b, sizeof(b)), status_str(st));
+			note_refusal(d, net, p, st, s->c.tun_ip);
 			continue;
 		}
+		forget_refusal(d, net, p, s->c.tun_ip);
 		d->routes[d->nroutes++] = (struct lwt_route){ .net = net, .prefix = p, .slot = slot,
 							       .gen = s->gen, .owner_ip = s->c.tun_ip };
 		lwt_info("routes: %s via client %s", cidr_str(net, p, b, sizeof(b)), ip);
@@ -407,6 +447,7 @@ static void client_result(struct lwt_daemon *d, const struct lwt_route_entry *e,
  * our TUN, remove what is gone. */
 static void client_update(struct lwt_daemon *d)
 {
+	static uint8_t state[LWT_MAX_PEER_ROUTES];
 	char b[32], why[96];
 	int i, j, r;
 
@@ -426,13 +467,16 @@ static void client_update(struct lwt_daemon *d)
 			if (d->peer_stage[j].addr == d->peer_routes[i].addr &&
 			    d->peer_stage[j].prefix == d->peer_routes[i].prefix)
 				break;
-		if (i < d->npeer_routes)
+		if (i < d->npeer_routes) {
+			state[j] = d->peer_route_state[i];
 			continue;
+		}
 		cidr_str(d->peer_stage[j].addr, d->peer_stage[j].prefix, b, sizeof(b));
 		/* A network this host reaches on its own stays its own. */
 		if (lwt_nl_route_conflict(d->peer_stage[j].addr, d->peer_stage[j].prefix,
 					  d->tun.ifindex, why, sizeof(why)) > 0) {
 			lwt_warn("routes: %s from the server overlaps the %s here: not installed", b, why);
+			state[j] = LWT_PEER_ROUTE_LOCAL;
 			continue;
 		}
 		r = lwt_nl_route_add(d->tun.ifindex, d->peer_stage[j].addr, d->peer_stage[j].prefix, 0);
@@ -440,8 +484,10 @@ static void client_update(struct lwt_daemon *d)
 			lwt_warn("routes: couldn't install %s from the server: %s", b, strerror(-r));
 		else
 			lwt_info("routes: %s via the tunnel", b);
+		state[j] = r ? LWT_PEER_ROUTE_FAILED : LWT_PEER_ROUTE_INSTALLED;
 	}
 	memcpy(d->peer_routes, d->peer_stage, d->npeer_stage * sizeof(*d->peer_stage));
+	memcpy(d->peer_route_state, state, d->npeer_stage);
 	d->npeer_routes = d->npeer_stage;
 }
 
@@ -490,4 +536,71 @@ void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len
 		if (h->flags & LWT_ROUTE_F_LAST)
 			client_update(d);
 	}
+}
+
+/* lwt-ctl routes: server, its own routes, the clients' accepted and lately
+ * refused adverts; client, its adverts with the server's answer and the
+ * other clients' routes with what became of each here. */
+void *lwt_routes_json(const struct lwt_daemon *d)
+{
+	static const char *const peer_state[] = { "installed", "overlaps a network of this host",
+						  "the kernel refused it" };
+	cJSON *root = cJSON_CreateObject(), *a, *o;
+	uint64_t now = lwt_now_ns();
+	char b[32], ip[INET_ADDRSTRLEN];
+	int i;
+
+	a = cJSON_AddArrayToObject(root, "advertised");
+	for (i = 0; i < d->cfg.n_routes; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "route", cidr_str(d->cfg.routes[i].addr,
+							     d->cfg.routes[i].prefix, b, sizeof(b)));
+		if (d->cfg.mode == LWT_MODE_CLIENT) {
+			int st = d->route_status[i];
+
+			cJSON_AddStringToObject(o, "status", !st ? "pending" :
+						st == LWT_ROUTE_OK + 1 ? "accepted" : "refused");
+			if (st && st != LWT_ROUTE_OK + 1)
+				cJSON_AddStringToObject(o, "reason", status_str(st - 1));
+		}
+		cJSON_AddItemToArray(a, o);
+	}
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		a = cJSON_AddArrayToObject(root, "accepted");
+		for (i = 0; i < d->nroutes; i++) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "route", cidr_str(d->routes[i].net, d->routes[i].prefix,
+								     b, sizeof(b)));
+			cJSON_AddStringToObject(o, "via", inet_ntop(AF_INET, &d->routes[i].owner_ip, ip,
+								    sizeof(ip)));
+			cJSON_AddItemToArray(a, o);
+		}
+		a = cJSON_AddArrayToObject(root, "refused");
+		for (i = 0; i < d->nrefused; i++) {
+			const struct lwt_route_refusal *r = &d->refused[i];
+
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "route", cidr_str(r->net, r->prefix, b, sizeof(b)));
+			cJSON_AddStringToObject(o, "client", inet_ntop(AF_INET, &r->owner_ip, ip,
+								       sizeof(ip)));
+			cJSON_AddStringToObject(o, "reason", status_str(r->status));
+			cJSON_AddNumberToObject(o, "age_s", (double)((now - r->at_ns) / 1000000000ull));
+			cJSON_AddItemToArray(a, o);
+		}
+	} else {
+		a = cJSON_AddArrayToObject(root, "from_server");
+		for (i = 0; i < d->npeer_routes; i++) {
+			int st = d->peer_route_state[i];
+
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "route", cidr_str(d->peer_routes[i].addr,
+								     d->peer_routes[i].prefix, b, sizeof(b)));
+			cJSON_AddStringToObject(o, "status", st == LWT_PEER_ROUTE_INSTALLED ?
+						"installed" : "not installed");
+			if (st != LWT_PEER_ROUTE_INSTALLED && st < 3)
+				cJSON_AddStringToObject(o, "reason", peer_state[st]);
+			cJSON_AddItemToArray(a, o);
+		}
+	}
+	return root;
 }

@@ -30,13 +30,13 @@ for knobs in ${LWT_BENCH_KNOBS:-off on}; do
 	wait_for 5 "server up" nsx s "$CTL" -i lwts status
 	for i in $(seq 1 "$N"); do cli "$i"; done
 	wait_for 60 "$N sessions" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions) -ge $N ]"
-	wait_for 5 "throttled broadcast out" sh -c "ip netns exec $PFX-c1 $CTL -i lwtc stats --json | jq -e '.known_peers == $((N - 1))'"
+	wait_for 5 "throttled broadcast out" sh -c "ip netns exec $PFX-c1 $CTL -i lwtc stats --json | jq -en 'input | .known_peers == $((N - 1))'"
 	read -r m1 b1 < <(ctlcount)
 	for i in $(seq 1 $CHURN); do v="m${i}_PID"; stop "${!v}"; done
 	wait_for 20 "churned clients gone" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions) -le $((N - CHURN)) ]"
 	for i in $(seq 1 $CHURN); do cli "$i"; done
 	wait_for 60 "$N sessions again" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions) -ge $N ]"
-	wait_for 5 "throttled broadcast out" sh -c "ip netns exec $PFX-c$N $CTL -i lwtc stats --json | jq -e '.known_peers == $((N - 1))'"
+	wait_for 5 "throttled broadcast out" sh -c "ip netns exec $PFX-c$N $CTL -i lwtc stats --json | jq -en 'input | .known_peers == $((N - 1))'"
 	read -r m2 b2 < <(ctlcount)
 	R[$knobs,join_msgs]=$m1; R[$knobs,join_bytes]=$b1
 	R[$knobs,churn_msgs]=$((m2 - m1)); R[$knobs,churn_bytes]=$((b2 - b1))

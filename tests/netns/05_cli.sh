@@ -24,8 +24,13 @@ check_refused fec_data -m server -k somekey-123456 -fec-data abc
 check_refused tunnel_addr -m server -k somekey-123456 -t 10.0.0.1/33
 check_refused nosuchflag -m server -k somekey-123456 -nosuchflag
 check_refused mode -m router -k somekey-123456
+check_refused "key: shorter than 12 characters" -m server -k short-key
+check_refused "key: \"your-secret-key\" is an example key" -m server -k your-secret-key
+check_refused "did you mean -fec-data?" -m server -k somekey-123456 -fec-dat 3
 echo '{"mode":"server","key":"somekey-123456","fec_dta":3}' >"$LOGDIR/bad.json"
-check_refused fec_dta -c "$LOGDIR/bad.json"
+check_refused 'fec_dta" (did you mean "fec_data"?)' -c "$LOGDIR/bad.json"
+printf '{"mode":"server",\n "key":"somekey-123456",\n "mtu" 1400}\n' >"$LOGDIR/bad5.json"
+check_refused "bad5.json:3:8: not valid JSON" -c "$LOGDIR/bad5.json"
 echo '{"mode":"server","key":5}' >"$LOGDIR/bad2.json"
 check_refused key -c "$LOGDIR/bad2.json"
 # A key name with a newline (JSON escape): still one line of error.
@@ -109,6 +114,6 @@ say "-v and -g"
 "$LWT" -g "$LOGDIR/gen.json" >/dev/null
 [ "$(stat -c %a "$LOGDIR/gen.json")" = 600 ] || fail "-g file mode"
 [ "$(stat -c %a "$LOGDIR/gen.json.client")" = 600 ] || fail "-g client file mode"
-jq -e '.mode == "server"' "$LOGDIR/gen.json" >/dev/null || fail "-g server template"
-jq -e '.mode == "client"' "$LOGDIR/gen.json.client" >/dev/null || fail "-g client template"
+jq -en 'input | .mode == "server"' "$LOGDIR/gen.json" >/dev/null || fail "-g server template"
+jq -en 'input | .mode == "client"' "$LOGDIR/gen.json.client" >/dev/null || fail "-g client template"
 say PASS

@@ -82,7 +82,7 @@ switch_both over_xdp_iperf
 wait "$iperfpid" || true
 bps=$(jq '.end.sum_received.bits_per_second // 0' "$LOGDIR/iperf.json")
 say "iperf3 across the switches: $(jq -n "$bps / 1e6 | floor") Mbit/s"
-jq -e '.end.sum_received.bytes > 0 and (has("error") | not)' "$LOGDIR/iperf.json" >/dev/null ||
+jq -en 'input | .end.sum_received.bytes > 0 and (has("error") | not)' "$LOGDIR/iperf.json" >/dev/null ||
 	fail "iperf3 flow did not complete: $(jq -r '.error // "?"' "$LOGDIR/iperf.json")"
 [ "$(jget c lwtc .reconnects)" -eq 0 ] || fail "the client reconnected"
 [ "$(jget s lwts .handshakes_ok)" -eq 1 ] || fail "the session was re-established"

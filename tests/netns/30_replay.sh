@@ -68,7 +68,7 @@ for i in 1 2; do
 	say "replay $i: server answered: $ans"
 	[ "$ans" = "reject 5" ] || fail "replayed HELLO answered '$ans', want 'reject 5' (stale or replayed)"
 	# The server lists only the real client's session again.
-	wait_for 1 "refused slot freed" sh -c "ip netns exec $PFX-s $CTL -i lwts stats --json | jq -e '[.peers[].session_id] == [\"$sid\"]'" ||
+	wait_for 1 "refused slot freed" sh -c "ip netns exec $PFX-s $CTL -i lwts stats --json | jq -en 'input | [.peers[].session_id] == [\"$sid\"]'" ||
 		fail "after the refusal the server lists $(ctl s lwts stats --json | jq -c '[.peers[] | [.endpoint, .state, .session_id]]'), want only session $sid"
 done
 wait_for 5 "both refusals counted" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .handshakes_failed) -eq $((f0 + 2)) ]"

@@ -121,7 +121,7 @@ for i in $(seq 1 20); do
 	ping_ok "c$i" 10.0.0.1 || fail "client $i of 20 cannot reach the server"
 done
 say "all 20 reach the server"
-wait_for 5 "every client knows the 19 others" sh -c "ip netns exec $PFX-c20 $CTL -i lwtc stats --json | jq -e '.known_peers == 19'"
+wait_for 5 "every client knows the 19 others" sh -c "ip netns exec $PFX-c20 $CTL -i lwtc stats --json | jq -en 'input | .known_peers == 19'"
 for i in $(seq 1 20); do v="m${i}_PID"; stop "${!v}"; done
 stop "$server_PID"
 for i in $(seq 1 20); do assert_no_rule "c$i"; done

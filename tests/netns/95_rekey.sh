@@ -48,6 +48,6 @@ say "a client that misses rotations must handshake again"
 impair_restart --ba-loss 100
 wait_for 20 "server closes the silent client" grep -q "did not answer key rotation" "$LOGDIR/server.log"
 impair_restart
-wait_for 20 "client back" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq '.reconnects')\" -ge 1 ] && ip netns exec $PFX-c $CTL -i lwtc stats --json | jq -e '.sessions == 1'"
+wait_for 20 "client back" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq '.reconnects')\" -ge 1 ] && ip netns exec $PFX-c $CTL -i lwtc stats --json | jq -en 'input | .sessions == 1'"
 nsx c ping -c 5 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no tunnel after the new handshake"
 say PASS

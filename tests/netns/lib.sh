@@ -216,6 +216,8 @@ wait_for() {
 }
 
 # ctl NS TUN ARGS...: lwt-ctl in a namespace.
+# Asserting on JSON: jq -en 'input | EXPR', never jq -e 'EXPR': jq 1.6 exits 0
+# with -e when it reads no input at all (a failed lwt-ctl, an empty file).
 ctl() { local n=$1 t=$2; shift 2; ip netns exec "$PFX-$n" "$CTL" -i "$t" "$@"; }
 
 # jget NS TUN EXPR: a value out of `lwt-ctl stats --json` (jq expression).

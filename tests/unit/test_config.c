@@ -34,7 +34,7 @@ static const struct err_case err_cases[] = {
 	{ { "-m", "client", K }, "remote_addr" },				/* 1 */
 	{ { "-m", "server" }, "key" },						/* 2 */
 	{ { K, "-fec-data", "abc" }, "fec_data" },				/* 3 */
-	{ { K, "-fec-data", "0" }, "fec_data" },				/* 4 */
+	{ { K, "-fec-data", "-1" }, "fec_data" },				/* 4: 0 = default */
 	{ { K, "-fec-data", "129" }, "fec_data" },				/* 5 */
 	{ { K, "-fec-parity", "-1" }, "fec_parity" },				/* 6 */
 	{ { K, "-fec-parity", "65" }, "fec_parity" },				/* 7 */
@@ -46,11 +46,11 @@ static const struct err_case err_cases[] = {
 	{ { K, "-mtu", "100" }, "mtu" },					/* 13 */
 	{ { K, "-mtu", "9001" }, "mtu" },					/* 14 */
 	{ { K, "-multi-client=maybe" }, "multi_client" },			/* 15 */
-	{ { K, "-max-clients", "0" }, "max_clients" },				/* 16 */
+	{ { K, "-max-clients", "-1" }, "max_clients" },			/* 16 */
 	{ { K, "-l", "1.2.3.4" }, "local_addr" },				/* 17 */
 	{ { K, "-l", "1.2.3.4:99999" }, "local_addr" },				/* 18 */
 	{ { K, "-r", "1.2.3.4:9000" }, "remote_addr" },				/* 19: server given -r */
-	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-l", "0.0.0.0:1" }, "local_addr" }, /* 20 */
+	{ { K, "-force" }, "-force: only with -g" },				/* 20 */
 	{ { "-m", "client", K, "-r", "127.0.0.1:0" }, "remote_addr" },		/* 21 (no DNS in tests) */
 	{ { "-m", "client", K, "-r", "1.2.3.4" }, "remote_addr" },		/* 22 */
 	{ { K, "-routes", "10.0.0.0/8,bogus" }, "routes" },			/* 23 */
@@ -67,9 +67,18 @@ static const struct err_case err_cases[] = {
 	{ { K, "-p2p-port", "70000" }, "p2p_port" },				/* 33 */
 	{ { K, "-config-push-interval", "-5" }, "config_push_interval" },	/* 34 */
 	{ { K, "-max-hops", "99" }, "max_hops" },				/* 35 */
-	{ { K, "-send-queue", "0" }, "send_queue_size" },			/* 36 */
+	{ { K, "-send-queue", "-1" }, "send_queue_size" },			/* 36 */
 	{ { "-k", "" }, "key" },						/* 37 */
 	{ { K, "-p2p", "false" }, "false" },	/* 38: Go bools never take the next word */
+	{ { "-k", "short-key12" }, "key: shorter than 12" },			/* 39 */
+	{ { "-k", "your-secret-key" }, "example key" },				/* 40 */
+	{ { "-k", "My-Secret-Key" }, "example key" },				/* 41 */
+	{ { "-k", "CHANGE-ME-use-openssl-rand-base64-32-to-generate" }, "placeholder" }, /* 42 */
+	{ { K, "-fec-dat", "3" }, "unknown flag -fec-dat (did you mean -fec-data?" }, /* 43 */
+	{ { K, "-zzzzzzzz" }, "unknown flag -zzzzzzzz (see -h)" },		/* 44: nothing near */
+	{ { "-g", "/tmp/never-written", "-m", "client" }, "no other flag" },	/* 45 */
+	{ { "-c", "/tmp/x.json", "-g", "/tmp/never-written" }, "no other flag" }, /* 46 */
+	{ { K, "-timeout", "5" }, "unknown flag -timeout" },			/* 47: file only */
 };
 
 static void test_errors(void **state)
@@ -194,7 +203,7 @@ struct json_err {
 
 static const struct json_err json_errs[] = {
 	{ "{\"key\":5}", "key: must be a string" },			/* 1 */
-	{ "{\"key\":\"k-123456789\",\"fec_dta\":3}", "unknown key \"fec_dta\"" }, /* 2 */
+	{ "{\"key\":\"k-123456789\",\"fec_dta\":3}", "unknown key \"fec_dta\" (did you mean \"fec_data\"?)" }, /* 2 */
 	{ "{\"key\":\"k-123456789\",\"mtu\":\"1400\"}", "mtu: must be an integer" }, /* 3 */
 	{ "{\"key\":\"k-123456789\",\"mtu\":1400.5}", "mtu" },		/* 4 */
 	{ "{\"key\":\"k-123456789\",\"multi_client\":\"yes\"}", "multi_client" }, /* 5 */
@@ -206,6 +215,10 @@ static const struct json_err json_errs[] = {
 	{ "{\"key\":\"k-123456789\",\"keepalive\":10,\"timeout\":5}", "timeout" }, /* 11 */
 	{ "{\"key\":\"k-123456789\",\"mode\":\"client\"}", "remote_addr" }, /* 12 */
 	{ "{\"key\":\"k-123456789\",\"tunnel_addr\":\"10.0.0.1/24/3\"}", "tunnel_addr" }, /* 13 */
+	{ "{\"key\":\"k-123456789\",\n\"tun-name\":\"x\"}", "(did you mean \"tun_name\"?)" }, /* 14 */
+	{ "{\"key\":\"k-123456789\",\n \"mtu\": 1400,\n  \"fec_data\" 3}", ":3:14: not valid JSON" }, /* 15 */
+	{ "{\"key\":\"k-123456789\", \"quux\": 1}", "unknown key \"quux\"" },	/* 16 */
+	{ "{\"mode\":\"server\",\"remote_addr\":\"1.2.3.4:9000\",\"key\":\"k-1234567890\"}", "remote_addr: only for client" }, /* 17 */
 };
 
 static void test_json_errors(void **state)
@@ -274,8 +287,12 @@ static void test_shipped_configs(void **state)
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		/* Placeholder keys, refused as they stand; all else loads. */
 		int r = parse(&c, err, (const char *[]){ "-c", files[i], NULL });
 
+		if (r != -EINVAL || !strstr(err, "key: still the template's placeholder"))
+			fail_msg("%s: placeholder key not refused: r=%d %s", files[i], r, err);
+		r = parse(&c, err, (const char *[]){ "-c", files[i], K, NULL });
 		if (r)
 			fail_msg("%s: %s", files[i], err);
 	}
@@ -287,7 +304,7 @@ static void test_shipped_configs(void **state)
 static void test_key_file_length(void **state)
 {
 	static const struct { size_t len; const char *end; int want; } t[] = {
-		{ 1, "\n", 0 }, { 255, "\n", 0 }, { 255, "", 0 }, { 255, " \r\n", 0 },
+		{ 12, "\n", 0 }, { 255, "\n", 0 }, { 255, "", 0 }, { 255, " \r\n", 0 },
 		{ 256, "\n", -EINVAL }, { 256, "", -EINVAL }, { 300, "\n", -EINVAL },
 	};
 	struct lwt_config c;
@@ -316,6 +333,97 @@ static void test_key_file_length(void **state)
 		}
 	}
 	unlink(path);
+}
+
+/* Files written for the reference load unchanged: "_" notes, "remote_addr":
+ * "" in a server file, local_addr in a client file, advertised_routes, 0 for
+ * "default", a keepalive at the default timeout (which then follows it). */
+static void test_reference_compat(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+	char *p = write_tmp("{\"_comment\":\"from the reference\",\"_changes\":[1,2],"
+			    "\"mode\":\"server\",\"local_addr\":\"0.0.0.0:9000\",\"remote_addr\":\"\","
+			    "\"key\":\"a-long-enough-key\",\"advertised_routes\":[\"10.9.0.0/16\"],"
+			    "\"fec_data\":0,\"send_queue_size\":0,\"recv_queue_size\":0,"
+			    "\"max_clients\":0,\"max_hops\":0,\"keepalive\":15}", 0600);
+
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", p, NULL }), 0);
+	assert_int_equal(c.mode, LWT_MODE_SERVER);
+	assert_int_equal(c.n_routes, 1);
+	assert_int_equal(c.fec_data, 10);
+	assert_int_equal(c.send_queue_size, 5000);
+	assert_int_equal(c.recv_queue_size, 5000);
+	assert_int_equal(c.max_clients, 100);
+	assert_int_equal(c.max_hops, 3);
+	assert_int_equal(c.keepalive, 15);
+	assert_int_equal(c.timeout, 45);
+	assert_true(c.timeout_raised);
+	unlink(p);
+	/* keepalive 0 is the default 5, under the default timeout */
+	p = write_tmp("{\"mode\":\"client\",\"local_addr\":\"0.0.0.0:0\",\"remote_addr\":"
+		      "\"127.0.0.1:9000\",\"key\":\"a-long-enough-key\",\"keepalive\":0}", 0600);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", p, NULL }), 0);
+	assert_int_equal(c.keepalive, 5);
+	assert_int_equal(c.timeout, 15);
+	assert_false(c.timeout_raised);
+	unlink(p);
+	/* an explicit timeout is held to be longer than the keepalive */
+	p = write_tmp("{\"key\":\"a-long-enough-key\",\"keepalive\":15,\"timeout\":15}", 0600);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", p, NULL }), -EINVAL);
+	assert_non_null(strstr(err, "timeout: must be longer than keepalive"));
+	unlink(p);
+	/* -tun, the reference README's flag */
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-tun", "tun-b", NULL }), 0);
+	assert_string_equal(c.tun_name, "tun-b");
+	/* no guess when nothing is near */
+	p = write_tmp("{\"key\":\"a-long-enough-key\",\"quux\":1}", 0600);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", p, NULL }), -EINVAL);
+	assert_null(strstr(err, "did you mean"));
+	unlink(p);
+}
+
+/* -g: never over an existing file or through a symlink unless -force; then
+ * the link itself is replaced, its target untouched. */
+static void test_templates_no_overwrite(void **state)
+{
+	struct lwt_config c;
+	char err[256], path[64], cpath[80], target[64], buf[LWT_CFG_STR];
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/lwt-test-gen2-%d.json", getpid());
+	snprintf(cpath, sizeof(cpath), "%s.client", path);
+	snprintf(target, sizeof(target), "/tmp/lwt-test-gen2-target-%d", getpid());
+	f = fopen(target, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	/* the client template's name taken by a symlink: nothing written at all */
+	assert_int_equal(symlink(target, cpath), 0);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-g", path, NULL }), -EINVAL);
+	assert_non_null(strstr(err, "exists; -g never overwrites a file (add -force"));
+	assert_int_equal(lstat(path, &st), -1);
+	/* with -force: both written, the symlink replaced, its target intact */
+	assert_int_equal(parse(&c, err, (const char *[]){ "-g", path, "-force", NULL }),
+			 LWT_CFG_EXIT_OK);
+	assert_int_equal(lstat(cpath, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	f = fopen(target, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "precious\n");
+	/* and again without -force: refused, the files keep their key */
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", path, NULL }), 0);
+	snprintf(buf, sizeof(buf), "%s", c.key);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-g", path, NULL }), -EINVAL);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-c", path, NULL }), 0);
+	assert_string_equal(c.key, buf);
+	unlink(path);
+	unlink(cpath);
+	unlink(target);
 }
 
 static void test_version_help(void **state)
@@ -392,6 +500,8 @@ int main(void)
 		cmocka_unit_test(test_version_help),
 		cmocka_unit_test(test_key_file_length),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_reference_compat),
+		cmocka_unit_test(test_templates_no_overwrite),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

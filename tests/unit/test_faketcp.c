@@ -116,6 +116,36 @@ static void test_syn_linux_profile(void **state)
 	assert_int_equal(lwt_ip_csum(b, 20), 0);
 }
 
+/* A SYN without a window scale gets a SYN-ACK without one, and then
+ * neither side scales: the server's window field is its window in bytes. */
+static void test_synack_no_wscale(void **state)
+{
+	struct lwt_ftcp_conn c, s;
+	uint8_t b[128];
+	struct lwt_tcp_seg g, a;
+	int n;
+
+	pair(&c, &s);
+	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+	g.has_ws = false;
+	assert_int_equal(lwt_ftcp_accept_syn(&s, &g), 0);
+	n = lwt_ftcp_build_synack(&s, b, sizeof(b), 1460);
+	assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+	assert_false(a.has_ws);
+	assert_int_equal(a.doff, 36);		/* MSS, SACK_PERM, TS: 16 bytes */
+	assert_int_equal(deliver(&c, b, n, &a), LWT_FTCP_SEND_ACK);
+	assert_int_equal(c.snd_wscale, 0);
+	assert_int_equal(c.rcv_wscale, 0);
+	n = lwt_ftcp_build_ack(&c, b, sizeof(b));
+	assert_int_equal(deliver(&s, b, n, &a), LWT_FTCP_OK);
+	assert_int_equal(s.state, LWT_FTCP_ESTABLISHED);
+	n = lwt_ftcp_build_ack(&s, b, sizeof(b));
+	assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
+	assert_int_equal(a.window, s.rcv_wnd);
+	assert_int_equal(s.rcv_wnd, 65535);
+}
+
 static void test_isn_random(void **state)
 {
 	struct lwt_ftcp_conn a, b;
@@ -705,10 +735,11 @@ static void test_cookie_options(void **state)
 	static const uint16_t want[] = { 536, 536, 536, 1300, 1300, 1440, 1440, 1460, 1460 };
 	struct lwt_syncookie_key k;
 	struct lwt_ftcp_conn c, s;
-	struct lwt_tcp_seg g, a;
+	struct lwt_tcp_seg g, a, sa;
 	uint8_t b[256];
 	uint32_t now = 12345;
 	unsigned int o, m, ws;
+	bool synack_ws;
 
 	lwt_syncookie_init(&k);
 	for (o = 0; o < 16; o++)
@@ -732,9 +763,18 @@ static void test_cookie_options(void **state)
 				assert_int_equal(a.doff, ts ? ((o & 2) ? 40 : 36) : 24);
 				if (ts && !(o & 4))
 					assert_int_equal(b[44], 1);	/* NOP,NOP,TS */
+				synack_ws = a.has_ws;
 				n = cookie_ack(&c, b, sizeof(b), n, ts, 0);
 				assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
 				assert_int_equal(lwt_ftcp_accept_cookie(&k, now, &s, &a), 0);
+				/* The window the server keeps is the one the client
+				 * reads from its ACKs: scaled only if the SYN-ACK
+				 * offered a scale (RFC 7323 2.2). */
+				assert_int_equal(s.rcv_wscale, synack_ws ? LWT_FTCP_WSCALE : 0);
+				n = lwt_ftcp_build_ack(&s, b, sizeof(b));
+				assert_int_equal(lwt_tcp_parse(b, n, true, &sa), 0);
+				assert_int_equal((uint32_t)sa.window << (synack_ws ? LWT_FTCP_WSCALE : 0),
+						 s.rcv_wnd);
 				assert_int_equal(s.mss, (o & 1) ? want[m] : 536);
 				assert_int_equal(s.snd_wscale, ts && (o & 2) ? ws : 0);
 				assert_int_equal(s.peer_sack, ts && (o & 4));
@@ -858,6 +898,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_linux_profile),
+		cmocka_unit_test(test_synack_no_wscale),
 		cmocka_unit_test(test_isn_random),
 		cmocka_unit_test(test_data_both_ways),
 		cmocka_unit_test(test_blind_injection),
