@@ -112,6 +112,8 @@ struct lwt_route {
 	uint32_t owner_ip;		/* the client's tunnel IP */
 };
 #define LWT_MAX_SERVER_ROUTES 1024
+/* A server's slots beyond its max_clients: handshakes in progress. */
+#define LWT_EMBRYONIC_SLOTS 64
 #define LWT_MAX_PEER_ROUTES 1024
 
 /* Server: an advert it refused lately, for `lwt-ctl routes` (the last

@@ -20,7 +20,6 @@
 #include "notify.h"
 #include "privs.h"
 
-#define EMBRYONIC_SLOTS 64
 /* Outer bytes around an inner packet: IP 20 + TCP 32 + frame 4 + record 12
  * + type 1 + tag 16. */
 #define LWT_OVERHEAD 85
@@ -143,7 +142,7 @@ out_nomem:
 		goto out_q;
 	}
 	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 :
-		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + EMBRYONIC_SLOTS;
+		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + LWT_EMBRYONIC_SLOTS;
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d)) {
 		lwt_err("out of memory for %d slots", d->nslots);

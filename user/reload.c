@@ -17,10 +17,6 @@
 #include "log.h"
 #include "notify.h"
 
-/* Slots a server has besides its clients' (main.c's EMBRYONIC_SLOTS):
- * max_clients may rise at run time only as far as the slots made at start. */
-#define HANDSHAKE_SLOTS 64
-
 static char **saved_argv;
 static int saved_argc;
 
@@ -106,7 +102,9 @@ static int reload(struct lwt_daemon *d, struct lwt_config *n, char *msg, size_t 
 {
 	struct lwt_config *c = &d->cfg;
 	char fixed[512], applied[256] = "";
-	int r, cap = d->cfg.mode == LWT_MODE_SERVER ? d->nslots - HANDSHAKE_SLOTS : 1;
+	/* max_clients may rise at run time only as far as the slots made at
+	 * start. */
+	int r, cap = d->cfg.mode == LWT_MODE_SERVER ? d->nslots - LWT_EMBRYONIC_SLOTS : 1;
 	bool routes, allowed;
 
 	if (!c->config_path[0] || !saved_argv) {
