@@ -185,7 +185,9 @@ int lwt_reload(struct lwt_daemon *d, char *msg, size_t len)
 	}
 	if (r) {
 		d->reloads_failed++;
-		lwt_err("reload: %s; still running on the previous config", msg);
+		/* Without -c there is nothing to do: the asker is told. */
+		lwt_log(r == -ENOENT ? LWT_LOG_WARN : LWT_LOG_ERROR,
+			"reload: %s; still running on the previous config", msg);
 	} else {
 		d->reloads++;
 		lwt_info("reload: %s", msg);
