@@ -68,7 +68,7 @@ static const struct keydef keys[] = {
 	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between segments, us; 0 = auto" },
-	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload; 0 = from MTU" },
+	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload, 0 or 621..65000: the TUN MTU is lowered to fit; 0 = from MTU" },
 	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
@@ -585,6 +585,9 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 			    c->remote_addr);
 	if (c->tunnel_addr[0] && (!lwt_cidr_parse(c->tunnel_addr, &t) || t.prefix < 8 || t.prefix > 30))
 		return errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
+	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)
+		return errf(err, el, "faketcp_max_segment: must be 0 or at least %d (a 576-byte packet "
+			    "and lwt's 45 bytes), got %d", 576 + 45, c->faketcp_max_segment);
 	if (c->mtu && c->mtu < 576)
 		return errf(err, el, "mtu: must be 0 or 576..9000, got %d", c->mtu);
 	if (c->fec_data + c->fec_parity > 255)

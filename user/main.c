@@ -23,6 +23,10 @@
 /* Outer bytes around an inner packet: IP 20 + TCP 32 + frame 4 + record 12
  * + type 1 + tag 16. */
 #define LWT_OVERHEAD 85
+/* A segment's TCP payload beyond the inner packet it carries: frame 4 +
+ * record 12 + type 1 + FEC header 10 + a parity shard's length 2 + tag 16
+ * (FEC can be on for a session, from the start or after a reload). */
+#define LWT_SEG_OVERHEAD 45
 
 static int local_ip_for(uint32_t remote, uint32_t *out)
 {
@@ -74,6 +78,23 @@ static int pick_mtu(struct lwt_daemon *d)
 	}
 	lwt_info("mtu 0: outer link unknown; assuming 1500, TUN MTU %d", 1500 - LWT_OVERHEAD);
 	return 1500 - LWT_OVERHEAD;
+}
+
+/* faketcp_max_segment: no segment carries more TCP payload than this. A
+ * record is one inner packet and never split, so the TUN MTU comes down
+ * to fit, and the MSS we announce says the same to the peer. */
+static void cap_segment(struct lwt_daemon *d)
+{
+	int seg = d->cfg.faketcp_max_segment, fit = seg - LWT_SEG_OVERHEAD;
+
+	if (!seg)
+		return;
+	if (d->tun_mtu > fit) {
+		lwt_info("faketcp_max_segment %d: TUN MTU %d instead of %d", seg, fit, d->tun_mtu);
+		d->tun_mtu = fit;
+	}
+	if (d->mss > seg)
+		d->mss = seg;
 }
 
 int main(int argc, char **argv)
@@ -187,6 +208,7 @@ out_nomem:
 		goto out_port;
 	d->instance = d->tun.name;
 	d->tun_mtu = pick_mtu(d);
+	cap_segment(d);
 	r = lwt_tun_configure(&d->tun, d->cfg.tun_ip, d->cfg.tun_prefix, d->tun_mtu);
 	if (r)
 		goto out_tun;
