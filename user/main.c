@@ -20,13 +20,14 @@
 #include "notify.h"
 #include "privs.h"
 
-/* Outer bytes around an inner packet: IP 20 + TCP 32 + frame 4 + record 12
- * + type 1 + tag 16. */
-#define LWT_OVERHEAD 85
 /* A segment's TCP payload beyond the inner packet it carries: frame 4 +
  * record 12 + type 1 + FEC header 10 + a parity shard's length 2 + tag 16
  * (FEC can be on for a session, from the start or after a reload). */
 #define LWT_SEG_OVERHEAD 45
+/* Outer bytes around an inner packet: IP 20 + TCP 32 (timestamps) + the
+ * above. (85, without FEC's 12, let full-size packets of mtu 0 exceed the
+ * link MTU whenever FEC was on.) */
+#define LWT_OVERHEAD (20 + 32 + LWT_SEG_OVERHEAD)
 
 static int local_ip_for(uint32_t remote, uint32_t *out)
 {

@@ -6,7 +6,8 @@
 # (cap - 45: lwt's framing, FEC header and tag) and the SYN announces it as the MSS. The segments reach the
 # cap, so the cap, not something else, bounds them. A cap too small for a
 # 576-byte packet is refused. Raw sockets, so that tcpdump sees the
-# segments both ways.
+# segments both ways. Then mtu 0 (TUN MTU from the link) on AF_XDP with FEC
+# on: a full-size packet with DF crosses, its segments within the link MTU.
 . "$(dirname "$0")/lib.sh"
 
 command -v tcpdump >/dev/null || skip "no tcpdump"
@@ -46,4 +47,16 @@ for dir in "10.99.0.2.[0-9]* > 10.99.0.1.9000" "10.99.0.1.9000 > 10.99.0.2"; do
 	[ -n "$max" ] && [ "$max" -le $CAP ] || fail "a segment of $max bytes ($dir) is over $CAP"
 	[ "$max" -ge $((CAP - 40)) ] || fail "no segment near the cap ($dir: $max): the test shows nothing"
 done
+stop "$client_PID"
+stop "$server_PID"
+
+say "mtu 0: the TUN MTU leaves room for lwt's whole overhead, FEC included"
+start_server -mtu 0
+start_client -mtu 0
+wait_for 10 "session up" sessions_up c lwtc
+mtu=$(ip -n "$PFX-c" -o link show lwtc | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+say "link MTU 1500, TUN MTU $mtu, path $(jget c lwtc .path)"
+[ "$mtu" = $((1500 - 97)) ] || fail "TUN MTU $mtu, want $((1500 - 97))"
+nsx c ping -c 5 -i 0.1 -W 1 -q -M do -s $((mtu - 28)) 10.0.0.1 | grep -q ' 0% packet loss' ||
+	fail "full-size packets with DF do not cross at mtu 0"
 say PASS
