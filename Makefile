@@ -23,9 +23,9 @@ BUILD   ?= build
 BIN     ?= bin
 VERSION := 0.2.0
 
-PKGS := libbpf libxdp libcjson openssl libisal libcap-ng libsystemd
+PKGS := libbpf libxdp libcjson openssl libisal libcap-ng libsystemd libmicrohttpd
 # Debian packages needed to build and test. Keep scripts/deps.sh in sync.
-DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v $(BPFTOOL) >/dev/null && command -v $(CLANG) >/dev/null && command -v nft >/dev/null && command -v iperf3 >/dev/null && echo yes)
+DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v $(BPFTOOL) >/dev/null && command -v $(CLANG) >/dev/null && command -v nft >/dev/null && command -v iperf3 >/dev/null && command -v curl >/dev/null && command -v promtool >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
 ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
 $(info lwt: build dependencies missing; running scripts/deps.sh)

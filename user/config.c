@@ -69,9 +69,10 @@ static const struct keydef keys[] = {
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between segments, us; 0 = auto" },
 	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload, 0 or 621..65000: the TUN MTU is lowered to fit; 0 = from MTU" },
-	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 3, "lwt: error, warn, info or debug (default info)" },
+	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 4, "lwt: error, warn, info, debug or trace (debug plus libbpf's own; default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
+	{ "metrics_listen", "metrics-listen", K_STR, F(metrics_listen), 0, 0, "lwt: serve Prometheus metrics on http://ip:port/metrics, e.g. 127.0.0.1:9586 (default off)" },
 	{ "keepalive", NULL, K_INT, F(keepalive), 0, 3600, "keepalive period, s; 0 = default (5)" },
 	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15, or 3 x keepalive if that is longer)" },
 	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },
@@ -277,6 +278,26 @@ bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_h
 	return true;
 }
 
+bool lwt_ipport_parse(const char *s, struct sockaddr_in *out)
+{
+	char host[INET_ADDRSTRLEN], *end;
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	long port;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
+		return false;
+	memcpy(host, s, colon - s);
+	host[colon - s] = 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &out->sin_addr) == 1;
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const t[] = { "1", "t", "T", "true", "TRUE", "True" };
@@ -371,8 +392,10 @@ static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t
 			c->log_level = 2;
 		else if (!strcmp(v, "debug") || !strcmp(v, "3"))
 			c->log_level = 3;
+		else if (!strcmp(v, "trace") || !strcmp(v, "4"))
+			c->log_level = 4;
 		else
-			return errf(err, el, "log_level: must be error, warn, info or debug, got \"%s\"", v);
+			return errf(err, el, "log_level: must be error, warn, info, debug or trace, got \"%s\"", v);
 		break;
 	}
 	mark(c, i);
@@ -605,6 +628,9 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
 	if (c->user[0] && !getpwnam(c->user))
 		return errf(err, el, "user: no such user \"%s\"", c->user);
+	if (c->metrics_listen[0] && !lwt_ipport_parse(c->metrics_listen, &sa))
+		return errf(err, el, "metrics_listen: bad address \"%s\" (want ip:port, e.g. "
+			    "127.0.0.1:9586)", c->metrics_listen);
 	return key_ok(c->key, err, el);
 }
 
@@ -693,6 +719,8 @@ static int finish(struct lwt_config *c, char *err, size_t el)
 		lwt_hostport_parse(c->local_addr, &c->local, true);
 	else
 		lwt_hostport_parse(c->remote_addr, &c->remote, false);
+	if (c->metrics_listen[0])
+		lwt_ipport_parse(c->metrics_listen, &c->metrics);
 	return 0;
 }
 

@@ -69,9 +69,11 @@ struct lwt_config {
 	int broadcast_throttle_ms;
 	bool enable_incremental_update;
 	int max_peer_info_batch_size;
-	int log_level;				/* log_level / -log-level: 0..3 (lwt) */
+	int log_level;				/* log_level / -log-level: 0..4 (lwt) */
 	char ctl_socket[LWT_CFG_STR];		/* ctl_socket / -ctl-socket (lwt), "" = default */
 	char user[64];				/* user / -user (lwt): run as this user after set-up */
+	char metrics_listen[64];		/* metrics_listen / -metrics-listen (lwt), "" = off */
+	struct sockaddr_in metrics;		/* parsed metrics_listen */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
 	bool check_only;			/* -check: validate, print a summary, exit */
@@ -120,6 +122,8 @@ int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
 void lwt_config_log_notes(const struct lwt_config *cfg);
 /* Parse "a.b.c.d/n" -> cidr; false if malformed. */
 bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
+/* Parse "a.b.c.d:port" (a literal address, port 1..65535). */
+bool lwt_ipport_parse(const char *s, struct sockaddr_in *out);
 /* Parse "host:port" (host may be a name; resolved with getaddrinfo AF_INET). */
 bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host);
 

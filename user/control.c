@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "lwt/xdp.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 
 #define TICK_MS 50
@@ -222,12 +223,13 @@ static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_s
 	/* FEC: we encode with our shape; we decode with the peer's (it told us
 	 * in its HELLO / HELLO_ACK). Parity 0 on a side means no FEC at all. */
 	if (c->fec_parity > 0) {
-		in->fenc = lwt_fec_enc_create(c->fec_data, c->fec_parity, c->fec_parity, c->fec_flush_us);
+		in->fenc = lwt_fec_enc_create(c->fec_data, c->fec_parity, c->fec_parity,
+					      d->bufs.pkt_max, c->fec_flush_us);
 		if (!in->fenc)
 			lwt_warn("FEC: couldn't create the encoder for %d+%d", c->fec_data, c->fec_parity);
 	}
 	if (peer_m > 0) {
-		in->fdec = lwt_fec_dec_create(peer_k, peer_m, 1000000000ull);
+		in->fdec = lwt_fec_dec_create(peer_k, peer_m, d->bufs.pkt_max, 1000000000ull);
 		if (!in->fdec)
 			lwt_warn("FEC: couldn't create the decoder for %d+%d", peer_k, peer_m);
 	}
@@ -1037,6 +1039,10 @@ int lwt_control_run(struct lwt_daemon *d)
 		ev.data.fd = d->ctl_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, d->ctl_fd, &ev);
 	}
+	if (d->metrics) {
+		ev.data.fd = lwt_metrics_fd(d->metrics);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	for (i = 0; i < d->nslots; i++)
 		d->slots[i].c.port_fd = -1;
 	/* A HELLO from before this start may be in no replay cache: refused. */
@@ -1081,6 +1087,8 @@ int lwt_control_run(struct lwt_daemon *d)
 					handle_event(d, &m);
 			} else if (fd == d->ctl_fd) {
 				lwt_ctl_handle(d, d->ctl_fd);
+			} else if (d->metrics && fd == lwt_metrics_fd(d->metrics)) {
+				lwt_metrics_answer(d, d->metrics);
 			}
 		}
 	}

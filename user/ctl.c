@@ -18,6 +18,7 @@
 #include "ctlproto.h"
 #include "daemon.h"
 #include "log.h"
+#include "lwt/xdp.h"
 
 static const char *const phase_names[] = { "free", "tcp-handshake", "lwt-handshake", "up", "closing" };
 
@@ -55,7 +56,24 @@ static void add_counters(cJSON *o, struct lwt_counters *c)
 #undef ADD
 }
 
-static cJSON *render(struct lwt_daemon *d)
+/* The XDP program's counters, if the path has one. */
+static void add_xdp(cJSON *root, struct lwt_dp *dp)
+{
+	struct lwt_xdp_stats x;
+	cJSON *o;
+
+	if (!dp->ops->xdp_stats || dp->ops->xdp_stats(dp, &x))
+		return;
+	o = cJSON_AddObjectToObject(root, "xdp");
+#define XADD(n) cJSON_AddNumberToObject(o, #n, (double)x.n);
+	XADD(rx_packets) XADD(redirected) XADD(passed) XADD(dropped_unknown)
+	XADD(dropped_syn_rate) XADD(truncated) XADD(malformed) XADD(no_socket)
+	XADD(flow_hits) XADD(syn_accepted) XADD(unknown_acks) XADD(dropped_ack_rate)
+#undef XADD
+}
+
+/* Shared with metrics.c; see daemon.h. */
+cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 {
 	cJSON *root = cJSON_CreateObject(), *peers, *tot, *p;
 	struct lwt_counters sum;
@@ -78,6 +96,9 @@ static cJSON *render(struct lwt_daemon *d)
 				(d->dp->zerocopy ? "zero-copy" : "copy") : "none");
 	cJSON_AddNumberToObject(root, "queues", d->dp->queues);
 	cJSON_AddNumberToObject(root, "poller_threads", d->npollers);
+	cJSON_AddNumberToObject(root, "path_rx_errors", (double)atomic_load(&d->dp->rx_errors));
+	cJSON_AddNumberToObject(root, "path_tx_errors", (double)atomic_load(&d->dp->tx_errors));
+	add_xdp(root, d->dp);
 	p = cJSON_AddArrayToObject(root, "pollers");
 	for (i = 0; d->px && i < d->npollers; i++) {
 		struct lwt_poller_stats ps;
@@ -120,7 +141,8 @@ static cJSON *render(struct lwt_daemon *d)
 	cJSON_AddNumberToObject(root, "max_clients", d->cfg.multi_client ? d->cfg.max_clients : 1);
 	cJSON_AddBoolToObject(root, "client_isolation", d->cfg.client_isolation);
 	cJSON_AddStringToObject(root, "log_level", (const char *[]){ "error", "warn", "info",
-				"debug" }[d->cfg.log_level & 3]);
+				"debug", "trace" }[d->cfg.log_level >= 0 && d->cfg.log_level <= 4 ?
+						   d->cfg.log_level : 2]);
 	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
 	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);
 	cJSON_AddNumberToObject(root, "control_tx_msgs", (double)d->ctl_msgs_tx);
@@ -356,7 +378,7 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 		err = "unknown request (status, stats, peers, routes, attach, detach, reload)";
 	} else {
 		pthread_mutex_lock(&d->dp_lock);
-		j = render(d);
+		j = lwt_ctl_stats(d);
 		pthread_mutex_unlock(&d->dp_lock);
 		if (json && !strcmp(req, "peers"))	/* the peers, not the whole document */
 			out = cJSON_Print(cJSON_GetObjectItem(j, "peers"));

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "bufs.h"
 #include "config.h"
 #include "crypto.h"
 #include "dp.h"
@@ -147,7 +148,8 @@ enum lwt_slot_state {
 	X(pure_acks) X(keepalives_rx) X(keepalives_tx) X(forwarded)		\
 	X(drop_stale_key) X(rekeys) X(drop_no_session) X(rx_prev_key)		\
 	X(drop_handshake) X(events_lost) X(rst_probes) X(rst_probes_failed)	\
-	X(syn_cookies) X(cookie_flows) X(drop_bad_cookie) X(drop_halfopen)
+	X(syn_cookies) X(cookie_flows) X(drop_bad_cookie) X(drop_halfopen)	\
+	X(drop_too_big)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;
@@ -265,8 +267,9 @@ struct lwt_daemon {
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
 	uint32_t local_ip;		/* outer source address (network order) */
 	uint16_t local_port;		/* network order */
-	uint16_t mss;
+	uint16_t mss;			/* advertised in SYN and SYN-ACK */
 	int tun_mtu;
+	struct lwt_bufs bufs;		/* packet sizes from tun_mtu (bufs.h) */
 	uint64_t start_ns;
 	_Atomic int stop;
 	/* control-thread state */
@@ -310,6 +313,7 @@ struct lwt_daemon {
 	 * descriptor of it (privs.c), as the user may not search /sys/fs/bpf. */
 	char pin_root[32];
 	int pin_root_fd;		/* -1: none */
+	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
 };
 
 uint64_t lwt_now_ns(void);
@@ -381,6 +385,10 @@ int lwt_control_run(struct lwt_daemon *d);
 /* Control socket: render status/stats/peers answers. */
 int lwt_ctl_listen(struct lwt_daemon *d);
 void lwt_ctl_handle(struct lwt_daemon *d, int lfd);
+/* The stats document (lwt-ctl stats --json; metrics.c turns it into
+ * Prometheus text). Control thread only, holding d->dp_lock: it reads the
+ * control thread's state of every slot. */
+struct cJSON *lwt_ctl_stats(struct lwt_daemon *d);
 void lwt_ctl_close(int fd);
 
 #endif

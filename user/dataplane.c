@@ -25,6 +25,7 @@
 #include "frame.h"
 #include "hring.h"
 #include "log.h"
+#include "sendq.h"
 
 #define TUN_BATCH 32
 #define ACK_BYTES (32 * 1448)		/* pure ACK after this much one-way data */
@@ -32,19 +33,13 @@
 #define MAX_EMBRYONIC 64		/* server slots in handshake at once */
 #define LWT_HALFOPEN_PER_SRC 4		/* ... from one source address */
 #define LWT_HALFOPEN_PER_NET 16		/* ... from one /24 */
-#define SEG_HDR (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN)
-#define REC_HDR (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_record_hdr))
+#define SEG_HDR LWT_SEG_HDR
+#define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
 #define REPORT_RECORDS 2000			/* ...or sooner, after this many records */
 #define FEC_EXPIRE_EVERY_NS (100000000ull)
 #define KEY_GRACE_NS (2000000000ull)		/* previous epoch kept for stragglers */
 #define KEY_WAIT_NS (30000000000ull)		/* ... or until the peer switches */
-
-struct pending {		/* client: TUN packets waiting for a session */
-	uint8_t **pkts;
-	uint16_t *lens;
-	unsigned int cap, head, count;
-};
 
 /* Handoff entries: what the owner does with the packet. */
 enum { H_OUTER = 1, H_INNER };
@@ -63,11 +58,15 @@ struct dpctx {
 		_Atomic uint64_t rx_segments, tun_reads, handoffs_out, handoffs_in,
 				 handoff_drops;
 	} st;
-	uint8_t txbuf[LWT_DP_BATCH][LWT_DP_BUF];
+	/* Sized from the configured MTU (d->bufs): LWT_DP_BATCH segments of
+	 * seg_max bytes, and one TUN read of a packet up to pkt_max (a longer
+	 * read shows as one byte more: too long). */
+	uint32_t seg_max, pkt_max;
+	uint8_t *txbuf;
 	struct lwt_dp_pkt txq[LWT_DP_BATCH];
 	int ntx;
-	uint8_t tunbuf[TUN_BATCH][LWT_DP_BUF];
-	struct pending pend;
+	uint8_t *tunbuf;
+	struct lwt_sendq pend;		/* client: the reconnect queue (poller 0) */
 	int acks_pending;
 	struct lwt_rtable *rt;		/* server: advertised routes */
 	bool isolation;			/* client_isolation, as of the last LWT_CMD_CONFIG */
@@ -249,14 +248,14 @@ static uint8_t *tx_buf(struct dpctx *x)
 {
 	if (x->ntx == LWT_DP_BATCH)
 		tx_flush(x);
-	return x->txbuf[x->ntx];
+	return x->txbuf + (size_t)x->ntx * x->seg_max;
 }
 
 static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 {
 	if (len <= 0)
 		return;
-	x->txq[x->ntx].data = x->txbuf[x->ntx];
+	x->txq[x->ntx].data = x->txbuf + (size_t)x->ntx * x->seg_max;
 	x->txq[x->ntx].len = len;
 	/* A server's flow is steered to us (XDP flows map) only once its
 	 * session is installed: before that its segments take the listen
@@ -274,7 +273,7 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 
 static void send_ack(struct dpctx *x, struct lwt_slot *s)
 {
-	int len = lwt_ftcp_build_ack(&s->tcp, tx_buf(x), LWT_DP_BUF);
+	int len = lwt_ftcp_build_ack(&s->tcp, tx_buf(x), x->seg_max);
 
 	tx_commit(x, s, len);
 	LWT_CTR_INC(&s->ctr, pure_acks);
@@ -286,10 +285,10 @@ static void send_plain(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, si
 	uint8_t *b = tx_buf(x);
 	int n;
 
-	if (len > LWT_DP_BUF - SEG_HDR)
+	if (len > x->seg_max - SEG_HDR)
 		return;
 	memcpy(b + SEG_HDR, p, len);
-	n = lwt_ftcp_build_data(&s->tcp, b, LWT_DP_BUF, len);
+	n = lwt_ftcp_build_data(&s->tcp, b, x->seg_max, len);
 	tx_commit(x, s, n);
 }
 
@@ -305,7 +304,7 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	bool authed;
 	int n;
 
-	if (SEG_HDR + plen > LWT_DP_BUF)
+	if (SEG_HDR + plen > x->seg_max)
 		return -EMSGSIZE;
 	if (!lwt_ftcp_window_ok(&s->tcp, plen)) {
 		LWT_CTR_INC(&s->ctr, drop_window);
@@ -339,7 +338,7 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 		     lwt_aead_seal(s->tx, ctr, f, REC_HDR, f + REC_HDR, 1 + blen))
 		return -EIO;
 	s->tx_counter++;
-	n = lwt_ftcp_build_data(&s->tcp, b, LWT_DP_BUF, plen);
+	n = lwt_ftcp_build_data(&s->tcp, b, x->seg_max, plen);
 	tx_commit(x, s, n);
 	LWT_CTR_INC(&s->ctr, tx_packets);
 	LWT_CTR_ADD(&s->ctr, tx_bytes, blen);
@@ -432,8 +431,12 @@ static void fec_emit(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, s
 	struct fec_ctx *c = ctx;
 	uint8_t *b = tx_buf(c->x), *body = b + SEG_HDR + REC_HDR + 1;
 
-	if (SEG_HDR + REC_HDR + 1 + sizeof(*h) + len + LWT_TAG_LEN > LWT_DP_BUF)
+	/* A parity shard is 2 bytes longer than the longest packet of its group:
+	 * seg_max has room for it (bufs.h). */
+	if (SEG_HDR + REC_HDR + 1 + sizeof(*h) + len + LWT_TAG_LEN > c->x->seg_max) {
+		LWT_CTR_INC(&c->s->ctr, drop_too_big);
 		return;
+	}
 	memcpy(body, h, sizeof(*h));
 	memcpy(body + sizeof(*h), p, len);
 	send_record(c->x, c->s, LWT_MSG_FEC, NULL, sizeof(*h) + len, b);
@@ -444,62 +447,47 @@ static void send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, siz
 {
 	uint8_t *b;
 
-	if (s->fenc && len <= LWT_FEC_MAX_PKT) {
+	/* Longer than the TUN MTU: only a local sender on the TUN writing
+	 * past it can make one, and no buffer of ours is sized for it. */
+	if (len > x->pkt_max) {
+		LWT_CTR_INC(&s->ctr, drop_too_big);
+		return;
+	}
+	if (s->fenc) {
 		struct fec_ctx c = { x, s };
 
 		lwt_fec_enc_add(s->fenc, pkt, len, lwt_now_ns(), fec_emit, &c);
 		return;
 	}
 	b = tx_buf(x);
-
-	if (SEG_HDR + REC_HDR + 1 + len + LWT_TAG_LEN > LWT_DP_BUF) {
-		LWT_CTR_INC(&x->d->ctr, drop_malformed);
-		return;
-	}
 	memcpy(b + SEG_HDR + REC_HDR + 1, pkt, len);
 	send_record(x, s, LWT_MSG_IP, NULL, len, b);
 }
 
 static void pend_push(struct dpctx *x, const uint8_t *pkt, size_t len)
 {
-	struct pending *p = &x->pend;
-	unsigned int i;
+	int r = lwt_sendq_push(&x->pend, pkt, len);
 
-	if (p->count == p->cap) {
+	if (r == -EMSGSIZE)
+		LWT_CTR_INC(&x->d->ctr, drop_too_big);
+	else if (r)
 		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
-		return;
-	}
-	/* What send_ip could never send is not kept (a TUN MTU may be up to
-	 * 9000); what is kept gets a buffer of its own length. */
-	if (SEG_HDR + REC_HDR + 1 + len + LWT_TAG_LEN > LWT_DP_BUF) {
-		LWT_CTR_INC(&x->d->ctr, drop_malformed);
-		return;
-	}
-	i = (p->head + p->count) % p->cap;
-	free(p->pkts[i]);
-	p->pkts[i] = malloc(len ? len : 1);
-	if (!p->pkts[i]) {
-		LWT_CTR_INC(&x->d->ctr, drop_queue_full);
-		return;
-	}
-	memcpy(p->pkts[i], pkt, len);
-	p->lens[i] = len;
-	p->count++;
+}
+
+static void pend_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct fec_ctx *c = ctx;
+
+	send_ip(c->x, c->s, pkt, len);
 }
 
 static void pend_flush(struct dpctx *x, struct lwt_slot *s)
 {
-	struct pending *p = &x->pend;
+	struct fec_ctx c = { x, s };
 
-	if (p->count)
-		lwt_info("sending %u packets queued during (re)connect", p->count);
-	while (p->count) {
-		send_ip(x, s, p->pkts[p->head], p->lens[p->head]);
-		free(p->pkts[p->head]);
-		p->pkts[p->head] = NULL;
-		p->head = (p->head + 1) % p->cap;
-		p->count--;
-	}
+	if (x->pend.count)
+		lwt_info("sending %u packets queued during (re)connect", x->pend.count);
+	lwt_sendq_drain(&x->pend, pend_send, &c);
 }
 
 /* Send an inner packet to slot s: ours, or handed to its owner (once). */
@@ -946,7 +934,7 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 	pthread_once(&cookie_once, cookie_key_init);
 	if ((g->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST | LWT_TCP_FIN)) == LWT_TCP_SYN) {
 		n = lwt_ftcp_build_cookie_synack(&cookie_key, lwt_syncookie_now(), g, d->mss,
-						 tx_buf(x), LWT_DP_BUF);
+						 tx_buf(x), x->seg_max);
 		if (n <= 0) {
 			LWT_CTR_INC(&d->ctr, drop_malformed);
 			return NULL;
@@ -1044,7 +1032,7 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 			LWT_CTR_INC(&s->ctr, drop_window);
 		return;
 	case LWT_FTCP_SEND_SYNACK:
-		n = lwt_ftcp_build_synack(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+		n = lwt_ftcp_build_synack(&s->tcp, tx_buf(x), x->seg_max, d->mss);
 		tx_commit(x, s, n);
 		return;
 	case LWT_FTCP_SEND_ACK:
@@ -1309,7 +1297,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->last_echo_ns = 0;
 		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
 		flow_publish(s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
-		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), x->seg_max, d->mss);
 		tx_commit(x, s, n);
 		return 0;
 	}
@@ -1394,7 +1382,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		/* The same SYN (same ISN, timestamps move on), as a kernel resends it. */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_HANDSHAKE &&
 		    s->tcp.state == LWT_FTCP_SYN_SENT) {
-			n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), LWT_DP_BUF, d->mss);
+			n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), x->seg_max, d->mss);
 			tx_commit(x, s, n);
 		}
 		break;
@@ -1452,13 +1440,19 @@ static void tun_read(struct dpctx *x)
 		}
 		return;
 	}
+	/* One buffer: tun_input is done with a packet (sent, copied or
+	 * dropped) before the next read. */
 	for (i = 0; i < TUN_BATCH; i++) {
-		ssize_t r = read(x->tun_fd, x->tunbuf[i], LWT_DP_BUF);
+		ssize_t r = read(x->tun_fd, x->tunbuf, x->pkt_max + 1);
 
 		if (r <= 0)
 			break;
 		ST_ADD(x, tun_reads, 1);
-		tun_input(x, x->tunbuf[i], r);
+		if ((size_t)r > x->pkt_max) {
+			LWT_CTR_INC(&d->ctr, drop_too_big);
+			continue;
+		}
+		tun_input(x, x->tunbuf, r);
 	}
 }
 
@@ -1562,19 +1556,17 @@ static void poller_free(struct dpctx *x)
 {
 	if (!x)
 		return;
-	if (x->pend.pkts)
-		for (unsigned int k = 0; k < x->pend.cap; k++)
-			free(x->pend.pkts[k]);
 	for (int j = 0; x->in && j < x->np; j++)
 		lwt_hring_uninit(&x->in[j]);
 	free(x->in);
 	if (x->hefd >= 0)
 		close(x->hefd);
 	free(x->rt);
+	free(x->txbuf);
+	free(x->tunbuf);
 	free(x->gsobuf);
 	lwt_gro_destroy(x->gro);
-	free(x->pend.pkts);
-	free(x->pend.lens);
+	lwt_sendq_uninit(&x->pend);
 	free(x);
 }
 
@@ -1595,14 +1587,15 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (x->hefd < 0)
 		goto fail;
+	x->seg_max = d->bufs.seg_max;
+	x->pkt_max = d->bufs.pkt_max;
+	x->txbuf = malloc((size_t)LWT_DP_BATCH * x->seg_max);
+	x->tunbuf = malloc(x->pkt_max + 1);
+	if (!x->txbuf || !x->tunbuf)
+		goto fail;
 	/* The client's reconnect queue: its one slot is poller 0's. */
-	x->pend.cap = d->cfg.send_queue_size > 0 ? d->cfg.send_queue_size : 1;
-	if (id == 0) {
-		x->pend.pkts = calloc(x->pend.cap, sizeof(*x->pend.pkts));
-		x->pend.lens = calloc(x->pend.cap, sizeof(*x->pend.lens));
-		if (!x->pend.pkts || !x->pend.lens)
-			goto fail;
-	}
+	if (id == 0 && lwt_sendq_init(&x->pend, d->cfg.send_queue_size, x->pkt_max))
+		goto fail;
 	if (d->tun.vnet) {
 		x->gsobuf = malloc(LWT_GSO_READ_BUF);
 		x->gro = lwt_gro_create();

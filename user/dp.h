@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #define LWT_DP_BATCH 32
-#define LWT_DP_BUF 2048		/* largest segment we build */
 #define LWT_DP_RXBUF 65536	/* largest (GRO-merged) segment we accept */
 
 struct lwt_dp_pkt {
@@ -45,6 +44,9 @@ struct lwt_dp_ops {
 	/* Publish a peer's counters (AF_XDP: the pinned peers map); NULL st
 	 * removes it. Optional. */
 	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
+	/* The XDP program's counters (struct lwt_xdp_stats, summed over CPUs)
+	 * into st. Optional (no XDP program: NULL). */
+	int (*xdp_stats)(struct lwt_dp *dp, void *st);
 	/* Steer a new set of flows to us (client reconnect from a new port). */
 	int (*set_filter)(struct lwt_dp *dp, const struct lwt_dp_filter *f);
 	/* A flow we learned is over (its slot was freed): stop steering it.
@@ -83,6 +85,7 @@ struct lwt_dp_filter {
 	const struct lwt_dp_flow *flows;
 	int nflows;
 	int queue_pkts;		/* recv_queue_size: sizes the AF_XDP UMEM (0: most) */
+	uint32_t seg_max;	/* largest segment the data plane sends (bufs.h) */
 	/* Poller threads to serve: 0 = one per queue (at most LWT_DP_MAX_SHARDS
 	 * and the CPUs); else exactly this many, refused by a path with fewer
 	 * queues unless it can receive on one (raw sockets). */

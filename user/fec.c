@@ -11,6 +11,7 @@
 
 struct lwt_fec_enc {
 	int k, m, max_m;
+	size_t max_pkt, shard_sz;	/* largest packet; its coded shard (+2) */
 	uint64_t flush_ns;
 	uint32_t group;
 	int count;			/* packets in the open group */
@@ -41,6 +42,8 @@ struct dslot {
 
 struct lwt_fec_dec {
 	int max_k, max_m, nshards;
+	int nslots;			/* groups tracked: slots[0..nslots) */
+	size_t max_pkt, shard_sz;
 	uint64_t expire_ns;
 	bool any;
 	uint32_t newest;
@@ -56,18 +59,20 @@ struct lwt_fec_dec {
 static bool bit(const uint64_t *m, int i) { return m[i / 64] >> (i % 64) & 1; }
 static void set_bit(uint64_t *m, int i) { m[i / 64] |= 1ull << (i % 64); }
 
-struct lwt_fec_enc *lwt_fec_enc_create(int k, int m, int max_m, uint32_t flush_us)
+struct lwt_fec_enc *lwt_fec_enc_create(int k, int m, int max_m, size_t max_pkt, uint32_t flush_us)
 {
 	struct lwt_fec_enc *e;
 
 	if (k < 1 || k > LWT_FEC_MAX_K || m < 0 || max_m < m || max_m > LWT_FEC_MAX_M ||
-	    k + max_m > 255)
+	    k + max_m > 255 || max_pkt < 1 || max_pkt > LWT_FEC_MAX_PKT)
 		return NULL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	e->data = calloc(k, LWT_FEC_MAX_SHARD);
-	e->parity = calloc(max_m ? max_m : 1, LWT_FEC_MAX_SHARD);
+	e->max_pkt = max_pkt;
+	e->shard_sz = max_pkt + 2;
+	e->data = calloc(k, e->shard_sz);
+	e->parity = calloc(max_m ? max_m : 1, e->shard_sz);
 	if (!e->data || !e->parity) {
 		lwt_fec_enc_destroy(e);
 		return NULL;
@@ -120,14 +125,14 @@ void lwt_fec_enc_flush(struct lwt_fec_enc *e, lwt_fec_emit_fn emit, void *ctx)
 		return;
 	if (m) {
 		for (i = 0; i < k; i++) {
-			uint8_t *s = e->data + (size_t)i * LWT_FEC_MAX_SHARD;
+			uint8_t *s = e->data + (size_t)i * e->shard_sz;
 
 			/* Zero-pad each coded shard to the group's shard length. */
 			memset(s + e->lens[i], 0, e->max_len - e->lens[i]);
 			src[i] = s;
 		}
 		for (i = 0; i < m; i++)
-			dst[i] = e->parity + (size_t)i * LWT_FEC_MAX_SHARD;
+			dst[i] = e->parity + (size_t)i * e->shard_sz;
 		if (e->tk != k || e->tm != m) {
 			gf_gen_cauchy1_matrix(e->mat, k + m, k);
 			ec_init_tables(k, m, e->mat + k * k, e->tbls);
@@ -158,11 +163,11 @@ int lwt_fec_enc_add(struct lwt_fec_enc *e, const uint8_t *pkt, size_t len, uint6
 	struct lwt_fec_hdr h = { 0 };
 	uint8_t *s;
 
-	if (len == 0 || len > LWT_FEC_MAX_PKT)
+	if (len == 0 || len > e->max_pkt)
 		return -EMSGSIZE;
 	if (!e->count)
 		e->first_ns = now_ns;
-	s = e->data + (size_t)e->count * LWT_FEC_MAX_SHARD;
+	s = e->data + (size_t)e->count * e->shard_sz;
 	s[0] = len >> 8;
 	s[1] = len & 0xff;
 	memcpy(s + 2, pkt, len);
@@ -179,12 +184,23 @@ int lwt_fec_enc_add(struct lwt_fec_enc *e, const uint8_t *pkt, size_t len, uint6
 	return 0;
 }
 
-struct lwt_fec_dec *lwt_fec_dec_create(int max_k, int max_m, uint64_t expire_ns)
+int lwt_fec_dec_slots(int max_k, int max_m, size_t max_pkt)
+{
+	size_t group = (size_t)(max_k + max_m) * (max_pkt + 2);
+	size_t n = group ? LWT_FEC_DEC_BUDGET / group : LWT_FEC_SLOTS;
+
+	if (n > LWT_FEC_SLOTS)
+		n = LWT_FEC_SLOTS;
+	return n < LWT_FEC_MIN_SLOTS ? LWT_FEC_MIN_SLOTS : (int)n;
+}
+
+struct lwt_fec_dec *lwt_fec_dec_create(int max_k, int max_m, size_t max_pkt, uint64_t expire_ns)
 {
 	struct lwt_fec_dec *d;
 	int i;
 
-	if (max_k < 1 || max_k > LWT_FEC_MAX_K || max_m < 0 || max_m > LWT_FEC_MAX_M)
+	if (max_k < 1 || max_k > LWT_FEC_MAX_K || max_m < 0 || max_m > LWT_FEC_MAX_M ||
+	    max_pkt < 1 || max_pkt > LWT_FEC_MAX_PKT)
 		return NULL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -192,14 +208,17 @@ struct lwt_fec_dec *lwt_fec_dec_create(int max_k, int max_m, uint64_t expire_ns)
 	d->max_k = max_k;
 	d->max_m = max_m;
 	d->nshards = max_k + max_m;
+	d->max_pkt = max_pkt;
+	d->shard_sz = max_pkt + 2;
+	d->nslots = lwt_fec_dec_slots(max_k, max_m, max_pkt);
 	d->expire_ns = expire_ns;
-	d->pool = malloc((size_t)LWT_FEC_SLOTS * d->nshards * LWT_FEC_MAX_SHARD);
+	d->pool = malloc((size_t)d->nslots * d->nshards * d->shard_sz);
 	if (!d->pool) {
 		free(d);
 		return NULL;
 	}
-	for (i = 0; i < LWT_FEC_SLOTS; i++)
-		d->slots[i].buf = d->pool + (size_t)i * d->nshards * LWT_FEC_MAX_SHARD;
+	for (i = 0; i < d->nslots; i++)
+		d->slots[i].buf = d->pool + (size_t)i * d->nshards * d->shard_sz;
 	return d;
 }
 
@@ -238,8 +257,7 @@ static void slot_close(struct lwt_fec_dec *d, struct dslot *s)
 
 static uint8_t *shard(const struct lwt_fec_dec *d, const struct dslot *s, int i)
 {
-	(void)d;
-	return s->buf + (size_t)i * LWT_FEC_MAX_SHARD;
+	return s->buf + (size_t)i * d->shard_sz;
 }
 
 /* Rebuild missing data shards once k shards of the group are held. */
@@ -315,13 +333,20 @@ int lwt_fec_dec_input(struct lwt_fec_dec *d, const uint8_t *msg, size_t len, uin
 		return -EBADMSG;
 	if (parity) {
 		if (!h.k || h.k > d->max_k || h.m > d->max_m || !h.m || i < h.k || i >= h.k + h.m ||
-		    ntohs(h.shard_len) != plen || plen < 3 || plen > LWT_FEC_MAX_SHARD)
+		    ntohs(h.shard_len) != plen || plen < 3 || plen > d->shard_sz)
 			return -EBADMSG;
 	} else if (h.k || h.m || h.shard_len || i >= d->max_k || plen == 0 ||
 		   plen > LWT_FEC_MAX_PKT) {
 		return -EBADMSG;
+	} else if (plen > d->max_pkt) {
+		/* A peer with a larger MTU: the packet is good, but there is no
+		 * room to keep it, and its group's parity (longer still) will
+		 * be refused, so nothing is ever rebuilt from a shard not kept. */
+		d->st.shards_received++;
+		deliver(ctx, msg + sizeof(h), plen);
+		return 0;
 	}
-	if (d->any && (int32_t)(g - d->newest) <= -LWT_FEC_SLOTS) {
+	if (d->any && (int32_t)(g - d->newest) <= -d->nslots) {
 		d->st.late++;
 		return 0;
 	}
@@ -329,7 +354,7 @@ int lwt_fec_dec_input(struct lwt_fec_dec *d, const uint8_t *msg, size_t len, uin
 		d->newest = g;
 		d->any = true;
 	}
-	s = &d->slots[g % LWT_FEC_SLOTS];
+	s = &d->slots[g % (uint32_t)d->nslots];
 	if (s->used && s->group != g) {
 		if ((int32_t)(g - s->group) < 0) {
 			d->st.late++;
@@ -394,7 +419,7 @@ int lwt_fec_dec_input(struct lwt_fec_dec *d, const uint8_t *msg, size_t len, uin
 
 void lwt_fec_dec_expire(struct lwt_fec_dec *d, uint64_t now_ns)
 {
-	for (int i = 0; i < LWT_FEC_SLOTS; i++) {
+	for (int i = 0; i < d->nslots; i++) {
 		struct dslot *s = &d->slots[i];
 
 		if (s->used && now_ns - s->first_ns > d->expire_ns)

@@ -11,6 +11,11 @@
  * Decoder: data shards are delivered the moment they arrive, in any order;
  * parity is used only to rebuild what is missing. Memory is a fixed pool of
  * group slots allocated at create time; nothing is allocated per packet.
+ * Shards are sized from the largest packet the caller protects (its TUN
+ * MTU, bufs.h); a decoder tracks fewer groups when its shards are large, so
+ * that its pool stays within LWT_FEC_DEC_BUDGET (at least LWT_FEC_MIN_SLOTS
+ * groups). A data shard longer than the decoder's packets (a peer with a
+ * larger MTU) is delivered but not kept: its group cannot be rebuilt.
  * A shard of a group that is closed, expired or evicted is "late"; a shard
  * seen twice is a duplicate: both dropped and counted, never delivered.
  * One encoder and one decoder per peer and direction; not thread safe. */
@@ -22,11 +27,12 @@
 #include <stdint.h>
 #include "lwt/fec_wire.h"
 
-#define LWT_FEC_MAX_PKT 1600		/* largest inner packet FEC protects */
-#define LWT_FEC_MAX_SHARD (LWT_FEC_MAX_PKT + 2)
+#define LWT_FEC_MAX_PKT 65533		/* a coded shard's length is 16 bits */
 #define LWT_FEC_MAX_K 128
 #define LWT_FEC_MAX_M 64
-#define LWT_FEC_SLOTS 32		/* groups the decoder tracks at once */
+#define LWT_FEC_SLOTS 32		/* groups the decoder tracks at once, most */
+#define LWT_FEC_MIN_SLOTS 8		/* ... least */
+#define LWT_FEC_DEC_BUDGET (2u << 20)	/* decoder pool bytes above which it tracks fewer */
 
 struct lwt_fec_stats {
 	uint64_t groups_sent, data_sent, parity_sent;
@@ -49,8 +55,9 @@ typedef void (*lwt_fec_emit_fn)(void *ctx, const struct lwt_fec_hdr *hdr, const 
 /* Delivery of a data packet (received or rebuilt). */
 typedef void (*lwt_fec_deliver_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
-/* k data shards per group, m parity (m may be changed later, up to max_m). */
-struct lwt_fec_enc *lwt_fec_enc_create(int k, int m, int max_m, uint32_t flush_us);
+/* k data shards per group, m parity (m may be changed later, up to max_m),
+ * for packets of 1..max_pkt bytes (max_pkt <= LWT_FEC_MAX_PKT). */
+struct lwt_fec_enc *lwt_fec_enc_create(int k, int m, int max_m, size_t max_pkt, uint32_t flush_us);
 void lwt_fec_enc_destroy(struct lwt_fec_enc *e);
 /* Parity for the groups that follow (adaptive FEC). */
 void lwt_fec_enc_set_parity(struct lwt_fec_enc *e, int m);
@@ -65,9 +72,11 @@ void lwt_fec_enc_flush(struct lwt_fec_enc *e, lwt_fec_emit_fn emit, void *ctx);
 uint64_t lwt_fec_enc_deadline(const struct lwt_fec_enc *e);
 const struct lwt_fec_stats *lwt_fec_enc_stats(const struct lwt_fec_enc *e);
 
-/* Decoder for groups of at most max_k + max_m shards; groups are dropped
- * expire_ns after their first shard. */
-struct lwt_fec_dec *lwt_fec_dec_create(int max_k, int max_m, uint64_t expire_ns);
+/* Decoder for groups of at most max_k + max_m shards of packets up to
+ * max_pkt bytes; groups are dropped expire_ns after their first shard. */
+struct lwt_fec_dec *lwt_fec_dec_create(int max_k, int max_m, size_t max_pkt, uint64_t expire_ns);
+/* Groups a decoder of this shape tracks at once (LWT_FEC_MIN_SLOTS..LWT_FEC_SLOTS). */
+int lwt_fec_dec_slots(int max_k, int max_m, size_t max_pkt);
 void lwt_fec_dec_destroy(struct lwt_fec_dec *d);
 /* Feed one shard (hdr + payload). 0, or -EBADMSG for a malformed shard. */
 int lwt_fec_dec_input(struct lwt_fec_dec *d, const uint8_t *msg, size_t len, uint64_t now_ns,

@@ -16,18 +16,14 @@
 #include "daemon.h"
 #include "fwrule.h"
 #include "log.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
 
-/* A segment's TCP payload beyond the inner packet it carries: frame 4 +
- * record 12 + type 1 + FEC header 10 + a parity shard's length 2 + tag 16
- * (FEC can be on for a session, from the start or after a reload). */
-#define LWT_SEG_OVERHEAD 45
-/* Outer bytes around an inner packet: IP 20 + TCP 32 (timestamps) + the
- * above. (85, without FEC's 12, let full-size packets of mtu 0 exceed the
- * link MTU whenever FEC was on.) */
-#define LWT_OVERHEAD (20 + 32 + LWT_SEG_OVERHEAD)
+/* A segment's TCP payload beyond the inner packet it carries (bufs.h:
+ * lwt's framing, FEC header and parity length, tag). */
+#define LWT_SEG_OVERHEAD ((int)(LWT_OVERHEAD - LWT_SEG_HDR))
 
 static int local_ip_for(uint32_t remote, uint32_t *out)
 {
@@ -61,24 +57,56 @@ static int reserve_port(const struct sockaddr_in *sa)
 	return fd;
 }
 
+/* The MTU of the outer link the tunnel's segments use (ifn gets its name),
+ * or 0 when that link is unknown. */
+static int outer_link_mtu(struct lwt_daemon *d, char *ifn)
+{
+	char why[192];
+	int ifindex, mtu;
+
+	if (lwt_path_iface(d, ifn, why, sizeof(why)) || !(ifindex = (int)if_nametoindex(ifn)))
+		return 0;
+	mtu = lwt_nl_link_mtu(ifindex);
+	return mtu > 0 ? mtu : 0;
+}
+
+/* The TUN MTU: the configured one, if its largest segment fits the outer
+ * link (a segment never leaves fragmented, and one too large for the link
+ * would be lost, so a user learns it at start, not from a silent tunnel);
+ * for mtu 0 the largest that fits the link, at most LWT_MTU_MAX. Also the
+ * MSS our SYN and SYN-ACK announce: the link's, as the host's kernel
+ * announces it. -EMSGSIZE with a logged reason. */
 static int pick_mtu(struct lwt_daemon *d)
 {
-	int ifindex = 0, mtu;
-	uint32_t src, gw;
-	struct in_addr probe = d->cfg.mode == LWT_MODE_CLIENT ? d->cfg.remote.sin_addr :
-			       (struct in_addr){ .s_addr = d->cfg.local.sin_addr.s_addr };
+	char ifn[IF_NAMESIZE] = "";
+	int link = outer_link_mtu(d, ifn), mtu;
 
-	if (d->cfg.mtu)
+	d->mss = link > 40 ? (uint16_t)(link - 40 > 65535 ? 65535 : link - 40) : 1460;
+	if (d->cfg.mtu) {
+		if (link && d->cfg.mtu + (int)LWT_OVERHEAD > link) {
+			lwt_err("mtu: %d needs outer segments of up to %d bytes, more than the MTU %d "
+				"of '%s' that carries the tunnel; set mtu to at most %d (or 0 to pick it "
+				"from the link)", d->cfg.mtu, d->cfg.mtu + (int)LWT_OVERHEAD, link, ifn,
+				lwt_bufs_mtu_for_link(link));
+			return -EMSGSIZE;
+		}
 		return d->cfg.mtu;
-	/* mtu 0: the outer link's MTU minus lwt's overhead, so no packet ever
-	 * leaves fragmented. */
-	if (probe.s_addr && lwt_nl_route_get(probe.s_addr, &ifindex, &src, &gw) == 0 &&
-	    (mtu = lwt_nl_link_mtu(ifindex)) > 0) {
-		lwt_info("mtu 0: outer link MTU %d, TUN MTU %d", mtu, mtu - LWT_OVERHEAD);
-		return mtu - LWT_OVERHEAD;
 	}
-	lwt_info("mtu 0: outer link unknown; assuming 1500, TUN MTU %d", 1500 - LWT_OVERHEAD);
-	return 1500 - LWT_OVERHEAD;
+	if (!link) {
+		mtu = lwt_bufs_mtu_for_link(1500);
+		lwt_info("mtu 0: outer link unknown; assuming 1500, TUN MTU %d", mtu);
+		return mtu;
+	}
+	mtu = lwt_bufs_mtu_for_link(link);
+	if (!mtu) {
+		lwt_err("mtu 0: the MTU %d of '%s' that carries the tunnel leaves less than %d bytes "
+			"for a TUN packet after lwt's %d bytes of headers", link, ifn, LWT_MTU_MIN,
+			(int)LWT_OVERHEAD);
+		return -EMSGSIZE;
+	}
+	lwt_info("mtu 0: outer link '%s' MTU %d, TUN MTU %d%s", ifn, link, mtu,
+		 link - (int)LWT_OVERHEAD > mtu ? " (the largest lwt carries)" : "");
+	return mtu;
 }
 
 /* faketcp_max_segment: no segment carries more TCP payload than this. A
@@ -153,7 +181,6 @@ int main(int argc, char **argv)
 	d->start_ns = lwt_now_ns();
 	d->ctl_fd = -1;
 	d->pin_root_fd = -1;
-	d->mss = 1460;
 	lwt_crypto_random(&d->client_id, sizeof(d->client_id));
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
 		if (lwt_msgq_init(&d->to_dp[i], 1024))
@@ -209,7 +236,11 @@ out_nomem:
 		goto out_port;
 	d->instance = d->tun.name;
 	d->tun_mtu = pick_mtu(d);
+	if (d->tun_mtu < 0)
+		goto out_tun;
 	cap_segment(d);
+	lwt_bufs_init(&d->bufs, d->tun_mtu);
+	d->filter.seg_max = d->bufs.seg_max;
 	r = lwt_tun_configure(&d->tun, d->cfg.tun_ip, d->cfg.tun_prefix, d->tun_mtu);
 	if (r)
 		goto out_tun;
@@ -267,10 +298,14 @@ out_nomem:
 	d->ctl_fd = lwt_ctl_listen(d);
 	if (d->ctl_fd < 0)
 		goto out_tunq;
+	if (d->cfg.metrics_listen[0] && lwt_metrics_bind(&d->metrics, &d->cfg.metrics))
+		goto out_ctl;
 
 	/* Set-up is done: from here on only what the running path needs, and
 	 * before the pollers start, as capabilities belong to each thread. */
 	if (lwt_privs_drop(d))
+		goto out_ctl;
+	if (d->metrics && lwt_metrics_start(d->metrics))
 		goto out_ctl;
 	if (lwt_dataplane_start(d))
 		goto out_ctl;
@@ -284,9 +319,14 @@ out_nomem:
 
 	rc = lwt_control_run(d);
 
+	/* Before the pollers go: a scrape waiting for the control thread is
+	 * answered now. */
+	lwt_metrics_destroy(d->metrics);
+	d->metrics = NULL;
 	lwt_dataplane_stop(d);
 	lwt_info("stopped");
 out_ctl:
+	lwt_metrics_destroy(d->metrics);
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:
 	for (i = 1; i < d->npollers; i++)

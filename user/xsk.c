@@ -583,6 +583,26 @@ static int tx_flush(struct xskdp *x, struct xq *q, const struct xdp_desc *descs,
 	return m;
 }
 
+/* Fill one TX frame with bytes [off, off + XSK_FRAME_SIZE) of the frame
+ * link header || packet (len bytes in all); all but the last of a chain say
+ * XDP_PKT_CONTD. */
+static void tx_put(struct xq *q, struct xdp_desc *dsc, const struct l2peer *l2,
+		   const struct lwt_dp_pkt *p, uint32_t off, uint32_t len)
+{
+	uint32_t n = len - off < XSK_FRAME_SIZE ? len - off : XSK_FRAME_SIZE, h = 0;
+	uint8_t *f;
+
+	dsc->addr = q->tx_free[--q->ntx_free];
+	dsc->len = n;
+	dsc->options = off + n < len ? XDP_PKT_CONTD : 0;
+	f = xsk_umem__get_data(q->area, dsc->addr);
+	if (off == 0) {
+		memcpy(f, l2->hdr, l2->hlen);
+		h = l2->hlen;
+	}
+	memcpy(f + h, p->data + off + h - l2->hlen, n - h);
+}
+
 static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *pkts, int n)
 {
 	struct xskdp *x = X(dp);
@@ -590,7 +610,7 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 	struct xq *q;
 	struct xdp_desc descs[LWT_DP_BATCH];
 	uint64_t now = now_ns();
-	int i, r, m = 0, sent = 0, err = 0;
+	int i, r, m = 0, npkt = 0, sent = 0, err = 0;
 
 	if (shard < 0 || shard >= x->nshards) {
 		LWT_DP_ERR_ADD(dp, tx_errors, n);
@@ -604,7 +624,7 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 	for (i = 0; i < n; i++) {
 		const struct lwt_dp_pkt *p = &pkts[i];
 		const struct l2peer *l2;
-		uint8_t *f;
+		uint32_t need, off, len;
 
 		if (p->len < 20) {
 			LWT_DP_ERR_ADD(dp, tx_errors, 1);
@@ -623,27 +643,29 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 			}
 			continue;
 		}
-		if (p->len + l2->hlen > XSK_FRAME_SIZE || !q->ntx_free) {
+		/* A frame larger than a UMEM frame (a jumbo MTU) leaves as a
+		 * chain of descriptors, on a socket bound with XDP_USE_SG
+		 * (lwt_xsk_create refuses the path for such an MTU without). */
+		len = l2->hlen + p->len;
+		need = (len + XSK_FRAME_SIZE - 1) / XSK_FRAME_SIZE;
+		if ((need > 1 && !q->big) || need > LWT_DP_BATCH || q->ntx_free < need) {
 			LWT_DP_ERR_ADD(dp, tx_errors, 1);
 			err = -ENOBUFS;
 			continue;
 		}
-		descs[m].addr = q->tx_free[--q->ntx_free];
-		descs[m].len = l2->hlen + p->len;
-		descs[m].options = 0;
-		f = xsk_umem__get_data(q->area, descs[m].addr);
-		memcpy(f, l2->hdr, l2->hlen);
-		memcpy(f + l2->hlen, p->data, p->len);
-		if (++m == LWT_DP_BATCH) {
+		if (m + (int)need > LWT_DP_BATCH) {
 			r = tx_flush(x, q, descs, m);
-			sent += r > 0 ? r : 0;
+			sent += r > 0 ? npkt : 0;
 			err = r < 0 ? r : err;
-			m = 0;
+			m = npkt = 0;
 		}
+		for (off = 0; off < len; off += XSK_FRAME_SIZE, m++)
+			tx_put(q, &descs[m], l2, p, off, len);
+		npkt++;
 	}
 	if (m) {
 		r = tx_flush(x, q, descs, m);
-		sent += r > 0 ? r : 0;
+		sent += r > 0 ? npkt : 0;
 		err = r < 0 ? r : err;
 	}
 	return sent || !err ? sent : err;
@@ -1094,6 +1116,34 @@ static int xsk_peer_stats(struct lwt_dp *dp, uint32_t addr, uint16_t port, const
 	       -errno : 0;
 }
 
+/* stats is a per-CPU array of one struct of __u64 counters. */
+static int xsk_xdp_stats(struct lwt_dp *dp, void *out)
+{
+	enum { N = sizeof(struct lwt_xdp_stats) / sizeof(__u64) };
+	int ncpu = libbpf_num_possible_cpus(), c, i;
+	__u64 *v, *sum = out;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(struct lwt_xdp_stats));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(X(dp)->skel->maps.stats, &zero, sizeof(zero), v,
+				 ncpu * sizeof(struct lwt_xdp_stats), 0)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	memset(sum, 0, sizeof(struct lwt_xdp_stats));
+	for (c = 0; c < ncpu; c++)
+		for (i = 0; i < N; i++)
+			sum[i] += v[c * N + i];
+	free(v);
+	return 0;
+}
+
 /* A learned flow's slot was freed: the program stops steering it now, not
  * when it has aged out. */
 static void xsk_flow_drop(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
@@ -1117,6 +1167,7 @@ static const struct lwt_dp_ops xsk_ops = {
 	.name = "af-xdp",
 	.flow_drop = xsk_flow_drop,
 	.peer_stats = xsk_peer_stats,
+	.xdp_stats = xsk_xdp_stats,
 	.rx_batch = xsk_rx_batch,
 	.tx_batch = xsk_tx_batch,
 	.rx_fd = xsk_rx_fd,
@@ -1231,6 +1282,15 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 	err = sockets_open(x, why, whylen);
 	if (err)
 		goto err_destroy;
+	/* Our largest segment with its link header must fit one UMEM frame,
+	 * or a chain of them (multi-buffer AF_XDP). */
+	if (f->seg_max + L2_MAX > XSK_FRAME_SIZE && !x->q[0].big) {
+		snprintf(why, whylen, "segments of up to %u bytes (the TUN MTU's) do not fit a "
+			 "%d-byte AF_XDP frame, and '%s' takes no multi-buffer AF_XDP (XDP_USE_SG) "
+			 "here", f->seg_max, XSK_FRAME_SIZE, ifname);
+		err = -EMSGSIZE;
+		goto err_destroy;
+	}
 	if (pin_dir) {
 		err = pin(x, pin_dir, why, whylen);
 		if (err)

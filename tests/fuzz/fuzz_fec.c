@@ -12,7 +12,7 @@
  *              whole; the decoder's counters match what the channel did.
  *  raw shards  arbitrary shards (as an authenticated but hostile peer could
  *              send) for a decoder of any allowed shape: refused with
- *              -EBADMSG or taken; what comes out is 1..LWT_FEC_MAX_PKT
+ *              -EBADMSG or taken; what comes out is 1..PKT + 2
  *              bytes; a data shard taken is delivered as it came.
  *  reports     loss_ppm, k and ceiling as a report and the config give
  *              them: the parity is 0..ceiling, 0 below 0.1% loss, the
@@ -27,9 +27,10 @@
 #include "fuzz.h"
 #include "lwt/wire.h"
 
+#define PKT 1600		/* the decoders' and encoders' largest packet */
 #define MAX_PKTS 512
 #define MAX_SHARDS 2048
-#define MSG_MAX (sizeof(struct lwt_fec_hdr) + LWT_FEC_MAX_SHARD)
+#define MSG_MAX (sizeof(struct lwt_fec_hdr) + (PKT + 2))
 
 struct sent {
 	uint32_t group;
@@ -63,7 +64,8 @@ static struct {
 	uint64_t delivered, dups_sent;
 } S;
 
-static uint8_t table[65536 + LWT_FEC_MAX_PKT];
+static uint8_t table[65536 + PKT];
+static int dec_slots;		/* groups the round trip's decoder tracks */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -124,11 +126,11 @@ static void enc_emit(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, s
 
 static void deliver_rt(void *ctx, const uint8_t *p, size_t len)
 {
-	uint8_t want[LWT_FEC_MAX_PKT];
+	uint8_t want[PKT];
 	int i = -1;
 
 	S.delivered++;
-	FZ_CHECK(len >= 1 && len <= LWT_FEC_MAX_PKT, "delivered %zu bytes", len);
+	FZ_CHECK(len >= 1 && len <= PKT, "delivered %zu bytes", len);
 	/* Anything delivered belongs to the group of the shard being fed. A
 	 * 1-byte packet only has its number's low byte: the first of the
 	 * group's undelivered ones with that byte is as good as any. */
@@ -184,11 +186,12 @@ static struct pair *pair_get(int k, int max_m)
 	lwt_fec_dec_destroy(p->d);
 	p->k = k;
 	p->max_m = max_m;
-	p->e = lwt_fec_enc_create(k, 0, max_m, 500);
-	p->d = lwt_fec_dec_create(k, max_m ? max_m : 1, 1000000000ull);
+	p->e = lwt_fec_enc_create(k, 0, max_m, PKT, 500);
+	p->d = lwt_fec_dec_create(k, max_m ? max_m : 1, PKT, 1000000000ull);
 	FZ_CHECK(p->e && p->d, "create %d+0 (max %d)", k, max_m);
 found:
 	p->used = ++clock;
+	dec_slots = lwt_fec_dec_slots(k, max_m ? max_m : 1, PKT);
 	return p;
 }
 
@@ -200,7 +203,7 @@ static void round_trip(struct fz *f)
 	uint8_t kb = fz_u8(f) % 18, mb = fz_u8(f);
 	int k = kb < 16 ? kb + 1 : kb == 16 ? 20 : 32, m = mb % 9, max_m = m + (mb >> 7);
 	static int order[MAX_SHARDS];
-	static uint8_t msg[MSG_MAX], buf[LWT_FEC_MAX_PKT];
+	static uint8_t msg[MSG_MAX], buf[PKT];
 	struct lwt_fec_stats st0, st1, *st = &st1;
 	struct lwt_fec_enc *e;
 	struct lwt_fec_dec *d;
@@ -235,7 +238,7 @@ static void round_trip(struct fz *f)
 		}
 		if (op == 0xfe)
 			break;	/* the rest drives the channel */
-		len = op < 0xf0 ? op : 1 + fz_u16(f) % LWT_FEC_MAX_PKT;
+		len = op < 0xf0 ? op : 1 + fz_u16(f) % PKT;
 		S.cur = S.npkt++;
 		S.pkt[S.cur].len = len;
 		pkt_bytes(S.cur, buf, len);
@@ -301,9 +304,9 @@ static void round_trip(struct fz *f)
 		bool whole = !gr->data_lost ||
 			     (gr->parity_got && gr->data_got + gr->parity_got >= gr->ndata);
 
-		if (g + LWT_FEC_SLOTS < ngroups && S.g[g + LWT_FEC_SLOTS].first_pos &&
-		    (!later_first || S.g[g + LWT_FEC_SLOTS].first_pos < later_first))
-			later_first = S.g[g + LWT_FEC_SLOTS].first_pos;
+		if (g + dec_slots < ngroups && S.g[g + dec_slots].first_pos &&
+		    (!later_first || S.g[g + dec_slots].first_pos < later_first))
+			later_first = S.g[g + dec_slots].first_pos;
 		if (later_first && gr->last_pos > later_first)
 			continue;
 		FZ_CHECK(gr->delivered == (whole ? gr->ndata : gr->data_got),
@@ -327,7 +330,9 @@ static bool resetting;
 
 static void deliver_raw(void *ctx, const uint8_t *p, size_t len)
 {
-	FZ_CHECK(len >= 1 && len <= LWT_FEC_MAX_PKT, "delivered %zu bytes", len);
+	/* A data shard longer than the decoder's packets (a peer with a larger
+	 * MTU) is delivered as it came, not kept: up to what a message holds. */
+	FZ_CHECK(len >= 1 && len <= MSG_MAX - sizeof(struct lwt_fec_hdr), "delivered %zu bytes", len);
 	if (!resetting)
 		S.delivered++;
 }
@@ -352,7 +357,7 @@ static struct lwt_fec_dec *raw_dec(int k, int m, bool fresh)
 	lwt_fec_dec_destroy(last_fresh);
 	last_fresh = NULL;
 	if (fresh) {
-		last_fresh = lwt_fec_dec_create(k, m, 1000000000ull);
+		last_fresh = lwt_fec_dec_create(k, m, PKT, 1000000000ull);
 		return last_fresh;
 	}
 	for (i = 0; i < PAIRS; i++) {
@@ -366,7 +371,7 @@ static struct lwt_fec_dec *raw_dec(int k, int m, bool fresh)
 	lwt_fec_dec_destroy(c[j].d);
 	c[j].k = k;
 	c[j].m = m;
-	c[j].d = lwt_fec_dec_create(k, m, 1000000000ull);
+	c[j].d = lwt_fec_dec_create(k, m, PKT, 1000000000ull);
 found:
 	c[j].used = ++clock;
 	resetting = true;

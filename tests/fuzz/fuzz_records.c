@@ -50,6 +50,8 @@
 #define EPOCHS 64
 #define MAX_TX 256
 #define PEND_MAX 24000
+#define FZ_MTU 9000		/* the slot's TUN MTU: sizes its buffers (bufs.h) */
+#define SEG_MAX (FZ_MTU + LWT_OVERHEAD)
 
 /* FUZZ_TRACE=1: what the harness does, on stderr (for a reproducer). */
 static bool trace;
@@ -71,7 +73,7 @@ ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 /* --- the path: keeps what the data plane sends --- */
 
 static struct {
-	uint8_t buf[MAX_TX][LWT_DP_BUF];
+	uint8_t buf[MAX_TX][SEG_MAX];
 	uint32_t len[MAX_TX];
 	int n;
 } TX;
@@ -84,7 +86,7 @@ static int fdp_rx(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, int max
 static int fdp_tx(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *pkts, int n)
 {
 	for (int i = 0; i < n; i++) {
-		FZ_CHECK(pkts[i].len <= LWT_DP_BUF, "a %u-byte segment sent", pkts[i].len);
+		FZ_CHECK(pkts[i].len <= SEG_MAX, "a %u-byte segment sent", pkts[i].len);
 		if (TX.n == MAX_TX)
 			continue;
 		memcpy(TX.buf[TX.n], pkts[i].data, pkts[i].len);
@@ -143,7 +145,7 @@ static struct {
 	size_t plen;
 	int clean, authentic, ka_req_clean, fec_parity;
 	int sent_tun;		/* packets the peer got from the slot's TUN input */
-	uint8_t tun_pkt[LWT_DP_BUF];	/* the last one injected */
+	uint8_t tun_pkt[FZ_MTU];	/* the last one injected */
 	size_t tun_len;
 	bool tun_expect;
 	int ka_replies;		/* keepalive replies the slot sent */
@@ -652,7 +654,7 @@ static void setup(uint8_t hdr, uint8_t fec)
 	struct lwt_daemon *d = &P.d;
 	struct lwt_install *in;
 	struct lwt_tcp_seg g;
-	static uint8_t b[LWT_DP_BUF];
+	static uint8_t b[SEG_MAX];
 	int n;
 
 	P.server = hdr & 1;
@@ -667,6 +669,8 @@ static void setup(uint8_t hdr, uint8_t fec)
 	d->local_ip = SELF_IP;
 	d->local_port = htons(9000);
 	d->mss = 1400;
+	d->tun_mtu = FZ_MTU;
+	lwt_bufs_init(&d->bufs, FZ_MTU);
 	d->tun_fds[0] = P.tun[0];
 	P.x = poller_new(d, 0);
 	FZ_CHECK(P.x, "poller_new");
@@ -711,9 +715,9 @@ static void setup(uint8_t hdr, uint8_t fec)
 	in->peer_tun_ip = P.server ? TUN_PEER : 0;
 	in->auth_only = hdr & 2;
 	if (hdr & 4)
-		in->fdec = lwt_fec_dec_create(1 + fec % 10, 1 + (fec >> 4) % 4, 1000000000ull);
+		in->fdec = lwt_fec_dec_create(1 + fec % 10, 1 + (fec >> 4) % 4, FZ_MTU, 1000000000ull);
 	if (hdr & 8)
-		in->fenc = lwt_fec_enc_create(1 + fec % 10, (fec >> 4) % 4, 3, 500);
+		in->fenc = lwt_fec_enc_create(1 + fec % 10, (fec >> 4) % 4, 3, FZ_MTU, 500);
 	cmd(LWT_CMD_INSTALL, 0, in, NULL, 0);
 	FZ_CHECK(atomic_load(&P.s->state) == LWT_SLOT_SESSION, "install did not make a session");
 	read_events(false);

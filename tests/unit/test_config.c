@@ -79,6 +79,12 @@ static const struct err_case err_cases[] = {
 	{ { "-g", "/tmp/never-written", "-m", "client" }, "no other flag" },	/* 45 */
 	{ { "-c", "/tmp/x.json", "-g", "/tmp/never-written" }, "no other flag" }, /* 46 */
 	{ { K, "-timeout", "5" }, "unknown flag -timeout" },			/* 47: file only */
+	{ { K, "-metrics-listen", "127.0.0.1" }, "metrics_listen: bad address \"127.0.0.1\"" }, /* 48 */
+	{ { K, "-metrics-listen", "localhost:9586" }, "metrics_listen: bad address" }, /* 49: no names */
+	{ { K, "-metrics-listen", "127.0.0.1:0" }, "metrics_listen: bad address" }, /* 50 */
+	{ { K, "-metrics-listen", "127.0.0.1: 9586" }, "metrics_listen: bad address" }, /* 51 */
+	{ { K, "-metrics-listen", "127.0.0.1:+9586" }, "metrics_listen: bad address" }, /* 52 */
+	{ { K, "-log-level", "5" }, "log_level: must be error, warn, info, debug or trace" }, /* 53 */
 };
 
 static void test_errors(void **state)
@@ -426,6 +432,22 @@ static void test_templates_no_overwrite(void **state)
 	unlink(target);
 }
 
+static void test_metrics_listen_and_trace(void **state)
+{
+	struct lwt_config c;
+	char err[256], ip[16];
+
+	assert_int_equal(parse(&c, err, (const char *[]){ K, NULL }), 0);
+	assert_string_equal(c.metrics_listen, "");		/* off by default */
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-metrics-listen", "127.0.0.1:9586",
+							  "-log-level", "trace", NULL }), 0);
+	assert_int_equal(ntohs(c.metrics.sin_port), 9586);
+	assert_string_equal(inet_ntop(AF_INET, &c.metrics.sin_addr, ip, sizeof(ip)), "127.0.0.1");
+	assert_int_equal(c.log_level, 4);
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-log-level", "4", NULL }), 0);
+	assert_int_equal(c.log_level, 4);
+}
+
 static void test_version_help(void **state)
 {
 	struct lwt_config c;
@@ -502,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_reference_compat),
 		cmocka_unit_test(test_templates_no_overwrite),
+		cmocka_unit_test(test_metrics_listen_and_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

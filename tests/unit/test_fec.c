@@ -12,6 +12,9 @@
 #include "testutil.h"
 #include "fec.h"
 
+#define PKT 1600		/* the largest inner packet these tests protect */
+#define SHARD (PKT + 2)
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED_HEAP 1
 #elif defined(__has_feature)
@@ -42,7 +45,7 @@ static size_t heap_in_use(void)
 #define MAXS 64
 
 struct shard {
-	uint8_t msg[sizeof(struct lwt_fec_hdr) + LWT_FEC_MAX_SHARD];
+	uint8_t msg[sizeof(struct lwt_fec_hdr) + SHARD];
 	size_t len;
 };
 
@@ -63,7 +66,7 @@ static void emit(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, size_
 }
 
 struct got {
-	uint8_t pkts[MAXS][LWT_FEC_MAX_PKT];
+	uint8_t pkts[MAXS][PKT];
 	size_t lens[MAXS];
 	int n;
 };
@@ -77,7 +80,7 @@ static void deliver(void *ctx, const uint8_t *p, size_t len)
 	g->lens[g->n++] = len;
 }
 
-static uint8_t pkts[MAXS][LWT_FEC_MAX_PKT];
+static uint8_t pkts[MAXS][PKT];
 static size_t plens[MAXS];
 
 static void make_packets(int n, unsigned int seed)
@@ -97,8 +100,8 @@ static int run(int k, int m, int npkt, const bool *lost, struct lwt_fec_stats *s
 {
 	static struct cap c;
 	static struct got g;
-	struct lwt_fec_enc *e = lwt_fec_enc_create(k, m, m, 500);
-	struct lwt_fec_dec *d = lwt_fec_dec_create(k, m, 1000000000ull);
+	struct lwt_fec_enc *e = lwt_fec_enc_create(k, m, m, PKT, 500);
+	struct lwt_fec_dec *d = lwt_fec_dec_create(k, m, PKT, 1000000000ull);
 	bool seen[MAXS] = { false };
 	int order[MAXS], i, n = 0;
 
@@ -249,7 +252,7 @@ static void count_deliver(void *ctx, const uint8_t *p, size_t len)
 
 static void emit_to_dec(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, size_t len)
 {
-	static uint8_t msg[sizeof(struct lwt_fec_hdr) + LWT_FEC_MAX_SHARD];
+	static uint8_t msg[sizeof(struct lwt_fec_hdr) + SHARD];
 	struct pipe *pp = ctx;
 
 	memcpy(msg, h, sizeof(*h));
@@ -262,8 +265,8 @@ static void test_duplicates_and_late(void **state)
 {
 	static struct cap c;
 	static struct got g;
-	struct lwt_fec_enc *e = lwt_fec_enc_create(4, 2, 2, 500);
-	struct lwt_fec_dec *d = lwt_fec_dec_create(4, 2, 1000000);
+	struct lwt_fec_enc *e = lwt_fec_enc_create(4, 2, 2, PKT, 500);
+	struct lwt_fec_dec *d = lwt_fec_dec_create(4, 2, PKT, 1000000);
 	int i;
 
 	make_packets(4, 3);
@@ -316,7 +319,7 @@ static void test_duplicates_and_late(void **state)
 
 static void test_malformed(void **state)
 {
-	struct lwt_fec_dec *d = lwt_fec_dec_create(10, 3, 1000000);
+	struct lwt_fec_dec *d = lwt_fec_dec_create(10, 3, PKT, 1000000);
 	static struct got g;
 	uint8_t m[64] = { 0 };
 	struct lwt_fec_hdr *h = (struct lwt_fec_hdr *)m;
@@ -347,12 +350,12 @@ static void test_malformed(void **state)
 }
 
 /* The decoder's memory, measured: what a decoder of shape (k, m) takes at
- * create time is the fixed pool fec.h promises, LWT_FEC_SLOTS groups of k+m
- * shards of LWT_FEC_MAX_SHARD bytes, plus tables sized by the library's
+ * create time is the fixed pool fec.h promises, lwt_fec_dec_slots() groups
+ * of k+m shards of SHARD bytes (within LWT_FEC_DEC_BUDGET), plus tables sized by the library's
  * limits, not by traffic; and it stays exactly that through 10000 groups,
  * each losing 5 of its 10 data shards (all unrecoverable, so each leaves
  * its slot incomplete), and comes back to zero on destroy. */
-#define DEC_POOL(k, m) ((size_t)LWT_FEC_SLOTS * ((k) + (m)) * LWT_FEC_MAX_SHARD)
+#define DEC_POOL(k, m) ((size_t)lwt_fec_dec_slots(k, m, PKT) * ((k) + (m)) * SHARD)
 /* The decoder's own tables, whatever its shape: the generator matrix, three
  * k x k work matrices and the ISA-L tables at the largest k and m, plus 64
  * KiB for the slot table and the allocator's overhead. */
@@ -362,7 +365,7 @@ static void test_malformed(void **state)
 static size_t dec_footprint(int k, int m)
 {
 	size_t before = heap_in_use(), after;
-	struct lwt_fec_dec *d = lwt_fec_dec_create(k, m, 1000000);
+	struct lwt_fec_dec *d = lwt_fec_dec_create(k, m, PKT, 1000000);
 
 	assert_non_null(d);
 	after = heap_in_use();
@@ -375,7 +378,7 @@ static void test_bounded_flood(void **state)
 {
 	static struct cap c;
 	static struct got g;
-	struct lwt_fec_enc *e = lwt_fec_enc_create(10, 3, 3, 500);
+	struct lwt_fec_enc *e = lwt_fec_enc_create(10, 3, 3, PKT, 500);
 	struct lwt_fec_dec *d;
 	size_t m0, m1, m2, small, big;
 	int grp;
@@ -393,7 +396,7 @@ static void test_bounded_flood(void **state)
 
 	make_packets(10, 5);
 	m0 = heap_in_use();
-	d = lwt_fec_dec_create(10, 3, 1000000);
+	d = lwt_fec_dec_create(10, 3, PKT, 1000000);
 	assert_non_null(d);
 	m1 = heap_in_use();
 	assert_true(m1 - m0 <= DEC_FIXED + DEC_POOL(10, 3));
@@ -425,7 +428,7 @@ static void test_bounded_flood(void **state)
 static void test_flush_deadline(void **state)
 {
 	static struct cap c;
-	struct lwt_fec_enc *e = lwt_fec_enc_create(10, 3, 3, 500);
+	struct lwt_fec_enc *e = lwt_fec_enc_create(10, 3, 3, PKT, 500);
 
 	c.n = 0;
 	make_packets(1, 9);
@@ -461,6 +464,76 @@ static void test_adaptive(void **state)
 	}
 }
 
+/* Jumbo packets (a TUN MTU of 9000): shards sized from the decoder's and
+ * encoder's largest packet, a lost 8000-byte packet rebuilt; the decoder's
+ * pool stays within LWT_FEC_DEC_BUDGET for the largest shape the server
+ * accepts (32 shards a group), tracking fewer groups; a data shard longer
+ * than a decoder's packets (a peer with a larger MTU) is delivered, not
+ * kept; the encoder refuses a packet over its size. */
+#define JUMBO 9000
+static uint8_t jpkts[4][JUMBO];
+static struct { uint8_t msg[4 + 3][sizeof(struct lwt_fec_hdr) + JUMBO + 2]; size_t len[7]; int n; } jc;
+static struct { size_t len; int n; bool same; } jg;
+
+static void jemit(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, size_t len)
+{
+	(void)ctx;
+	assert_true(jc.n < 7);
+	memcpy(jc.msg[jc.n], h, sizeof(*h));
+	memcpy(jc.msg[jc.n] + sizeof(*h), p, len);
+	jc.len[jc.n++] = sizeof(*h) + len;
+}
+
+static void jdeliver(void *ctx, const uint8_t *p, size_t len)
+{
+	(void)ctx;
+	jg.len = len;
+	jg.same = len == 8000 && !memcmp(p, jpkts[1], len);
+	jg.n++;
+}
+
+static void test_jumbo(void **state)
+{
+	struct lwt_fec_enc *e = lwt_fec_enc_create(4, 3, 3, JUMBO, 500);
+	struct lwt_fec_dec *d = lwt_fec_dec_create(4, 3, JUMBO, 1000000), *small;
+	int i;
+
+	(void)state;
+	assert_non_null(e);
+	assert_non_null(d);
+	for (i = 0; i < 4; i++)
+		memset(jpkts[i], 0x11 * (i + 1), JUMBO);
+	assert_int_equal(lwt_fec_enc_add(e, jpkts[0], JUMBO + 1, 0, jemit, NULL), -EMSGSIZE);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(lwt_fec_enc_add(e, jpkts[i], i == 1 ? 8000 : 100, 0, jemit, NULL), 0);
+	assert_int_equal(jc.n, 7);		/* 4 data, 3 parity of 8002 bytes */
+	assert_int_equal(jc.len[4], sizeof(struct lwt_fec_hdr) + 8002);
+	/* Lose data shard 1 (the 8000-byte packet): rebuilt from parity. */
+	for (i = 0; i < 7; i++)
+		if (i != 1)
+			assert_int_equal(lwt_fec_dec_input(d, jc.msg[i], jc.len[i], 1, jdeliver, NULL), 0);
+	assert_int_equal(lwt_fec_dec_stats(d)->packets_rebuilt, 1);
+	assert_true(jg.same);
+	/* A decoder for 1400-byte packets: the 8000-byte data shard is
+	 * delivered as it is; the group's parity is refused. */
+	small = lwt_fec_dec_create(4, 3, 1400, 1000000);
+	assert_non_null(small);
+	jg.n = 0;
+	assert_int_equal(lwt_fec_dec_input(small, jc.msg[1], jc.len[1], 1, jdeliver, NULL), 0);
+	assert_int_equal(jg.n, 1);
+	assert_true(jg.same);
+	assert_int_equal(lwt_fec_dec_input(small, jc.msg[4], jc.len[4], 1, jdeliver, NULL), -EBADMSG);
+	lwt_fec_dec_destroy(small);
+	/* Memory: at most the budget, or LWT_FEC_MIN_SLOTS groups. */
+	assert_int_equal(lwt_fec_dec_slots(10, 3, 1400), LWT_FEC_SLOTS);
+	assert_true(lwt_fec_dec_slots(10, 3, JUMBO) < LWT_FEC_SLOTS);
+	assert_true((size_t)lwt_fec_dec_slots(10, 3, JUMBO) * 13 * (JUMBO + 2) <= LWT_FEC_DEC_BUDGET);
+	assert_int_equal(lwt_fec_dec_slots(22, 10, JUMBO), LWT_FEC_MIN_SLOTS);
+	assert_int_equal(lwt_fec_dec_slots(128, 64, JUMBO), LWT_FEC_MIN_SLOTS);
+	lwt_fec_enc_destroy(e);
+	lwt_fec_dec_destroy(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_bounded_flood),
 		cmocka_unit_test(test_flush_deadline),
 		cmocka_unit_test(test_adaptive),
+		cmocka_unit_test(test_jumbo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
