@@ -23,7 +23,7 @@ BUILD   ?= build
 BIN     ?= bin
 VERSION := 0.2.0
 
-PKGS := libbpf libxdp libcjson openssl libisal libcap-ng libmicrohttpd
+PKGS := libbpf libxdp libcjson openssl libisal libcap-ng libsystemd libmicrohttpd
 # Debian packages needed to build and test. Keep scripts/deps.sh in sync.
 DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v $(BPFTOOL) >/dev/null && command -v $(CLANG) >/dev/null && command -v nft >/dev/null && command -v iperf3 >/dev/null && command -v curl >/dev/null && command -v promtool >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
@@ -231,8 +231,10 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/lwt-ctl
 	install -d -m 0750 $(DESTDIR)/etc/lightweight-tunnel
 
+# CONFIG_PATH= and SERVICE_NAME= as the reference's installer takes them
+# (scripts/install-service.sh says what they do).
 install-service: install
-	./scripts/install-service.sh $(PREFIX)
+	CONFIG_PATH='$(CONFIG_PATH)' SERVICE_NAME='$(SERVICE_NAME)' ./scripts/install-service.sh $(PREFIX)
 
 clean:
 	rm -rf build build-asan build-tsan $(BIN) bin-asan bin-tsan

@@ -68,7 +68,7 @@ static const struct keydef keys[] = {
 	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between segments, us; 0 = auto" },
-	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload; 0 = from MTU" },
+	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload, 0 or 621..65000: the TUN MTU is lowered to fit; 0 = from MTU" },
 	{ "log_level", "log-level", K_LOGLEVEL, F(log_level), 0, 4, "lwt: error, warn, info, debug or trace (debug plus libbpf's own; default info)" },
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
@@ -621,6 +621,9 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 			    c->remote_addr);
 	if (c->tunnel_addr[0] && (!lwt_cidr_parse(c->tunnel_addr, &t) || t.prefix < 8 || t.prefix > 30))
 		return errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
+	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)
+		return errf(err, el, "faketcp_max_segment: must be 0 or at least %d (a 576-byte packet "
+			    "and lwt's 45 bytes), got %d", 576 + 45, c->faketcp_max_segment);
 	if (c->mtu && c->mtu < 576)
 		return errf(err, el, "mtu: must be 0 or 576..9000, got %d", c->mtu);
 	if (c->fec_data + c->fec_parity > 255)
@@ -743,9 +746,14 @@ static void usage(void)
 {
 	printf("usage: lightweight-tunnel [flags]\n"
 	       "  -c FILE   load a JSON config; flags given beside -c override the file\n"
+	       "  -check    validate the flags and the -c file, print a summary and exit:\n"
+	       "            0 valid, 2 invalid (the message names the key); touches nothing\n"
 	       "  -g FILE   write a server template FILE and a client template FILE.client (mode 0600);\n"
 	       "            never over an existing file unless -force\n"
-	       "  -v        print the version\n");
+	       "  -v        print the version\n"
+	       "A running daemon re-reads the -c file on SIGHUP or `lwt-ctl reload` (flags\n"
+	       "keep precedence): routes, allowed_routes, client_isolation, max_clients,\n"
+	       "log_level and fec_parity take effect at once; other keys need a restart.\n");
 	for (int i = 0; i < NKEYS; i++)
 		if (keys[i].flag)
 			printf("  -%-22s %-22s %s\n", keys[i].flag, keys[i].json, keys[i].help);
@@ -759,7 +767,7 @@ static void usage(void)
 int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *err, size_t el)
 {
 	const char *cfile = NULL, *gfile = NULL, *other = NULL;
-	bool force = false;
+	bool force = false, check = false;
 	int i, r;
 
 	lwt_config_defaults(cfg);
@@ -777,6 +785,13 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		if (!strcmp(name, "h") || !strcmp(name, "help")) {
 			usage();
 			return LWT_CFG_EXIT_OK;
+		}
+		if (!strcmp(name, "check")) {
+			if (eq)
+				return errf(err, el, "flag -check takes no value");
+			check = true;
+			other = argv[i];	/* -g would ignore it */
+			continue;
 		}
 		if (!strcmp(name, "v") || !strcmp(name, "version")) {
 			printf("lightweight-tunnel (lwt) %s\n", LWT_VERSION);
@@ -842,6 +857,8 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 				i++;
 			continue;
 		}
+		if (!strcmp(name, "check"))
+			continue;
 		k = key_lookup(name, true);
 		if (eq)
 			v = eq + 1;
@@ -853,7 +870,63 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		if (r)
 			return r;
 	}
-	return finish(cfg, err, el);
+	r = finish(cfg, err, el);
+	cfg->check_only = check;
+	return r;
+}
+
+void lwt_config_summary(const struct lwt_config *c, char *out, size_t len)
+{
+	char fec[32];
+
+	if (c->fec_parity)
+		snprintf(fec, sizeof(fec), "%d+%d%s", c->fec_data, c->fec_parity,
+			 c->fec_adaptive ? " adaptive" : "");
+	else
+		snprintf(fec, sizeof(fec), "off");
+	snprintf(out, len, "config OK: %s, %s %s, tunnel %s%s%s, mtu %d, FEC %s, data path %s%s%s%s",
+		 c->mode == LWT_MODE_SERVER ? "server" : "client",
+		 c->mode == LWT_MODE_SERVER ? "listen" : "server", c->mode == LWT_MODE_SERVER ?
+		 c->local_addr : c->remote_addr, c->tunnel_addr, c->tun_name[0] ? " on " : "",
+		 c->tun_name, c->mtu, fec, c->enable_xdp ? "AF_XDP " : "raw sockets",
+		 c->enable_xdp ? c->xdp_mode : "", c->config_path[0] ? ", file " : "", c->config_path);
+}
+
+static bool same_value(const struct lwt_config *a, const struct lwt_config *b, const struct keydef *k)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+	const struct lwt_cidr *ca = (const void *)pa, *cb = (const void *)pb;
+	int na, nb, i;
+
+	if (k->type != K_CIDRS)
+		return !memcmp(pa, pb, k->size);
+	/* Entry by entry: the padding of struct lwt_cidr is not compared. */
+	memcpy(&na, pa + k->size, sizeof(na));
+	memcpy(&nb, pb + k->size, sizeof(nb));
+	for (i = 0; na == nb && i < na; i++)
+		if (ca[i].addr != cb[i].addr || ca[i].prefix != cb[i].prefix)
+			return false;
+	return na == nb;
+}
+
+int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
+		    const char *const *skip, char *out, size_t len)
+{
+	size_t off = 0;
+	int i, j, n = 0;
+
+	if (len)
+		out[0] = 0;
+	for (i = 0; i < NKEYS; i++) {
+		for (j = 0; skip && skip[j] && strcmp(skip[j], keys[i].json); j++)
+			;
+		if ((skip && skip[j]) || same_value(a, b, &keys[i]))
+			continue;
+		n++;
+		if (off < len)
+			off += snprintf(out + off, len - off, "%s%s", off ? ", " : "", keys[i].json);
+	}
+	return n;
 }
 
 int lwt_config_scrub_argv(int argc, char **argv)
@@ -907,8 +980,10 @@ void lwt_config_log_notes(const struct lwt_config *c)
 	for (size_t i = 0; i < sizeof(inactive) / sizeof(inactive[0]); i++)
 		if (inactive[i].on(c))
 			lwt_info("%s: %s", inactive[i].json, inactive[i].what);
-	if (c->config_path[0] && stat(c->config_path, &st) == 0 && (st.st_mode & 077) &&
-	    c->key_in_file)
+	/* Group-readable is fine for the daemon's own group (the service's
+	 * root:lwt 0640). */
+	if (c->config_path[0] && stat(c->config_path, &st) == 0 && c->key_in_file &&
+	    ((st.st_mode & 007) || ((st.st_mode & 070) && st.st_gid != getegid())))
 		lwt_warn("config %s holds the key and is readable by other users (mode %o); chmod 600 it",
 			 c->config_path, st.st_mode & 0777);
 	if (c->key_file[0] && stat(c->key_file, &st) == 0 && (st.st_mode & 077))

@@ -77,6 +77,7 @@ struct lwt_config {
 	char client_id[24];			/* client_id / -client-id (lwt): 16 hex digits, "" = random */
 	char config_path[LWT_CFG_STR];		/* the -c file, "" if none */
 	bool key_in_file;			/* the -c file holds the key */
+	bool check_only;			/* -check: validate, print a summary, exit */
 	bool timeout_raised;			/* timeout unset and raised to 3 x keepalive */
 	/* Which keys were set explicitly (flag or file); indexes are enum lwt_key. */
 	uint64_t has[2];
@@ -111,6 +112,12 @@ int lwt_config_write_templates(const char *path, bool force, char *err, size_t e
 /* Overwrite the value of every -k/--k flag in argv with 'x' (so that
  * /proc/PID/cmdline no longer shows the key); the number of values scrubbed. */
 int lwt_config_scrub_argv(int argc, char **argv);
+/* -check's one-line summary of a valid cfg (no trailing newline). */
+void lwt_config_summary(const struct lwt_config *cfg, char *out, size_t len);
+/* The JSON keys whose values differ between a and b, comma separated into
+ * out, leaving out those named in skip (NULL-terminated); how many. */
+int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
+		    const char *const *skip, char *out, size_t len);
 /* Log (info) one line per option that is set but whose feature is not active in
  * this build, and warnings (e.g. a key file readable by others). */
 void lwt_config_log_notes(const struct lwt_config *cfg);

@@ -21,6 +21,7 @@
 #include "lwt/xdp.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 
 #define TICK_MS 50
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
@@ -971,6 +972,8 @@ static void tick(struct lwt_daemon *d)
 	lwt_reconcile_tick(d, now);
 	lwt_routes_tick(d, now);
 	lwt_peers_tick(d, now);
+	lwt_reload_tick(d);
+	lwt_notify_tick(d, now);
 	publish_stats(d, now);
 	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
 	    d->reconnect_at_ns && now >= d->reconnect_at_ns)
@@ -1033,10 +1036,18 @@ int lwt_control_run(struct lwt_daemon *d)
 			int fd = evs[i].data.fd;
 
 			if (fd == sfd) {
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					lwt_info("%s received; shutting down", strsignal(si.ssi_signo));
-					atomic_store(&d->stop, 1);
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					char msg[768];
+
+					lwt_info("SIGHUP received; re-reading the config");
+					lwt_reload(d, msg, sizeof(msg));
+					continue;
 				}
+				lwt_info("%s received; shutting down", strsignal(si.ssi_signo));
+				lwt_notify_stopping();
+				atomic_store(&d->stop, 1);
 			} else if (fd == tfd) {
 				uint64_t exp;
 

@@ -140,6 +140,13 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(root, "takeovers", (double)d->takeovers);
 		cJSON_AddNumberToObject(root, "takeovers_refused", (double)d->takeovers_refused);
 	}
+	cJSON_AddNumberToObject(root, "reloads", (double)d->reloads);
+	cJSON_AddNumberToObject(root, "reloads_failed", (double)d->reloads_failed);
+	cJSON_AddNumberToObject(root, "max_clients", d->cfg.multi_client ? d->cfg.max_clients : 1);
+	cJSON_AddBoolToObject(root, "client_isolation", d->cfg.client_isolation);
+	cJSON_AddStringToObject(root, "log_level", (const char *[]){ "error", "warn", "info",
+				"debug", "trace" }[d->cfg.log_level >= 0 && d->cfg.log_level <= 4 ?
+						   d->cfg.log_level : 2]);
 	cJSON_AddNumberToObject(root, "rekeys", (double)d->rekeys);
 	cJSON_AddNumberToObject(root, "rekeys_failed", (double)d->rekeys_failed);
 	cJSON_AddNumberToObject(root, "control_tx_msgs", (double)d->ctl_msgs_tx);
@@ -305,7 +312,7 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	char req[128], *out = NULL, *sp;
+	char req[128], *out = NULL, *sp, msg[768], rerr[800];
 	const char *err = NULL;
 	bool json;
 	cJSON *j;
@@ -360,12 +367,25 @@ void lwt_ctl_handle(struct lwt_daemon *d, int lfd)
 				cJSON_Delete(a);
 			}
 		}
+	} else if (!strcmp(req, "reload")) {
+		if (lwt_reload(d, msg, sizeof(msg))) {
+			snprintf(rerr, sizeof(rerr), "reload: %s", msg);
+			err = rerr;
+		} else if (json) {	/* {"result": ...} */
+			cJSON *a = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(a, "result", msg);
+			out = cJSON_PrintUnformatted(a);
+			cJSON_Delete(a);
+		} else if (asprintf(&out, "%s\n", msg) < 0) {
+			out = NULL;
+		}
 	} else if (!strcmp(req, "routes")) {
 		j = lwt_routes_json(d);
 		out = json ? cJSON_Print(j) : render_routes_text(j);
 		cJSON_Delete(j);
 	} else if (strcmp(req, "status") && strcmp(req, "stats") && strcmp(req, "peers")) {
-		err = "unknown request (status, stats, peers, routes, attach, detach)";
+		err = "unknown request (status, stats, peers, routes, attach, detach, reload)";
 	} else {
 		pthread_mutex_lock(&d->dp_lock);
 		j = lwt_ctl_stats(d);

@@ -47,6 +47,8 @@ enum lwt_cmd {
 				 * the old one destroys it (every poller gets one) */
 	LWT_CMD_ROUTES,		/* ptr = struct lwt_rtable: the new route table
 				 * (every poller gets its own copy) */
+	LWT_CMD_CONFIG,		/* every poller: the run-time settings of a reload,
+				 * u64 = client_isolation | fec_parity << 8 */
 	LWT_CMD_STOP,		/* data thread: exit */
 	LWT_CMD_PROBE,		/* server: ask the session on slot for an authenticated
 				 * answer (keepalives); LWT_EVT_PROBED tells how it went */
@@ -124,6 +126,8 @@ struct lwt_route {
 	uint32_t owner_ip;		/* the client's tunnel IP */
 };
 #define LWT_MAX_SERVER_ROUTES 1024
+/* A server's slots beyond its max_clients: handshakes in progress. */
+#define LWT_EMBRYONIC_SLOTS 64
 #define LWT_MAX_PEER_ROUTES 1024
 
 /* Server: an advert it refused lately, for `lwt-ctl routes` (the last
@@ -298,6 +302,8 @@ struct lwt_daemon {
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */
 	uint64_t takeover_probes, takeovers, takeovers_refused;	/* takeover.c */
+	uint64_t reloads, reloads_failed;	/* reload.c */
+	uint32_t config_owed;		/* reload.c: pollers not yet told (bit i) */
 	/* route adverts: server, the accepted routes; client, the others'
 	 * routes installed on our TUN, an update being received, our own
 	 * routes' last status, the next advert */
@@ -372,6 +378,15 @@ void lwt_takeover_tick(struct lwt_daemon *d, int i, uint64_t now);
 /* reconcile.c: once a second, make the data plane's and the control
  * thread's view of every slot agree (control thread). */
 void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now);
+/* reload.c: SIGHUP / lwt-ctl reload (control thread). Keep a copy of the
+ * command line (before the key is scrubbed from it) to parse again. */
+int lwt_reload_save_argv(int argc, char **argv);
+void lwt_reload_free_argv(void);
+/* Re-read the -c file and apply what can change at run time; 0 with a
+ * summary in msg, or -errno with the error (the old config stays). */
+int lwt_reload(struct lwt_daemon *d, char *msg, size_t len);
+/* Every tick: tell the pollers a queue was too full to take. */
+void lwt_reload_tick(struct lwt_daemon *d);
 /* routes.c */
 int lwt_routes_init(struct lwt_daemon *d);
 void lwt_routes_free(struct lwt_daemon *d);
@@ -382,6 +397,10 @@ void lwt_routes_tick(struct lwt_daemon *d, uint64_t now);
  * except_slot; -1 if none. */
 int lwt_routes_covering(const struct lwt_daemon *d, uint32_t ip, int except_slot);
 void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
+/* A reload changed this side's routes and/or the server's allowed_routes
+ * (d->cfg already holds the new lists): check accepted routes again,
+ * tell the clients / advertise again. */
+void lwt_routes_reload(struct lwt_daemon *d, bool routes, bool allowed);
 /* `lwt-ctl routes`: a cJSON object (cJSON * as void *: no cJSON here). */
 void *lwt_routes_json(const struct lwt_daemon *d);
 /* peers.c: who is connected, told to every client. */

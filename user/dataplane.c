@@ -33,6 +33,7 @@
 #define MAX_EMBRYONIC 64		/* server slots in handshake at once */
 #define LWT_HALFOPEN_PER_SRC 4		/* ... from one source address */
 #define LWT_HALFOPEN_PER_NET 16		/* ... from one /24 */
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SEG_HDR LWT_SEG_HDR
 #define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
@@ -72,6 +73,8 @@ struct dpctx {
 	struct lwt_sendq pend;		/* client: the reconnect queue (poller 0) */
 	int acks_pending;
 	struct lwt_rtable *rt;		/* server: advertised routes */
+	bool isolation;			/* client_isolation, as of the last LWT_CMD_CONFIG */
+	int fec_ceiling;		/* fec_parity, likewise */
 	/* TUN with IFF_VNET_HDR: one read brings up to 64 KB of a flow that
 	 * we cut ourselves; packets for the TUN are coalesced per flow. */
 	uint8_t *gsobuf;
@@ -602,7 +605,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		if (!to && dst != d->cfg.tun_ip)
 			to = slot_by_route(x, dst);
 		if (to && to != s) {
-			if (d->cfg.client_isolation) {
+			if (x->isolation) {
 				LWT_CTR_INC(&s->ctr, drop_isolation);
 				return;
 			}
@@ -630,7 +633,7 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 static void fec_adapt(struct dpctx *x, struct lwt_slot *s)
 {
 	lwt_fec_enc_set_parity(s->fenc, lwt_fecctl_decide(&s->fc, x->d->cfg.fec_data,
-							  x->d->cfg.fec_parity));
+							  x->fec_ceiling));
 }
 
 static void keepalive_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
@@ -1284,6 +1287,30 @@ static void swap_dp(struct dpctx *x, struct lwt_dp *dp)
 			send_ack(x, &d->slots[i]);
 }
 
+/* A reload's run-time settings. The parity of a live session can go down
+ * to the new ceiling, never above what its handshake told the peer (the
+ * encoder's own limit); new sessions get the new value whole. */
+static void config_apply(struct dpctx *x, uint64_t v)
+{
+	struct lwt_daemon *d = x->d;
+	int i;
+
+	x->isolation = v & 1;
+	x->fec_ceiling = (int)(v >> 8 & 0xff);
+	for (i = x->id; i < d->nslots; i += x->np) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (!s->fenc ||
+		    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
+			continue;
+		/* Adaptive: at most the new ceiling now; the next loss report
+		 * is judged against it (fec_adapt). */
+		lwt_fec_enc_set_parity(s->fenc, d->cfg.fec_adaptive ?
+				       MIN(lwt_fec_enc_parity(s->fenc), x->fec_ceiling) :
+				       x->fec_ceiling);
+	}
+}
+
 static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 {
 	struct lwt_daemon *d = x->d;
@@ -1300,6 +1327,10 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	}
 	if (m->type == LWT_CMD_SWAP_DP) {
 		swap_dp(x, m->ptr);
+		return 0;
+	}
+	if (m->type == LWT_CMD_CONFIG) {
+		config_apply(x, m->u64);
 		return 0;
 	}
 	if (!s)
@@ -1607,6 +1638,8 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->np = d->npollers;
 	x->dp = d->dp;
 	x->tun_fd = d->tun_fds[id];
+	x->isolation = d->cfg.client_isolation;
+	x->fec_ceiling = d->cfg.fec_parity;
 	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (x->hefd < 0)
 		goto fail;

@@ -8,6 +8,7 @@
  * LWT_LOG_TRACE. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,16 @@
 
 #include "log.h"
 
-static enum lwt_log_level cur_level = LWT_LOG_INFO;
+/* Set by the control thread (at start, at a reload), read by every thread. */
+static _Atomic int level_now = LWT_LOG_INFO;
+#define cur_level ((enum lwt_log_level)atomic_load_explicit(&level_now, memory_order_relaxed))
 static bool to_journal;
 static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
 
-void lwt_log_set_level(enum lwt_log_level level) { cur_level = level; }
+void lwt_log_set_level(enum lwt_log_level level)
+{
+	atomic_store_explicit(&level_now, level, memory_order_relaxed);
+}
 enum lwt_log_level lwt_log_get_level(void) { return cur_level; }
 
 static const char *const level_names[] = { "error", "warn", "info", "debug", "trace" };

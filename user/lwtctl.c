@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* lwt-ctl: talk to a running lightweight-tunnel through its control socket.
- *   lwt-ctl [-i TUN] status|stats|peers|routes [--json]
+ *   lwt-ctl [-i TUN] status|stats|peers|routes|reload [--json]
  * Without -i, the one daemon in this network namespace is used. Exit
  * status: 0 answered, 1 the daemon (or finding it) failed, 2 bad usage.
  * Under --json every answer on stdout is JSON, errors too:
@@ -65,6 +65,8 @@ static void usage(FILE *f)
 		   "  list     daemons in this network namespace\n"
 		   "  attach IFACE [--mode native|generic|auto]   move the data path to AF_XDP\n"
 		   "  detach IFACE                                back to raw sockets\n"
+		   "  reload   re-read the daemon's config file (as SIGHUP does); exit 1 with the\n"
+		   "           error if it does not load (the daemon keeps its running config)\n"
 		   "-i TUN picks the daemon by its TUN name (needed when more than one runs here).\n"
 		   "--json: answers, errors included, as JSON on stdout.\n"
 		   "Exit status: 0 answered, 1 the daemon refused or could not be reached, 2 usage.\n");
@@ -209,7 +211,7 @@ int main(int argc, char **argv)
 		if (strcmp(mode, "auto") && strcmp(mode, "native") && strcmp(mode, "generic"))
 			return fail(2, "--mode must be native, generic or auto");
 	} else if (strcmp(command, "status") && strcmp(command, "stats") && strcmp(command, "peers") &&
-		   strcmp(command, "routes")) {
+		   strcmp(command, "routes") && strcmp(command, "reload")) {
 		if (!json)
 			usage(stderr);
 		return fail(2, "unknown command '%s'", command);

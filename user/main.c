@@ -18,9 +18,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
+#include "notify.h"
 #include "privs.h"
 
-#define EMBRYONIC_SLOTS 64
+/* A segment's TCP payload beyond the inner packet it carries (bufs.h:
+ * lwt's framing, FEC header and parity length, tag). */
+#define LWT_SEG_OVERHEAD ((int)(LWT_OVERHEAD - LWT_SEG_HDR))
 
 static int local_ip_for(uint32_t remote, uint32_t *out)
 {
@@ -106,6 +109,23 @@ static int pick_mtu(struct lwt_daemon *d)
 	return mtu;
 }
 
+/* faketcp_max_segment: no segment carries more TCP payload than this. A
+ * record is one inner packet and never split, so the TUN MTU comes down
+ * to fit, and the MSS we announce says the same to the peer. */
+static void cap_segment(struct lwt_daemon *d)
+{
+	int seg = d->cfg.faketcp_max_segment, fit = seg - LWT_SEG_OVERHEAD;
+
+	if (!seg)
+		return;
+	if (d->tun_mtu > fit) {
+		lwt_info("faketcp_max_segment %d: TUN MTU %d instead of %d", seg, fit, d->tun_mtu);
+		d->tun_mtu = fit;
+	}
+	if (d->mss > seg)
+		d->mss = seg;
+}
+
 int main(int argc, char **argv)
 {
 	static struct lwt_daemon dd;
@@ -125,9 +145,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	lwt_log_set_level(d->cfg.log_level);
+	if (d->cfg.check_only) {
+		/* Validation only: the warnings a start would log (not its
+		 * notes), the summary, and nothing created. */
+		lwt_log_set_level(LWT_LOG_WARN);
+		lwt_config_log_notes(&d->cfg);
+		lwt_config_summary(&d->cfg, err, sizeof(err));
+		printf("%s\n", err);
+		return 0;
+	}
 	lwt_info("lightweight-tunnel (lwt) %s starting as %s", LWT_VERSION,
 		 d->cfg.mode == LWT_MODE_SERVER ? "server" : "client");
 	lwt_config_log_notes(&d->cfg);
+	/* For a reload: the command line as given, before -k is scrubbed. */
+	if (lwt_reload_save_argv(argc, argv)) {
+		lwt_err("out of memory");
+		return 1;
+	}
 	if (lwt_config_scrub_argv(argc, argv))
 		lwt_warn("key: given with -k, which other local users could read in the process "
 			 "list until now (it is scrubbed from it); prefer key_file or a config file "
@@ -158,7 +192,7 @@ out_nomem:
 		goto out_q;
 	}
 	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 :
-		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + EMBRYONIC_SLOTS;
+		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + LWT_EMBRYONIC_SLOTS;
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d)) {
 		lwt_err("out of memory for %d slots", d->nslots);
@@ -205,6 +239,7 @@ out_nomem:
 	d->tun_mtu = pick_mtu(d);
 	if (d->tun_mtu < 0)
 		goto out_tun;
+	cap_segment(d);
 	lwt_bufs_init(&d->bufs, d->tun_mtu);
 	d->filter.seg_max = d->bufs.seg_max;
 	r = lwt_tun_configure(&d->tun, d->cfg.tun_ip, d->cfg.tun_prefix, d->tun_mtu);
@@ -281,6 +316,7 @@ out_nomem:
 	else
 		lwt_info("tunnel %s on %s (mtu %d), server %s", d->cfg.tunnel_addr, d->tun.name,
 			 d->tun_mtu, d->cfg.remote_addr);
+	lwt_notify_ready(d);
 
 	rc = lwt_control_run(d);
 
@@ -315,5 +351,6 @@ out_q:
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
 		lwt_msgq_uninit(&d->to_dp[i]);
 	lwt_msgq_uninit(&d->to_ctl);
+	lwt_reload_free_argv();
 	return rc;
 }

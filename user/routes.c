@@ -354,6 +354,47 @@ void lwt_routes_withdraw(struct lwt_daemon *d, int slot)
 	}
 }
 
+/* A reload: accepted routes the new allowed_routes or the server's new
+ * own routes no longer permit go (their clients are told at their next
+ * advert); networks newly allowed are taken at a client's next advert
+ * (every route_update_interval); every client hears the new list. */
+static void server_reload(struct lwt_daemon *d)
+{
+	bool changed = false;
+	char b[32];
+	int i, st;
+
+	for (i = 0; i < d->nroutes;) {
+		st = check(d, d->routes[i].slot, d->routes[i].net, d->routes[i].prefix);
+		if (st == LWT_ROUTE_OK) {
+			i++;
+			continue;
+		}
+		lwt_info("routes: %s withdrawn after reload: %s",
+			 cidr_str(d->routes[i].net, d->routes[i].prefix, b, sizeof(b)), status_str(st));
+		route_drop(d, i);
+		changed = true;
+	}
+	if (changed)
+		push_table(d);
+	announce(d, -1);
+}
+
+void lwt_routes_reload(struct lwt_daemon *d, bool routes, bool allowed)
+{
+	if (!routes && !allowed)
+		return;
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		server_reload(d);
+		return;
+	}
+	/* Client: the whole new list at the next tick; the server withdraws
+	 * what it no longer holds. */
+	memset(d->route_status, 0, sizeof(d->route_status));
+	if (d->slots[0].c.phase == LWT_PH_UP)
+		d->routes_next_ns = lwt_now_ns();
+}
+
 /* --- client ------------------------------------------------------------ */
 
 static void advertise(struct lwt_daemon *d)

@@ -10,7 +10,7 @@ _lwt_ctl()
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local commands="status stats peers routes list attach detach"
+	local commands="status stats peers routes list attach detach reload"
 	local cmd= i
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in

@@ -26,7 +26,7 @@ in_page() {
 help=$("$BIN/lightweight-tunnel" -h) || bad "lightweight-tunnel -h failed"
 flags=$(sed -n 's/^  -\([a-z0-9-]*\) .*/\1/p' <<<"$help" | sed -n '/^[a-z0-9]/p')
 keys=$(awk '/^file-only keys:/ {fo = 1; next} fo && /^  [a-z]/ {print $1; next}
-	!fo && /^  -[a-z0-9-]+ +[a-z_0-9]+ / && $1 !~ /^-[cgv]$/ {print $2}' <<<"$help")
+	!fo && /^  -[a-z0-9-]+ +[a-z_0-9]+ / && $1 !~ /^-([cgv]|check)$/ {print $2}' <<<"$help")
 [ "$(wc -w <<<"$flags")" -gt 30 ] || bad "too few flags read from -h: $(wc -w <<<"$flags")"
 [ "$(wc -w <<<"$keys")" -gt 40 ] || bad "too few keys read from -h: $(wc -w <<<"$keys")"
 for fl in $flags; do

@@ -49,6 +49,49 @@ check_refused key_file -m server -k somekey-123456 -key-file "$LOGDIR/ok.key"
 if nsx x ip -o link | grep -v ' lo:' | grep -q .; then fail "a link appeared"; fi
 assert_no_rule x
 
+say "-check: exit 0 and one summary line for a valid config, 2 and the start's message otherwise; nothing created"
+# check_cfg WANT_RC ARGS...: -check under strace; sets out (stdout), errout
+# (stderr) and the trace of every socket, open, bpf and ioctl call.
+check_cfg() {
+	local want=$1; shift
+	set +e
+	out=$(ip netns exec "$PFX-x" strace -f -qq -e trace=socket,openat,bpf,ioctl -o "$LOGDIR/check.trace" \
+		"$LWT" -check "$@" 2>"$LOGDIR/check.err")
+	rc=$?
+	set -e
+	errout=$(cat "$LOGDIR/check.err")
+	printf '+ -check %s -> %d: %s / %s\n' "$*" "$rc" "$out" "$errout"
+	[ "$rc" -eq "$want" ] || fail "-check $*: exit $rc, expected $want"
+	if grep -E 'socket\(|/dev/net/tun|bpf\(|TUNSETIFF' "$LOGDIR/check.trace"; then
+		fail "-check $* opened a socket, the TUN or a BPF object"
+	fi
+}
+cat >"$LOGDIR/good.json" <<EOF2
+{"mode":"server","local_addr":"10.99.0.1:9000","tunnel_addr":"10.0.0.1/24","key":"somekey-123456",
+ "tun_name":"lwtchk","fec_parity":2}
+EOF2
+chmod 600 "$LOGDIR/good.json"
+check_cfg 0 -c "$LOGDIR/good.json"
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "-check printed more than one line: $out"
+grep -q "^config OK: server, listen 10.99.0.1:9000, tunnel 10.0.0.1/24 on lwtchk, .*FEC 10+2" <<<"$out" ||
+	fail "-check summary: $out"
+# Flags beside -c override the file, as at start.
+check_cfg 0 -c "$LOGDIR/good.json" -fec-parity 0 -xdp=false
+grep -q "FEC off, data path raw sockets" <<<"$out" || fail "-check ignored the flags: $out"
+# Invalid: the same message the start gives, exit 2.
+for args in "-c $LOGDIR/bad.json" "-c $LOGDIR/good.json -fec-data abc" "-m client -k somekey-123456"; do
+	set +e
+	# shellcheck disable=SC2086
+	start_msg=$(ip netns exec "$PFX-x" "$LWT" $args 2>&1)
+	set -e
+	# shellcheck disable=SC2086
+	check_cfg 2 $args
+	[ -z "$out" ] || fail "-check printed a summary for an invalid config: $out"
+	[ "$errout" = "$start_msg" ] || fail "-check said '$errout', the start says '$start_msg'"
+done
+if nsx x ip -o link | grep -v ' lo:' | grep -q .; then fail "a link appeared after -check"; fi
+assert_no_rule x
+
 say "-k is scrubbed from /proc/PID/cmdline; key_file works"
 two_hosts
 secret="cmdline-secret-$(od -An -N6 -tx8 /dev/urandom | tr -d ' ')"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -472,6 +473,55 @@ static void test_version_help(void **state)
 	assert_int_equal(parse(&c, err, (const char *[]){ "--help", NULL }), LWT_CFG_EXIT_OK);
 }
 
+/* lwt_config_diff: which keys a reload would name, table-driven. */
+struct diff_case {
+	const char *a[MAXARGS], *b[MAXARGS];
+	const char *want;	/* the list, "" for none */
+};
+
+static const struct diff_case diff_cases[] = {
+	{ { K }, { K }, "" },							/* 1 */
+	{ { K }, { K, "-t", "10.0.0.1/16" }, "tunnel_addr" },			/* 2 */
+	{ { K }, { "-m", "client", K, "-r", "1.2.3.4:9000" },
+	  "mode, remote_addr, tunnel_addr" },					/* 3: defaults differ */
+	{ { K, "-routes", "10.1.0.0/16" }, { K, "-routes", "10.2.0.0/16" }, "" }, /* 4: skipped */
+	{ { K, "-routes", "10.1.0.0/16" }, { K, "-routes", "10.1.0.0/16,10.2.0.0/16" }, "" }, /* 5 */
+	{ { K, "-max-clients", "5", "-log-level", "debug" }, { K, "-mtu", "1300" }, "mtu" }, /* 6 */
+	{ { K }, { "-k", "another-key-1234" }, "key" },				/* 7 */
+	{ { K, "-allowed-routes", "10.0.0.0/8" }, { K, "-allowed-routes", "10.0.0.0/8" }, "" }, /* 8 */
+	{ { K, "-fec-data", "4" }, { K, "-fec-data", "5", "-tun-name", "x" },
+	  "fec_data, tun_name" },						/* 9 */
+};
+
+static void test_diff(void **state)
+{
+	static const char *const skip[] = { "routes", "allowed_routes", "max_clients", "log_level",
+					     NULL };
+	struct lwt_config a, b;
+	char err[256], out[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(diff_cases) / sizeof(diff_cases[0]); i++) {
+		const struct diff_case *t = &diff_cases[i];
+		int n;
+
+		assert_int_equal(parse(&a, err, t->a), 0);
+		assert_int_equal(parse(&b, err, t->b), 0);
+		n = lwt_config_diff(&a, &b, skip, out, sizeof(out));
+		if (strcmp(out, t->want))
+			fail_msg("diff case %zu: \"%s\", want \"%s\"", i + 1, out, t->want);
+		assert_int_equal(n == 0, t->want[0] == 0);
+	}
+	/* -check is no key: it makes no difference. */
+	assert_int_equal(parse(&a, err, (const char *[]){ K, "-check", NULL }), 0);
+	assert_true(a.check_only);
+	assert_int_equal(parse(&b, err, (const char *[]){ K, NULL }), 0);
+	assert_false(b.check_only);
+	assert_int_equal(lwt_config_diff(&a, &b, NULL, out, sizeof(out)), 0);
+	assert_int_equal(parse(&a, err, (const char *[]){ K, "-check=true", NULL }), -EINVAL);
+	assert_non_null(strstr(err, "-check"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_configs),
 		cmocka_unit_test(test_version_help),
 		cmocka_unit_test(test_key_file_length),
+		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_reference_compat),
 		cmocka_unit_test(test_templates_no_overwrite),
 		cmocka_unit_test(test_metrics_listen_and_trace),
