@@ -29,6 +29,7 @@ fi
 if [ -n "$need_promtool" ]; then
 	echo "deps: installing promtool (from the prometheus package, without its service)" >&2
 	tmp=$(mktemp -d)
+	chmod 755 "$tmp"	# apt-get download fetches as user _apt
 	(cd "$tmp" && apt-get download prometheus >&2 &&
 		dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool) &&
 		install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
