@@ -31,7 +31,7 @@ parity_of() { jget s lwts "[.peers[] | select(.state == \"up\" and .tunnel_ip ==
 server_cfg() {
 	cat >"$LOGDIR/server.json" <<EOF
 { "mode": "server", "local_addr": "10.98.0.1:9000", "key": "$KEY", "tun_name": "lwts",
-  "fec_data": 10, $1 }
+  "fec_data": 10, "fec_adaptive": false, $1 }
 EOF
 	chmod 600 "$LOGDIR/server.json"
 }
