@@ -25,6 +25,7 @@
 #include "frame.h"
 #include "hring.h"
 #include "log.h"
+#include "pace.h"
 #include "sendq.h"
 
 #define TUN_BATCH 32
@@ -79,6 +80,8 @@ struct dpctx {
 	 * we cut ourselves; packets for the TUN are coalesced per flow. */
 	uint8_t *gsobuf;
 	struct lwt_gro *gro;
+	struct lwt_pace pace;		/* faketcp_pacing_us (pace.h) */
+	uint64_t tx_segs;		/* segments committed, for the pacer */
 };
 
 static uint32_t tun_ip_of(struct lwt_slot *s)
@@ -267,6 +270,7 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 	x->txq[x->ntx].no_learn = x->d->cfg.mode == LWT_MODE_SERVER &&
 		(!s || atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION);
 	x->ntx++;
+	x->tx_segs++;
 	if (!s)		/* a stateless answer (cookie SYN-ACK) */
 		return;
 	if (s->ack_due_ns)
@@ -1476,13 +1480,16 @@ static void handoff_input(struct dpctx *x)
 	}
 }
 
-static void tun_read(struct dpctx *x)
+/* At most max reads (the pacer's allowance). */
+static void tun_read(struct dpctx *x, int max)
 {
 	struct lwt_daemon *d = x->d;
 	int i;
 
+	if (max > TUN_BATCH)
+		max = TUN_BATCH;
 	if (x->gsobuf) {
-		for (i = 0; i < TUN_BATCH; i++) {
+		for (i = 0; i < max; i++) {
 			struct virtio_net_hdr vh;
 			ssize_t r = read(x->tun_fd, x->gsobuf, LWT_GSO_READ_BUF);
 
@@ -1498,7 +1505,7 @@ static void tun_read(struct dpctx *x)
 	}
 	/* One buffer: tun_input is done with a packet (sent, copied or
 	 * dropped) before the next read. */
-	for (i = 0; i < TUN_BATCH; i++) {
+	for (i = 0; i < max; i++) {
 		ssize_t r = read(x->tun_fd, x->tunbuf, x->pkt_max + 1);
 
 		if (r <= 0)
@@ -1548,10 +1555,18 @@ static void *poller_run(void *arg)
 			{ .fd = x->hefd, .events = POLLIN },
 		};
 		uint64_t now = lwt_now_ns(), wake = now + (x->acks_pending ? 5 : 200) * 1000000ull;
+		int tun_max = lwt_pace_allow(&x->pace, now);
 		struct timespec ts;
 
 		if (fec_next && fec_next < wake)
 			wake = fec_next > now ? fec_next : now;
+		/* Paced and out of credit: the TUN waits (its queue holds what
+		 * comes meanwhile), and we wake when the next segment may go. */
+		if (!tun_max) {
+			pfd[2].events = 0;
+			if (lwt_pace_next(&x->pace, now) < wake)
+				wake = lwt_pace_next(&x->pace, now);
+		}
 		if (x->wake & (1u << x->id)) {
 			x->wake &= ~(1u << x->id);
 			wake = now;
@@ -1589,8 +1604,12 @@ static void *poller_run(void *arg)
 		if (x->np > 1)
 			handoff_input(x);
 		gro_flush(x);
-		if (pfd[2].revents & POLLIN)
-			tun_read(x);
+		if (pfd[2].revents & POLLIN) {
+			uint64_t segs = x->tx_segs;
+
+			tun_read(x, tun_max);
+			lwt_pace_charge(&x->pace, x->tx_segs - segs);
+		}
 		acks_due(x);
 		fec_next = fec_timers(x);
 		tx_flush(x);
@@ -1638,6 +1657,7 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->np = d->npollers;
 	x->dp = d->dp;
 	x->tun_fd = d->tun_fds[id];
+	lwt_pace_init(&x->pace, (uint64_t)d->cfg.faketcp_pacing_us * 1000, lwt_now_ns());
 	x->isolation = d->cfg.client_isolation;
 	x->fec_ceiling = d->cfg.fec_parity;
 	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
