@@ -82,6 +82,16 @@ static int pick_mtu(struct lwt_daemon *d)
 	int link = outer_link_mtu(d, ifn), mtu;
 
 	d->mss = link > 40 ? (uint16_t)(link - 40 > 65535 ? 65535 : link - 40) : 1460;
+	/* The default 1400 was never asked for: on a link too small for it
+	 * (PPPoE 1492 less FEC's share, a cloud's 1460, a tunnel's 1420) it
+	 * comes down to what the link carries, as mtu 0 would pick. */
+	if (d->cfg.mtu && !lwt_config_has(&d->cfg, "mtu") && link &&
+	    d->cfg.mtu + (int)LWT_OVERHEAD > link && lwt_bufs_mtu_for_link(link)) {
+		mtu = lwt_bufs_mtu_for_link(link);
+		lwt_info("mtu: the default %d does not fit the MTU %d of '%s' with lwt's %d bytes "
+			 "of headers; TUN MTU %d", d->cfg.mtu, link, ifn, (int)LWT_OVERHEAD, mtu);
+		return mtu;
+	}
 	if (d->cfg.mtu) {
 		if (link && d->cfg.mtu + (int)LWT_OVERHEAD > link) {
 			lwt_err("mtu: %d needs outer segments of up to %d bytes, more than the MTU %d "

@@ -59,4 +59,22 @@ say "link MTU 1500, TUN MTU $mtu, path $(jget c lwtc .path)"
 nsx c ping -c 5 -i 0.1 -W 1 -q -M do -s $((mtu - 28)) 10.0.0.1 | grep -q ' 0% packet loss' ||
 	fail "full-size packets with DF do not cross at mtu 0"
 [ "$mtu" = $((1500 - 97)) ] || fail "TUN MTU $mtu, want $((1500 - 97))"
+
+say "the default mtu on a 1460-byte link (a cloud's): it comes down to fit, explicit 1400 is refused"
+stop "$client_PID"
+nsx c ip link set v-c-s mtu 1460
+rc=0
+ip netns exec "$PFX-c" timeout 10 "$LWT" -m client -r 10.99.0.1:9000 -t 10.0.0.2/24 -k "$KEY" \
+	-tun-name lwtc -mtu 1400 >"$LOGDIR/explicit.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "mtu: 1400 needs outer segments of up to 1497 bytes, more than the MTU 1460" \
+	"$LOGDIR/explicit.out" || fail "an explicit mtu 1400 on a 1460 link was not refused (exit $rc)"
+start_client
+wait_for 10 "session up on the 1460 link" sessions_up c lwtc
+grep -q "mtu: the default 1400 does not fit the MTU 1460 of 'v-c-s' with lwt's 97 bytes of headers; TUN MTU 1363" \
+	"$LOGDIR/client.log" || fail "the default mtu was not brought down to the link's"
+[ "$(jget c lwtc .tun_mtu)" = 1363 ] || fail "TUN MTU $(jget c lwtc .tun_mtu), want 1363"
+nsx c ping -c 3 -i 0.2 -W 1 -q -M do -s 1335 10.0.0.1 | grep -q ' 0% packet loss' ||
+	fail "a full-size packet (1363) did not cross the 1460 link"
+stop "$client_PID"
+stop "$server_PID"
 say PASS
