@@ -47,6 +47,7 @@ void lwt_fecctl_init(struct lwt_fecctl *f, uint32_t key, int parity)
 	f->srtt_us = f->min_us = f->prev_min_us = 0;
 	f->win_end_ns = 0;
 	f->pending = false;
+	f->last_verdict = LWT_FECCTL_UNKNOWN;
 	f->base_ppm = 0;
 	atomic_store_explicit(&f->congestion_holds, 0, memory_order_relaxed);
 	atomic_store_explicit(&f->raises, 0, memory_order_relaxed);
@@ -98,22 +99,31 @@ int lwt_fecctl_decide(struct lwt_fecctl *f, int k, int ceiling)
 {
 	uint32_t ppm = f->pending_ppm;
 	int want = lwt_fec_adaptive_parity(ppm, k, ceiling), p = f->parity, base;
+	bool queue = lwt_fecctl_congested(f);
 
 	f->pending = false;
-	if (lwt_fecctl_congested(f)) {
-		/* A queue is building: what was lost beyond the loss the path
-		 * showed without a queue is ours. Parity for that random part
-		 * only; no load added for the rest. */
+	/* A queue now or at the previous report: a full queue empties between
+	 * the sawteeth of the flows that fill it, and one probe that finds it
+	 * empty must not turn the loss that queue made into "random". A
+	 * session's first report has no previous verdict: it waits for one
+	 * (held, but not counted as congestion). */
+	if (queue || f->last_verdict != LWT_FECCTL_CLEAN) {
+		/* What was lost beyond the loss the path showed without a
+		 * queue is ours. Parity for that random part only; no load
+		 * added for the rest. */
 		if (ppm < f->base_ppm)
 			f->base_ppm = ppm;
 		base = lwt_fec_adaptive_parity(f->base_ppm, k, ceiling);
 		if (want > base) {
-			atomic_fetch_add_explicit(&f->congestion_holds, 1, memory_order_relaxed);
+			if (queue || f->last_verdict == LWT_FECCTL_QUEUE)
+				atomic_fetch_add_explicit(&f->congestion_holds, 1,
+							  memory_order_relaxed);
 			want = base;
 		}
 	} else {
 		f->base_ppm = ppm;
 	}
+	f->last_verdict = queue ? LWT_FECCTL_QUEUE : LWT_FECCTL_CLEAN;
 	if (want > p) {
 		p = want;
 		atomic_fetch_add_explicit(&f->raises, 1, memory_order_relaxed);

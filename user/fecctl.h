@@ -7,7 +7,7 @@
  * our own queue overflowing at a bottleneck is not: more parity there only
  * adds load to a full link. A report of loss is judged against an RTT sampled
  * right after it: if the smoothed RTT stands well above the path's minimum
- * (a queue is building), only the loss last measured without a queue earns
+ * (a queue is building), now or at the previous report, only the loss last measured without a queue earns
  * parity; the rest is congestion and never raises it. Parity rises to the
  * need at once and falls one step a report.
  *
@@ -32,6 +32,8 @@ struct lwt_fecctl {
 	uint32_t min_us, prev_min_us;	/* this window's minimum, the last one's */
 	uint64_t win_end_ns;
 	bool pending;			/* a report waits for its RTT probe */
+	enum { LWT_FECCTL_UNKNOWN, LWT_FECCTL_CLEAN, LWT_FECCTL_QUEUE }
+		last_verdict;		/* the previous report's */
 	uint32_t pending_ppm;
 	uint32_t base_ppm;		/* loss last measured without a queue */
 	uint64_t pending_ns;
@@ -48,7 +50,7 @@ void lwt_fecctl_init(struct lwt_fecctl *f, uint32_t key, int parity);
 int lwt_fecctl_start(uint32_t key, int ceiling);
 /* An RTT sample (keepalive echo). */
 void lwt_fecctl_rtt(struct lwt_fecctl *f, uint32_t rtt_us, uint64_t now_ns);
-/* Is a queue building: srtt over min + max(5 ms, min / 2)? */
+/* Is a queue building: srtt over min + max(1 ms, min / 2)? */
 bool lwt_fecctl_congested(const struct lwt_fecctl *f);
 /* The peer reported loss_ppm: held until the next RTT sample (the caller
  * sends a probe now) or until LWT_FECCTL_WAIT_NS pass without one. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Adaptive FEC control (fecctl.h): random loss raises parity at once and it
  * falls one step a report; while the RTT stands above the path's minimum
- * only the loss last measured without a queue earns parity; the path minimum is windowed;
+ * (at this report or the last) only the loss last measured without a queue
+ * earns parity; the path minimum is windowed;
  * a new session towards a known peer starts where the last one was. */
 #include "testutil.h"
 #include "fecctl.h"
@@ -67,11 +68,14 @@ static void test_congestion(void **state)
 		{ 10 * MS, 0, 0, 2 },		/* 4: queue drained, no loss; srtt 46 ms */
 		{ 10 * MS, 0, 0, 2 },		/* 5: 28 ms */
 		{ 10 * MS, 20000, 0, 3 },	/* 6: 19 ms: still a queue */
-		{ 10 * MS, 50000, 4, 3 },	/* 7: 14.5 ms: random 5%, up at once */
-		{ 200 * MS, 200000, 4, 4 },	/* 8: a queue too: only the 5% earns parity */
-		{ 200 * MS, 10000, 3, 4 },	/* 9: 1% under a queue: random is at most 1% */
-		{ 200 * MS, 200000, 2, 5 },	/* 10: so 20% more is congestion */
-		{ 200 * MS, 200000, 2, 6 },	/* 11: held at 1%'s need */
+		{ 10 * MS, 50000, 0, 4 },	/* 7: 14.5 ms, but a queue at the last
+						 * report: still held (a sawtooth's
+						 * empty moment is not a clean path) */
+		{ 10 * MS, 50000, 4, 4 },	/* 8: 12.25 ms twice: random 5%, up at once */
+		{ 200 * MS, 200000, 4, 5 },	/* 9: a queue too: only the 5% earns parity */
+		{ 200 * MS, 10000, 3, 5 },	/* 10: 1% under a queue: random is at most 1% */
+		{ 200 * MS, 200000, 2, 6 },	/* 11: so 20% more is congestion */
+		{ 200 * MS, 200000, 2, 7 },	/* 12: held at 1%'s need */
 	};
 
 	run("congestion", t, sizeof(t) / sizeof(t[0]), 10 * MS, 6);
@@ -120,7 +124,12 @@ static void test_start_memory(void **state)
 	assert_int_equal(lwt_fecctl_start(0x0a000002, 3), 0);	/* unknown peer: low start */
 	lwt_fecctl_init(&f, 0x0a000002, 0);
 	lwt_fecctl_rtt(&f, 40 * MS, S);
+	/* A session's first report of loss waits for a second one judged
+	 * clean too (it may have caught a queue's empty moment). */
 	lwt_fecctl_report(&f, 50000, 2 * S);
+	assert_int_equal(lwt_fecctl_decide(&f, 10, 3), 0);
+	lwt_fecctl_rtt(&f, 40 * MS, 3 * S);
+	lwt_fecctl_report(&f, 50000, 3 * S);
 	assert_int_equal(lwt_fecctl_decide(&f, 10, 3), 3);
 	assert_int_equal(lwt_fecctl_start(0x0a000002, 3), 3);
 	assert_int_equal(lwt_fecctl_start(0x0a000002, 2), 2);	/* a lower ceiling now */
