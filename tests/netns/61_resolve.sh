@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A server given by name (issue 12, first slice). The client's namespace
+# gets a hosts file of its own (`ip netns exec` binds /etc/netns/NS/hosts
+# over /etc/hosts, and glibc reads it at every look-up); it is rewritten in
+# place (same inode) while the daemons run.
+# (c) a name that does not resolve at start: the daemon waits, retrying;
+#     SIGTERM then ends it at once, status 0, nothing left behind;
+# (a) the name appears: the waiting client starts, connects, pings pass;
+# (b) the server moves to another address of the same link: the client's
+#     next reconnect resolves again, follows it ("moved"), the anti-RST
+#     rule names the new address, pings pass.
+# A resolv.conf pointing at the namespace's own loopback keeps every DNS
+# query inside it (it fails at once: nothing listens).
+. "$(dirname "$0")/lib.sh"
+
+two_hosts
+ETC=/etc/netns/$PFX-c
+mkdir -p "$ETC"
+at_exit "rm -rf '$ETC'"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$ETC/resolv.conf"
+# hosts_set [ADDR]: hub.test at ADDR, or not at all; truncated and written
+# in place, so the file bound in the daemon's mount namespace changes too.
+hosts_set() {
+	{
+		echo "127.0.0.1 localhost"
+		[ -z "${1:-}" ] || echo "$1 hub.test"
+	} >"$ETC/hosts"
+}
+hosts_set
+cat >"$LOGDIR/server.json" <<JSON
+{ "mode": "server", "local_addr": "10.99.0.1:9000", "tunnel_addr": "10.0.0.1/24",
+  "key": "$KEY", "tun_name": "lwts", "keepalive": 1, "timeout": 3 }
+JSON
+sed 's/10\.99\.0\.1:9000/10.99.0.3:9000/' "$LOGDIR/server.json" >"$LOGDIR/server2.json"
+cat >"$LOGDIR/client.json" <<JSON
+{ "mode": "client", "remote_addr": "hub.test:9000", "tunnel_addr": "10.0.0.2/24",
+  "key": "$KEY", "tun_name": "lwtc", "keepalive": 1, "timeout": 3 }
+JSON
+chmod 600 "$LOGDIR"/*.json
+
+say "(c) SIGTERM while the name does not resolve"
+start waiter c -m client -r nowhere.test:9000 -t 10.0.1.2/24 -k "$KEY" -tun-name lwtw
+wait_for 10 "first retry logged" grep -q "warn  couldn't resolve nowhere.test: .*; retrying in 1 s" "$LOGDIR/waiter.log"
+wait_for 10 "second retry" grep -q "couldn't resolve nowhere.test: .*; retrying in 2 s" "$LOGDIR/waiter.log"
+kill -0 "$waiter_PID" 2>/dev/null || fail "the client ended instead of waiting for its server's name"
+LWT_STOP_TIMEOUT=2 stop "$waiter_PID"
+grep -q "Terminated received; shutting down" "$LOGDIR/waiter.log" || fail "no shutdown line"
+
+say "(a) a client started before its server's name resolves"
+start server s -c "$LOGDIR/server.json"
+wait_for 5 "server up" sh -c "ip netns exec $PFX-s $CTL -i lwts status >/dev/null"
+start client c -c "$LOGDIR/client.json"
+wait_for 10 "retry logged" grep -q "couldn't resolve hub.test: .*; retrying in 2 s" "$LOGDIR/client.log"
+kill -0 "$client_PID" 2>/dev/null || fail "the client ended instead of waiting"
+ip -n "$PFX-c" link show lwtc >/dev/null 2>&1 && fail "TUN created before the server's address is known"
+hosts_set 10.99.0.1
+wait_for 10 "name resolved" grep -q "server hub.test resolved to 10.99.0.1" "$LOGDIR/client.log"
+wait_for 10 "session up" sessions_up c lwtc
+nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic after the late start"
+# (captured first: grep -q ends early, and nft's SIGPIPE would fail the pipe)
+rules=$(nsx c nft list ruleset)
+printf '%s\n' "$rules" | grep -q "ip daddr 10.99.0.1 tcp dport 9000" || fail "no anti-RST rule for 10.99.0.1: $rules"
+
+say "(b) the server moves to 10.99.0.3 on the same link"
+nsx s ip addr add 10.99.0.3/24 dev v-s-c
+stop "$server_PID"
+start server s -c "$LOGDIR/server2.json"
+wait_for 5 "new server up" sh -c "ip netns exec $PFX-s $CTL -i lwts status >/dev/null"
+hosts_set 10.99.0.3
+wait_for 30 "client followed" grep -q "server hub.test moved from 10.99.0.1 to 10.99.0.3" "$LOGDIR/client.log"
+wait_for 20 "session up again" sessions_up s lwts
+wait_for 5 "client session up" sessions_up c lwtc
+nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic after the move"
+rules=$(nsx c nft list ruleset)
+printf '%s\n' "$rules" | grep -q "ip daddr 10.99.0.3 tcp dport 9000" || fail "the anti-RST rule does not name 10.99.0.3: $rules"
+printf '%s\n' "$rules" | grep -q "10.99.0.1" && fail "the anti-RST rule still names 10.99.0.1: $rules"
+say PASS
