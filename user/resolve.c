@@ -23,9 +23,11 @@
 #include "fwrule.h"
 #include "log.h"
 #include "netlink.h"
+#include "notify.h"
 #include "resolve.h"
 
 #define RETRY_MAX_S 30
+#define NOTIFY_EVERY_S 10
 
 struct job {
 	char host[LWT_CFG_STR];
@@ -173,7 +175,8 @@ int lwt_resolve_start(struct lwt_daemon *d)
 {
 	struct lwt_resolver *r = &d->resolver;
 	const char *host = d->cfg.remote_host;
-	unsigned int delay = 1, tries = 0;
+	unsigned int delay = 1, tries = 0, left, slice;
+	char st[LWT_CFG_STR + 128];
 	struct answer a;
 	sigset_t mask;
 	char s[INET_ADDRSTRLEN];
@@ -188,7 +191,11 @@ int lwt_resolve_start(struct lwt_daemon *d)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return -errno;
+	snprintf(st, sizeof(st), "resolving %s", host);
 	for (;;) {
+		/* A look-up waits for name servers: resolv.conf's timeout x
+		 * attempts, 10 s by default. */
+		lwt_notify_waiting(st, 3 * NOTIFY_EVERY_S);
 		rc = begin(r, host);
 		if (rc)
 			break;
@@ -206,7 +213,13 @@ int lwt_resolve_start(struct lwt_daemon *d)
 		 * are noted at info. */
 		lwt_log(tries++ ? LWT_LOG_INFO : LWT_LOG_WARN, "couldn't resolve %s: %s; retrying in %u s",
 			host, a.err, delay);
-		rc = wait_signal(sfd, -1, (int)delay * 1000);
+		snprintf(st, sizeof(st), "couldn't resolve %s: %s; retrying", host, a.err);
+		/* In slices, so systemd hears from us every NOTIFY_EVERY_S. */
+		for (left = delay; left && !rc; left -= slice) {
+			slice = left < NOTIFY_EVERY_S ? left : NOTIFY_EVERY_S;
+			lwt_notify_waiting(st, slice + NOTIFY_EVERY_S);
+			rc = wait_signal(sfd, -1, (int)slice * 1000);
+		}
 		if (rc)
 			break;
 		delay = delay * 2 > RETRY_MAX_S ? RETRY_MAX_S : delay * 2;

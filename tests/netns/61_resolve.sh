@@ -5,7 +5,8 @@
 # over /etc/hosts, and glibc reads it at every look-up); it is rewritten in
 # place (same inode) while the daemons run.
 # (c) a name that does not resolve at start: the daemon waits, retrying;
-#     SIGTERM then ends it at once, status 0, nothing left behind;
+#     SIGTERM then ends it at once, status 0, nothing left behind, also
+#     while a look-up waits for a name server that does not answer;
 # (a) the name appears: the waiting client starts, connects, pings pass;
 # (b) the server moves to another address of the same link: the client's
 #     next reconnect resolves again, follows it ("moved"), the anti-RST
@@ -46,6 +47,15 @@ wait_for 10 "second retry" grep -q "couldn't resolve nowhere.test: .*; retrying 
 kill -0 "$waiter_PID" 2>/dev/null || fail "the client ended instead of waiting for its server's name"
 LWT_STOP_TIMEOUT=2 stop "$waiter_PID"
 grep -q "Terminated received; shutting down" "$LOGDIR/waiter.log" || fail "no shutdown line"
+
+say "(c) SIGTERM while a look-up waits for a name server that never answers"
+# 10.99.0.9 is on the link but nobody's: the query waits (5 s x 2) in the
+# look-up's thread, never in the thread that reads the signals.
+printf 'nameserver 10.99.0.9\noptions timeout:5 attempts:2\n' >"$ETC/resolv.conf"
+start waiter c -m client -r slow.test:9000 -t 10.0.1.2/24 -k "$KEY" -tun-name lwtw
+wait_for 5 "the look-up's query out" sh -c "ip netns exec $PFX-c ss -uanpH | grep -q '10.99.0.9:53 .*pid=$waiter_PID,'"
+LWT_STOP_TIMEOUT=2 stop "$waiter_PID"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$ETC/resolv.conf"
 
 say "(a) a client started before its server's name resolves"
 start server s -c "$LOGDIR/server.json"
