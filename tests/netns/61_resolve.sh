@@ -43,6 +43,15 @@ cat >"$LOGDIR/client.json" <<JSON
 JSON
 chmod 600 "$LOGDIR"/*.json
 
+say "-check: a name that does not resolve now is a warning, exit 0"
+out=$(ip netns exec "$PFX-c" "$LWT" -check -c "$LOGDIR/client.json" 2>&1) || fail "-check refused the name: $out"
+grep -q "warn  remote_addr: hub.test does not resolve now (.*); the daemon would wait for it, retrying" <<<"$out" ||
+	fail "-check did not warn: $out"
+grep -q "^config OK: client, server hub.test:9000" <<<"$out" || fail "-check summary: $out"
+out=$(ip netns exec "$PFX-c" "$LWT" -check -c "$LOGDIR/client.json" -r 'hub test:9000' 2>&1) &&
+	fail "-check took a host with a space: $out"
+grep -q 'remote_addr: bad address "hub test:9000"' <<<"$out" || fail "-check: $out"
+
 say "(c) SIGTERM while the name does not resolve"
 start waiter c -m client -r nowhere.test:9000 -t 10.0.1.2/24 -k "$KEY" -tun-name lwtw
 wait_for 10 "first retry logged" grep -q "warn  couldn't resolve nowhere.test: .*; retrying in 1 s" "$LOGDIR/waiter.log"
