@@ -13,7 +13,10 @@
 #     rule names the new address, pings pass;
 # (d) the name then points behind another interface: not followed (that
 #     needs roaming, issue 12), said once; the client stays with the
-#     address it has.
+#     address it has;
+# (e) a reconnect while the name server does not answer: the look-up is
+#     waited for 2 s, then the last address is tried (keepalives and the
+#     session never wait for a name server).
 # A resolv.conf pointing at the namespace's own loopback keeps every DNS
 # query inside it (it fails at once: nothing listens).
 . "$(dirname "$0")/lib.sh"
@@ -114,4 +117,14 @@ wait_for 20 "session up at the old address" sessions_up s lwts
 wait_for 5 "client session up" sessions_up c lwtc
 nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic at the old address"
 [ "$(grep -c 'needs the roaming support' "$LOGDIR/client.log")" -eq 1 ] || fail "the refusal was logged more than once"
+
+say "(e) a reconnect while the name server does not answer: bounded wait, then the last address"
+hosts_set
+printf 'nameserver 10.99.0.9\noptions timeout:5 attempts:2\n' >"$ETC/resolv.conf"
+stop "$server_PID"
+start server s -c "$LOGDIR/server2.json"
+wait_for 20 "bounded wait logged" grep -q "resolving hub.test takes more than 2 s; trying 10.99.0.3 meanwhile" "$LOGDIR/client.log"
+wait_for 20 "session up while the look-up hangs" sessions_up s lwts
+wait_for 5 "client session up" sessions_up c lwtc
+nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic while the look-up hangs"
 say PASS
