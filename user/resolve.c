@@ -34,24 +34,36 @@ struct job {
 	int wfd;
 };
 
+#define ANSWER_MAX 8
+
 struct answer {
-	int rc;			/* 0 or an EAI_ code */
-	uint32_t addr;		/* network order */
+	int rc;			/* 0, or -ENOENT and err */
+	int n;			/* addresses, in getaddrinfo's order */
+	uint32_t addr[ANSWER_MAX];	/* network order */
 	char err[96];
 };
 
-int lwt_resolve_host(const char *host, uint32_t *addr, char *err, size_t el)
+/* Up to max A records of host into addr: their count, or 0 and err. */
+static int resolve_all(const char *host, uint32_t *addr, int max, char *err, size_t el)
 {
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
-	int rc = getaddrinfo(host, NULL, &hints, &res);
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res, *i;
+	int rc = getaddrinfo(host, NULL, &hints, &res), n = 0;
 
 	if (rc) {
 		snprintf(err, el, "%s", rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return rc;
+		return 0;
 	}
-	*addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+	for (i = res; i && n < max; i = i->ai_next)
+		addr[n++] = ((struct sockaddr_in *)i->ai_addr)->sin_addr.s_addr;
 	freeaddrinfo(res);
-	return 0;
+	if (!n)
+		snprintf(err, el, "%s", gai_strerror(EAI_NONAME));
+	return n;
+}
+
+int lwt_resolve_host(const char *host, uint32_t *addr, char *err, size_t el)
+{
+	return resolve_all(host, addr, 1, err, el) ? 0 : -ENOENT;
 }
 
 static void *job_run(void *arg)
@@ -60,7 +72,8 @@ static void *job_run(void *arg)
 	struct answer a = { 0 };
 	ssize_t n;
 
-	a.rc = lwt_resolve_host(j->host, &a.addr, a.err, sizeof(a.err));
+	a.n = resolve_all(j->host, a.addr, ANSWER_MAX, a.err, sizeof(a.err));
+	a.rc = a.n ? 0 : -ENOENT;
 	/* One write below PIPE_BUF: whole or not at all. A reader gone
 	 * (EPIPE; SIGPIPE is ignored) does not care. */
 	n = write(j->wfd, &a, sizeof(a));
@@ -105,7 +118,7 @@ static int collect(struct lwt_resolver *r, struct answer *a)
 	if (n < 0 && errno == EAGAIN)
 		return 0;
 	if (n != (ssize_t)sizeof(*a)) {
-		a->rc = EAI_SYSTEM;
+		a->rc = -EIO;
 		snprintf(a->err, sizeof(a->err), "the look-up thread gave no answer");
 	}
 	close(r->fd);
@@ -204,8 +217,8 @@ int lwt_resolve_start(struct lwt_daemon *d)
 			break;
 		collect(r, &a);
 		if (!a.rc) {
-			d->cfg.remote.sin_addr.s_addr = a.addr;
-			lwt_info("server %s resolved to %s", host, ip_s(a.addr, s));
+			d->cfg.remote.sin_addr.s_addr = a.addr[0];
+			lwt_info("server %s resolved to %s", host, ip_s(a.addr[0], s));
 			break;
 		}
 		/* The first failure is the one an operator must see; the
@@ -294,12 +307,18 @@ bool lwt_resolve_reconnect(struct lwt_daemon *d, uint64_t now)
 			   ip_s(d->cfg.remote.sin_addr.s_addr, os));
 		return true;
 	}
-	if (a.rc)
+	if (a.rc) {
 		lwt_log_rl(LWT_LOG_WARN, "couldn't resolve %s: %s; trying the last address %s",
 			   d->cfg.remote_host, a.err, ip_s(d->cfg.remote.sin_addr.s_addr, os));
-	else if (a.addr != d->cfg.remote.sin_addr.s_addr)
-		follow(d, a.addr);
-	else
-		r->refused = 0;
+		return true;
+	}
+	/* An address still among the name's stays: several A records
+	 * (round robin) are no move. */
+	for (int i = 0; i < a.n; i++)
+		if (a.addr[i] == d->cfg.remote.sin_addr.s_addr) {
+			r->refused = 0;
+			return true;
+		}
+	follow(d, a.addr[0]);
 	return true;
 }

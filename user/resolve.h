@@ -24,8 +24,8 @@ struct lwt_resolver {
 	uint32_t refused;	/* an address not followed (another route), logged once */
 };
 
-/* getaddrinfo (AF_INET) of host: 0 and *addr, or an EAI_ code; err gets its
- * text. Blocks: for -check, and the look-up thread. */
+/* getaddrinfo (AF_INET) of host: 0 and its first address in *addr, or
+ * -ENOENT and getaddrinfo's reason in err. Blocks: for -check. */
 int lwt_resolve_host(const char *host, uint32_t *addr, char *err, size_t el);
 /* Start: a client whose remote_addr is a name waits until it resolves
  * (d->cfg.remote), logging and retrying after 1, 2, 4 ... 30 s. 0 when

@@ -10,7 +10,8 @@
 # (a) the name appears: the waiting client starts, connects, pings pass;
 # (b) the server moves to another address of the same link: the client's
 #     next reconnect resolves again, follows it ("moved"), the anti-RST
-#     rule names the new address, pings pass;
+#     rule names the new address, pings pass; a name with several
+#     addresses, one of them the address in use, is no move;
 # (d) the name then points behind another interface: not followed (that
 #     needs roaming, issue 12), said once; the client stays with the
 #     address it has;
@@ -26,12 +27,14 @@ ETC=/etc/netns/$PFX-c
 mkdir -p "$ETC"
 at_exit "rm -rf '$ETC'"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$ETC/resolv.conf"
-# hosts_set [ADDR]: hub.test at ADDR, or not at all; truncated and written
-# in place, so the file bound in the daemon's mount namespace changes too.
+# hosts_set [ADDR...]: hub.test at each ADDR, or not at all; truncated and
+# written in place, so the file bound in the daemon's mount namespace
+# changes too.
 hosts_set() {
+	local a
 	{
 		echo "127.0.0.1 localhost"
-		[ -z "${1:-}" ] || echo "$1 hub.test"
+		for a in "$@"; do echo "$a hub.test"; done
 	} >"$ETC/hosts"
 }
 hosts_set
@@ -100,6 +103,16 @@ nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no 
 rules=$(nsx c nft list ruleset)
 printf '%s\n' "$rules" | grep -q "ip daddr 10.99.0.3 tcp dport 9000" || fail "the anti-RST rule does not name 10.99.0.3: $rules"
 printf '%s\n' "$rules" | grep -q "10.99.0.1" && fail "the anti-RST rule still names 10.99.0.1: $rules"
+say "(b) a name with two addresses, the one in use the second: no move"
+hosts_set 10.99.0.1 10.99.0.3
+stop "$server_PID"
+start server s -c "$LOGDIR/server2.json"
+wait_for 20 "session up again" sessions_up s lwts
+wait_for 5 "client session up" sessions_up c lwtc
+[ "$(grep -c 'server hub.test moved' "$LOGDIR/client.log")" -eq 1 ] ||
+	fail "the client moved while its address was still the name's: $(grep 'moved' "$LOGDIR/client.log")"
+[ "$(grep -c 'connecting to hub.test' "$LOGDIR/client.log")" -ge 3 ] || fail "no reconnect seen"
+
 say "(d) the name points to an address behind another interface: not followed"
 # A second link to the server; its address is reached from another
 # interface and source address: that needs roaming (issue 12), so the client
