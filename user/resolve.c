@@ -151,7 +151,8 @@ static bool is_name(const struct lwt_daemon *d)
 }
 
 /* Poll the signalfd (and fd, if >= 0) for up to ms (-1: no limit). 1 when
- * SIGINT or SIGTERM came, 0 otherwise; a SIGHUP waits for the set-up. */
+ * SIGINT or SIGTERM came, 0 otherwise; a SIGHUP is noted and ignored (there
+ * is nothing to reload before the start). */
 static int wait_signal(int sfd, int fd, int ms)
 {
 	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
@@ -174,6 +175,7 @@ static int wait_signal(int sfd, int fd, int ms)
 		if (n > 0 && (p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo != SIGHUP) {
 				lwt_info("%s received; shutting down", strsignal(si.ssi_signo));
+				lwt_notify_stopping();
 				return 1;
 			}
 			lwt_info("SIGHUP received while resolving the server's name: nothing to "
