@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The reference's flags and JSON keys, table-driven: one row per key gives
  * its flag, type, range and field. Flags beside -c override the file. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -277,6 +278,51 @@ bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_h
 		return false;
 	out->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
 	freeaddrinfo(res);
+	return true;
+}
+
+/* A host name as DNS and /etc/hosts take it: letters, digits, '-', '_' and
+ * dots, no empty label, at most 253 characters; one of digits and dots only
+ * must be an IPv4 literal (10.0.0.300 is a typo, not a name). */
+static bool host_syntax_ok(const char *h)
+{
+	struct in_addr a;
+	bool numeric = true;
+	size_t i, n = strlen(h);
+
+	if (!n || n > 253 || h[0] == '.' || h[0] == '-' || strstr(h, ".."))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)h[i];
+
+		if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+			return false;
+		if (!isdigit(ch) && ch != '.')
+			numeric = false;
+	}
+	return !numeric || inet_pton(AF_INET, h, &a) == 1;
+}
+
+bool lwt_remote_parse(const char *s, struct sockaddr_in *out, char *host, size_t hl)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	char *end;
+	long port;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= hl)
+		return false;
+	memcpy(host, s, colon - s);
+	host[colon - s] = 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535 ||
+	    !host_syntax_ok(host))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &out->sin_addr) == 1 && !out->sin_addr.s_addr)
+		return false;
 	return true;
 }
 
@@ -604,6 +650,7 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
 	struct sockaddr_in sa;
+	char host[LWT_CFG_STR];
 	uint64_t id;
 
 	if (!c->key[0])
@@ -616,9 +663,10 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return errf(err, el, "remote_addr: only for client mode");
 	if (c->mode == LWT_MODE_SERVER && !lwt_hostport_parse(c->local_addr, &sa, true))
 		return errf(err, el, "local_addr: bad address \"%s\" (want ip:port)", c->local_addr);
-	if (c->mode == LWT_MODE_CLIENT && !lwt_hostport_parse(c->remote_addr, &sa, false))
-		return errf(err, el, "remote_addr: bad or unresolvable address \"%s\" (want host:port)",
-			    c->remote_addr);
+	/* A name need not resolve yet: the daemon retries (resolve.c). */
+	if (c->mode == LWT_MODE_CLIENT && !lwt_remote_parse(c->remote_addr, &sa, host, sizeof(host)))
+		return errf(err, el, "remote_addr: bad address \"%s\" (want host:port, host a name "
+			    "or an IPv4 address, port 1..65535)", c->remote_addr);
 	if (c->tunnel_addr[0] && (!lwt_cidr_parse(c->tunnel_addr, &t) || t.prefix < 8 || t.prefix > 30))
 		return errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
 	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)
@@ -736,7 +784,7 @@ static int finish(struct lwt_config *c, char *err, size_t el)
 	if (c->mode == LWT_MODE_SERVER)
 		lwt_hostport_parse(c->local_addr, &c->local, true);
 	else
-		lwt_hostport_parse(c->remote_addr, &c->remote, false);
+		lwt_remote_parse(c->remote_addr, &c->remote, c->remote_host, sizeof(c->remote_host));
 	if (c->metrics_listen[0])
 		lwt_ipport_parse(c->metrics_listen, &c->metrics);
 	return 0;

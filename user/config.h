@@ -27,7 +27,9 @@ struct lwt_config {
 	char local_addr[LWT_CFG_STR];		/* local_addr / -l, "ip:port" */
 	struct sockaddr_in local;		/* parsed local_addr */
 	char remote_addr[LWT_CFG_STR];		/* remote_addr / -r, "host:port" */
-	struct sockaddr_in remote;		/* parsed (resolved) remote_addr */
+	struct sockaddr_in remote;		/* remote_addr: port; address of a literal, or
+					 * as resolved by the daemon (resolve.c) */
+	char remote_host[LWT_CFG_STR];		/* ... its host part (a name or a literal) */
 	char tunnel_addr[64];			/* tunnel_addr / -t, CIDR */
 	uint32_t tun_ip;			/* network byte order */
 	uint8_t tun_prefix;
@@ -127,6 +129,10 @@ bool lwt_client_id_parse(const char *s, uint64_t *out);
 bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
 /* Parse "a.b.c.d:port" (a literal address, port 1..65535). */
 bool lwt_ipport_parse(const char *s, struct sockaddr_in *out);
+/* A client's remote_addr "host:port": syntax only, never a look-up. host
+ * gets the host part; out the port, and the address when host is an IPv4
+ * literal (else 0.0.0.0: a name, resolved by the daemon, resolve.c). */
+bool lwt_remote_parse(const char *s, struct sockaddr_in *out, char *host, size_t hl);
 /* Parse "host:port" (host may be a name; resolved with getaddrinfo AF_INET). */
 bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host);
 

@@ -976,7 +976,7 @@ static void tick(struct lwt_daemon *d)
 	lwt_notify_tick(d, now);
 	publish_stats(d, now);
 	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
-	    d->reconnect_at_ns && now >= d->reconnect_at_ns)
+	    d->reconnect_at_ns && now >= d->reconnect_at_ns && lwt_resolve_reconnect(d, now))
 		client_connect(d);
 }
 
@@ -1067,6 +1067,7 @@ int lwt_control_run(struct lwt_daemon *d)
 		}
 	}
 out:
+	lwt_resolve_close(d);
 	for (i = 0; i < d->nslots; i++)
 		if (d->slots[i].c.port_fd >= 0)
 			close(d->slots[i].c.port_fd);

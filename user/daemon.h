@@ -28,9 +28,11 @@
 #include "faketcp.h"
 #include "fec.h"
 #include "fecctl.h"
+#include "fwrule.h"
 #include "handshake.h"
 #include "queue.h"
 #include "replay.h"
+#include "resolve.h"
 #include "tun.h"
 
 enum lwt_cmd {
@@ -298,6 +300,8 @@ struct lwt_daemon {
 	uint64_t client_id;
 	uint64_t reconnect_at_ns;	/* client: next connect attempt, 0 = none */
 	uint32_t backoff_ms;
+	struct lwt_resolver resolver;	/* client: remote_addr's look-up (resolve.c) */
+	struct lwt_fwrule fw;		/* the anti-RST rule (moved with the server) */
 	int pending_reject;		/* client: an unauthenticated REJECT's reason, -1 malformed */
 	uint64_t handshakes_ok, handshakes_failed, reconnects, rekeys, rekeys_failed;
 	uint64_t slot_repairs;		/* reconcile.c: slot views made to agree */

@@ -136,11 +136,23 @@ static void cap_segment(struct lwt_daemon *d)
 		d->mss = seg;
 }
 
+/* -check: a server name that does not resolve now is no error (the daemon
+ * would wait for it), but worth a warning. */
+static void check_remote(const struct lwt_config *c)
+{
+	char why[96];
+	uint32_t a;
+
+	if (c->mode == LWT_MODE_CLIENT && !c->remote.sin_addr.s_addr &&
+	    lwt_resolve_host(c->remote_host, &a, why, sizeof(why)))
+		lwt_warn("remote_addr: %s does not resolve now (%s); the daemon would wait for it, "
+			 "retrying", c->remote_host, why);
+}
+
 int main(int argc, char **argv)
 {
 	static struct lwt_daemon dd;
 	struct lwt_daemon *d = &dd;
-	struct lwt_fwrule fw = { 0 };
 	char err[512];
 	int i;
 	sigset_t mask;
@@ -160,6 +172,7 @@ int main(int argc, char **argv)
 		 * notes), the summary, and nothing created. */
 		lwt_log_set_level(LWT_LOG_WARN);
 		lwt_config_log_notes(&d->cfg);
+		check_remote(&d->cfg);
 		lwt_config_summary(&d->cfg, err, sizeof(err));
 		printf("%s\n", err);
 		return 0;
@@ -191,6 +204,7 @@ int main(int argc, char **argv)
 	d->start_ns = lwt_now_ns();
 	d->ctl_fd = -1;
 	d->pin_root_fd = -1;
+	d->resolver.fd = -1;
 	if (!d->cfg.client_id[0] || !lwt_client_id_parse(d->cfg.client_id, &d->client_id))
 		lwt_crypto_random(&d->client_id, sizeof(d->client_id));
 	for (i = 0; i < LWT_DP_MAX_SHARDS; i++)
@@ -221,6 +235,16 @@ out_nomem:
 		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip, .lport = d->local_port,
 						    .server = 1 };
 	} else {
+		/* A name that does not resolve yet waits here, before anything
+		 * is created; a SIGTERM meanwhile is a clean stop. */
+		r = lwt_resolve_start(d);
+		if (r) {
+			if (r > 0)
+				rc = 0;
+			else
+				lwt_err("couldn't resolve %s: %s", d->cfg.remote_host, strerror(-r));
+			goto out_slots;
+		}
 		r = local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
 		if (r) {
 			lwt_err("no route to server %s: %s", d->cfg.remote_addr, strerror(-r));
@@ -257,9 +281,9 @@ out_nomem:
 		goto out_tun;
 
 	if (d->cfg.mode == LWT_MODE_SERVER)
-		r = lwt_fwrule_install_server(&fw, d->instance, d->local_ip, d->local_port);
+		r = lwt_fwrule_install_server(&d->fw, d->instance, d->local_ip, d->local_port);
 	else
-		r = lwt_fwrule_install_client(&fw, d->instance, d->cfg.remote.sin_addr.s_addr,
+		r = lwt_fwrule_install_client(&d->fw, d->instance, d->cfg.remote.sin_addr.s_addr,
 					      d->cfg.remote.sin_port);
 	if (r) {
 		lwt_err("couldn't install the firewall rule that stops kernel RSTs: %s", strerror(-r));
@@ -345,7 +369,7 @@ out_tunq:
 			close(d->tun_fds[i]);
 	d->dp->ops->destroy(d->dp);
 out_fw:
-	lwt_fwrule_remove(&fw);
+	lwt_fwrule_remove(&d->fw);
 out_tun:
 	lwt_tun_destroy(&d->tun);
 out_port:

@@ -49,6 +49,18 @@ void lwt_notify_ready(struct lwt_daemon *d)
 	send_state(buf);
 }
 
+void lwt_notify_waiting(const char *status, unsigned int for_s)
+{
+	char buf[sizeof(last_status) + 80];
+
+	/* Type=notify's start timeout (90 s by default) would end a client
+	 * waiting for its server's name; the watchdog, if it runs already,
+	 * is fed. */
+	snprintf(buf, sizeof(buf), "STATUS=%.*s\nEXTEND_TIMEOUT_USEC=%llu\nWATCHDOG=1",
+		 (int)sizeof(last_status) - 1, status, (unsigned long long)for_s * 1000000ull);
+	send_state(buf);
+}
+
 void lwt_notify_reloading(void)
 {
 	struct timespec ts;

@@ -10,6 +10,9 @@ struct lwt_daemon;
 /* READY=1 with the STATUS line: the TUN and the data path are up (and
  * after a reload). */
 void lwt_notify_ready(struct lwt_daemon *d);
+/* Before READY=1, while the start waits (resolve.c): STATUS=status, and
+ * the start timeout extended by for_s seconds from now. */
+void lwt_notify_waiting(const char *status, unsigned int for_s);
 /* RELOADING=1: a reload starts (READY=1 ends it). */
 void lwt_notify_reloading(void);
 /* STOPPING=1: shutting down. */

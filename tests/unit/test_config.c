@@ -89,7 +89,33 @@ static const struct err_case err_cases[] = {
 	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-client-id", "xyz" }, "client_id" }, /* 55 */
 	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-client-id", "00000000" }, "client_id" }, /* 56 */
 	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-client-id", "0123456789abcdef0" }, "client_id" }, /* 57 */
+	/* remote_addr: syntax only (a name is resolved by the daemon) */
+	{ { "-m", "client", K, "-r", "hub test:9000" }, "remote_addr: bad address" },	/* 58 */
+	{ { "-m", "client", K, "-r", "10.0.0.300:9000" }, "remote_addr: bad address" },	/* 59 */
+	{ { "-m", "client", K, "-r", "hub..test:9000" }, "remote_addr: bad address" },	/* 60 */
+	{ { "-m", "client", K, "-r", "hub.test:65536" }, "remote_addr: bad address" },	/* 61 */
+	{ { "-m", "client", K, "-r", ":9000" }, "remote_addr: bad address" },		/* 62 */
+	{ { "-m", "client", K, "-r", "0.0.0.0:9000" }, "remote_addr: bad address" },	/* 63 */
 };
+
+/* A name is taken without a look-up (none of these resolve here): the host
+ * part kept, the address left for the daemon; a literal is parsed. */
+static void test_remote_names(void **state)
+{
+	struct lwt_config c;
+	char err[256];
+
+	assert_int_equal(parse(&c, err, (const char *[]){ "-m", "client", K, "-r",
+							  "hub.lwt-test.invalid:9000", NULL }), 0);
+	assert_string_equal(c.remote_host, "hub.lwt-test.invalid");
+	assert_int_equal(c.remote.sin_addr.s_addr, 0);
+	assert_int_equal(ntohs(c.remote.sin_port), 9000);
+	assert_int_equal(parse(&c, err, (const char *[]){ "-m", "client", K, "-r",
+							  "10.1.2.3:7", NULL }), 0);
+	assert_string_equal(c.remote_host, "10.1.2.3");
+	assert_int_equal(c.remote.sin_addr.s_addr, htonl(0x0a010203));
+	assert_int_equal(ntohs(c.remote.sin_port), 7);
+}
 
 static void test_errors(void **state)
 {
@@ -526,6 +552,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_remote_names),
 		cmocka_unit_test(test_defaults_and_forms),
 		cmocka_unit_test(test_go_bool_forms),
 		cmocka_unit_test(test_routes),
