@@ -11,14 +11,17 @@ say "plain: loss $loss% rtt $avg ms"
 [ "$loss" = 0 ] || fail "loss without impairment"
 stop "$IMPAIR_PID"
 
-# 2: 20 ms each way: RTT 40 ms +- 3.
+# 2: 20 ms each way: the least RTT of 30 pings within 40 ms +- 3 (the least,
+# not the mean: a loaded machine delays some pings further, never fewer).
 rm -f "$LOGDIR/impair.ready"
 ip netns exec "$PFX-m" "$TOOLS/lwt-impair" v-m-a v-m-b --delay-ms 20 --ready-file "$LOGDIR/impair.ready" 2>>"$LOGDIR/impair.log" &
 IMPAIR_PID=$!; PIDS+=("$IMPAIR_PID")
 wait_for 5 "bridge ready" test -f "$LOGDIR/impair.ready"
-read -r loss avg < <(ping_stats a 10.96.0.2 30 0.05)
-say "delay 20 ms each way: rtt $avg ms"
-jq -e -n "$avg > 37 and $avg < 43" >/dev/null || fail "rtt $avg not within 40 +- 3 ms"
+out=$(nsx a ping -n -q -c 30 -i 0.05 -W 2 10.96.0.2 || true)
+min=$(awk -F'[ /]' '/^rtt/ {print $8}' <<<"$out")
+avg=$(awk -F'[ /]' '/^rtt/ {print $9}' <<<"$out")
+say "delay 20 ms each way: rtt min $min ms, avg $avg ms"
+jq -e -n "$min > 37 and $min < 43" >/dev/null || fail "least rtt $min not within 40 +- 3 ms"
 stop "$IMPAIR_PID"
 
 # 3: 10% loss a->b only, 1000 pings: within 10 +- 4% (about 4 sigma of a
