@@ -352,7 +352,7 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 	struct lwt_slot *s = &d->slots[i];
 	struct lwt_rekey_keys *k;
 	struct lwt_rekey r;
-	uint8_t priv[32];
+	uint8_t priv[32], pub[32];
 	uint16_t ep;
 	char ps[64];
 
@@ -391,13 +391,18 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 		lwt_dbg("server offered key epoch %u, expected %u; ignored", ep, s->c.rk_epoch + 1);
 		return;
 	}
-	if (lwt_x25519_keygen(priv, s->c.rk_pub) ||
-	    rekey_derive(d, s, ep, priv, r.pub, s->c.rk_pub, false, &k)) {
+	/* The new public key replaces ours only once the rotation worked: a
+	 * failed one (an offer whose key makes no shared secret) must not
+	 * change what we repeat when the server asks again for the epoch we
+	 * are at (the server would then derive other keys than ours). */
+	if (lwt_x25519_keygen(priv, pub) ||
+	    rekey_derive(d, s, ep, priv, r.pub, pub, false, &k)) {
 		memset(priv, 0, sizeof(priv));
 		lwt_warn("key rotation %u failed", ep);
 		return;
 	}
 	memset(priv, 0, sizeof(priv));
+	memcpy(s->c.rk_pub, pub, sizeof(pub));
 	s->c.rk_epoch = ep;
 	s->c.rk_pending = true;
 	/* Keys first, then the answer: the server's first record under the new
