@@ -175,9 +175,7 @@ static void mark(struct lwt_config *cfg, int i)
 	cfg->has[i / 64] |= 1ull << (i % 64);
 }
 
-static int errf(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t len, const char *fmt, ...)
+int lwt_config_errf(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -372,18 +370,18 @@ static int set_cidrs(struct lwt_config *c, const struct keydef *k, const char *l
 	char buf[4096], *save = NULL, *tok;
 
 	if (strlen(list) >= sizeof(buf))
-		return errf(err, el, "%s: list too long", k->json);
+		return lwt_config_errf(err, el, "%s: list too long", k->json);
 	snprintf(buf, sizeof(buf), "%s", list);
 	*n = 0;
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		struct lwt_cidr r;
 
 		if (*n == LWT_MAX_ROUTES)
-			return errf(err, el, "%s: more than %d entries", k->json, LWT_MAX_ROUTES);
+			return lwt_config_errf(err, el, "%s: more than %d entries", k->json, LWT_MAX_ROUTES);
 		if (!lwt_cidr_parse(tok, &r))
-			return errf(err, el, "%s: bad CIDR \"%s\"", k->json, tok);
+			return lwt_config_errf(err, el, "%s: bad CIDR \"%s\"", k->json, tok);
 		if (r.addr & ~mask_of(r.prefix))
-			return errf(err, el, "%s: \"%s\" has host bits set", k->json, tok);
+			return lwt_config_errf(err, el, "%s: \"%s\" has host bits set", k->json, tok);
 		arr[(*n)++] = r;
 	}
 	return 0;
@@ -401,7 +399,7 @@ static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t
 	switch (k->type) {
 	case K_STR:
 		if (strlen(v) >= k->size)
-			return errf(err, el, "%s: longer than %zu characters", k->json, k->size - 1);
+			return lwt_config_errf(err, el, "%s: longer than %zu characters", k->json, k->size - 1);
 		/* Nothing of an earlier value stays behind it (a key given twice). */
 		memset(p, 0, k->size);
 		memcpy(p, v, strlen(v));
@@ -412,19 +410,19 @@ static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t
 		else if (!strcmp(v, "client"))
 			c->mode = LWT_MODE_CLIENT;
 		else
-			return errf(err, el, "mode: must be \"server\" or \"client\", got \"%s\"", v);
+			return lwt_config_errf(err, el, "mode: must be \"server\" or \"client\", got \"%s\"", v);
 		break;
 	case K_INT:
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (!*v || *end || errno || n < k->min || n > k->max)
-			return errf(err, el, "%s: must be an integer %ld..%ld, got \"%s\"", k->json,
+			return lwt_config_errf(err, el, "%s: must be an integer %ld..%ld, got \"%s\"", k->json,
 				    k->min, k->max, v);
 		*(int *)p = (int)n;
 		break;
 	case K_BOOL:
 		if (!parse_bool(v, &b))
-			return errf(err, el, "%s: must be true or false, got \"%s\"", k->json, v);
+			return lwt_config_errf(err, el, "%s: must be true or false, got \"%s\"", k->json, v);
 		*(bool *)p = b;
 		break;
 	case K_CIDRS:
@@ -443,7 +441,7 @@ static int set_str(struct lwt_config *c, int i, const char *v, char *err, size_t
 		else if (!strcmp(v, "trace") || !strcmp(v, "4"))
 			c->log_level = 4;
 		else
-			return errf(err, el, "log_level: must be error, warn, info, debug or trace, got \"%s\"", v);
+			return lwt_config_errf(err, el, "log_level: must be error, warn, info, debug or trace, got \"%s\"", v);
 		break;
 	}
 	mark(c, i);
@@ -476,7 +474,7 @@ static int set_json(struct lwt_config *c, int i, const cJSON *j, char *err, size
 	case K_STR:
 	case K_MODE:
 		if (!cJSON_IsString(j))
-			return errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
+			return lwt_config_errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
 		return set_str(c, i, j->valuestring, err, el);
 	case K_LOGLEVEL:
 		if (cJSON_IsNumber(j)) {
@@ -484,36 +482,36 @@ static int set_json(struct lwt_config *c, int i, const cJSON *j, char *err, size
 			return set_str(c, i, buf, err, el);
 		}
 		if (!cJSON_IsString(j))
-			return errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
+			return lwt_config_errf(err, el, "%s: must be a string, got %s", k->json, jtype(j));
 		return set_str(c, i, j->valuestring, err, el);
 	case K_INT:
 		/* Range first: converting inf, nan or 1e300 to long is undefined. */
 		if (cJSON_IsNumber(j) && !(j->valuedouble > -1e15 && j->valuedouble < 1e15))
-			return errf(err, el, "%s: must be an integer %ld..%ld, got %g", k->json,
+			return lwt_config_errf(err, el, "%s: must be an integer %ld..%ld, got %g", k->json,
 				    k->min, k->max, j->valuedouble);
 		if (!cJSON_IsNumber(j) || j->valuedouble != (double)(long)j->valuedouble)
-			return errf(err, el, "%s: must be an integer, got %s", k->json, jtype(j));
+			return lwt_config_errf(err, el, "%s: must be an integer, got %s", k->json, jtype(j));
 		snprintf(buf, sizeof(buf), "%ld", (long)j->valuedouble);
 		return set_str(c, i, buf, err, el);
 	case K_BOOL:
 		if (!cJSON_IsBool(j))
-			return errf(err, el, "%s: must be true or false, got %s", k->json, jtype(j));
+			return lwt_config_errf(err, el, "%s: must be true or false, got %s", k->json, jtype(j));
 		return set_str(c, i, cJSON_IsTrue(j) ? "true" : "false", err, el);
 	case K_CIDRS:
 		if (cJSON_IsString(j))
 			return set_str(c, i, j->valuestring, err, el);
 		if (!cJSON_IsArray(j))
-			return errf(err, el, "%s: must be a string or an array of strings, got %s",
+			return lwt_config_errf(err, el, "%s: must be a string or an array of strings, got %s",
 				    k->json, jtype(j));
 		buf[0] = 0;
 		cJSON_ArrayForEach(e, j) {
 			if (!cJSON_IsString(e))
-				return errf(err, el, "%s: entries must be strings, got %s", k->json,
+				return lwt_config_errf(err, el, "%s: entries must be strings, got %s", k->json,
 					    jtype(e));
 			off += snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? "," : "",
 					e->valuestring);
 			if (off >= sizeof(buf))
-				return errf(err, el, "%s: list too long", k->json);
+				return lwt_config_errf(err, el, "%s: list too long", k->json);
 		}
 		return set_str(c, i, buf, err, el);
 	}
@@ -533,11 +531,11 @@ static int load_json(struct lwt_config *c, const char *name, const char *text, c
 		for (const char *p = text; end && p < end && *p; p++, col++)
 			if (*p == '\n')
 				line++, col = 0;
-		return errf(err, el, "%s:%d:%d: not valid JSON", name, line, col);
+		return lwt_config_errf(err, el, "%s:%d:%d: not valid JSON", name, line, col);
 	}
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		return errf(err, el, "%s: the top level must be a JSON object", name);
+		return lwt_config_errf(err, el, "%s: the top level must be a JSON object", name);
 	}
 	cJSON_ArrayForEach(j, root) {
 		/* "_comment", "_changes": notes in the reference's files */
@@ -547,7 +545,7 @@ static int load_json(struct lwt_config *c, const char *name, const char *text, c
 		if (i < 0) {
 			const char *near = j->string ? nearest(j->string, false) : NULL;
 
-			r = errf(err, el, "%s: unknown key \"%s\"%s%s%s", name,
+			r = lwt_config_errf(err, el, "%s: unknown key \"%s\"%s%s%s", name,
 				 j->string ? j->string : "", near ? " (did you mean \"" : "",
 				 near ? near : "", near ? "\"?)" : "");
 			break;
@@ -574,16 +572,16 @@ int lwt_config_load_json(struct lwt_config *cfg, const char *path, char *err, si
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errf(err, errlen, "%s: couldn't open: %s", path, strerror(errno));
+		return lwt_config_errf(err, errlen, "%s: couldn't open: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
 		close(fd);
-		return errf(err, errlen, "%s: not a regular file under 1 MiB", path);
+		return lwt_config_errf(err, errlen, "%s: not a regular file under 1 MiB", path);
 	}
 	text = calloc(1, st.st_size + 1);
 	if (!text || read(fd, text, st.st_size) != st.st_size) {
 		free(text);
 		close(fd);
-		return errf(err, errlen, "%s: couldn't read", path);
+		return lwt_config_errf(err, errlen, "%s: couldn't read", path);
 	}
 	close(fd);
 	r = load_json(cfg, base, text, err, errlen);
@@ -636,13 +634,13 @@ static int key_ok(const char *key, char *err, size_t el)
 				  "openssl rand -base64 32";
 
 	if (!strncasecmp(key, "CHANGE-ME", 9) || !strncasecmp(key, "CHANGEME", 8))
-		return errf(err, el, "key: still the template's placeholder; %s", how);
+		return lwt_config_errf(err, el, "key: still the template's placeholder; %s", how);
 	for (size_t i = 0; i < sizeof(placeholder_keys) / sizeof(placeholder_keys[0]); i++)
 		if (!strcasecmp(key, placeholder_keys[i]))
-			return errf(err, el, "key: \"%s\" is an example key from the reference's "
+			return lwt_config_errf(err, el, "key: \"%s\" is an example key from the reference's "
 				    "README; %s", placeholder_keys[i], how);
 	if (strlen(key) < 12)
-		return errf(err, el, "key: shorter than 12 characters; %s", how);
+		return lwt_config_errf(err, el, "key: shorter than 12 characters; %s", how);
 	return 0;
 }
 
@@ -654,48 +652,48 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 	uint64_t id;
 
 	if (!c->key[0])
-		return errf(err, el, "key: required (-k or key_file); lwt refuses to run without a pre-shared key");
+		return lwt_config_errf(err, el, "key: required (-k or key_file); lwt refuses to run without a pre-shared key");
 	if (c->mode == LWT_MODE_CLIENT && !c->remote_addr[0])
-		return errf(err, el, "remote_addr: required in client mode (-r host:port)");
+		return lwt_config_errf(err, el, "remote_addr: required in client mode (-r host:port)");
 	/* The reference's server files carry "remote_addr": "", its client
 	 * files a local_addr it never used: both load (the latter noted). */
 	if (c->mode == LWT_MODE_SERVER && c->remote_addr[0])
-		return errf(err, el, "remote_addr: only for client mode");
+		return lwt_config_errf(err, el, "remote_addr: only for client mode");
 	if (c->mode == LWT_MODE_SERVER && !lwt_hostport_parse(c->local_addr, &sa, true))
-		return errf(err, el, "local_addr: bad address \"%s\" (want ip:port)", c->local_addr);
+		return lwt_config_errf(err, el, "local_addr: bad address \"%s\" (want ip:port)", c->local_addr);
 	/* A name need not resolve yet: the daemon retries (resolve.c). */
 	if (c->mode == LWT_MODE_CLIENT && !lwt_remote_parse(c->remote_addr, &sa, host, sizeof(host)))
-		return errf(err, el, "remote_addr: bad address \"%s\" (want host:port, host a name "
+		return lwt_config_errf(err, el, "remote_addr: bad address \"%s\" (want host:port, host a name "
 			    "or an IPv4 address, port 1..65535)", c->remote_addr);
 	if (c->tunnel_addr[0] && (!lwt_cidr_parse(c->tunnel_addr, &t) || t.prefix < 8 || t.prefix > 30))
-		return errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
+		return lwt_config_errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
 	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)
-		return errf(err, el, "faketcp_max_segment: must be 0 or at least %d (a 576-byte packet "
+		return lwt_config_errf(err, el, "faketcp_max_segment: must be 0 or at least %d (a 576-byte packet "
 			    "and lwt's 45 bytes), got %d", 576 + 45, c->faketcp_max_segment);
 	if (c->mtu && c->mtu < 576)
-		return errf(err, el, "mtu: must be 0 or 576..9000, got %d", c->mtu);
+		return lwt_config_errf(err, el, "mtu: must be 0 or 576..9000, got %d", c->mtu);
 	if (c->fec_data + c->fec_parity > 255)
-		return errf(err, el, "fec_parity: fec_data + fec_parity must be at most 255, got %d",
+		return lwt_config_errf(err, el, "fec_parity: fec_data + fec_parity must be at most 255, got %d",
 			    c->fec_data + c->fec_parity);
 	if (c->timeout <= c->keepalive)
-		return errf(err, el, "timeout: must be longer than keepalive (%d s), got %d s",
+		return lwt_config_errf(err, el, "timeout: must be longer than keepalive (%d s), got %d s",
 			    c->keepalive, c->timeout);
 	if (c->tun_name[0] && !tun_name_ok(c->tun_name))
-		return errf(err, el, "tun_name: bad name \"%s\" (at most 15 of [A-Za-z0-9_.-], one %%d)",
+		return lwt_config_errf(err, el, "tun_name: bad name \"%s\" (at most 15 of [A-Za-z0-9_.-], one %%d)",
 			    c->tun_name);
 	if (strcmp(c->xdp_mode, "auto") && strcmp(c->xdp_mode, "native") && strcmp(c->xdp_mode, "generic"))
-		return errf(err, el, "xdp_mode: must be auto, native or generic, got \"%s\"", c->xdp_mode);
+		return lwt_config_errf(err, el, "xdp_mode: must be auto, native or generic, got \"%s\"", c->xdp_mode);
 	if (strcmp(c->transport, "rawtcp"))
-		return errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
+		return lwt_config_errf(err, el, "transport: only \"rawtcp\" is supported, got \"%s\"", c->transport);
 	if (lwt_config_has(c, "client_id") && c->mode != LWT_MODE_CLIENT)
-		return errf(err, el, "client_id: only for client mode");
+		return lwt_config_errf(err, el, "client_id: only for client mode");
 	if (c->client_id[0] && !lwt_client_id_parse(c->client_id, &id))
-		return errf(err, el, "client_id: must be 1 to 16 hex digits, not all zero, got \"%s\"",
+		return lwt_config_errf(err, el, "client_id: must be 1 to 16 hex digits, not all zero, got \"%s\"",
 			    c->client_id);
 	if (c->user[0] && !getpwnam(c->user))
-		return errf(err, el, "user: no such user \"%s\"", c->user);
+		return lwt_config_errf(err, el, "user: no such user \"%s\"", c->user);
 	if (c->metrics_listen[0] && !lwt_ipport_parse(c->metrics_listen, &sa))
-		return errf(err, el, "metrics_listen: bad address \"%s\" (want ip:port, e.g. "
+		return lwt_config_errf(err, el, "metrics_listen: bad address \"%s\" (want ip:port, e.g. "
 			    "127.0.0.1:9586)", c->metrics_listen);
 	return key_ok(c->key, err, el);
 }
@@ -711,10 +709,10 @@ static int load_key_file(struct lwt_config *c, char *err, size_t el)
 	int r = 0;
 
 	if (c->key[0])
-		return errf(err, el, "key_file: give the key either with key/-k or with key_file, not both");
+		return lwt_config_errf(err, el, "key_file: give the key either with key/-k or with key_file, not both");
 	f = fopen(c->key_file, "re");
 	if (!f)
-		return errf(err, el, "key_file: couldn't open \"%s\": %s", c->key_file, strerror(errno));
+		return lwt_config_errf(err, el, "key_file: couldn't open \"%s\": %s", c->key_file, strerror(errno));
 	/* The whole line, so that trailing whitespace is cut before the length
 	 * is judged and a long key is refused, never silently shortened. */
 	got = getline(&line, &cap, f);
@@ -724,9 +722,9 @@ static int load_key_file(struct lwt_config *c, char *err, size_t el)
 		     line[n - 1] == '\t'))
 		line[--n] = 0;
 	if (!n)
-		r = errf(err, el, "key_file: \"%s\" holds no key on its first line", c->key_file);
+		r = lwt_config_errf(err, el, "key_file: \"%s\" holds no key on its first line", c->key_file);
 	else if (n >= sizeof(c->key))
-		r = errf(err, el, "key_file: the key in \"%s\" is longer than %d characters",
+		r = lwt_config_errf(err, el, "key_file: the key in \"%s\" is longer than %d characters",
 			 c->key_file, LWT_CFG_STR - 1);
 	else
 		memcpy(c->key, line, n + 1);
@@ -826,7 +824,7 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		int k;
 
 		if (a[0] != '-' || !a[1])
-			return errf(err, el, "unexpected argument \"%s\" (flags start with -)", a);
+			return lwt_config_errf(err, el, "unexpected argument \"%s\" (flags start with -)", a);
 		a += (a[1] == '-') ? 2 : 1;
 		eq = strchr(a, '=');
 		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
@@ -836,7 +834,7 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		}
 		if (!strcmp(name, "check")) {
 			if (eq)
-				return errf(err, el, "flag -check takes no value");
+				return lwt_config_errf(err, el, "flag -check takes no value");
 			check = true;
 			other = argv[i];	/* -g would ignore it */
 			continue;
@@ -849,7 +847,7 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 			const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 
 			if (!v || !*v)
-				return errf(err, el, "flag -%s needs a file name", name);
+				return lwt_config_errf(err, el, "flag -%s needs a file name", name);
 			if (name[0] == 'g')
 				gfile = v;
 			else
@@ -858,7 +856,7 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		}
 		if (!strcmp(name, "force")) {
 			if (eq && !parse_bool(eq + 1, &force))
-				return errf(err, el, "-force: must be true or false, got \"%s\"", eq + 1);
+				return lwt_config_errf(err, el, "-force: must be true or false, got \"%s\"", eq + 1);
 			force = !eq || force;
 			continue;
 		}
@@ -866,13 +864,13 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		if (k < 0) {
 			const char *near = nearest(name, true);
 
-			return errf(err, el, "unknown flag -%s (%s%s%ssee -h)", name,
+			return lwt_config_errf(err, el, "unknown flag -%s (%s%s%ssee -h)", name,
 				    near ? "did you mean -" : "", near ? near : "", near ? "? " : "");
 		}
 		other = argv[i];
 		if (!eq && keys[k].type != K_BOOL) {
 			if (i + 1 >= argc)
-				return errf(err, el, "%s: flag -%s needs a value", keys[k].json, name);
+				return lwt_config_errf(err, el, "%s: flag -%s needs a value", keys[k].json, name);
 			i++;
 		}
 	}
@@ -880,13 +878,13 @@ int lwt_config_from_argv(struct lwt_config *cfg, int argc, char **argv, char *er
 		/* -g writes the templates and nothing else: a flag beside it
 		 * would be silently ignored, so it is refused. */
 		if (other)
-			return errf(err, el, "-g: writes the two templates only; it takes no other "
+			return lwt_config_errf(err, el, "-g: writes the two templates only; it takes no other "
 				    "flag than -force (got %s)", other);
 		r = lwt_config_write_templates(gfile, force, err, el);
 		return r ? r : LWT_CFG_EXIT_OK;
 	}
 	if (force)
-		return errf(err, el, "-force: only with -g (overwrite existing templates)");
+		return lwt_config_errf(err, el, "-force: only with -g (overwrite existing templates)");
 	if (cfile) {
 		r = lwt_config_load_json(cfg, cfile, err, el);
 		if (r)

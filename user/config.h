@@ -92,6 +92,10 @@ enum {
 };
 
 void lwt_config_defaults(struct lwt_config *cfg);
+/* Format a one-line config error into err (control characters shown as
+ * '?'); returns -EINVAL. */
+int lwt_config_errf(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* True if the JSON key was set by a flag or the file. */
 bool lwt_config_has(const struct lwt_config *cfg, const char *json_key);
 /* Parse argv (Go flag syntax) and the -c file; flags given beside -c override

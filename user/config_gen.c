@@ -6,7 +6,6 @@
  * the old file or the whole new one. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +14,6 @@
 
 #include "config.h"
 #include "crypto.h"
-
-static int gen_err(char *err, size_t el, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int gen_err(char *err, size_t el, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, el, fmt, ap);
-	va_end(ap);
-	for (char *c = err; el && *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return -EINVAL;
-}
 
 /* The text goes to path.XXXXXX, then takes path's name: without force only
  * if nothing has it (RENAME_NOREPLACE, so a file appearing meanwhile is not
@@ -42,13 +26,13 @@ static int put_file(const char *path, const char *text, bool force, char *err, s
 	int fd, r;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
-		return gen_err(err, el, "%s: path too long", path);
+		return lwt_config_errf(err, el, "%s: path too long", path);
 	fd = mkstemp(tmp);
 	if (fd < 0)
-		return gen_err(err, el, "%s: couldn't create a file beside it: %s", path,
+		return lwt_config_errf(err, el, "%s: couldn't create a file beside it: %s", path,
 			       strerror(errno));
 	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
-		r = gen_err(err, el, "%s: couldn't write: %s", path, strerror(errno));
+		r = lwt_config_errf(err, el, "%s: couldn't write: %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return r;
@@ -60,9 +44,9 @@ static int put_file(const char *path, const char *text, bool force, char *err, s
 		r = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
 	if (r < 0) {
 		r = errno == EEXIST ?
-		    gen_err(err, el, "%s: exists; -g never overwrites a file (add -force to replace it)",
+		    lwt_config_errf(err, el, "%s: exists; -g never overwrites a file (add -force to replace it)",
 			    path) :
-		    gen_err(err, el, "%s: couldn't create: %s", path, strerror(errno));
+		    lwt_config_errf(err, el, "%s: couldn't create: %s", path, strerror(errno));
 		unlink(tmp);
 		return r;
 	}
@@ -77,18 +61,18 @@ int lwt_config_write_templates(const char *path, bool force, char *err, size_t e
 	int r;
 
 	if ((size_t)snprintf(cpath, sizeof(cpath), "%s.client", path) >= sizeof(cpath))
-		return gen_err(err, el, "%s: path too long", path);
+		return lwt_config_errf(err, el, "%s: path too long", path);
 	/* Both names first: never write one template and then refuse the other. */
 	if (!force) {
 		if (lstat(path, &st) == 0)
-			return gen_err(err, el, "%s: exists; -g never overwrites a file (add -force "
+			return lwt_config_errf(err, el, "%s: exists; -g never overwrites a file (add -force "
 				       "to replace it)", path);
 		if (lstat(cpath, &st) == 0)
-			return gen_err(err, el, "%s: exists; -g never overwrites a file (add -force "
+			return lwt_config_errf(err, el, "%s: exists; -g never overwrites a file (add -force "
 				       "to replace it)", cpath);
 	}
 	if (lwt_crypto_random(rnd, sizeof(rnd)))
-		return gen_err(err, el, "couldn't generate a key");
+		return lwt_config_errf(err, el, "couldn't generate a key");
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(key + 2 * i, 3, "%02x", rnd[i]);
 	snprintf(text, sizeof(text),
