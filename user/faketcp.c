@@ -444,6 +444,17 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 				return LWT_FTCP_RESET;
 			return LWT_FTCP_DROP;
 		}
+		/* Simultaneous open (P2P): the peer's SYN crossed ours. As
+		 * Linux, answer it with a SYN-ACK of our own ISN and wait in
+		 * SYN_RCVD for its SYN-ACK or ACK. */
+		if ((s->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_FIN)) == LWT_TCP_SYN) {
+			uint32_t una = c->snd_una, nxt = c->snd_nxt;
+
+			lwt_ftcp_accept_syn(c, s);
+			c->snd_una = una;
+			c->snd_nxt = nxt;
+			return LWT_FTCP_SEND_SYNACK;
+		}
 		if ((s->flags & (LWT_TCP_SYN | LWT_TCP_ACK)) != (LWT_TCP_SYN | LWT_TCP_ACK) ||
 		    s->ack != c->iss + 1)
 			return LWT_FTCP_DROP;
@@ -463,9 +474,23 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 	case LWT_FTCP_SYN_RCVD:
 		if (s->flags & LWT_TCP_RST)
 			return s->seq == c->rcv_nxt ? LWT_FTCP_RESET : LWT_FTCP_DROP;
-		if (s->flags & LWT_TCP_SYN)
-			return (s->seq == c->irs && !(s->flags & LWT_TCP_ACK)) ?
-			       LWT_FTCP_SEND_SYNACK : LWT_FTCP_DROP;
+		if ((s->flags & LWT_TCP_SYN) && !(s->flags & LWT_TCP_ACK))
+			return s->seq == c->irs ? LWT_FTCP_SEND_SYNACK : LWT_FTCP_DROP;
+		if (s->flags & LWT_TCP_SYN) {
+			/* Simultaneous open: the peer's SYN-ACK answers our SYN
+			 * (Linux lets it through in SYN_RECV and acks it). */
+			if (s->seq != c->irs || s->ack != c->iss + 1)
+				return LWT_FTCP_DROP;
+			c->snd_una = s->ack;
+			c->snd_wnd = s->window;	/* SYN windows are never scaled */
+			if (c->snd_wnd > c->max_snd_wnd)
+				c->max_snd_wnd = c->snd_wnd;
+			if (s->has_ts)
+				c->ts_recent = s->tsval;
+			c->rcv_wnd = est_window(c);
+			c->state = LWT_FTCP_ESTABLISHED;
+			return LWT_FTCP_SEND_ACK;
+		}
 		if (!(s->flags & LWT_TCP_ACK) || s->ack != c->iss + 1 || s->seq != c->rcv_nxt)
 			return LWT_FTCP_DROP;
 		c->snd_una = s->ack;

@@ -72,8 +72,8 @@ static inline bool lwt_seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) 
 
 enum lwt_ftcp_state {
 	LWT_FTCP_CLOSED = 0,
-	LWT_FTCP_SYN_SENT,		/* client sent SYN */
-	LWT_FTCP_SYN_RCVD,		/* server sent SYN-ACK */
+	LWT_FTCP_SYN_SENT,		/* we sent SYN (client; P2P both sides) */
+	LWT_FTCP_SYN_RCVD,		/* we sent SYN-ACK (server; P2P simultaneous open) */
 	LWT_FTCP_ESTABLISHED,
 };
 
@@ -122,8 +122,8 @@ int lwt_ftcp_build_rst(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap);
 enum lwt_ftcp_verdict {
 	LWT_FTCP_DROP = 0,		/* invalid / out of window: drop, count */
 	LWT_FTCP_OK,			/* valid; payload (if any) is for the session */
-	LWT_FTCP_SEND_SYNACK,		/* server: (re)send SYN-ACK */
-	LWT_FTCP_SEND_ACK,		/* client: SYN-ACK accepted, send ACK (state now ESTABLISHED) */
+	LWT_FTCP_SEND_SYNACK,		/* (re)send SYN-ACK: server, or a SYN crossed ours */
+	LWT_FTCP_SEND_ACK,		/* SYN-ACK accepted, send ACK (state now ESTABLISHED) */
 	LWT_FTCP_CHALLENGE_ACK,		/* RST/SYN in window but not exact: send a pure ACK */
 	LWT_FTCP_RESET,			/* RST or FIN at exactly rcv_nxt: the peer says the
 					 * flow is over (an established session probes first) */

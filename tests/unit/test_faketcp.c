@@ -894,6 +894,96 @@ static void test_cookie_forged(void **state)
 	assert_int_equal(pass, 0);
 }
 
+
+/* Data both ways over a flow that simultaneous open made. */
+static void check_data(struct lwt_ftcp_conn *a, struct lwt_ftcp_conn *b)
+{
+	uint8_t buf[2048];
+	struct lwt_tcp_seg g;
+	int i, n;
+
+	for (i = 0; i < 4; i++) {
+		struct lwt_ftcp_conn *from = i & 1 ? b : a, *to = i & 1 ? a : b;
+
+		memset(buf + 52, i, 100);
+		n = lwt_ftcp_build_data(from, buf, sizeof(buf), 100);
+		assert_int_equal(deliver(to, buf, n, &g), LWT_FTCP_OK);
+		assert_int_equal(to->rcv_nxt, from->snd_nxt);
+	}
+}
+
+/* P2P: both sides send a SYN from the port the other targets. Crossing
+ * SYNs each get a SYN-ACK of the receiver's own ISN (never a second SYN),
+ * and each SYN-ACK completes the flow with an ACK. */
+static void test_simultaneous_open(void **state)
+{
+	struct lwt_ftcp_conn a, b;
+	uint8_t sa[256], sb[256], buf[256];
+	struct lwt_tcp_seg g;
+	int na, nb, n;
+
+	pair(&a, &b);
+	na = lwt_ftcp_build_syn(&a, sa, sizeof(sa), 1460);
+	nb = lwt_ftcp_build_syn(&b, sb, sizeof(sb), 1460);
+	assert_int_equal(deliver(&a, sb, nb, &g), LWT_FTCP_SEND_SYNACK);
+	assert_int_equal(a.state, LWT_FTCP_SYN_RCVD);
+	assert_int_equal(deliver(&b, sa, na, &g), LWT_FTCP_SEND_SYNACK);
+	/* The SYN-ACK carries our ISN and acks theirs. */
+	n = lwt_ftcp_build_synack(&a, sa, sizeof(sa), 1460);
+	assert_int_equal(lwt_tcp_parse(sa, n, true, &g), 0);
+	assert_int_equal(g.flags, LWT_TCP_SYN | LWT_TCP_ACK);
+	assert_int_equal(g.seq, a.iss);
+	assert_int_equal(g.ack, b.iss + 1);
+	/* A repeated SYN (a retransmission: the same bytes) gets the SYN-ACK again. */
+	memcpy(buf, sb, nb);
+	assert_int_equal(deliver(&a, buf, nb, &g), LWT_FTCP_SEND_SYNACK);
+	assert_int_equal(b.state, LWT_FTCP_SYN_RCVD);
+	nb = lwt_ftcp_build_synack(&b, sb, sizeof(sb), 1460);
+	assert_int_equal(deliver(&a, sb, nb, &g), LWT_FTCP_SEND_ACK);
+	assert_int_equal(deliver(&b, sa, n, &g), LWT_FTCP_SEND_ACK);
+	assert_int_equal(a.state, LWT_FTCP_ESTABLISHED);
+	assert_int_equal(b.state, LWT_FTCP_ESTABLISHED);
+	/* The ACKs that follow are in window. */
+	n = lwt_ftcp_build_ack(&a, buf, sizeof(buf));
+	assert_int_equal(deliver(&b, buf, n, &g), LWT_FTCP_OK);
+	n = lwt_ftcp_build_ack(&b, buf, sizeof(buf));
+	assert_int_equal(deliver(&a, buf, n, &g), LWT_FTCP_OK);
+	check_data(&a, &b);
+}
+
+/* The first SYN of a is lost at b's NAT; b's SYN opens a into SYN_RCVD,
+ * its SYN-ACK completes b as an ordinary one, b's ACK completes a. A
+ * SYN-ACK that does not ack our ISN, or comes from another ISN, is
+ * dropped. */
+static void test_simultaneous_open_one_lost(void **state)
+{
+	struct lwt_ftcp_conn a, b;
+	uint8_t s[256], buf[256];
+	struct lwt_tcp_seg g;
+	int n;
+
+	pair(&a, &b);
+	lwt_ftcp_build_syn(&a, s, sizeof(s), 1460);	/* lost */
+	n = lwt_ftcp_build_syn(&b, s, sizeof(s), 1460);
+	assert_int_equal(deliver(&a, s, n, &g), LWT_FTCP_SEND_SYNACK);
+	n = lwt_ftcp_build_synack(&a, s, sizeof(s), 1460);
+	/* Forged variants first. */
+	memcpy(buf, s, n);
+	assert_int_equal(lwt_tcp_parse(buf, n, true, &g), 0);
+	g.ack++;
+	assert_int_equal(lwt_ftcp_input(&b, &g), LWT_FTCP_DROP);
+	g.ack--;
+	g.flags = LWT_TCP_SYN | LWT_TCP_ACK;
+	g.seq++;
+	assert_int_equal(lwt_ftcp_input(&a, &g), LWT_FTCP_DROP);
+	assert_int_equal(a.state, LWT_FTCP_SYN_RCVD);
+	assert_int_equal(deliver(&b, s, n, &g), LWT_FTCP_SEND_ACK);
+	n = lwt_ftcp_build_ack(&b, s, sizeof(s));
+	assert_int_equal(deliver(&a, s, n, &g), LWT_FTCP_OK);
+	assert_int_equal(a.state, LWT_FTCP_ESTABLISHED);
+	check_data(&a, &b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +1006,8 @@ int main(void)
 		cmocka_unit_test(test_cookie_options),
 		cmocka_unit_test(test_cookie_refused),
 		cmocka_unit_test(test_cookie_forged),
+		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_simultaneous_open_one_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
