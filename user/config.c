@@ -60,6 +60,7 @@ static const struct keydef keys[] = {
 	{ "config_push_interval", "config-push-interval", K_INT, F(config_push_interval), 0, 86400 * 30, "server: key rotation period, s; 0 = off" },
 	{ "p2p_enabled", "p2p", K_BOOL, F(p2p_enabled), 0, 0, "P2P paths between clients (default true)" },
 	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "UDP port for P2P; 0 = ephemeral" },
+	{ "p2p_syn_ttl", "p2p-syn-ttl", K_INT, F(p2p_syn_ttl), 0, 255, "TTL of a punch's first SYN (opens our NAT, dies before the peer's); 0 = as any SYN" },
 	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
 	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "relay hop limit 1..16; 0 = default (3)" },
 	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
@@ -1005,13 +1006,11 @@ struct inactive {
 	const char *what;
 };
 
-static bool p2p_on(const struct lwt_config *c) { return c->p2p_enabled; }
 static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
 static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
 static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
 
 static const struct inactive inactive[] = {
-	{ "p2p_enabled", p2p_on, "P2P paths are not active yet; traffic goes through the server" },
 	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
 	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },
 	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },

@@ -52,6 +52,7 @@ struct lwt_config {
 	int config_push_interval;		/* s, 0 = off */
 	bool p2p_enabled;
 	int p2p_port;
+	int p2p_syn_ttl;			/* first SYN of a punch; 0 = default TTL */
 	bool enable_mesh_routing;
 	int max_hops;
 	int route_update_interval;		/* s */

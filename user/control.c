@@ -82,7 +82,8 @@ static void cmd_routes(struct lwt_daemon *d, struct lwt_rtable *t)
 	}
 }
 
-static void cmd(struct lwt_daemon *d, int type, int slot, const void *data, size_t len, void *ptr)
+void lwt_cmd_data(struct lwt_daemon *d, int type, int slot, const void *data, size_t len,
+		  void *ptr)
 {
 	struct lwt_msg m = { .type = type, .slot = slot, .ptr = ptr };
 
@@ -107,11 +108,30 @@ static void cmd(struct lwt_daemon *d, int type, int slot, const void *data, size
 	}
 }
 
-static void set_phase(struct lwt_slot *s, int phase)
+#define cmd lwt_cmd_data
+#define set_phase lwt_set_phase
+#define make_install lwt_make_install
+#define wall_ms lwt_wall_ms
+
+void lwt_set_phase(struct lwt_slot *s, int phase)
 {
 	s->c.phase = phase;
 	s->c.phase_ns = lwt_now_ns();
 	s->c.syn_sent = 0;
+}
+
+void lwt_cmd_connect(struct lwt_daemon *d, int slot, uint16_t lport, const struct lwt_connect *c)
+{
+	struct lwt_slot *s = &d->slots[slot];
+	struct lwt_msg m = { .type = LWT_CMD_CONNECT, .slot = slot, .u64 = lport };
+
+	s->gen = ++d->next_gen;
+	m.gen = s->gen;
+	if (c) {
+		memcpy(m.data, c, sizeof(*c));
+		m.len = sizeof(*c);
+	}
+	lwt_msgq_push(dpq(d, slot), &m);
 }
 
 static void schedule_reconnect(struct lwt_daemon *d)
@@ -176,14 +196,12 @@ static void client_connect(struct lwt_daemon *d)
 	d->filter.lport = sa.sin_port;
 	if (d->dp->ops->set_filter)
 		d->dp->ops->set_filter(d->dp, &d->filter);
-	s->gen = ++d->next_gen;
 	s->c.raddr = d->cfg.remote.sin_addr.s_addr;
 	s->c.rport = d->cfg.remote.sin_port;
 	s->c.start_ns = lwt_now_ns();
 	set_phase(s, LWT_PH_TCP);
 	lwt_info("connecting to %s from port %u", d->cfg.remote_addr, ntohs(sa.sin_port));
-	struct lwt_msg m = { .type = LWT_CMD_CONNECT, .slot = 0, .gen = s->gen, .u64 = sa.sin_port };
-	lwt_msgq_push(dpq(d, 0), &m);
+	lwt_cmd_connect(d, 0, sa.sin_port, NULL);
 }
 
 static void client_lost(struct lwt_daemon *d, const char *why)
@@ -196,11 +214,12 @@ static void client_lost(struct lwt_daemon *d, const char *why)
 	lwt_warn("connection to server %s: %s", d->cfg.remote_addr, why);
 	lwt_hs_client_clear(&d->hs);
 	lwt_slot_kill(d, 0);
+	lwt_p2p_hub_down(d);
 	schedule_reconnect(d);
 }
 
-static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_session_keys *k,
-					bool server, uint32_t session_id, uint32_t peer_tun_ip,
+struct lwt_install *lwt_make_install(struct lwt_daemon *d, const struct lwt_session_keys *k,
+				     bool server, uint32_t session_id, uint32_t peer_tun_ip,
 					int peer_k, int peer_m)
 {
 	struct lwt_install *in = calloc(1, sizeof(*in));
@@ -213,7 +232,7 @@ static struct lwt_install *make_install(struct lwt_daemon *d, const struct lwt_s
 	if (c->fec_parity > 0) {
 		/* Adaptive: fec_parity is the ceiling (the shape the handshake
 		 * announced); start from what the path to this peer last needed. */
-		uint32_t key = server ? peer_tun_ip : c->remote.sin_addr.s_addr;
+		uint32_t key = peer_tun_ip ? peer_tun_ip : c->remote.sin_addr.s_addr;
 		int m = c->fec_adaptive ? lwt_fecctl_start(key, c->fec_parity) : c->fec_parity;
 
 		in->fec_key = key;
@@ -413,7 +432,7 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 	d->rekeys++;
 }
 
-static uint64_t wall_ms(void)
+uint64_t lwt_wall_ms(void)
 {
 	struct timespec ts;
 
@@ -506,6 +525,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	s->c.rk_epoch = 0;
 	set_phase(s, LWT_PH_UP);
 	lwt_routes_session_up(d, 0);
+	lwt_p2p_hub_up(d);
 	d->handshakes_ok++;
 	lwt_info("connected to server %s: session %08x, tunnel %s <-> %s, handshake %.1f ms, "
 		 "client id %016llx", d->cfg.remote_addr, info.session_id, ip_str(d->cfg.tun_ip, a),
@@ -750,6 +770,10 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	s = &d->slots[m->slot];
 	if (m->gen != s->gen)
 		return;
+	if (d->cfg.mode == LWT_MODE_CLIENT && (m->slot > 0 || m->type == LWT_EVT_WANT_PEER)) {
+		lwt_p2p_event(d, m);
+		return;
+	}
 	switch (m->type) {
 	case LWT_EVT_NEW_FLOW:
 		s->c.raddr = s->tcp.raddr;
@@ -808,6 +832,8 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			rekey_msg(d, m->slot, m->data, m->len);
 		else if (m->len && m->data[0] == LWT_MSG_PEERS)
 			lwt_peers_msg(d, m->data, m->len);
+		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_PUNCH)
+			lwt_p2p_msg(d, m->slot, m->data, m->len);
 		else
 			lwt_routes_msg(d, m->slot, m->data, m->len);
 		break;
@@ -881,7 +907,8 @@ static void tick(struct lwt_daemon *d)
 	char ps[64];
 	int i;
 
-	for (i = 0; i < d->nslots; i++) {
+	/* A client's slots past 0 are its direct paths: lwt_p2p_tick. */
+	for (i = 0; i < (d->cfg.mode == LWT_MODE_CLIENT ? 1 : d->nslots); i++) {
 		struct lwt_slot *s = &d->slots[i];
 		uint64_t last_rx, silence;
 
@@ -977,6 +1004,7 @@ static void tick(struct lwt_daemon *d)
 	lwt_reconcile_tick(d, now);
 	lwt_routes_tick(d, now);
 	lwt_peers_tick(d, now);
+	lwt_p2p_tick(d, now);
 	lwt_reload_tick(d);
 	lwt_notify_tick(d, now);
 	publish_stats(d, now);

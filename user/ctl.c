@@ -168,8 +168,11 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		snprintf(buf, sizeof(buf), "%s:%u", inet_ntop(AF_INET, &a, ip, sizeof(ip)),
 			 ntohs(s->c.rport));
 		cJSON_AddStringToObject(p, "endpoint", buf);
-		a.s_addr = d->cfg.mode == LWT_MODE_SERVER ? s->c.tun_ip : 0;
+		a.s_addr = d->cfg.mode == LWT_MODE_SERVER || i > 0 ? s->c.tun_ip : 0;
 		cJSON_AddStringToObject(p, "tunnel_ip", a.s_addr ? inet_ntop(AF_INET, &a, ip, sizeof(ip)) : "");
+		/* A client's slot 0 is its hub session, the others direct paths. */
+		if (d->cfg.mode == LWT_MODE_CLIENT)
+			cJSON_AddStringToObject(p, "path", i ? lwt_p2p_path(d, s->c.tun_ip) : "hub");
 		cJSON_AddStringToObject(p, "state", phase_names[s->c.phase]);
 		snprintf(buf, sizeof(buf), "%08x", s->c.session_id);
 		cJSON_AddStringToObject(p, "session_id", buf);
@@ -200,10 +203,11 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(p, "tcp_rcv_nxt", LWT_PUB_GET(s, rcv_nxt));
 		add_counters(p, &s->ctr);
 		cJSON_AddItemToArray(peers, p);
-		if (s->c.phase == LWT_PH_UP)
+		if (s->c.phase == LWT_PH_UP && (d->cfg.mode == LWT_MODE_SERVER || i == 0))
 			up++;
 	}
 	cJSON_AddNumberToObject(root, "sessions", up);
+	cJSON_AddItemToObject(root, "p2p", lwt_p2p_json(d));
 	tot = cJSON_AddObjectToObject(root, "totals");
 	add_counters(tot, &sum);
 	return root;

@@ -36,7 +36,8 @@
 #include "tun.h"
 
 enum lwt_cmd {
-	LWT_CMD_CONNECT = 1,	/* client: open flow in slot (u64 = laddr<<32 | lport<<16) */
+	LWT_CMD_CONNECT = 1,	/* client: open flow in slot from local port u64; data:
+				 * none (to the server) or struct lwt_connect (P2P) */
 	LWT_CMD_SEND_FRAME,	/* send data[len] as one segment on slot */
 	LWT_CMD_INSTALL,	/* ptr = struct lwt_install *, slot becomes a session */
 	LWT_CMD_KILL,		/* drop slot */
@@ -65,7 +66,22 @@ enum lwt_evt {
 	LWT_EVT_MSG,		/* a control record arrived: data[0] type, then body */
 	LWT_EVT_PROBED,		/* the LWT_CMD_PROBE on slot: data[0] = 1 answered,
 				 * 0 nothing authenticated within LWT_PROBE_NS */
+	LWT_EVT_WANT_PEER,	/* client: inner packets to data[0..3] (a tunnel IP)
+				 * went through the hub (p2p.c may punch to it) */
 };
+
+/* A direct (P2P) flow for LWT_CMD_CONNECT: the peer's endpoint, and
+ * whether this side answers the HELLO on it. */
+struct lwt_connect {
+	uint32_t raddr;		/* network order */
+	uint16_t rport;		/* network order */
+	uint8_t responder;
+	uint8_t syn_ttl;	/* first SYN's TTL (p2p_syn_ttl), 0 = as any */
+};
+
+/* Client: direct paths to other clients live in slots 1..LWT_P2P_SLOTS
+ * (slot 0 is the hub session). */
+#define LWT_P2P_SLOTS 16
 
 /* A probe (of a session that got a RST or FIN, or that another flow of
  * its client id wants to take over) waits this long for an authenticated
@@ -204,6 +220,7 @@ struct lwt_slot {
 	_Atomic uint32_t peer_tun_ip;	/* published: found by other pollers */
 	_Atomic uint64_t flow_key;	/* published: raddr, rport, lport; 0 = free */
 	bool auth_only;			/* data records AUTHED (GMAC), control SEALED */
+	bool hs_responder;		/* client, direct slot: takes HELLO and CONFIRM */
 	uint8_t hs_frames;		/* handshake frames of this flow passed to control */
 	uint64_t probe_from_ns;		/* a RST/FIN or a takeover asked the peer for an authenticated */
 	uint64_t probe_until_ns;	/* answer at ..., due by ... (0: no probe) */
@@ -257,6 +274,11 @@ struct lwt_slot {
 		uint64_t rk_next_ns, rk_sent_ns, rk_start_ns;
 		uint32_t rk_last_us;	/* server: offer to switch, last rotation */
 		uint8_t rk_priv[32], rk_pub[32];
+		/* server, p2p.c: the client takes direct paths (LWT_P2P_F_*),
+		 * its LAN candidate */
+		uint8_t p2p_flags;
+		uint16_t p2p_lan_port;
+		uint32_t p2p_lan_addr;
 		bool peers_full;	/* server: owes this client the full peer list */
 		bool routes_owed;	/* server: owes this client the route list */
 	} c;
@@ -339,6 +361,7 @@ struct lwt_daemon {
 	char pin_root[32];
 	int pin_root_fd;		/* -1: none */
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
+	struct lwt_p2p *p2p;		/* p2p.c: punch orders (server), direct paths (client) */
 };
 
 uint64_t lwt_now_ns(void);
@@ -355,6 +378,17 @@ static inline int lwt_slot_owner(const struct lwt_daemon *d, int i)
 }
 /* control.c: hand the data thread a command / a sealed control record. */
 void lwt_cmd(struct lwt_daemon *d, int type, int slot, void *ptr);
+void lwt_cmd_data(struct lwt_daemon *d, int type, int slot, const void *data, size_t len,
+		  void *ptr);
+/* Client: open a flow in slot from local port lport (network order); c
+ * NULL: to the server, else a direct flow. The slot gets a new gen. */
+void lwt_cmd_connect(struct lwt_daemon *d, int slot, uint16_t lport, const struct lwt_connect *c);
+void lwt_set_phase(struct lwt_slot *s, int phase);
+uint64_t lwt_wall_ms(void);
+/* Keys and FEC for a session in slot (server: we are the handshake's B). */
+struct lwt_install *lwt_make_install(struct lwt_daemon *d, const struct lwt_session_keys *k,
+				     bool server, uint32_t session_id, uint32_t peer_tun_ip,
+				     int peer_k, int peer_m);
 /* 0, or -EAGAIN when the data thread's queue is too full: try later. */
 int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body, size_t len);
 /* control.c, for takeover.c: end slot i's flow; refuse its handshake with
@@ -413,6 +447,24 @@ void lwt_peers_free(struct lwt_daemon *d);
 void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up);
 void lwt_peers_tick(struct lwt_daemon *d, uint64_t now);
 void lwt_peers_msg(struct lwt_daemon *d, const uint8_t *m, size_t len);
+/* Client: does the hub say ip (a tunnel IP) is a connected peer? */
+bool lwt_peers_known(const struct lwt_daemon *d, uint32_t ip);
+/* p2p.c: direct paths between clients (docs/PROTOCOL.md "P2P"). */
+int lwt_p2p_init(struct lwt_daemon *d);
+void lwt_p2p_free(struct lwt_daemon *d);
+/* A P2P record on slot (server: from a client; client: from the hub). */
+void lwt_p2p_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
+/* Client: an event of a direct slot (1..LWT_P2P_SLOTS). */
+void lwt_p2p_event(struct lwt_daemon *d, const struct lwt_msg *m);
+/* Client: the hub session came up / went down. */
+void lwt_p2p_hub_up(struct lwt_daemon *d);
+void lwt_p2p_hub_down(struct lwt_daemon *d);
+void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now);
+/* `lwt-ctl peers` / status: a cJSON array of the direct paths (client),
+ * or of counters (server); cJSON * as void *. */
+void *lwt_p2p_json(const struct lwt_daemon *d);
+/* Client: the path to peer tunnel IP ip ("direct-tcp", "relay-hub"). */
+const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip);
 /* Free an install message that never reached the data plane. */
 void lwt_install_free(struct lwt_install *in);
 

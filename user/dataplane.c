@@ -46,6 +46,9 @@
 #define KEY_GRACE_NS (2000000000ull)		/* previous epoch kept for stragglers */
 #define KEY_WAIT_NS (30000000000ull)		/* ... or until the peer switches */
 
+#define WANT_CACHE 16
+#define WANT_EVERY_NS (1000000000ull)	/* a peer's traffic via the hub, told once a second */
+
 /* Handoff entries: what the owner does with the packet. */
 enum { H_OUTER = 1, H_INNER };
 #define HRING_BYTES (4u << 20)		/* all of a poller's incoming rings */
@@ -59,6 +62,9 @@ struct dpctx {
 	struct lwt_hring *in;		/* [np]: from poller j (in[id] unused) */
 	uint32_t wake;			/* pollers we handed packets since the last wake */
 	int last_tun;			/* slot_by_tun_ip's last hit */
+	/* client: tunnel IPs lately reported through LWT_EVT_WANT_PEER */
+	uint32_t want_ip[WANT_CACHE];
+	uint64_t want_ns[WANT_CACHE];
 	struct {			/* read by status (relaxed) */
 		_Atomic uint64_t rx_segments, tun_reads, handoffs_out, handoffs_in,
 				 handoff_drops;
@@ -537,6 +543,37 @@ static void send_to_slot(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt
 		LWT_CTR_INC(&d->ctr, drop_no_route);
 }
 
+/* Client: a direct path to the destination once the peer has sent a record
+ * over it (so it holds our keys), else the hub; a destination that went via
+ * the hub is told to the control thread (p2p.c may punch to it), once a
+ * second at most. */
+static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_slot *s;
+	uint32_t dst, h;
+	uint64_t now;
+
+	if (d->nslots == 1)
+		return &d->slots[0];
+	memcpy(&dst, pkt + 16, 4);
+	s = slot_by_tun_ip(x, dst);
+	if (s && s != &d->slots[0] &&
+	    atomic_load_explicit(&s->state, memory_order_acquire) == LWT_SLOT_SESSION &&
+	    lwt_slot_confirmed(s))
+		return s;
+	if (dst == d->cfg.tun_ip || (ntohl(dst) >> 28) == 14 || dst == 0xffffffffu)
+		return &d->slots[0];
+	h = (ntohl(dst) * 2654435761u) >> 28;
+	now = lwt_now_ns();
+	if (x->want_ip[h] != dst || now - x->want_ns[h] >= WANT_EVERY_NS) {
+		x->want_ip[h] = dst;
+		x->want_ns[h] = now;
+		post(d, LWT_EVT_WANT_PEER, 0, &dst, sizeof(dst));
+	}
+	return &d->slots[0];
+}
+
 /* An inner packet to send to the peer its destination belongs to: from
  * our TUN queue, forwarded from another client, or (handed) from another
  * poller, which found the slot ours; we look again, as it may have changed. */
@@ -547,7 +584,7 @@ static void route_inner(struct dpctx *x, const uint8_t *pkt, size_t len, bool ha
 	uint32_t dst;
 
 	if (d->cfg.mode == LWT_MODE_CLIENT) {
-		s = &d->slots[0];
+		s = client_route(x, pkt);
 	} else {
 		memcpy(&dst, pkt + 16, 4);
 		s = slot_by_tun_ip(x, dst);
@@ -595,7 +632,17 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 		return;
 	}
-	if (d->cfg.mode == LWT_MODE_SERVER) {
+	if (d->cfg.mode == LWT_MODE_CLIENT && s != &d->slots[0]) {
+		/* A direct path carries its peer's own packets to us, nothing
+		 * else: a peer cannot speak for another address, nor use us
+		 * as a relay. */
+		memcpy(&src, pkt + 12, 4);
+		memcpy(&dst, pkt + 16, 4);
+		if (src != tun_ip_of(s) || dst != d->cfg.tun_ip) {
+			LWT_CTR_INC(&s->ctr, drop_spoofed_src);
+			return;
+		}
+	} else if (d->cfg.mode == LWT_MODE_SERVER) {
 		memcpy(&src, pkt + 12, 4);
 		memcpy(&dst, pkt + 16, 4);
 		/* A client speaks only from its own tunnel address or the
@@ -819,6 +866,9 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_ROUTE_RESULT:
 	case LWT_MSG_ROUTE_UPDATE:
 	case LWT_MSG_PEERS:
+	case LWT_MSG_P2P_HELLO:
+	case LWT_MSG_P2P_REQ:
+	case LWT_MSG_P2P_PUNCH:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;
@@ -842,10 +892,14 @@ static unsigned int hs_frames_max(const struct lwt_daemon *d)
 {
 	return d->cfg.mode == LWT_MODE_SERVER ? 2 : 4;
 }
-static bool hs_frame_wanted(const struct lwt_daemon *d, uint8_t type)
+/* A client's direct slot answers HELLOs when the hub made it the
+ * responder (p2p.c); its peer sends no REJECT. */
+static bool hs_frame_wanted(const struct lwt_daemon *d, const struct lwt_slot *s, uint8_t type)
 {
-	if (d->cfg.mode == LWT_MODE_SERVER)
+	if (d->cfg.mode == LWT_MODE_SERVER || s->hs_responder)
 		return type == LWT_FT_HELLO || type == LWT_FT_CONFIRM;
+	if (s != &d->slots[0])
+		return type == LWT_FT_HELLO_ACK;
 	return type == LWT_FT_HELLO_ACK || type == LWT_FT_REJECT;
 }
 
@@ -864,7 +918,7 @@ static int payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 		case LWT_FT_HELLO_ACK:
 		case LWT_FT_REJECT:
 		case LWT_FT_CONFIRM:
-			if (s->hs_frames >= hs_frames_max(x->d) || !hs_frame_wanted(x->d, f.type)) {
+			if (s->hs_frames >= hs_frames_max(x->d) || !hs_frame_wanted(x->d, s, f.type)) {
 				LWT_CTR_INC(&s->ctr, drop_handshake);
 				break;
 			}
@@ -1340,12 +1394,17 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	if (!s)
 		return 0;
 	if (m->type == LWT_CMD_CONNECT) {
+		struct lwt_connect c = { d->cfg.remote.sin_addr.s_addr, d->cfg.remote.sin_port, 0, 0 };
+
+		if (m->len == sizeof(c))
+			memcpy(&c, m->data, sizeof(c));
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
 			slot_free(x, s);
 		s->gen = m->gen;
 		s->hs_frames = 0;
-		lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, d->cfg.remote.sin_addr.s_addr,
-			      d->cfg.remote.sin_port);
+		s->hs_responder = c.responder;
+		lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, c.raddr, c.rport);
+		s->tcp.syn_ttl = c.syn_ttl;
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;
 		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
@@ -1392,7 +1451,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		free(in);
 		atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 		atomic_store_explicit(&s->state, LWT_SLOT_SESSION, memory_order_release);
-		if (d->cfg.mode == LWT_MODE_CLIENT)
+		if (d->cfg.mode == LWT_MODE_CLIENT && s == &d->slots[0])
 			pend_flush(x, s);
 		break;
 	case LWT_CMD_KILL:

@@ -81,6 +81,9 @@ struct lwt_dp_filter {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	int server;
+	/* Client: direct (P2P) flows come to lport from anywhere: every
+	 * segment to it is ours (none reaches the kernel, which would RST). */
+	bool p2p;
 	/* Server: flows already open (attach under traffic), used at create. */
 	const struct lwt_dp_flow *flows;
 	int nflows;

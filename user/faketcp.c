@@ -320,10 +320,21 @@ int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16
 	uint8_t o[20];
 	size_t n = syn_opts(c, o, mss, 0, true);
 
+	int r;
+
 	c->state = LWT_FTCP_SYN_SENT;
 	c->snd_nxt = c->iss + 1;
 	c->snd_una = c->iss;
-	return build(c, buf, cap, LWT_TCP_SYN, c->iss, SYN_WINDOW, o, n, 0);
+	r = build(c, buf, cap, LWT_TCP_SYN, c->iss, SYN_WINDOW, o, n, 0);
+	if (r > 0 && c->syn_ttl) {
+		/* P2P: a first SYN that opens our NAT and dies before the
+		 * peer's, which might answer it with a RST. Once only. */
+		buf[8] = c->syn_ttl;
+		put16(buf + 10, 0);
+		put16(buf + 10, lwt_ip_csum(buf, LWT_IP_HDR_LEN));
+		c->syn_ttl = 0;
+	}
+	return r;
 }
 
 int lwt_ftcp_build_synack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss)

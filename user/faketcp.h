@@ -99,6 +99,7 @@ struct lwt_ftcp_conn {
 	uint16_t mss;			/* peer's MSS */
 	bool peer_ts;			/* peer sends timestamps */
 	bool peer_sack;			/* peer offered SACK */
+	uint8_t syn_ttl;		/* next SYN's TTL if not 0 (P2P), then cleared */
 };
 
 /* Initialise a flow (random ISN, TS offset, IP ID). */

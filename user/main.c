@@ -215,10 +215,11 @@ out_nomem:
 		lwt_err("out of memory");
 		goto out_q;
 	}
-	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 :
+	/* A client's direct paths to other clients take slots 1.. (p2p.c). */
+	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 + (d->cfg.p2p_enabled ? LWT_P2P_SLOTS : 0) :
 		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + LWT_EMBRYONIC_SLOTS;
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
-	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d)) {
+	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d) || lwt_p2p_init(d)) {
 		lwt_err("out of memory for %d slots", d->nslots);
 		goto out_q;
 	}
@@ -252,7 +253,8 @@ out_nomem:
 		}
 		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip,
 						    .raddr = d->cfg.remote.sin_addr.s_addr,
-						    .rport = d->cfg.remote.sin_port };
+						    .rport = d->cfg.remote.sin_port,
+						    .p2p = d->cfg.p2p_enabled };
 	}
 	d->filter.queue_pkts = d->cfg.recv_queue_size;
 
@@ -379,6 +381,7 @@ out_slots:
 	free(d->slots);
 	lwt_routes_free(d);
 	lwt_peers_free(d);
+	lwt_p2p_free(d);
 out_q:
 	if (d->pin_root_fd >= 0)
 		close(d->pin_root_fd);

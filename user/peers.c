@@ -259,3 +259,8 @@ void lwt_peers_msg(struct lwt_daemon *d, const uint8_t *m, size_t len)
 	for (i = 0; i < d->nknown_stage; i++)
 		peer_up(d, d->known_stage[i]);
 }
+
+bool lwt_peers_known(const struct lwt_daemon *d, uint32_t ip)
+{
+	return d->known_peers && find(d->known_peers, d->nknown_peers, ip) >= 0;
+}

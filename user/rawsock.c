@@ -52,7 +52,7 @@ static int attach_filter(int fd, const struct lwt_dp_filter *f)
 	};
 	struct sock_fprog prog;
 
-	if (f->server) {
+	if (f->server || f->p2p) {
 		prog.len = sizeof(server) / sizeof(server[0]);
 		prog.filter = server;
 	} else {

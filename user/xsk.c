@@ -285,7 +285,7 @@ static int config_write(struct xskdp *x, const struct lwt_dp_filter *f)
 	struct lwt_xdp_config c = { 0 };
 	uint32_t zero = 0;
 
-	if (f->server) {
+	if (f->server || f->p2p) {
 		c.laddr = f->laddr;
 		c.lport = f->lport;
 	}

@@ -134,7 +134,55 @@ enum lwt_msg_type {
 	LWT_MSG_ROUTE_RESULT = 0x09,	/* server: per advertised route, accepted or why not */
 	LWT_MSG_ROUTE_UPDATE = 0x0a,	/* server: the other clients' routes */
 	LWT_MSG_PEERS     = 0x0b,	/* server: the other clients (struct lwt_peers_msg) */
+	LWT_MSG_P2P_HELLO = 0x0c,	/* client: it takes direct paths (struct lwt_p2p_hello) */
+	LWT_MSG_P2P_REQ   = 0x0d,	/* client: coordinate a punch to a peer (struct lwt_p2p_req) */
+	LWT_MSG_P2P_PUNCH = 0x0e,	/* server: a punch order (struct lwt_p2p_punch) */
 };
+
+/* P2P (docs/PROTOCOL.md "P2P"): only over the hub session, so only the
+ * authenticated hub can order a punch. A client tells the hub its LAN
+ * candidate (the address and port of its hub session as it sees them); the
+ * hub adds what it observes (the public mapping). */
+struct lwt_p2p_hello {
+	__be32 lan_addr;
+	__be16 lan_port;
+	__u8 flags;			/* LWT_P2P_F_* the client can do */
+	__u8 pad;
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_p2p_hello) == 8, "lwt_p2p_hello");
+#define LWT_P2P_F_TCP 0x01		/* direct fake TCP (simultaneous open) */
+
+struct lwt_p2p_req {
+	__be32 peer_tun_ip;
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_p2p_req) == 4, "lwt_p2p_req");
+
+enum lwt_p2p_role {
+	LWT_P2P_INITIATOR = 0,		/* sends the HELLO on the direct flow */
+	LWT_P2P_RESPONDER = 1,		/* answers it */
+};
+enum lwt_p2p_strategy {
+	LWT_P2P_TCP = 1,		/* fake-TCP simultaneous open */
+};
+
+/* Sent to both clients of a pair at once, each with the other's side. The
+ * secret is fresh per order and is the direct path's PAKE password. */
+struct lwt_p2p_punch {
+	__be32 peer_tun_ip;
+	__be32 peer_pub_addr;		/* the peer's hub flow as the hub sees it */
+	__be16 peer_pub_port;
+	__be16 peer_lan_port;		/* the peer's own view of it */
+	__be32 peer_lan_addr;
+	__be32 your_pub_addr;		/* yours as the hub sees it */
+	__be16 your_pub_port;
+	__u8 role;			/* enum lwt_p2p_role */
+	__u8 strategy;			/* enum lwt_p2p_strategy */
+	__be16 delay_ms;		/* start after this: both sides start together */
+	__be16 pad;
+	__be32 pair_id;
+	__u8 secret[32];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_p2p_punch) == 64, "lwt_p2p_punch");
 
 /* Peer info: the clients a client can reach through the server. A full
  * list (LWT_PEERS_F_FULL, FIRST..LAST like route lists) or, with
