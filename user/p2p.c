@@ -38,6 +38,10 @@
 #define HELLO_NS (5 * NS)		/* the handshake over the direct flow */
 #define RETRY_MIN_MS 5000		/* a failed pair asks again after this, */
 #define RETRY_MAX_MS 60000		/* doubling up to this (a relayed pair's look) */
+/* A lost path is punched again once the NATs forgot it: our RST put their
+ * conntrack entries in CLOSE, which lasts 10 s on Linux; a SYN meeting one
+ * of the other side's direction is taken for invalid. */
+#define RETRY_LOST_MS 12000
 #define ORDER_EVERY_NS (3 * NS)		/* server: one order per pair this often */
 #define SILENT_NS (1 * NS)		/* sending, nothing heard this long: ask */
 #define ANSWER_NS (1 * NS)		/* ... and fail over if no answer in this */
@@ -187,7 +191,7 @@ static void path_end(struct lwt_daemon *d, struct p2p_peer *e, const char *why, 
 			d->p2p->failovers++;
 			lwt_info("peer %s: direct path lost (%s): back through the hub",
 				 ip_s(e->tun_ip, a), why);
-			e->retry_ms = RETRY_MIN_MS;
+			e->retry_ms = RETRY_LOST_MS;
 		} else {
 			d->p2p->punches_failed++;
 			lwt_info("peer %s: no direct path (%s): through the hub", ip_s(e->tun_ip, a),
@@ -199,6 +203,7 @@ static void path_end(struct lwt_daemon *d, struct p2p_peer *e, const char *why, 
 		e->retry_ns = lwt_now_ns() + e->retry_ms * MS;
 	}
 	e->state = P_IDLE;
+	e->acked = false;
 	peer_wipe(e);
 }
 
@@ -278,6 +283,7 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 	if (e->state != P_IDLE)
 		path_end(d, e, "a new punch order", false);
 	d->p2p->orders++;
+	e->acked = false;
 	e->role = o->role;
 	e->pair_id = ntohl(o->pair_id);
 	hex(o->secret, sizeof(o->secret), sec);
