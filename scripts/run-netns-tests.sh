@@ -13,13 +13,17 @@ if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/netns/[0-9]*.sh); fi
 # The foundation tests run again over the other data paths: the default is
 # AF_XDP (native on veth); generic XDP and raw sockets are the other two.
 MATRIX=${LWT_PATH_MATRIX-10_basic 20_wrongkey 30_replay 40_rst 50_firewall 60_reconnect}
+# ... and these over raw sockets only (their own filter and RST rule).
+MATRIX_RAW=${LWT_PATH_MATRIX_RAW-75_p2p}
 # Seconds a test may take before it fails with its logs (LWT_TEST_TIMEOUT).
 LIMIT=${LWT_TEST_TIMEOUT:-300}
 runs=()
 for t in "${tests[@]}"; do runs+=("$t|"); done
 for extra in "-xdp-mode generic" "-xdp=false"; do
 	for t in "${tests[@]}"; do
-		case " $MATRIX " in *" $(basename "$t" .sh) "*) runs+=("$t|$extra") ;; esac
+		case " $MATRIX " in *" $(basename "$t" .sh) "*) runs+=("$t|$extra"); continue ;; esac
+		[ "$extra" = "-xdp=false" ] || continue
+		case " $MATRIX_RAW " in *" $(basename "$t" .sh) "*) runs+=("$t|$extra") ;; esac
 	done
 done
 passed=0 failed=0 skipped=0

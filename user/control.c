@@ -194,6 +194,10 @@ static void client_connect(struct lwt_daemon *d)
 	}
 	s->c.port_fd = fd;
 	d->filter.lport = sa.sin_port;
+	/* Direct paths leave from this port to anyone (p2p.c). */
+	if (lwt_fwrule_client_port(&d->fw, sa.sin_port))
+		lwt_warn("firewall: couldn't cover port %u: direct paths may meet the kernel's RSTs",
+			 ntohs(sa.sin_port));
 	if (d->dp->ops->set_filter)
 		d->dp->ops->set_filter(d->dp, &d->filter);
 	s->c.raddr = d->cfg.remote.sin_addr.s_addr;
@@ -832,7 +836,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			rekey_msg(d, m->slot, m->data, m->len);
 		else if (m->len && m->data[0] == LWT_MSG_PEERS)
 			lwt_peers_msg(d, m->data, m->len);
-		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_PUNCH)
+		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_CLOSE)
 			lwt_p2p_msg(d, m->slot, m->data, m->len);
 		else
 			lwt_routes_msg(d, m->slot, m->data, m->len);

@@ -460,6 +460,10 @@ void lwt_p2p_event(struct lwt_daemon *d, const struct lwt_msg *m);
 void lwt_p2p_hub_up(struct lwt_daemon *d);
 void lwt_p2p_hub_down(struct lwt_daemon *d);
 void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now);
+/* Server: tell every client to end its direct paths (client_isolation
+ * turned on). Client: the hub says peer ip left: end its direct path. */
+void lwt_p2p_close_all(struct lwt_daemon *d);
+void lwt_p2p_peer_gone(struct lwt_daemon *d, uint32_t ip);
 /* `lwt-ctl peers` / status: a cJSON array of the direct paths (client),
  * or of counters (server); cJSON * as void *. */
 void *lwt_p2p_json(const struct lwt_daemon *d);

@@ -551,10 +551,16 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 {
 	struct lwt_daemon *d = x->d;
 	struct lwt_slot *s;
-	uint32_t dst, h;
+	uint32_t src, dst, h;
 	uint64_t now;
 
 	if (d->nslots == 1)
+		return &d->slots[0];
+	/* The peer takes over a direct path only packets from our tunnel IP
+	 * (deliver_ip); what we route for our LAN goes through the hub, which
+	 * checks our advertised routes. */
+	memcpy(&src, pkt + 12, 4);
+	if (src != d->cfg.tun_ip)
 		return &d->slots[0];
 	memcpy(&dst, pkt + 16, 4);
 	s = slot_by_tun_ip(x, dst);
@@ -869,6 +875,7 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_P2P_HELLO:
 	case LWT_MSG_P2P_REQ:
 	case LWT_MSG_P2P_PUNCH:
+	case LWT_MSG_P2P_CLOSE:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;

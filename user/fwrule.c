@@ -15,6 +15,8 @@
 #include "log.h"
 
 enum { FW_NONE = 0, FW_NFT = 1, FW_IPT = 2 };
+#define LWT_FW_MARK_S "0x6c777400"
+_Static_assert(LWT_FW_MARK == 0x6c777400u, "LWT_FW_MARK_S");
 
 static const char *const nft_paths[] = { "/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft", NULL };
 static const char *const ipt_paths[] = { "/usr/sbin/iptables", "/sbin/iptables", NULL };
@@ -120,8 +122,10 @@ void lwt_fwrule_cleanup_stale(const char *instance)
 		ipt_delete(ipt, inst);
 }
 
+/* ports: a client with P2P also drops RSTs from its local port (to
+ * anyone: its direct flows), kept in set `ports` (lwt_fwrule_client_port). */
 static int install(struct lwt_fwrule *r, const char *instance, const char *nft_match,
-		   const char *const ipt_match[])
+		   const char *const ipt_match[], bool ports)
 {
 	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
 	char rules[512], chain[48];
@@ -138,11 +142,15 @@ static int install(struct lwt_fwrule *r, const char *instance, const char *nft_m
 		 * never touches anyone else's rules. */
 		snprintf(rules, sizeof(rules),
 			 "table inet lwt_%s {\n"
+			 "%s"
 			 "  chain out {\n"
 			 "    type filter hook output priority filter; policy accept;\n"
 			 "    %s tcp flags & rst == rst counter drop\n"
+			 "%s"
 			 "  }\n"
-			 "}\n", r->instance, nft_match);
+			 "}\n", r->instance, ports ? "  set ports { type inet_service; }\n" : "",
+			 nft_match, ports ? "    meta mark != " LWT_FW_MARK_S " tcp sport @ports "
+						"tcp flags & rst == rst counter drop\n" : "");
 		rc = run(argv, rules, false);
 		if (rc == 0) {
 			r->backend = FW_NFT;
@@ -197,11 +205,11 @@ int lwt_fwrule_install_server(struct lwt_fwrule *r, const char *instance, uint32
 		snprintf(m, sizeof(m), "ip saddr %s tcp sport %u", as, ntohs(port));
 	else
 		snprintf(m, sizeof(m), "tcp sport %u", ntohs(port));
-	return install(r, instance, m, addr ? ipt_addr : ipt_any);
+	return install(r, instance, m, addr ? ipt_addr : ipt_any, false);
 }
 
 int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32_t raddr,
-			      uint16_t rport)
+			      uint16_t rport, bool p2p)
 {
 	char m[128], ps[8], as[INET_ADDRSTRLEN];
 	struct in_addr a = { .s_addr = raddr };
@@ -210,7 +218,48 @@ int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32
 	inet_ntop(AF_INET, &a, as, sizeof(as));
 	snprintf(ps, sizeof(ps), "%u", ntohs(rport));
 	snprintf(m, sizeof(m), "ip daddr %s tcp dport %u", as, ntohs(rport));
-	return install(r, instance, m, ipt);
+	if (install(r, instance, m, ipt, p2p))
+		return -ENOTSUP;
+	r->p2p = p2p;
+	return 0;
+}
+
+int lwt_fwrule_client_port(struct lwt_fwrule *r, uint16_t lport)
+{
+	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	char cmd[160], chain[48], ps[8];
+
+	if (!r->p2p || lport == r->lport)
+		return 0;
+	snprintf(ps, sizeof(ps), "%u", ntohs(lport));
+	if (r->backend == FW_NFT && nft) {
+		const char *argv[] = { nft, "-f", "-", NULL };
+
+		snprintf(cmd, sizeof(cmd), "flush set inet lwt_%s ports\n"
+			 "add element inet lwt_%s ports { %u }\n", r->instance, r->instance, ntohs(lport));
+		if (run(argv, cmd, false))
+			return -EIO;
+	} else if (r->backend == FW_IPT && ipt) {
+		char old[8];
+		const char *del[] = { ipt, "-w", "-D", chain, "-p", "tcp", "--sport", old,
+				      "--tcp-flags", "RST", "RST", "-m", "mark", "!", "--mark",
+				      LWT_FW_MARK_S, "-j", "DROP", NULL };
+		const char *add[] = { ipt, "-w", "-A", chain, "-p", "tcp", "--sport", ps,
+				      "--tcp-flags", "RST", "RST", "-m", "mark", "!", "--mark",
+				      LWT_FW_MARK_S, "-j", "DROP", NULL };
+
+		snprintf(chain, sizeof(chain), "LWT-%s", r->instance);
+		snprintf(old, sizeof(old), "%u", ntohs(r->lport));
+		if (r->lport)
+			run(del, NULL, true);
+		if (run(add, NULL, false))
+			return -EIO;
+	} else {
+		return 0;
+	}
+	r->lport = lport;
+	lwt_dbg("firewall: the kernel's RSTs from port %s dropped too (direct paths)", ps);
+	return 0;
 }
 
 void lwt_fwrule_remove(struct lwt_fwrule *r)

@@ -6,11 +6,18 @@
 #ifndef LWT_FWRULE_H
 #define LWT_FWRULE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* The raw-socket path marks what it sends (SO_MARK): the rule drops only
+ * the kernel's RSTs, never lwt's own (a direct path given up). */
+#define LWT_FW_MARK 0x6c777400u
 
 struct lwt_fwrule {
 	char instance[32];
 	int backend;		/* 0 none, 1 nft, 2 iptables */
+	bool p2p;		/* client: its local port's RSTs too */
+	uint16_t lport;		/* ... that port (network order), 0 none yet */
 };
 
 /* Server: drop outgoing RSTs with TCP source port `port` (network order) sent
@@ -19,7 +26,11 @@ struct lwt_fwrule {
 int lwt_fwrule_install_server(struct lwt_fwrule *r, const char *instance, uint32_t addr,
 			      uint16_t port);
 int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32_t raddr,
-			      uint16_t rport);
+			      uint16_t rport, bool p2p);
+/* Client with P2P: its direct flows leave from lport (network order), to
+ * any address: drop the kernel's RSTs from it too (the previous port's rule
+ * goes). 0 or -EIO. */
+int lwt_fwrule_client_port(struct lwt_fwrule *r, uint16_t lport);
 /* Remove this instance's rule; idempotent; async-signal-unsafe (runs nft). */
 void lwt_fwrule_remove(struct lwt_fwrule *r);
 /* Remove a leftover rule of instance (used at start). */

@@ -286,7 +286,7 @@ out_nomem:
 		r = lwt_fwrule_install_server(&d->fw, d->instance, d->local_ip, d->local_port);
 	else
 		r = lwt_fwrule_install_client(&d->fw, d->instance, d->cfg.remote.sin_addr.s_addr,
-					      d->cfg.remote.sin_port);
+					      d->cfg.remote.sin_port, d->cfg.p2p_enabled);
 	if (r) {
 		lwt_err("couldn't install the firewall rule that stops kernel RSTs: %s", strerror(-r));
 		goto out_tun;

@@ -309,6 +309,30 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 		 ip_s(o->peer_pub_addr, b), ntohs(o->peer_pub_port), ntohs(o->delay_ms));
 }
 
+/* The hub withdrew its word for a peer (it left; isolation): end the
+ * path, and ask again only after the longest wait. */
+static void close_peer(struct lwt_daemon *d, struct p2p_peer *e, const char *why)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (e->state != P_IDLE) {
+		lwt_info("peer %s: direct path closed (%s)", ip_s(e->tun_ip, a), why);
+		path_end(d, e, why, false);
+	}
+	e->retry_ns = lwt_now_ns() + RETRY_MAX_MS * MS;
+}
+
+void lwt_p2p_peer_gone(struct lwt_daemon *d, uint32_t ip)
+{
+	struct p2p_peer *e;
+
+	if (d->cfg.mode != LWT_MODE_CLIENT || !enabled(d))
+		return;
+	e = find(d, ip);
+	if (e)
+		close_peer(d, e, "the peer left the hub");
+}
+
 /* --- client: the direct flow --------------------------------------------- */
 
 static void connect_cand(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
@@ -682,6 +706,16 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 	lwt_dbg("p2p: punch order for %s and %s", ip_s(s->c.tun_ip, a), ip_s(ip, b));
 }
 
+void lwt_p2p_close_all(struct lwt_daemon *d)
+{
+	struct lwt_p2p_req r = { 0 };
+
+	for (int i = 0; i < d->nslots; i++)
+		if (d->slots[i].c.phase == LWT_PH_UP && d->slots[i].c.p2p_flags &&
+		    lwt_send_msg(d, i, LWT_MSG_P2P_CLOSE, &r, sizeof(r)))
+			lwt_log_rl(LWT_LOG_WARN, "p2p: couldn't tell a client to close its direct paths");
+}
+
 void lwt_p2p_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
 {
 	if (!d->p2p || !len)
@@ -709,7 +743,14 @@ void lwt_p2p_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
 	/* Client: orders come from the hub session only. */
 	if (slot != 0 || !enabled(d))
 		return;
-	if (m[0] == LWT_MSG_P2P_PUNCH && len == 1 + sizeof(struct lwt_p2p_punch)) {
+	if (m[0] == LWT_MSG_P2P_CLOSE && len == 1 + sizeof(struct lwt_p2p_req)) {
+		struct lwt_p2p_req r;
+
+		memcpy(&r, m + 1, sizeof(r));
+		for (int i = 0; i < LWT_P2P_SLOTS; i++)
+			if (d->p2p->p[i].tun_ip && (!r.peer_tun_ip || d->p2p->p[i].tun_ip == r.peer_tun_ip))
+				close_peer(d, &d->p2p->p[i], "the hub forbids direct paths");
+	} else if (m[0] == LWT_MSG_P2P_PUNCH && len == 1 + sizeof(struct lwt_p2p_punch)) {
 		struct lwt_p2p_punch o;
 
 		memcpy(&o, m + 1, sizeof(o));

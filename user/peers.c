@@ -222,6 +222,8 @@ static void peer_gone(struct lwt_daemon *d, uint32_t ip)
 		return;
 	d->known_peers[i] = d->known_peers[--d->nknown_peers];
 	lwt_info("peer %s left", inet_ntop(AF_INET, &ip, a, sizeof(a)));
+	/* A direct path only to peers the hub vouches for. */
+	lwt_p2p_peer_gone(d, ip);
 }
 
 void lwt_peers_msg(struct lwt_daemon *d, const uint8_t *m, size_t len)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "dp.h"
+#include "fwrule.h"
 #include "log.h"
 
 struct rawsock {
@@ -212,6 +213,14 @@ int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f)
 		goto err_close;
 	}
 	setsockopt(rs->tx_fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
+	/* Our own RSTs (a direct path given up) pass the anti-RST rule. */
+	{
+		uint32_t mark = LWT_FW_MARK;
+
+		if (setsockopt(rs->tx_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+			lwt_dbg("raw socket: no SO_MARK (%s): a direct path's closing RST stays "
+				"inside", strerror(errno));
+	}
 	if (setsockopt(rs->tx_fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) < 0)
 		setsockopt(rs->tx_fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	rs->dp.ops = &rawsock_ops;

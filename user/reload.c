@@ -161,6 +161,9 @@ static int reload(struct lwt_daemon *d, struct lwt_config *n, char *msg, size_t 
 		c->fec_parity = n->fec_parity;
 		d->config_owed = (d->npollers >= 32 ? ~0u : (1u << d->npollers) - 1);
 		tell_pollers(d);
+		/* Isolated clients must not keep their direct paths either. */
+		if (c->client_isolation && c->mode == LWT_MODE_SERVER)
+			lwt_p2p_close_all(d);
 	}
 	lwt_routes_reload(d, routes, allowed);
 	snprintf(msg, len, "reloaded %s: %s%s%s%s", c->config_path, applied[0] ? "applied " : "",

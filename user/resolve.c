@@ -272,11 +272,13 @@ static void follow(struct lwt_daemon *d, uint32_t addr)
 	}
 	/* The anti-RST rule names the server: a flow to the new address
 	 * without it would be answered by the kernel's RSTs. */
-	err = lwt_fwrule_install_client(&d->fw, d->instance, addr, d->cfg.remote.sin_port);
+	err = lwt_fwrule_install_client(&d->fw, d->instance, addr, d->cfg.remote.sin_port,
+					d->cfg.p2p_enabled);
 	if (err) {
 		lwt_err("server %s moved from %s to %s, but the firewall rule for it couldn't be "
 			"installed (%s); still trying %s", d->cfg.remote_host, os, ns, strerror(-err), os);
-		lwt_fwrule_install_client(&d->fw, d->instance, old, d->cfg.remote.sin_port);
+		lwt_fwrule_install_client(&d->fw, d->instance, old, d->cfg.remote.sin_port,
+					  d->cfg.p2p_enabled);
 		return;
 	}
 	/* The data path's filter and flow follow at the connect (set_filter);

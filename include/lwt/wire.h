@@ -137,6 +137,7 @@ enum lwt_msg_type {
 	LWT_MSG_P2P_HELLO = 0x0c,	/* client: it takes direct paths (struct lwt_p2p_hello) */
 	LWT_MSG_P2P_REQ   = 0x0d,	/* client: coordinate a punch to a peer (struct lwt_p2p_req) */
 	LWT_MSG_P2P_PUNCH = 0x0e,	/* server: a punch order (struct lwt_p2p_punch) */
+	LWT_MSG_P2P_CLOSE = 0x0f,	/* server: end direct paths (struct lwt_p2p_req, 0 = all) */
 };
 
 /* P2P (docs/PROTOCOL.md "P2P"): only over the hub session, so only the

@@ -15,8 +15,9 @@ host() { NH=$((NH + 1)); lan_host "$1" "10.98.0.$NH/24"; }
 # srv and cli empty the log first: start truncates it in the background, and
 # a wait on it must never read the previous run's.
 srv() { : >"$LOGDIR/server.log"; start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
-# cli NAME NS TUNNEL_IP
-cli() { local n=$1 ns=$2 ip=$3; shift 3; : >"$LOGDIR/$n.log"; start "$n" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc "$@"; }
+# cli NAME NS TUNNEL_IP: without P2P, so that client-to-client traffic
+# stays on the hub this test is about (75_p2p tests the direct paths).
+cli() { local n=$1 ns=$2 ip=$3; shift 3; : >"$LOGDIR/$n.log"; start "$n" "$ns" -m client -r 10.98.0.1:9000 -t "$ip/24" -k "$KEY" -tun-name lwtc -p2p=false "$@"; }
 ping_ok() { nsx "$1" ping -c 3 -i 0.05 -W 1 -q "$2" | grep -q ' 0% packet loss'; }
 # ping_none NS DST: three echo requests go out, none is answered (ping's
 # status 1: no reply; 2 would be an error before sending). The reason is
