@@ -180,7 +180,7 @@ enum lwt_slot_state {
 	X(drop_stale_key) X(rekeys) X(drop_no_session) X(rx_prev_key)		\
 	X(drop_handshake) X(events_lost) X(rst_probes) X(rst_probes_failed)	\
 	X(syn_cookies) X(cookie_flows) X(drop_bad_cookie) X(drop_halfopen)	\
-	X(drop_too_big)
+	X(drop_too_big) X(peer_reflexive)
 
 struct lwt_counters {
 #define LWT_CTR_FIELD(n) _Atomic uint64_t n;

@@ -1090,6 +1090,34 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 	return s;
 }
 
+/* Client: a SYN from the address of a peer we are punching to, from
+ * another port than the hub saw. The peer's NAT maps each destination to a
+ * port of its own (symmetric): its SYN shows the mapping it uses for us, so
+ * our flow answers there (a peer-reflexive candidate, as ICE calls it). The
+ * handshake that follows still has to prove the pair secret. */
+static struct lwt_slot *peer_reflexive(struct dpctx *x, const struct lwt_tcp_seg *g)
+{
+	struct lwt_daemon *d = x->d;
+	int i;
+
+	if ((g->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST | LWT_TCP_FIN)) != LWT_TCP_SYN)
+		return NULL;
+	for (i = 1; i < d->nslots; i++) {
+		struct lwt_slot *s = &d->slots[i];
+
+		if (!mine(x, s) ||
+		    atomic_load_explicit(&s->state, memory_order_acquire) != LWT_SLOT_HANDSHAKE ||
+		    s->tcp.state != LWT_FTCP_SYN_SENT || s->tcp.raddr != g->saddr ||
+		    s->tcp.lport != g->dport)
+			continue;
+		s->tcp.rport = g->sport;
+		flow_publish(s, flow_key(g->saddr, g->sport, g->dport));
+		LWT_CTR_INC(&s->ctr, peer_reflexive);
+		return s;
+	}
+	return NULL;
+}
+
 static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 {
 	struct lwt_daemon *d = x->d;
@@ -1110,6 +1138,8 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	s = slot_by_flow(d, &g);
 	if (!s && d->cfg.mode == LWT_MODE_SERVER)
 		s = new_flow(x, &g, pkt, len, handed);
+	else if (!s && d->nslots > 1)
+		s = peer_reflexive(x, &g);
 	if (!s) {
 		if (d->cfg.mode != LWT_MODE_SERVER)
 			LWT_CTR_INC(&d->ctr, drop_unknown_flow);

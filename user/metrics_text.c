@@ -126,6 +126,8 @@ static const struct { const char *name, *help; } ctr_help[] = {
 	{ "rst_probes_failed", "Sessions ended because the peer did not answer such a check" },
 	{ "syn_cookies", "SYN cookies sent" },
 	{ "cookie_flows", "Flows opened from a SYN cookie" },
+	{ "drop_too_big", "too_big: a packet longer than the buffers hold" },
+	{ "peer_reflexive", "Direct flows answered at the port the peer's SYN came from" },
 };
 
 static const char *counter_help(const char *name)
