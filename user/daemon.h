@@ -68,6 +68,7 @@ enum lwt_evt {
 				 * 0 nothing authenticated within LWT_PROBE_NS */
 	LWT_EVT_WANT_PEER,	/* client: inner packets to data[0..3] (a tunnel IP)
 				 * went through the hub (p2p.c may punch to it) */
+	LWT_EVT_PEER_VIA_HUB,	/* client: the peer of direct slot sent through the hub */
 };
 
 /* A direct (P2P) flow for LWT_CMD_CONNECT: the peer's endpoint, and

@@ -48,6 +48,7 @@
 
 #define WANT_CACHE 16
 #define WANT_EVERY_NS (1000000000ull)	/* a peer's traffic via the hub, told once a second */
+#define VIA_HUB_EVERY_NS (200000000ull)	/* ... while it has a direct path: 5 a second */
 
 /* Handoff entries: what the owner does with the packet. */
 enum { H_OUTER = 1, H_INNER };
@@ -65,6 +66,9 @@ struct dpctx {
 	/* client: tunnel IPs lately reported through LWT_EVT_WANT_PEER */
 	uint32_t want_ip[WANT_CACHE];
 	uint64_t want_ns[WANT_CACHE];
+	/* client: peers with a direct path whose packets came via the hub */
+	uint32_t hub_ip[WANT_CACHE];
+	uint64_t hub_ns[WANT_CACHE];
 	struct {			/* read by status (relaxed) */
 		_Atomic uint64_t rx_segments, tun_reads, handoffs_out, handoffs_in,
 				 handoff_drops;
@@ -628,6 +632,30 @@ static void gro_flush(struct dpctx *x)
 		lwt_gro_flush(x->gro, gro_write, x);
 }
 
+/* Client: a packet of a peer came through the hub while we hold a direct
+ * path to it: the peer gave the path up (or its packets cannot take it).
+ * Told to p2p.c, which checks the path at once, five times a second at
+ * most per peer. */
+static void via_hub(struct dpctx *x, const uint8_t *pkt)
+{
+	struct lwt_slot *p;
+	uint32_t src, h;
+	uint64_t now;
+
+	memcpy(&src, pkt + 12, 4);
+	p = slot_by_tun_ip(x, src);
+	if (!p || p == &x->d->slots[0] ||
+	    atomic_load_explicit(&p->state, memory_order_relaxed) != LWT_SLOT_SESSION)
+		return;
+	h = (ntohl(src) * 2654435761u) >> 28;
+	now = lwt_now_ns();
+	if (x->hub_ip[h] == src && now - x->hub_ns[h] < VIA_HUB_EVERY_NS)
+		return;
+	x->hub_ip[h] = src;
+	x->hub_ns[h] = now;
+	post(x->d, LWT_EVT_PEER_VIA_HUB, p - x->d->slots, NULL, 0);
+}
+
 static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
 	struct lwt_daemon *d = x->d;
@@ -638,6 +666,8 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 		return;
 	}
+	if (d->cfg.mode == LWT_MODE_CLIENT && s == &d->slots[0] && d->nslots > 1)
+		via_hub(x, pkt);
 	if (d->cfg.mode == LWT_MODE_CLIENT && s != &d->slots[0]) {
 		/* A direct path carries its peer's own packets to us, nothing
 		 * else: a peer cannot speak for another address, nor use us

@@ -43,8 +43,8 @@
  * of the other side's direction is taken for invalid. */
 #define RETRY_LOST_MS 12000
 #define ORDER_EVERY_NS (3 * NS)		/* server: one order per pair this often */
-#define SILENT_NS (1 * NS)		/* sending, nothing heard this long: ask */
-#define ANSWER_NS (1 * NS)		/* ... and fail over if no answer in this */
+#define SILENT_NS (500 * MS)		/* sending, nothing heard this long: ask */
+#define ANSWER_NS (500 * MS)		/* ... and fail over if no answer in this */
 #define UNCONFIRMED_KA_NS (250 * MS)	/* keys installed, peer not heard yet */
 #define ACTIVE_NS (2 * NS)		/* traffic within this: the path is in use */
 #define RECENT 64
@@ -518,6 +518,14 @@ void lwt_p2p_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		if (s->c.phase == LWT_PH_CLOSING)
 			lwt_set_phase(s, LWT_PH_FREE);
 		break;
+	case LWT_EVT_PEER_VIA_HUB:
+		/* The peer sends through the hub: it may have lost the path.
+		 * Ask now; in use, no answer within ANSWER_NS ends it. */
+		if (e->state == P_UP && !e->ask_ns && lwt_slot_confirmed(s)) {
+			e->ask_ns = e->ka_ns = e->active_ns = lwt_now_ns();
+			lwt_cmd_data(d, LWT_CMD_KEEPALIVE, m->slot, NULL, 0, NULL);
+		}
+		break;
 	default:
 		/* Control records (routes, peers, punch orders) come only from
 		 * the hub: a peer's are ignored. */
@@ -638,9 +646,13 @@ const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip)
 
 /* --- server ------------------------------------------------------------ */
 
-static bool ordered_lately(struct lwt_p2p *p, uint32_t a, uint32_t b, uint64_t now)
+/* The pair of these two sessions (a new session of either is a new pair)
+ * was given orders within ORDER_EVERY_NS; else it is noted as given now. */
+static bool ordered_lately(struct lwt_p2p *p, const struct lwt_slot *x, const struct lwt_slot *y,
+			   uint64_t now)
 {
-	uint32_t lo = ntohl(a) < ntohl(b) ? a : b, hi = lo == a ? b : a;
+	uint32_t a = x->c.session_id, b = y->c.session_id;
+	uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
 
 	for (int i = 0; i < RECENT; i++)
 		if (p->recent[i].a == lo && p->recent[i].b == hi && now - p->recent[i].ns < ORDER_EVERY_NS)
@@ -689,7 +701,7 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 		d->p2p->reqs_refused++;
 		return;
 	}
-	if (ordered_lately(d->p2p, s->c.tun_ip, ip, lwt_now_ns()))
+	if (ordered_lately(d->p2p, s, &d->slots[j], lwt_now_ns()))
 		return;
 	ra = (uint32_t)atomic_load_explicit(&s->rtt_us, memory_order_relaxed);
 	rb = (uint32_t)atomic_load_explicit(&d->slots[j].rtt_us, memory_order_relaxed);
