@@ -59,7 +59,7 @@ static const struct keydef keys[] = {
 	{ "allowed_routes", "allowed-routes", K_CIDRS, F(allowed_routes), 0, 0, "lwt, server: CIDRs clients may advertise" },
 	{ "config_push_interval", "config-push-interval", K_INT, F(config_push_interval), 0, 86400 * 30, "server: key rotation period, s; 0 = off" },
 	{ "p2p_enabled", "p2p", K_BOOL, F(p2p_enabled), 0, 0, "P2P paths between clients (default true)" },
-	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "UDP port for P2P; 0 = ephemeral" },
+	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "client: local port of the hub flow and every direct path; 0 = ephemeral" },
 	{ "p2p_syn_ttl", "p2p-syn-ttl", K_INT, F(p2p_syn_ttl), 0, 255, "TTL of a punch's first SYN (opens our NAT, dies before the peer's); 0 = as any SYN" },
 	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
 	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "relay hop limit 1..16; 0 = default (3)" },

@@ -183,6 +183,10 @@ static void client_connect(struct lwt_daemon *d)
 	int fd;
 
 	d->reconnect_at_ns = 0;
+	/* p2p_port: the hub flow and every direct flow leave from it (the
+	 * NAT mapping the hub sees is the one peers punch to). */
+	if (d->cfg.p2p_enabled && d->cfg.p2p_port)
+		sa.sin_port = htons((uint16_t)d->cfg.p2p_port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {

@@ -254,6 +254,17 @@ static char *render_text(cJSON *j, const char *what)
 				N(p, "slot"), S(p, "endpoint"), S(p, "tunnel_ip"), S(p, "state"),
 				S(p, "session_id"), N(p, "handshake_ms"), N(p, "rtt_us"),
 				N(p, "rx_packets"), N(p, "tx_packets"));
+		/* Client: the other clients it has punched to, and how. */
+		it = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "p2p"), "paths");
+		if (cJSON_GetArraySize(it)) {
+			fprintf(f, "%-15s %-10s %-21s %-10s %9s %s\n", "peer", "path", "endpoint", "role",
+				"rtt_us", "last failure");
+			cJSON_ArrayForEach(p, it)
+				fprintf(f, "%-15s %-10s %-21s %-10s %9.0f %s\n", S(p, "tunnel_ip"),
+					S(p, "path"), S(p, "endpoint") ? S(p, "endpoint") : "-",
+					S(p, "role") ? S(p, "role") : "-", N(p, "rtt_us"),
+					S(p, "last_failure") ? S(p, "last_failure") : "-");
+		}
 	}
 #undef S
 #undef N

@@ -1522,11 +1522,13 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 			pend_flush(x, s);
 		break;
 	case LWT_CMD_KILL:
-		/* A direct path given up: a RST, as Linux aborts a connection,
-		 * so that the NATs on the way forget the flow (conntrack takes
-		 * a new SYN on the same ports for invalid while the old one is
-		 * established; a punch again would fail for days). */
-		if (d->cfg.mode == LWT_MODE_CLIENT && s != &d->slots[0] &&
+		/* A direct path given up (or the hub flow, when p2p_port makes
+		 * the next one leave from the same port): a RST, as Linux aborts
+		 * a connection, so that the NATs on the way forget the flow
+		 * (conntrack takes a new SYN on the same ports for invalid while
+		 * the old one is established; a punch again would fail for days). */
+		if (d->cfg.mode == LWT_MODE_CLIENT &&
+		    (s != &d->slots[0] || (d->cfg.p2p_enabled && d->cfg.p2p_port)) &&
 		    s->tcp.state == LWT_FTCP_ESTABLISHED) {
 			n = lwt_ftcp_build_rst(&s->tcp, tx_buf(x), x->seg_max);
 			tx_commit(x, s, n);
