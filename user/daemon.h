@@ -339,6 +339,7 @@ struct lwt_daemon {
 	char pin_root[32];
 	int pin_root_fd;		/* -1: none */
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
+	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 };
 
 uint64_t lwt_now_ns(void);
