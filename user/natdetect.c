@@ -526,7 +526,14 @@ int lwt_nat_fd(const struct lwt_daemon *d)
 
 void lwt_nat_handle(struct lwt_daemon *d)
 {
+	struct epoll_event ev[8];
+
 	if (!d->nat)
+		return;
+	/* Empties the inner set's ready list (the sockets are read below,
+	 * each a bounded batch): the control loop's epoll then sees the set
+	 * readable only while a socket is. */
+	if (epoll_wait(d->nat->epfd, ev, 8, 0) <= 0)
 		return;
 	if (d->nat->probe)
 		lwt_natprobe_handle(d, d->nat->probe);

@@ -20,8 +20,11 @@ for l in $SITES; do
 	natlab_site "$s" "$k"
 done
 
-start server hub -m server -l "$HUB_ADDR:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts \
-	-nat-probe-addr "$HUB_ADDR2" -log-level debug
+hub() {
+	start server hub -m server -l "$HUB_ADDR:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts \
+		-nat-probe-addr "$HUB_ADDR2" -log-level debug
+}
+hub
 start server1 h1 -m server -l 198.51.100.3:9000 -t 10.0.1.1/24 -k "$KEY" -tun-name lwts
 wait_for 10 "hubs listening" sh -c "grep -q 'answering probes' '$LOGDIR/server.log' &&
 	grep -q 'answering probes' '$LOGDIR/server1.log'"
@@ -70,8 +73,21 @@ check e "Symmetric" $APDM $APDM
 check h "Port-Restricted Cone" $EIM $APDM
 check i "Full Cone or Restricted Cone" "$EIM or $ADM" "$EIM or $ADM" nat_probe_addr
 check j "Port-Restricted Cone" "$EIM or $ADM" $APDM nat_probe_addr
-# Logged once, with the verdict.
+# Logged, with the verdict.
 grep -q "NAT type (UDP, from .*): Symmetric" "$LOGDIR/ce.log" || fail "ce: verdict not logged"
+
+# Again after a reconnect: the hub restarts, the client connects from a new
+# local port and runs the tests again; the same verdict is not logged again.
+old=$(natj cd | jq -r .nat.local)
+stop "$server_PID"
+hub
+wait_for 20 "cd: NAT detection run again" sh -c "ip netns exec $PFX-cd $CTL -i lwtc status --json |
+	jq -en 'input | .nat.runs == 2 and .nat.state == \"done\"'" || fail "cd: no second run: $(natj cd | jq -c .nat)"
+check d "Port-Restricted Cone" $EIM $APDM
+new=$(natj cd | jq -r .nat.local)
+say "cd: first run from $old, second from $new"
+[ "$new" != "$old" ] || fail "cd: the second run used the first run's port"
+[ "$(grep -c 'NAT type (UDP' "$LOGDIR/cd.log")" = 1 ] || fail "cd: the same verdict logged twice"
 
 # Forged probes from a wan host: an unknown session, a live session's id
 # with a wrong MAC, garbage. No answer; each counted.
