@@ -12,9 +12,10 @@
 
 natlab_hub
 natlab_wanhost h1 198.51.100.3
+natlab_wanhost h2 198.51.100.4
 natlab_wanhost x 198.51.100.9
-# site:kind:hub (2 = with nat_probe_addr)
-SITES="a:none:2 b:full:2 c:restricted:2 d:port:2 e:symmetric:2 h:double:2 i:full:1 j:port:1"
+# site:kind:hub (2: with nat_probe_addr, 1: without, 0: detection off)
+SITES="a:none:2 b:full:2 c:restricted:2 d:port:2 e:symmetric:2 h:double:2 i:full:1 j:port:1 k:port:0"
 for l in $SITES; do
 	IFS=: read -r s k _ <<<"$l"
 	natlab_site "$s" "$k"
@@ -26,25 +27,35 @@ hub() {
 }
 hub
 start server1 h1 -m server -l 198.51.100.3:9000 -t 10.0.1.1/24 -k "$KEY" -tun-name lwts
+start server2 h2 -m server -l 198.51.100.4:9000 -t 10.0.2.1/24 -k "$KEY" -tun-name lwts -nat-detection=false
 wait_for 10 "hubs listening" sh -c "grep -q 'answering probes' '$LOGDIR/server.log' &&
 	grep -q 'answering probes' '$LOGDIR/server1.log'"
 n=10
 for l in $SITES; do
 	IFS=: read -r s k h <<<"$l"
 	n=$((n + 1))
-	if [ "$h" = 2 ]; then
-		start "c$s" "c$s" -m client -r "$HUB_ADDR:9000" -t "10.0.0.$n/24" -k "$KEY" -tun-name lwtc
-	else
-		start "c$s" "c$s" -m client -r 198.51.100.3:9000 -t "10.0.1.$n/24" -k "$KEY" -tun-name lwtc
-	fi
+	case $h in
+	2) start "c$s" "c$s" -m client -r "$HUB_ADDR:9000" -t "10.0.0.$n/24" -k "$KEY" -tun-name lwtc ;;
+	1) start "c$s" "c$s" -m client -r 198.51.100.3:9000 -t "10.0.1.$n/24" -k "$KEY" -tun-name lwtc ;;
+	0) start "c$s" "c$s" -m client -r 198.51.100.4:9000 -t "10.0.2.$n/24" -k "$KEY" -tun-name lwtc ;;
+	esac
 done
 
 natj() { ctl "$1" lwtc status --json; }
 nat_done() { natj "$1" | jq -en 'input | .nat.state == "done"'; }
 for l in $SITES; do
 	s=${l%%:*}
+	[ "$s" = k ] && continue
 	wait_for 15 "c$s: NAT detection done" nat_done "c$s" || fail "c$s: no verdict: $(natj "c$s" | jq -c .nat)"
 done
+# A hub with detection off opens no probe port; its client says so.
+wait_for 15 "ck: NAT detection failed" sh -c "ip netns exec $PFX-ck $CTL -i lwtc status --json |
+	jq -en 'input | .nat.state == \"failed\" and .nat.type == \"Unknown\" and
+	(.nat.error | contains(\"no answer\"))'" || fail "ck: $(natj ck | jq -c .nat)"
+ctl h2 lwts status --json | jq -en 'input | .nat_probe.state == "off"' >/dev/null || fail "h2: nat_probe not off"
+if nsx h2 ss -lunH | grep -q ':900[12] '; then fail "h2: a probe port is open with detection off"; fi
+nsx h2 ss -lunH | grep -q . && fail "h2: UDP sockets open: $(nsx h2 ss -lunH)"
+ctl ck lwtc status | grep -q "nat: detection failed: no answer" || fail "ck: status text"
 
 # check SITE TYPE MAPPING FILTERING [NOTE_WORD]
 check() {
@@ -104,7 +115,7 @@ wait_for 5 "the hub counted 80 probes" sh -c "[ \$(ip netns exec $PFX-hub $CTL -
 	fail "hub counted $(($(pj rx) - rx0)) of 80 forged probes"
 unauth=$(pj unauthenticated) malformed=$(pj malformed)
 say "hub: rx +$(($(pj rx) - rx0)), unauthenticated $unauth, malformed $malformed, answered +$(($(pj answered) - ans0))"
-[ "$unauth" -eq 60 ] && [ "$malformed" -eq 20 ] || fail "want 60 unauthenticated and 20 malformed"
+if [ "$unauth" -ne 60 ] || [ "$malformed" -ne 20 ]; then fail "want 60 unauthenticated and 20 malformed"; fi
 [ "$(pj answered)" -eq "$ans0" ] || fail "the hub answered a forged probe"
 
 # A flood (debug logging on): bounded log, the hub still answers status and

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # (the variables set are the interface)
 # NAT lab for netns tests: source after lib.sh. A "wan" (a bridge in
 # namespace "wan") joins a hub and other public hosts; each site is a router
 # namespace running one kind of NAT (an nftables ruleset) with a client
