@@ -72,6 +72,8 @@ struct lwt_natdet {
 	/* the last verdict */
 	struct lwt_nat_verdict v;
 	char pub[24], local[24], why[160];
+	uint32_t pub_addr;		/* network order */
+	uint16_t pub_port;
 	bool have_verdict;
 	uint64_t done_ns;
 	uint32_t runs, sent, answers, bad;
@@ -94,7 +96,7 @@ static int seen(const struct nd_probe *p, bool same_as_t1, const struct nd_probe
 	return p->maddr == t1->maddr && p->mport == t1->mport ? LWT_NAT_SEEN_YES : LWT_NAT_SEEN_NO;
 }
 
-void lwt_nat_classify(const struct lwt_nat_tests *t, struct lwt_nat_verdict *v)
+static void classify(const struct lwt_nat_tests *t, struct lwt_nat_verdict *v)
 {
 	bool one = !t->have_alt, eim_or_adm = false, eif_or_adf = false;
 	int map, filt;	/* 0 unknown, 1 independent, 2 address-, 3 address-and-port-dependent */
@@ -168,6 +170,29 @@ void lwt_nat_classify(const struct lwt_nat_tests *t, struct lwt_nat_verdict *v)
 	}
 }
 
+static void set_kind(struct lwt_nat_verdict *v)
+{
+	static const struct { const char *type; int kind; } kinds[] = {
+		{ "None/Open", LWT_NAT_OPEN },
+		{ "Full Cone", LWT_NAT_FULL_CONE },
+		{ "Full Cone or Restricted Cone", LWT_NAT_FULL_OR_RESTRICTED },
+		{ "Restricted Cone", LWT_NAT_RESTRICTED_CONE },
+		{ "Port-Restricted Cone", LWT_NAT_PORT_RESTRICTED_CONE },
+		{ "Symmetric", LWT_NAT_SYMMETRIC },
+	};
+
+	v->kind = LWT_NAT_UNKNOWN;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(v->type, kinds[i].type))
+			v->kind = kinds[i].kind;
+}
+
+void lwt_nat_classify(const struct lwt_nat_tests *t, struct lwt_nat_verdict *v)
+{
+	classify(t, v);
+	set_kind(v);
+}
+
 static void fmt_ep(char *buf, size_t len, uint32_t addr, uint16_t port)
 {
 	char a[INET_ADDRSTRLEN];
@@ -205,6 +230,8 @@ static void finish(struct lwt_daemon *d, struct lwt_natdet *n, const char *fail)
 	snprintf(n->why, sizeof(n->why), "%s", fail ? fail : "");
 	lwt_nat_classify(&t, &n->v);
 	n->have_verdict = true;
+	n->pub_addr = p[T1].got ? p[T1].maddr : 0;
+	n->pub_port = p[T1].got ? p[T1].mport : 0;
 	if (p[T1].got)
 		fmt_ep(n->pub, sizeof(n->pub), p[T1].maddr, p[T1].mport);
 	else
@@ -464,6 +491,19 @@ static void *det_json(const struct lwt_natdet *n)
 	cJSON_AddNumberToObject(o, "answers_refused", n->bad);
 	cJSON_AddNumberToObject(o, "age_s", n->done_ns ? (lwt_now_ns() - n->done_ns) / 1e9 : -1);
 	return o;
+}
+
+bool lwt_natdet_result(const struct lwt_daemon *d, struct lwt_nat_verdict *v, uint32_t *pub_addr,
+		       uint16_t *pub_port)
+{
+	const struct lwt_natdet *n = d->nat ? d->nat->det : NULL;
+
+	if (!n || !n->have_verdict)
+		return false;
+	*v = n->v;
+	*pub_addr = n->pub_addr;
+	*pub_port = n->pub_port;
+	return true;
 }
 
 /* Both sides. */

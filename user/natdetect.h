@@ -79,12 +79,27 @@ struct lwt_nat_tests {
 	int through_port;	/* the answer from the other port got through */
 	int through_addr;	/* ... from the other address and port */
 };
+enum lwt_nat_kind {
+	LWT_NAT_UNKNOWN = 0,
+	LWT_NAT_OPEN,			/* None/Open */
+	LWT_NAT_FULL_CONE,
+	LWT_NAT_FULL_OR_RESTRICTED,	/* one hub address: one of the two */
+	LWT_NAT_RESTRICTED_CONE,
+	LWT_NAT_PORT_RESTRICTED_CONE,
+	LWT_NAT_SYMMETRIC,
+};
 struct lwt_nat_verdict {
-	const char *type;	/* None/Open, Full Cone, Restricted Cone,
-				 * Port-Restricted Cone, Symmetric, Unknown */
+	int kind;		/* enum lwt_nat_kind, as type says */
+	const char *type;	/* None/Open, Full Cone, Full Cone or Restricted
+				 * Cone, Restricted Cone, Port-Restricted Cone,
+				 * Symmetric, Unknown */
 	const char *mapping, *filtering;	/* RFC 5780 terms */
 	const char *note;	/* what could not be told apart, or "" */
 };
 void lwt_nat_classify(const struct lwt_nat_tests *t, struct lwt_nat_verdict *v);
+/* Client: the last run's verdict and public address:port (network order
+ * address, host order port); false before the first run ended. */
+bool lwt_natdet_result(const struct lwt_daemon *d, struct lwt_nat_verdict *v, uint32_t *pub_addr,
+		       uint16_t *pub_port);
 
 #endif

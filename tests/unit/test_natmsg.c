@@ -259,6 +259,8 @@ static void test_classify(void **state)
 		const struct vcase *c = &vcases[i];
 
 		lwt_nat_classify(&c->t, &v);
+		if ((v.kind == LWT_NAT_UNKNOWN) != !strcmp(c->type, "Unknown"))
+			fail_msg("case %zu: kind %d for type %s", i + 1, v.kind, v.type);
 		if (strcmp(v.type, c->type) || strcmp(v.mapping, c->mapping) ||
 		    strcmp(v.filtering, c->filtering) || (v.note[0] != 0) != c->note)
 			fail_msg("case %zu: %s / %s / %s / note \"%s\"; want %s / %s / %s / note %s",
