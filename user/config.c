@@ -64,7 +64,9 @@ static const struct keydef keys[] = {
 	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
 	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "relay hop limit 1..16; 0 = default (3)" },
 	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
-	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type (default true)" },
+	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type through the hub (default true)" },
+	{ "nat_probe_port", "nat-probe-port", K_INT, F(nat_probe_port), 0, 65534, "lwt: UDP port P of NAT detection, the server answers on P and P+1; 0 = the server's port + 1" },
+	{ "nat_probe_addr", "nat-probe-addr", K_STR, F(nat_probe_addr), 0, 0, "lwt, server: a second address of this host that answers NAT probes too (tells every NAT kind apart)" },
 	{ "enable_xdp", "xdp", K_BOOL, F(enable_xdp), 0, 0, "XDP/AF_XDP data plane (default true)" },
 	{ "xdp_mode", "xdp-mode", K_STR, F(xdp_mode), 0, 0, "lwt: auto, native or generic (default auto)" },
 	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
@@ -645,6 +647,31 @@ static int key_ok(const char *key, char *err, size_t el)
 	return 0;
 }
 
+/* NAT detection's ports: P and P + 1 (default: the server's port + 1),
+ * within 1..65535; nat_probe_addr a literal of the server's. */
+static int nat_probe_check(const struct lwt_config *c, char *err, size_t el)
+{
+	char host[LWT_CFG_STR];
+	struct sockaddr_in sa;
+	struct in_addr a;
+	int base = 0;
+
+	if (c->mode == LWT_MODE_SERVER && lwt_hostport_parse(c->local_addr, &sa, true))
+		base = ntohs(sa.sin_port);
+	else if (c->mode == LWT_MODE_CLIENT && lwt_remote_parse(c->remote_addr, &sa, host, sizeof(host)))
+		base = ntohs(sa.sin_port);
+	if (!c->nat_probe_port && base + 2 > 65535 && c->enable_nat_detection)
+		return lwt_config_errf(err, el, "nat_probe_port: the default (port %d + 1, and + 2) is out "
+				       "of range: set nat_probe_port, or enable_nat_detection false", base);
+	if (c->nat_probe_addr[0] && c->mode != LWT_MODE_SERVER)
+		return lwt_config_errf(err, el, "nat_probe_addr: only for server mode");
+	if (c->nat_probe_addr[0] && (inet_pton(AF_INET, c->nat_probe_addr, &a) != 1 || !a.s_addr ||
+				     a.s_addr == INADDR_BROADCAST))
+		return lwt_config_errf(err, el, "nat_probe_addr: bad address \"%s\" (want an IPv4 "
+				       "address of this host)", c->nat_probe_addr);
+	return 0;
+}
+
 int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
@@ -696,6 +723,8 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 	if (c->metrics_listen[0] && !lwt_ipport_parse(c->metrics_listen, &sa))
 		return lwt_config_errf(err, el, "metrics_listen: bad address \"%s\" (want ip:port, e.g. "
 			    "127.0.0.1:9586)", c->metrics_listen);
+	if (nat_probe_check(c, err, el))
+		return -EINVAL;
 	return key_ok(c->key, err, el);
 }
 
@@ -786,6 +815,8 @@ static int finish(struct lwt_config *c, char *err, size_t el)
 		lwt_remote_parse(c->remote_addr, &c->remote, c->remote_host, sizeof(c->remote_host));
 	if (c->metrics_listen[0])
 		lwt_ipport_parse(c->metrics_listen, &c->metrics);
+	if (c->nat_probe_addr[0])
+		inet_pton(AF_INET, c->nat_probe_addr, &c->nat_probe.sin_addr);
 	return 0;
 }
 
@@ -1007,12 +1038,10 @@ struct inactive {
 };
 
 static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
-static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
 static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
 
 static const struct inactive inactive[] = {
 	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
-	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },
 	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },
 };
 

@@ -57,6 +57,9 @@ struct lwt_config {
 	int max_hops;
 	int route_update_interval;		/* s */
 	bool enable_nat_detection;
+	int nat_probe_port;			/* nat_probe_port (lwt), 0 = the server's port + 1 */
+	char nat_probe_addr[64];		/* nat_probe_addr (lwt, server), "" = none */
+	struct sockaddr_in nat_probe;		/* parsed nat_probe_addr (address only) */
 	bool enable_xdp;
 	char xdp_mode[16];			/* xdp_mode / -xdp-mode (lwt): auto, native, generic */
 	bool enable_kernel_tune;

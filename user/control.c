@@ -21,6 +21,7 @@
 #include "lwt/xdp.h"
 #include "log.h"
 #include "metrics.h"
+#include "natdetect.h"
 #include "notify.h"
 
 #define TICK_MS 50
@@ -514,6 +515,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 	 * moment it has them, and the server must see cA first. */
 	cmd(d, LWT_CMD_SEND_FRAME, 0, confirm, sizeof(confirm), NULL);
 	in = make_install(d, &keys, false, info.session_id, 0, info.fec_data, info.fec_parity);
+	lwt_natdet_start(d, &keys, info.session_id);
 	memset(&keys, 0, sizeof(keys));
 	if (in)
 		in->auth_only = info.flags & LWT_HS_F_AUTH_ONLY;
@@ -657,6 +659,7 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	}
 	h->ack = info;
 	h->ack.flags = info.flags & h->hello.flags;
+	lwt_natprobe_session(d, i, info.session_id, &keys);
 	/* The keys go to the data plane now, so that the client's first
 	 * records (sent right after its CONFIRM) are not lost: only a holder of
 	 * the key can seal under them. Not when another slot routes the tunnel
@@ -1015,6 +1018,7 @@ static void tick(struct lwt_daemon *d)
 	lwt_p2p_tick(d, now);
 	lwt_reload_tick(d);
 	lwt_notify_tick(d, now);
+	lwt_nat_tick(d, now);
 	publish_stats(d, now);
 	if (d->cfg.mode == LWT_MODE_CLIENT && d->slots[0].c.phase == LWT_PH_FREE &&
 	    d->reconnect_at_ns && now >= d->reconnect_at_ns && lwt_resolve_reconnect(d, now))
@@ -1058,6 +1062,8 @@ int lwt_control_run(struct lwt_daemon *d)
 		ev.data.fd = lwt_metrics_fd(d->metrics);
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if ((ev.data.fd = lwt_nat_fd(d)) >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	for (i = 0; i < d->nslots; i++)
 		d->slots[i].c.port_fd = -1;
 	/* A HELLO from before this start may be in no replay cache: refused. */
@@ -1104,6 +1110,8 @@ int lwt_control_run(struct lwt_daemon *d)
 				lwt_ctl_handle(d, d->ctl_fd);
 			} else if (d->metrics && fd == lwt_metrics_fd(d->metrics)) {
 				lwt_metrics_answer(d, d->metrics);
+			} else if (fd == lwt_nat_fd(d)) {
+				lwt_nat_handle(d);
 			}
 		}
 	}

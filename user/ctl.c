@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "lwt/xdp.h"
+#include "natdetect.h"
 
 static const char *const phase_names[] = { "free", "tcp-handshake", "lwt-handshake", "up", "closing" };
 
@@ -75,7 +76,7 @@ static void add_xdp(cJSON *root, struct lwt_dp *dp)
 /* Shared with metrics.c; see daemon.h. */
 cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 {
-	cJSON *root = cJSON_CreateObject(), *peers, *tot, *p;
+	cJSON *root = cJSON_CreateObject(), *peers, *tot, *p, *nat;
 	struct lwt_counters sum;
 	char buf[64], ip[INET_ADDRSTRLEN];
 	uint64_t now = lwt_now_ns();
@@ -208,9 +209,53 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 	}
 	cJSON_AddNumberToObject(root, "sessions", up);
 	cJSON_AddItemToObject(root, "p2p", lwt_p2p_json(d));
+	nat = lwt_nat_json(d);
+	if (!nat && (nat = cJSON_CreateObject()))
+		cJSON_AddStringToObject(nat, "state", "off");
+	cJSON_AddItemToObject(root, d->cfg.mode == LWT_MODE_SERVER ? "nat_probe" : "nat", nat);
 	tot = cJSON_AddObjectToObject(root, "totals");
 	add_counters(tot, &sum);
 	return root;
+}
+
+/* The NAT line(s) of status: the client's verdict, the server's probe
+ * counters. */
+static void render_nat(FILE *f, cJSON *j)
+{
+	cJSON *n = cJSON_GetObjectItem(j, "nat"), *p = cJSON_GetObjectItem(j, "nat_probe");
+	const char *st;
+
+#define S(o, k) (cJSON_GetStringValue(cJSON_GetObjectItem(o, k)) ?: "")
+#define N(o, k) cJSON_GetNumberValue(cJSON_GetObjectItem(o, k))
+	if (n) {
+		st = S(n, "state");
+		if (!strcmp(st, "done"))
+			fprintf(f, "nat: %s (mapping %s, filtering %s), public %s from %s; tcp: %s\n",
+				S(n, "type"), S(n, "mapping"), S(n, "filtering"), S(n, "public"),
+				S(n, "local"), S(n, "tcp"));
+		else if (!strcmp(st, "failed"))
+			fprintf(f, "nat: detection failed: %s\n", S(n, "error"));
+		else
+			fprintf(f, "nat: detection %s%s%s\n", st, S(n, "type")[0] ? ", last: " : "",
+				S(n, "type"));
+		if (S(n, "note")[0])
+			fprintf(f, "  note: %s\n", S(n, "note"));
+	}
+	if (p && strcmp(S(p, "state"), "off")) {
+		cJSON *ports = cJSON_GetObjectItem(p, "ports");
+
+		fprintf(f, "nat probes: %s%s%s ports %.0f,%.0f: rx %.0f answered %.0f "
+			"unauthenticated %.0f malformed %.0f replayed %.0f rate-limited %.0f\n",
+			S(p, "addr"), S(p, "other_addr")[0] ? " and " : "", S(p, "other_addr"),
+			cJSON_GetNumberValue(cJSON_GetArrayItem(ports, 0)),
+			cJSON_GetNumberValue(cJSON_GetArrayItem(ports, 1)), N(p, "rx"), N(p, "answered"),
+			N(p, "unauthenticated"), N(p, "malformed"), N(p, "replayed"),
+			N(p, "rate_limited"));
+	} else if (p) {
+		fprintf(f, "nat probes: off\n");
+	}
+#undef S
+#undef N
 }
 
 static char *render_text(cJSON *j, const char *what)
@@ -240,6 +285,7 @@ static char *render_text(cJSON *j, const char *what)
 		fprintf(f, "sessions: %.0f  handshakes ok %.0f failed %.0f  reconnects %.0f\n",
 			N(j, "sessions"), N(j, "handshakes_ok"), N(j, "handshakes_failed"),
 			N(j, "reconnects"));
+		render_nat(f, j);
 	}
 	if (!strcmp(what, "stats")) {
 		fprintf(f, "totals:\n");

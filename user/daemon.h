@@ -363,6 +363,7 @@ struct lwt_daemon {
 	int pin_root_fd;		/* -1: none */
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
 	struct lwt_p2p *p2p;		/* p2p.c: punch orders (server), direct paths (client) */
+	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 };
 
 uint64_t lwt_now_ns(void);

@@ -17,6 +17,7 @@
 #include "fwrule.h"
 #include "log.h"
 #include "metrics.h"
+#include "natdetect.h"
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
@@ -337,6 +338,8 @@ out_nomem:
 		goto out_tunq;
 	if (d->cfg.metrics_listen[0] && lwt_metrics_bind(&d->metrics, &d->cfg.metrics))
 		goto out_ctl;
+	if (lwt_nat_create(d))
+		goto out_ctl;
 
 	/* Set-up is done: from here on only what the running path needs, and
 	 * before the pollers start, as capabilities belong to each thread. */
@@ -363,6 +366,7 @@ out_nomem:
 	lwt_dataplane_stop(d);
 	lwt_info("stopped");
 out_ctl:
+	lwt_nat_destroy(d);
 	lwt_metrics_destroy(d->metrics);
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:

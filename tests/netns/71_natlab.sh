@@ -44,7 +44,7 @@ check_mapping() {
 	M=$(obs "$f" "$HUB_ADDR:3478")
 	m2=$(obs "$f" "$HUB_ADDR:3479")
 	say "$s/$p: hub sees $M and $m2 (local port $lp)"
-	[ -n "$M" ] && [ -n "$m2" ] || fail "$s/$p: no mapping seen: $(cat "$f")"
+	if [ -z "$M" ] || [ -z "$m2" ]; then fail "$s/$p: no mapping seen: $(cat "$f")"; fi
 	[ "${M%:*}" = "${NATLAB_PUB[$s]}" ] || fail "$s/$p: seen from ${M%:*}, public address is ${NATLAB_PUB[$s]}"
 	if [ "$eim" = eim ]; then
 		[ "${M#*:}" = "${m2#*:}" ] || fail "$s/$p: endpoint-dependent mapping: $M vs $m2"

@@ -14,10 +14,18 @@
                                 SO_REUSEPORT), then log accepted connections
   udp-send [-s SPORT] DST PAYLOAD   one datagram (from SPORT if given)
   tcp-try [-s SPORT] DST SECS   connect; print connected, refused or timeout
+  nat-forge DST COUNT [SID]     COUNT forged NAT probe requests (lwt's layout,
+                                docs/PROTOCOL.md: session id SID, else random,
+                                and a random MAC; every 4th one garbage of a
+                                random length), then wait 1 s for answers;
+                                prints "sent N answers M"
 OUT is written line by line (flushed) so a test can poll it."""
-import socket
-import sys
+import os
 import select
+import socket
+import struct
+import sys
+import time
 
 
 def addr(s):
@@ -132,6 +140,36 @@ def tcp_try(args):
 		print("error %s" % e)
 
 
+def nat_forge(dst, count, sid):
+	s = sock(socket.SOCK_DGRAM)
+	s.setblocking(False)
+	answers = sent = 0
+	for i in range(count):
+		if i % 4 == 3:
+			msg = os.urandom(1 + i % 200)
+		else:
+			sd = sid if sid is not None else struct.unpack("!I", os.urandom(4))[0] | 1
+			msg = b"lwtN" + struct.pack("!BBBBIIQIHHII", 1, 1, 0, 0, sd, 0, i + 1,
+						    0, 0, 0, 0, 0) + os.urandom(32)
+		try:
+			s.sendto(msg, addr(dst))
+			sent += 1
+		except BlockingIOError:
+			select.select([], [s], [], 0.1)
+		try:
+			while s.recv(2048):
+				answers += 1
+		except BlockingIOError:
+			pass
+	end = time.time() + 1
+	while time.time() < end:
+		r, _, _ = select.select([s], [], [], end - time.time())
+		if r:
+			s.recv(2048)
+			answers += 1
+	print("sent %d answers %d" % (sent, answers))
+
+
 def main(a):
 	if not a:
 		sys.exit(__doc__)
@@ -146,6 +184,8 @@ def main(a):
 		udp_send(args)
 	elif cmd == "tcp-try":
 		tcp_try(args)
+	elif cmd == "nat-forge":
+		nat_forge(args[0], int(args[1]), int(args[2], 16) if len(args) > 2 else None)
 	else:
 		sys.exit(__doc__)
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # (the variables set are the interface)
 # NAT lab for netns tests: source after lib.sh. A "wan" (a bridge in
 # namespace "wan") joins a hub and other public hosts; each site is a router
 # namespace running one kind of NAT (an nftables ruleset) with a client
@@ -40,9 +40,11 @@
 #       full        full cone: snat to the router's address (port kept) and
 #                   everything arriving at that address dnat'ed back to the
 #                   client: endpoint-independent mapping and filtering
-#       restricted  address-restricted cone: the same mapping; inbound only
-#                   from addresses the client has sent to (dynamic set
-#                   filled from outbound packets, 5 min per address)
+#       restricted  address-restricted cone: the same mapping; inbound to
+#                   a mapped port only from addresses the client has sent
+#                   to from that port (a dynamic set of remote address .
+#                   port, filled from outbound packets, 5 min each; keyed
+#                   by the inside port, the public one as ports are kept)
 #       port        port-restricted cone: plain masquerade (port kept where
 #                   free), inbound only on a conntrack entry
 #       symmetric   masquerade fully-random: a new port per destination
@@ -202,15 +204,15 @@ EOF
 	restricted)
 		cat <<EOF
 	set peers {
-		type ipv4_addr; flags dynamic,timeout; timeout 5m;
+		type ipv4_addr . inet_service; flags dynamic,timeout; timeout 5m;
 	}
 	chain forward {
 		type filter hook forward priority 0; policy accept;
-		oifname "wan" ip saddr $lan update @peers { ip daddr }
+		oifname "wan" ip saddr $lan meta l4proto { tcp, udp } update @peers { ip daddr . th sport }
 	}
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "wan" ip daddr $pub ip saddr @peers dnat to $cli
+		iifname "wan" ip daddr $pub meta l4proto { tcp, udp } ip saddr . th dport @peers dnat to $cli
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;

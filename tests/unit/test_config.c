@@ -96,7 +96,38 @@ static const struct err_case err_cases[] = {
 	{ { "-m", "client", K, "-r", "hub.test:65536" }, "remote_addr: bad address" },	/* 61 */
 	{ { "-m", "client", K, "-r", ":9000" }, "remote_addr: bad address" },		/* 62 */
 	{ { "-m", "client", K, "-r", "0.0.0.0:9000" }, "remote_addr: bad address" },	/* 63 */
+	/* NAT detection */
+	{ { K, "-nat-probe-port", "65535" }, "nat_probe_port" },			/* 64: P+1 too */
+	{ { K, "-l", "0.0.0.0:65534" }, "nat_probe_port: the default" },		/* 65 */
+	{ { "-m", "client", K, "-r", "1.2.3.4:65535" }, "nat_probe_port: the default" }, /* 66 */
+	{ { K, "-nat-probe-addr", "1.2.3" }, "nat_probe_addr: bad address" },		/* 67 */
+	{ { K, "-nat-probe-addr", "0.0.0.0" }, "nat_probe_addr: bad address" },	/* 68 */
+	{ { K, "-nat-probe-addr", "hub.test" }, "nat_probe_addr: bad address" },	/* 69 */
+	{ { "-m", "client", K, "-r", "1.2.3.4:9000", "-nat-probe-addr", "1.2.3.4" },
+	  "nat_probe_addr: only for server mode" },					/* 70 */
 };
+
+/* NAT detection's keys: defaults, and a port at the top of the range is
+ * fine with detection off or nat_probe_port set. */
+static void test_nat_probe(void **state)
+{
+	struct lwt_config c;
+	char err[256], ip[16];
+
+	assert_int_equal(parse(&c, err, (const char *[]){ K, NULL }), 0);
+	assert_true(c.enable_nat_detection);
+	assert_int_equal(c.nat_probe_port, 0);
+	assert_string_equal(c.nat_probe_addr, "");
+	assert_int_equal(c.nat_probe.sin_addr.s_addr, 0);
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-nat-probe-port", "7000",
+							  "-nat-probe-addr", "198.51.100.2", NULL }), 0);
+	assert_int_equal(c.nat_probe_port, 7000);
+	assert_string_equal(inet_ntop(AF_INET, &c.nat_probe.sin_addr, ip, sizeof(ip)), "198.51.100.2");
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-l", "0.0.0.0:65535",
+							  "-nat-detection=false", NULL }), 0);
+	assert_int_equal(parse(&c, err, (const char *[]){ K, "-l", "0.0.0.0:65535",
+							  "-nat-probe-port", "9001", NULL }), 0);
+}
 
 /* A name is taken without a look-up (none of these resolve here): the host
  * part kept, the address left for the daemon; a literal is parsed. */
@@ -567,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_reference_compat),
 		cmocka_unit_test(test_templates_no_overwrite),
 		cmocka_unit_test(test_metrics_listen_and_trace),
+		cmocka_unit_test(test_nat_probe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
