@@ -275,7 +275,19 @@ struct lwt_install *lwt_make_install(struct lwt_daemon *d, const struct lwt_sess
  * and holds the new keys until the server's first record under them; the
  * server switches on the answer. Keys: HKDF as at the handshake (salt: the
  * PSK's mix key), the context naming session and epoch. */
-static int rekey_derive(struct lwt_daemon *d, struct lwt_slot *s, uint16_t epoch,
+/* The side that offers rotations: the server, and on a client's direct
+ * path the responder (p2p.c); keys from the hub's PSK or the pair secret. */
+static bool rekey_offers(struct lwt_daemon *d, int i)
+{
+	return d->cfg.mode == LWT_MODE_SERVER || (i > 0 && d->slots[i].hs_responder);
+}
+
+static const struct lwt_psk_keys *rekey_psk(struct lwt_daemon *d, int i)
+{
+	return d->cfg.mode == LWT_MODE_CLIENT && i > 0 ? lwt_p2p_psk(d, i) : &d->psk;
+}
+
+static int rekey_derive(struct lwt_daemon *d, int i, struct lwt_slot *s, uint16_t epoch,
 			const uint8_t priv[32], const uint8_t peer_pub[32], const uint8_t own_pub[32],
 			bool server, struct lwt_rekey_keys **out)
 {
@@ -290,7 +302,7 @@ static int rekey_derive(struct lwt_daemon *d, struct lwt_slot *s, uint16_t epoch
 	memcpy(ctx + 20, &ep, 2);
 	err = lwt_x25519_shared(priv, peer_pub, dh);
 	if (!err)
-		err = lwt_crypto_session_derive(&d->psk, dh, ctx, ctx, server ? peer_pub : own_pub,
+		err = lwt_crypto_session_derive(rekey_psk(d, i), dh, ctx, ctx, server ? peer_pub : own_pub,
 						server ? own_pub : peer_pub, &keys);
 	memset(dh, 0, sizeof(dh));
 	if (err)
@@ -334,9 +346,10 @@ int lwt_send_msg(struct lwt_daemon *d, int i, uint8_t type, const void *body, si
 	return 0;
 }
 
-/* Server, every tick of a session: start a rotation when due, repeat an
- * unanswered offer, give up on a client that never answers. */
-static void rekey_tick(struct lwt_daemon *d, int i, uint64_t now)
+/* Server (or a direct path's responder), every tick of a session: start a
+ * rotation when due, repeat an unanswered offer, give up on a peer that
+ * never answers. */
+void lwt_rekey_tick(struct lwt_daemon *d, int i, uint64_t now)
 {
 	struct lwt_slot *s = &d->slots[i];
 	struct lwt_rekey r = { 0 };
@@ -375,7 +388,7 @@ static void rekey_tick(struct lwt_daemon *d, int i, uint64_t now)
 	lwt_send_msg(d, i, LWT_MSG_REKEY, &r, sizeof(r));
 }
 
-static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
+void lwt_rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 {
 	struct lwt_slot *s = &d->slots[i];
 	struct lwt_rekey_keys *k;
@@ -388,12 +401,13 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 		return;
 	memcpy(&r, m + 1, sizeof(r));
 	ep = ntohs(r.epoch);
-	if (d->cfg.mode == LWT_MODE_SERVER) {
+	if (rekey_offers(d, i)) {
 		if (m[0] != LWT_MSG_REKEY_ACK || !s->c.rk_pending || ep != s->c.rk_epoch)
 			return;
 		s->c.rk_pending = false;
-		s->c.rk_next_ns = lwt_now_ns() + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
-		if (rekey_derive(d, s, ep, s->c.rk_priv, r.pub, s->c.rk_pub, true, &k)) {
+		s->c.rk_next_ns = lwt_now_ns() + (uint64_t)(i > 0 && d->cfg.mode == LWT_MODE_CLIENT ?
+					lwt_p2p_rekey_s(d, i) : (unsigned int)d->cfg.config_push_interval) * 1000000000ull;
+		if (rekey_derive(d, i, s, ep, s->c.rk_priv, r.pub, s->c.rk_pub, true, &k)) {
 			lwt_warn("peer %s: key rotation %u failed", lwt_peer_str(s, ps, sizeof(ps)), ep);
 			d->rekeys_failed++;
 		} else {
@@ -424,7 +438,7 @@ static void rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 	 * change what we repeat when the server asks again for the epoch we
 	 * are at (the server would then derive other keys than ours). */
 	if (lwt_x25519_keygen(priv, pub) ||
-	    rekey_derive(d, s, ep, priv, r.pub, pub, false, &k)) {
+	    rekey_derive(d, i, s, ep, priv, r.pub, pub, false, &k)) {
 		memset(priv, 0, sizeof(priv));
 		lwt_warn("key rotation %u failed", ep);
 		return;
@@ -840,7 +854,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 		break;
 	case LWT_EVT_MSG:
 		if (m->len && (m->data[0] == LWT_MSG_REKEY || m->data[0] == LWT_MSG_REKEY_ACK))
-			rekey_msg(d, m->slot, m->data, m->len);
+			lwt_rekey_msg(d, m->slot, m->data, m->len);
 		else if (m->len && m->data[0] == LWT_MSG_PEERS)
 			lwt_peers_msg(d, m->data, m->len);
 		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_CLOSE)
@@ -1008,7 +1022,7 @@ static void tick(struct lwt_daemon *d)
 				cmd(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
 			}
 			if (d->cfg.mode == LWT_MODE_SERVER && d->cfg.config_push_interval > 0)
-				rekey_tick(d, i, now);
+				lwt_rekey_tick(d, i, now);
 			break;
 		}
 	}

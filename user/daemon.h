@@ -465,6 +465,14 @@ void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now);
 /* Server: tell every client to end its direct paths (client_isolation
  * turned on). Client: the hub says peer ip left: end its direct path. */
 void lwt_p2p_close_all(struct lwt_daemon *d);
+/* Client, direct slot i: the pair's PAKE keys; its rotation period, s
+ * (the hub's config_push_interval, told in the punch order; 0 off). */
+const struct lwt_psk_keys *lwt_p2p_psk(struct lwt_daemon *d, int i);
+unsigned int lwt_p2p_rekey_s(struct lwt_daemon *d, int i);
+/* control.c: key rotation of slot i (server, or a direct path's responder
+ * offers; the other side answers). */
+void lwt_rekey_tick(struct lwt_daemon *d, int i, uint64_t now);
+void lwt_rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len);
 void lwt_p2p_peer_gone(struct lwt_daemon *d, uint32_t ip);
 /* `lwt-ctl peers` / status: a cJSON array of the direct paths (client),
  * or of counters (server); cJSON * as void *. */

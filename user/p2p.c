@@ -70,6 +70,7 @@ struct p2p_peer {
 	int state;
 	uint8_t role;			/* enum lwt_p2p_role */
 	uint32_t pair_id;
+	uint16_t rekey_s;		/* key rotation period (the hub's), 0 off */
 	struct lwt_psk_keys psk;	/* from the pair secret */
 	struct lwt_hs_client hs;	/* initiator */
 	uint8_t expect_ca[LWT_HS_CONFIRM_LEN];	/* responder, between HELLO_ACK and CONFIRM */
@@ -286,6 +287,7 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 	e->acked = false;
 	e->role = o->role;
 	e->pair_id = ntohl(o->pair_id);
+	e->rekey_s = ntohs(o->rekey_s);
 	hex(o->secret, sizeof(o->secret), sec);
 	if (lwt_crypto_psk_derive(sec, &e->psk)) {
 		OPENSSL_cleanse(sec, sizeof(sec));
@@ -381,6 +383,9 @@ static void install(struct lwt_daemon *d, struct p2p_peer *e, const struct lwt_s
 		return;
 	}
 	d->slots[i].c.session_id = session_id;
+	d->slots[i].c.rk_pending = false;
+	d->slots[i].c.rk_epoch = 0;
+	d->slots[i].c.rk_next_ns = lwt_now_ns() + (uint64_t)e->rekey_s * NS;
 	lwt_cmd_data(d, LWT_CMD_INSTALL, i, NULL, 0, in);
 	/* The peer moves its packets to us at our first record. */
 	lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
@@ -526,9 +531,13 @@ void lwt_p2p_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			lwt_cmd_data(d, LWT_CMD_KEEPALIVE, m->slot, NULL, 0, NULL);
 		}
 		break;
-	default:
-		/* Control records (routes, peers, punch orders) come only from
-		 * the hub: a peer's are ignored. */
+	case LWT_EVT_MSG:
+		/* Key rotation is the path's own; control records (routes,
+		 * peers, punch orders) come only from the hub: a peer's are
+		 * ignored. */
+		if (m->len && (m->data[0] == LWT_MSG_REKEY || m->data[0] == LWT_MSG_REKEY_ACK) &&
+		    e->state == P_UP)
+			lwt_rekey_msg(d, m->slot, m->data, m->len);
 		break;
 	}
 }
@@ -577,6 +586,8 @@ static void up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 		}
 		return;
 	}
+	if (e->role == LWT_P2P_RESPONDER && e->rekey_s && s->c.phase == LWT_PH_UP)
+		lwt_rekey_tick(d, i, now);
 	if ((sent && now - last_rx > SILENT_NS && !e->ask_ns) ||
 	    (now - e->active_ns < ACTIVE_NS && now - e->ka_ns >= ACTIVE_NS) ||
 	    now - e->ka_ns >= idle_ka) {
@@ -630,6 +641,16 @@ void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now)
 	}
 }
 
+const struct lwt_psk_keys *lwt_p2p_psk(struct lwt_daemon *d, int i)
+{
+	return &d->p2p->p[i - 1].psk;
+}
+
+unsigned int lwt_p2p_rekey_s(struct lwt_daemon *d, int i)
+{
+	return d->p2p->p[i - 1].rekey_s;
+}
+
 const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip)
 {
 	const struct p2p_peer *e;
@@ -679,6 +700,8 @@ static void punch_fill(struct lwt_daemon *d, struct lwt_p2p_punch *o, int to, in
 	o->your_pub_port = t->c.rport;
 	o->role = ntohl(t->c.tun_ip) < ntohl(p->c.tun_ip) ? LWT_P2P_INITIATOR : LWT_P2P_RESPONDER;
 	o->strategy = LWT_P2P_TCP;
+	o->rekey_s = htons(d->cfg.config_push_interval > 65535 ? 65535 :
+			   (uint16_t)d->cfg.config_push_interval);
 	/* The order reaches each side after half its RTT: the nearer one
 	 * waits for the farther, so that both start together. */
 	o->delay_ms = htons((uint16_t)((max_rtt_us - (rtt < max_rtt_us ? rtt : max_rtt_us)) / 2000));

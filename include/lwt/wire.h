@@ -179,7 +179,7 @@ struct lwt_p2p_punch {
 	__u8 role;			/* enum lwt_p2p_role */
 	__u8 strategy;			/* enum lwt_p2p_strategy */
 	__be16 delay_ms;		/* start after this: both sides start together */
-	__be16 pad;
+	__be16 rekey_s;			/* the hub's config_push_interval (capped), 0 = off */
 	__be32 pair_id;
 	__u8 secret[32];
 } __attribute__((packed));

@@ -19,7 +19,9 @@ natlab_site a port
 natlab_site b port
 natlab_site y symmetric
 HUB=$HUB_ADDR
-srv() { start server hub -m server -l "$HUB:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
+# Keys rotate every 3 s (config_push_interval): the hub's sessions, and the
+# direct paths at the pace the hub tells them in its punch orders.
+srv() { start server hub -m server -l "$HUB:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts -config-push-interval 3 "$@"; }
 # cli SITE TUNNEL_IP
 cli() { start "c$1" "${NATLAB_CLIENT[$1]}" -m client -r "$HUB:9000" -t "$2/24" -k "$KEY" -tun-name lwtc "${@:3}"; }
 # path_of SITE PEER_TUNNEL_IP: the client's path to the peer.
@@ -54,6 +56,15 @@ f1=$(fwd)
 say "hub forwarded $((f1 - f0)) packets during the transfer"
 [ $((f1 - f0)) -le 5 ] || fail "the hub forwarded $((f1 - f0)) packets of a direct transfer"
 direct a 10.0.0.12 || fail "a's path to b is no longer direct after the transfer"
+# The direct path rotates its own keys (the responder offers, as the hub
+# does), and carries on under them.
+depoch() { jget "${NATLAB_CLIENT[$1]}" lwtc '[.peers[] | select(.path == "direct-tcp") | .key_epoch][0] // 0'; }
+wait_for 12 "the direct path a <-> b rotated its keys twice" sh -c "[ \$(ip netns exec $PFX-${NATLAB_CLIENT[a]} $CTL -i lwtc stats --json | jq '[.peers[] | select(.path == \"direct-tcp\") | .key_epoch][0] // 0') -ge 2 ]" ||
+	fail "a's direct path to b is at key epoch $(depoch a)"
+f0=$(fwd)
+nsx "${NATLAB_CLIENT[a]}" ping -c 5 -i 0.1 -W 2 -q 10.0.0.12 || fail "a -> b after key rotations"
+[ $(($(fwd) - f0)) -le 2 ] || fail "a -> b left the direct path after key rotations"
+say "direct path at key epoch $(depoch a) (a) / $(depoch b) (b)"
 # Both NATs hold the direct flow as an ordinary, assured TCP connection.
 for s in a b; do
 	nsx "${NATLAB_ROUTER[$s]}" conntrack -L -p tcp 2>/dev/null | grep -v "dport=9000 " >&2 || true
