@@ -41,7 +41,7 @@ enum lwt_cmd {
 	LWT_CMD_SEND_FRAME,	/* send data[len] as one segment on slot */
 	LWT_CMD_INSTALL,	/* ptr = struct lwt_install *, slot becomes a session */
 	LWT_CMD_KILL,		/* drop slot */
-	LWT_CMD_KEEPALIVE,	/* send a keepalive on slot */
+	LWT_CMD_KEEPALIVE,	/* send a keepalive on slot (data[0] = 1: wanting no answer) */
 	LWT_CMD_CLOSE,		/* send an encrypted CLOSE on slot */
 	LWT_CMD_RESYN,		/* client: SYN unanswered, send it again */
 	LWT_CMD_SEND_MSG,	/* seal a record of type u64 with body data[len] on slot */
@@ -277,7 +277,7 @@ struct lwt_slot {
 		uint8_t rk_priv[32], rk_pub[32];
 		/* server, p2p.c: the client takes direct paths (LWT_P2P_F_*),
 		 * its LAN candidate */
-		uint8_t p2p_flags;
+		uint8_t p2p_flags, p2p_nat;	/* ... and its NAT as it detected it */
 		uint16_t p2p_lan_port;
 		uint32_t p2p_lan_addr;
 		bool peers_full;	/* server: owes this client the full peer list */

@@ -1537,8 +1537,9 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		post(d, LWT_EVT_KILLED, m->slot, NULL, 0);
 		break;
 	case LWT_CMD_KEEPALIVE:
+		/* data[0] = 1: a heartbeat that wants no answer (sent as one). */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
-			send_keepalive(x, s, false);
+			send_keepalive(x, s, m->len == 1 && m->data[0] == 1);
 		break;
 	case LWT_CMD_CLOSE:
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)

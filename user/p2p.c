@@ -31,6 +31,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "natdetect.h"
 
 #define NS 1000000000ull
 #define MS 1000000ull
@@ -71,6 +72,7 @@ struct p2p_peer {
 	uint8_t role;			/* enum lwt_p2p_role */
 	uint32_t pair_id;
 	uint16_t rekey_s;		/* key rotation period (the hub's), 0 off */
+	uint8_t peer_nat;		/* the peer's NAT as it reported it (lwt_nat_kind) */
 	struct lwt_psk_keys psk;	/* from the pair secret */
 	struct lwt_hs_client hs;	/* initiator */
 	uint8_t expect_ca[LWT_HS_CONFIRM_LEN];	/* responder, between HELLO_ACK and CONFIRM */
@@ -100,7 +102,8 @@ struct lwt_p2p {
 		uint64_t ns;
 	} recent[RECENT];
 	unsigned int recent_next;
-	uint64_t orders_sent, reqs_refused;
+	uint64_t orders_sent, reqs_refused, ruled_out;
+	int nat_told;			/* client: the NAT kind last told the hub, -1 none */
 };
 
 static const char *ip_s(uint32_t ip, char *b)
@@ -111,7 +114,10 @@ static const char *ip_s(uint32_t ip, char *b)
 int lwt_p2p_init(struct lwt_daemon *d)
 {
 	d->p2p = calloc(1, sizeof(*d->p2p));
-	return d->p2p ? 0 : -ENOMEM;
+	if (!d->p2p)
+		return -ENOMEM;
+	d->p2p->nat_told = -1;
+	return 0;
 }
 
 static void peer_wipe(struct p2p_peer *e)
@@ -210,17 +216,44 @@ static void path_end(struct lwt_daemon *d, struct p2p_peer *e, const char *why, 
 
 /* --- client: the hub session -------------------------------------------- */
 
-void lwt_p2p_hub_up(struct lwt_daemon *d)
+static const char *nat_name(int k)
+{
+	static const char *const n[] = { "Unknown", "None/Open", "Full Cone",
+		"Full Cone or Restricted Cone", "Restricted Cone", "Port-Restricted Cone", "Symmetric" };
+
+	return k >= 0 && k <= LWT_NAT_SYMMETRIC ? n[k] : "Unknown";
+}
+
+/* Our NAT as detection last judged it (natdetect.c), 0 unknown. */
+static int nat_kind(const struct lwt_daemon *d)
+{
+	struct lwt_nat_verdict v;
+	uint32_t addr;
+	uint16_t port;
+
+	return lwt_natdet_result(d, &v, &addr, &port) ? v.kind : LWT_NAT_UNKNOWN;
+}
+
+/* P2P_HELLO: at the session's start, and again when NAT detection has
+ * judged our NAT (the hub rules out pairs that cannot meet). */
+static void hello_hub(struct lwt_daemon *d)
 {
 	struct lwt_p2p_hello h = { 0 };
 
-	if (!enabled(d))
-		return;
 	h.lan_addr = d->local_ip;
 	h.lan_port = d->filter.lport;
 	h.flags = LWT_P2P_F_TCP;
+	h.nat = (uint8_t)nat_kind(d);
 	if (lwt_send_msg(d, 0, LWT_MSG_P2P_HELLO, &h, sizeof(h)))
 		lwt_warn("p2p: couldn't tell the hub our candidates (queue full)");
+	else
+		d->p2p->nat_told = h.nat;
+}
+
+void lwt_p2p_hub_up(struct lwt_daemon *d)
+{
+	if (enabled(d))
+		hello_hub(d);
 }
 
 /* The direct flows share the hub session's local port, which goes with
@@ -269,7 +302,7 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 	struct p2p_peer *e;
 
 	if (!o->peer_tun_ip || o->peer_tun_ip == d->cfg.tun_ip || o->role > LWT_P2P_RESPONDER ||
-	    o->strategy != LWT_P2P_TCP || !o->peer_pub_addr || !o->peer_pub_port) {
+	    o->strategy > LWT_P2P_TCP || !o->peer_pub_addr || !o->peer_pub_port) {
 		d->p2p->orders_bad++;
 		lwt_log_rl(LWT_LOG_WARN, "p2p: the hub's punch order makes no sense; ignored");
 		return;
@@ -281,6 +314,20 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 	}
 	if (e->state != P_IDLE && e->pair_id == ntohl(o->pair_id))
 		return;			/* the same order again */
+	e->peer_nat = o->peer_nat;
+	if (o->strategy == LWT_P2P_NONE) {
+		/* The hub knows both NATs: no punch could pass. Asked again
+		 * after the longest wait (a NAT may change). */
+		if (e->state == P_IDLE) {
+			snprintf(e->why, sizeof(e->why), "ruled out by both NAT types");
+			e->punch_wall_ms = lwt_wall_ms();
+			e->retry_ms = RETRY_MAX_MS;
+			e->retry_ns = now + RETRY_MAX_MS * MS;
+			lwt_info("peer %s: no direct path: both NAT types rule it out (the peer's: %s); "
+				 "through the hub", ip_s(e->tun_ip, a), nat_name(e->peer_nat));
+		}
+		return;
+	}
 	if (e->state != P_IDLE)
 		path_end(d, e, "a new punch order", false);
 	d->p2p->orders++;
@@ -543,9 +590,11 @@ void lwt_p2p_event(struct lwt_daemon *d, const struct lwt_msg *m)
 }
 
 /* A direct path in use: heartbeats, and failover when the peer stops
- * answering. Sending and hearing nothing for SILENT_NS, we ask (a
- * keepalive, which the peer answers); no answer within ANSWER_NS, the path
- * is dead. Idle, a keepalive every p2p_keepalive_interval asks the same. */
+ * answering. Sending and hearing nothing for SILENT_NS, or every
+ * ACTIVE_NS while traffic flows, we ask (a keepalive, which the peer
+ * answers); no answer within ANSWER_NS (or 4 RTTs), the path is dead. Idle,
+ * the initiator sends one unanswered keepalive every
+ * p2p_keepalive_interval. */
 static void up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 {
 	int i = slot_of(d, e);
@@ -589,12 +638,17 @@ static void up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	if (e->role == LWT_P2P_RESPONDER && e->rekey_s && s->c.phase == LWT_PH_UP)
 		lwt_rekey_tick(d, i, now);
 	if ((sent && now - last_rx > SILENT_NS && !e->ask_ns) ||
-	    (now - e->active_ns < ACTIVE_NS && now - e->ka_ns >= ACTIVE_NS) ||
-	    now - e->ka_ns >= idle_ka) {
+	    (now - e->active_ns < ACTIVE_NS && now - e->ka_ns >= ACTIVE_NS)) {
 		e->ka_ns = now;
 		if (!e->ask_ns)
 			e->ask_ns = now;
 		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
+	} else if (e->role == LWT_P2P_INITIATOR && now - e->ka_ns >= idle_ka) {
+		/* Idle: one record each p2p_keepalive_interval keeps both NATs'
+		 * entries (the peer's pure ACK refreshes its side), and wants no
+		 * answer: a dead path shows once traffic comes (above). */
+		e->ka_ns = now;
+		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, (uint8_t[]){ 1 }, 1, NULL);
 	}
 }
 
@@ -602,6 +656,8 @@ void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now)
 {
 	if (d->cfg.mode != LWT_MODE_CLIENT || !enabled(d))
 		return;
+	if (d->slots[0].c.phase == LWT_PH_UP && d->p2p->nat_told != nat_kind(d))
+		hello_hub(d);
 	for (int k = 0; k < LWT_P2P_SLOTS; k++) {
 		struct p2p_peer *e = &d->p2p->p[k];
 		struct lwt_slot *s = &d->slots[k + 1];
@@ -700,11 +756,22 @@ static void punch_fill(struct lwt_daemon *d, struct lwt_p2p_punch *o, int to, in
 	o->your_pub_port = t->c.rport;
 	o->role = ntohl(t->c.tun_ip) < ntohl(p->c.tun_ip) ? LWT_P2P_INITIATOR : LWT_P2P_RESPONDER;
 	o->strategy = LWT_P2P_TCP;
+	o->peer_nat = p->c.p2p_nat;
+	o->your_nat = t->c.p2p_nat;
 	o->rekey_s = htons(d->cfg.config_push_interval > 65535 ? 65535 :
 			   (uint16_t)d->cfg.config_push_interval);
 	/* The order reaches each side after half its RTT: the nearer one
 	 * waits for the farther, so that both start together. */
 	o->delay_ms = htons((uint16_t)((max_rtt_us - (rtt < max_rtt_us ? rtt : max_rtt_us)) / 2000));
+}
+
+/* Fake TCP cannot meet a symmetric NAT (a new port per destination) from
+ * behind a NAT that filters by port: the symmetric side's SYN comes from a
+ * port the other NAT never sent to. Against no NAT or a cone that filters
+ * by address at most, the other side answers the port the SYN came from. */
+static bool ruled_out(int a, int b)
+{
+	return a == LWT_NAT_SYMMETRIC && (b == LWT_NAT_SYMMETRIC || b == LWT_NAT_PORT_RESTRICTED_CONE);
 }
 
 static void request(struct lwt_daemon *d, int i, uint32_t ip)
@@ -726,6 +793,15 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 	}
 	if (ordered_lately(d->p2p, s, &d->slots[j], lwt_now_ns()))
 		return;
+	if (ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
+	    ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat)) {
+		/* Only the one who asked learns it, with no secret. */
+		d->p2p->ruled_out++;
+		punch_fill(d, &o, i, j, 0);
+		o.strategy = LWT_P2P_NONE;
+		lwt_send_msg(d, i, LWT_MSG_P2P_PUNCH, &o, sizeof(o));
+		return;
+	}
 	ra = (uint32_t)atomic_load_explicit(&s->rtt_us, memory_order_relaxed);
 	rb = (uint32_t)atomic_load_explicit(&d->slots[j].rtt_us, memory_order_relaxed);
 	max = ra > rb ? ra : rb;
@@ -765,6 +841,7 @@ void lwt_p2p_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
 
 			memcpy(&h, m + 1, sizeof(h));
 			s->c.p2p_flags = h.flags;
+			s->c.p2p_nat = h.nat <= LWT_NAT_SYMMETRIC ? h.nat : LWT_NAT_UNKNOWN;
 			s->c.p2p_lan_addr = h.lan_addr;
 			s->c.p2p_lan_port = h.lan_port;
 		} else if (m[0] == LWT_MSG_P2P_REQ && len == 1 + sizeof(struct lwt_p2p_req)) {
@@ -808,8 +885,10 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		cJSON_AddNumberToObject(o, "orders_sent", (double)p->orders_sent);
 		cJSON_AddNumberToObject(o, "requests_refused", (double)p->reqs_refused);
+		cJSON_AddNumberToObject(o, "ruled_out", (double)p->ruled_out);
 		return o;
 	}
+	cJSON_AddStringToObject(o, "nat", nat_name(nat_kind(d)));
 	cJSON_AddNumberToObject(o, "requests", (double)p->reqs);
 	cJSON_AddNumberToObject(o, "orders", (double)p->orders);
 	cJSON_AddNumberToObject(o, "orders_bad", (double)p->orders_bad);
@@ -845,6 +924,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 		}
 		if (e->punch_wall_ms)
 			cJSON_AddNumberToObject(x, "last_punch_ms", (double)e->punch_wall_ms);
+		cJSON_AddStringToObject(x, "peer_nat", nat_name(e->peer_nat));
 		if (e->punch_ms)
 			cJSON_AddNumberToObject(x, "punch_to_direct_ms", e->punch_ms);
 		if (e->why[0])

@@ -148,7 +148,7 @@ struct lwt_p2p_hello {
 	__be32 lan_addr;
 	__be16 lan_port;
 	__u8 flags;			/* LWT_P2P_F_* the client can do */
-	__u8 pad;
+	__u8 nat;			/* its NAT as detected (natdetect.h enum lwt_nat_kind), 0 unknown */
 } __attribute__((packed));
 _Static_assert(sizeof(struct lwt_p2p_hello) == 8, "lwt_p2p_hello");
 #define LWT_P2P_F_TCP 0x01		/* direct fake TCP (simultaneous open) */
@@ -163,6 +163,7 @@ enum lwt_p2p_role {
 	LWT_P2P_RESPONDER = 1,		/* answers it */
 };
 enum lwt_p2p_strategy {
+	LWT_P2P_NONE = 0,		/* no punch: the two NATs rule a direct path out */
 	LWT_P2P_TCP = 1,		/* fake-TCP simultaneous open */
 };
 
@@ -182,8 +183,10 @@ struct lwt_p2p_punch {
 	__be16 rekey_s;			/* the hub's config_push_interval (capped), 0 = off */
 	__be32 pair_id;
 	__u8 secret[32];
+	__u8 peer_nat, your_nat;	/* as each reported it (enum lwt_nat_kind), 0 unknown */
+	__u8 pad[2];
 } __attribute__((packed));
-_Static_assert(sizeof(struct lwt_p2p_punch) == 64, "lwt_p2p_punch");
+_Static_assert(sizeof(struct lwt_p2p_punch) == 68, "lwt_p2p_punch");
 
 /* Peer info: the clients a client can reach through the server. A full
  * list (LWT_PEERS_F_FULL, FIRST..LAST like route lists) or, with

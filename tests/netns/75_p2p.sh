@@ -78,8 +78,11 @@ done
 
 say "y (symmetric NAT) <-> a: relayed, and traffic flows"
 nsx "${NATLAB_CLIENT[y]}" ping -c 3 -i 0.1 -W 2 -q 10.0.0.11 || fail "y -> a"
-wait_for 15 "y's punch to a failed" sh -c "ip netns exec $PFX-${NATLAB_CLIENT[y]} $CTL -i lwtc status --json |
-	jq -en 'input | [.p2p.paths[] | select(.tunnel_ip == \"10.0.0.11\") | .last_failure // empty] | length > 0' >/dev/null"
+# Traffic goes on meanwhile (a client asks again while it sends).
+wait_for 15 "y's punch to a failed" sh -c "ip netns exec $PFX-${NATLAB_CLIENT[y]} ping -c 1 -W 1 -q 10.0.0.11 >/dev/null; \
+	ip netns exec $PFX-${NATLAB_CLIENT[y]} $CTL -i lwtc status --json |
+	jq -en 'input | [.p2p.paths[] | select(.tunnel_ip == \"10.0.0.11\") | .last_failure // empty] | length > 0' >/dev/null" ||
+	fail "y's punch to a: $(ctl "${NATLAB_CLIENT[y]}" lwtc stats --json | jq -c .p2p) hub: $(ctl hub lwts stats --json | jq -c .p2p)"
 relayed y 10.0.0.11 || fail "y's path to a is $(path_of y 10.0.0.11), not relay-hub"
 f0=$(fwd)
 nsx "${NATLAB_CLIENT[y]}" ping -c 5 -i 0.1 -W 2 -q 10.0.0.11 || fail "y -> a relayed"
