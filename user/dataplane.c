@@ -363,18 +363,26 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	return 0;
 }
 
-static void send_keepalive(struct dpctx *x, struct lwt_slot *s, bool reply)
+/* reply: an answer to the peer's keepalive (echoing it), or with heartbeat
+ * a keepalive that wants no answer and echoes nothing (P2P's idle one). */
+static void send_keepalive_as(struct dpctx *x, struct lwt_slot *s, bool reply, bool heartbeat)
 {
 	struct lwt_keepalive ka = { 0 };
 	uint64_t now = lwt_now_ns();
 
 	ka.sent_ns = htobe64(now);
-	ka.echo_ns = htobe64(s->last_echo_ns);
-	if (s->last_echo_ns)
+	if (!heartbeat)
+		ka.echo_ns = htobe64(s->last_echo_ns);
+	if (s->last_echo_ns && !heartbeat)
 		ka.echo_delay_us = htonl((uint32_t)((now - s->last_echo_rx_ns) / 1000));
-	ka.is_reply = reply;
+	ka.is_reply = reply || heartbeat;
 	if (send_record(x, s, LWT_MSG_KEEPALIVE, &ka, sizeof(ka), tx_buf(x)) == 0)
 		LWT_CTR_INC(&s->ctr, keepalives_tx);
+}
+
+static void send_keepalive(struct dpctx *x, struct lwt_slot *s, bool reply)
+{
+	send_keepalive_as(x, s, reply, false);
 }
 
 /* A RST or FIN at the exact sequence on a session, or another flow of its
@@ -1539,7 +1547,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	case LWT_CMD_KEEPALIVE:
 		/* data[0] = 1: a heartbeat that wants no answer (sent as one). */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
-			send_keepalive(x, s, m->len == 1 && m->data[0] == 1);
+			send_keepalive_as(x, s, false, m->len == 1 && m->data[0] == 1);
 		break;
 	case LWT_CMD_CLOSE:
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)

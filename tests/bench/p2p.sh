@@ -101,6 +101,15 @@ nsx "${NATLAB_CLIENT[p]}" ping -c 20 -i 0.05 -q "${TIP[q]}" >/dev/null 2>&1 || t
 wait_for 30 "p direct to q" sh -c "[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[p]} $CTL -i lwtc status --json | jq -r '[.p2p.paths[] | select(.tunnel_ip == \"${TIP[q]}\") | .path][0]')\" = direct-tcp ]"
 dbps=$(tp direct)
 drtt=$(rtt)
+# Idle cost: segments both sides send on the direct path over IDLE s of
+# silence (records and pure ACKs of the direct slot).
+IDLE=${LWT_BENCH_P2P_IDLE:-75}
+segs() { jget "${NATLAB_CLIENT[$1]}" lwtc '[.peers[] | select(.path == "direct-tcp") | .tx_packets + .pure_acks][0] // 0'; }
+sleep 5
+i0=$(( $(segs p) + $(segs q) ))
+sleep "$IDLE"
+i1=$(( $(segs p) + $(segs q) ))
+say "idle direct path: $((i1 - i0)) segments in $IDLE s (both directions)"
 cli p -p2p=false
 cli q -p2p=false
 rbps=$(tp relayed)
@@ -110,8 +119,10 @@ jq -n --argjson pq "${RES[p-q]}" --argjson ll "${RES[l-l2]}" --argjson np "${RES
 	--argjson dp "${RES[d-p]}" --argjson fs "${RES[f-s]}" \
 	--argjson fo "$(printf '%s\n' "${fo[@]}" | jq -Rsc 'split("\n") | map(select(length > 0) | tonumber)')" \
 	--argjson dbps "$dbps" --argjson rbps "$rbps" --arg drtt "$drtt" --arg rrtt "$rrtt" \
+	--argjson idle "$((i1 - i0))" --argjson idles "$IDLE" \
 	'{ time_to_direct_ms: { "port-port": $pq, "lan": $ll, "none-port": $np, "double-port": $dp,
 	   "full-symmetric": $fs },
 	   failover_gap_ms: $fo,
+	   idle: { seconds: $idles, segments_both_ways: $idle },
 	   direct: { mbps: ($dbps / 1e6 | floor), rtt_ms: ($drtt | tonumber) },
 	   relayed: { mbps: ($rbps / 1e6 | floor), rtt_ms: ($rrtt | tonumber) } }' | tee "$OUT/p2p.json"

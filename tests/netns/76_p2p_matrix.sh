@@ -51,8 +51,13 @@ expect() {
 	nsx "${NATLAB_CLIENT[$a]}" ping -c 2 -i 0.1 -W 2 -q "${TIP[$b]}" >&2 || fail "$a -> $b through the hub"
 	if [ "$want" = relay-hub ]; then
 		wait_for 15 "$a's punch to $b failed" failed "$a" "$b" || fail "$a -> $b: punch did not fail"
+		# Both NATs are detected by now: the hub rules the punch out
+		# instead of letting it fail after 5 s of SYNs.
+		why=$(jget "${NATLAB_CLIENT[$a]}" lwtc "[.p2p.paths[] | select(.tunnel_ip == \"${TIP[$b]}\") | .last_failure][0]")
+		[ "$why" = "ruled out by both NAT types" ] || fail "$a -> $b failed with '$why', not ruled out by NAT types"
 		is_path "$a" "$b" relay-hub || fail "$a -> $b is $(path "$a" "$b") after a failed punch"
-		is_path "$b" "$a" relay-hub || fail "$b -> $a is $(path "$b" "$a") after a failed punch"
+		# The other side got no order at all ("none") or failed too.
+		case "$(path "$b" "$a")" in relay-hub | none) ;; *) fail "$b -> $a is $(path "$b" "$a") after a failed punch" ;; esac
 		f0=$(fwd)
 		nsx "${NATLAB_CLIENT[$a]}" ping -c 3 -i 0.1 -W 2 -q "${TIP[$b]}" >&2 || fail "$a -> $b relayed"
 		f1=$(fwd)
