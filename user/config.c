@@ -66,7 +66,7 @@ static const struct keydef keys[] = {
 	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type (default true)" },
 	{ "enable_xdp", "xdp", K_BOOL, F(enable_xdp), 0, 0, "XDP/AF_XDP data plane (default true)" },
 	{ "xdp_mode", "xdp-mode", K_STR, F(xdp_mode), 0, 0, "lwt: auto, native or generic (default auto)" },
-	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
+	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune the kernel for lwt: TUN txqueuelen, no sysctl (default true)" },
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between the segments sent for the TUN's packets, us, per poller thread; 0 = off" },
 	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload, 0 or 621..65000: the TUN MTU is lowered to fit; 0 = from MTU" },
@@ -1008,13 +1008,11 @@ struct inactive {
 static bool p2p_on(const struct lwt_config *c) { return c->p2p_enabled; }
 static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
 static bool nat_on(const struct lwt_config *c) { return c->enable_nat_detection; }
-static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
 
 static const struct inactive inactive[] = {
 	{ "p2p_enabled", p2p_on, "P2P paths are not active yet; traffic goes through the server" },
 	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
 	{ "enable_nat_detection", nat_on, "NAT detection is not active yet" },
-	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },
 };
 
 void lwt_config_log_notes(const struct lwt_config *c)

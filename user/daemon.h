@@ -30,6 +30,7 @@
 #include "fecctl.h"
 #include "fwrule.h"
 #include "handshake.h"
+#include "ktune.h"
 #include "queue.h"
 #include "replay.h"
 #include "resolve.h"
@@ -339,6 +340,7 @@ struct lwt_daemon {
 	char pin_root[32];
 	int pin_root_fd;		/* -1: none */
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
+	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
 };
 
 uint64_t lwt_now_ns(void);
