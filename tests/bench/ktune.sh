@@ -5,9 +5,12 @@
 # so that a load which comes and goes hits both alike; medians over the
 # rounds. Per path (raw sockets, AF_XDP) and state, the daemons are
 # restarted and run:
-#   udp up / down   iperf3 -u at LWT_KTUNE_UDP (300M), 1300-byte datagrams:
-#                   loss %, and the packets the sending side's TUN queue
-#                   dropped (its tx_dropped) -- what txqueuelen is for
+#   udp up / down   iperf3 -u at LWT_KTUNE_UDP (300M), 1300-byte datagrams,
+#                   a 4 MB socket buffer (-w): loss %, the packets the
+#                   sending side's TUN queue dropped (its tx_dropped) --
+#                   what txqueuelen is for -- and those the receiving
+#                   iperf3's socket had no room for (UdpRcvbufErrors: the
+#                   application's loss, not lwt's)
 #   tcp up / down   iperf3 TCP, 1 stream: Mbit/s
 #   rtt under load  ping client -> server (10 ms) during the tcp up run: a
 #                   longer queue must not add delay to a TCP bulk flow
@@ -35,6 +38,7 @@ median() {
 		awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 tun_txdrop() { ip -n "$PFX-$1" -j -s link show "$2" | jq '.[0].stats64.tx.dropped'; }
+rcvbuf_errs() { ip netns exec "$PFX-$1" nstat -az UdpRcvbufErrors | awk '$1 == "UdpRcvbufErrors" { print $2 }'; }
 
 up() {
 	start_server "$@" 2>>"$TRACE"
@@ -45,11 +49,14 @@ down() { stop "$server_PID"; stop "$client_PID"; }
 
 # udp NAME DIR: one iperf3 -u run; appends loss and TUN drops.
 udp() {
-	local key=$1 dir=$2 rev= tn=c tun=lwtc d0 d1 out=$LOGDIR/iperf-udp.json
-	[ "$dir" = down ] && rev=-R tn=s tun=lwts
+	local key=$1 dir=$2 rev= tn=c tun=lwtc rn=s d0 d1 e0 e1 out=$LOGDIR/iperf-udp.json
+	[ "$dir" = down ] && rev=-R tn=s tun=lwts rn=c
 	d0=$(tun_txdrop $tn $tun)
-	iperf_run s 10.0.0.1 c "$out" -t "$SECS" -u -b "$UDP" -l 1300 $rev >/dev/null 2>>"$TRACE"
+	e0=$(rcvbuf_errs $rn)
+	iperf_run s 10.0.0.1 c "$out" -t "$SECS" -u -b "$UDP" -l 1300 -w 4M $rev >/dev/null 2>>"$TRACE"
 	d1=$(tun_txdrop $tn $tun)
+	e1=$(rcvbuf_errs $rn)
+	add "$key,udp_${dir}_rcvbuf" "$((e1 - e0))"
 	add "$key,udp_${dir}_loss" "$(jq -r '.end.sum.lost_percent // "-" | if type == "number" then . * 100 | round / 100 else . end' "$out" 2>/dev/null || echo -)"
 	add "$key,udp_${dir}_tundrop" "$((d1 - d0))"
 }
@@ -87,7 +94,7 @@ for path in "${KPATHS[@]}"; do
 	done
 done
 
-METRICS="txqlen udp_up_loss udp_up_tundrop udp_down_loss udp_down_tundrop tcp_up tcp_down rtt_load_ms"
+METRICS="txqlen udp_up_loss udp_up_tundrop udp_up_rcvbuf udp_down_loss udp_down_tundrop udp_down_rcvbuf tcp_up tcp_down rtt_load_ms"
 {
 	printf '{"kernel": "%s", "cpus": %s, "rounds": %s, "seconds": %s, "udp_rate": "%s", "paths": {' \
 		"$(uname -r)" "$(nproc)" "$ROUNDS" "$SECS" "$UDP"
@@ -117,7 +124,7 @@ METRICS="txqlen udp_up_loss udp_up_tundrop udp_down_loss udp_down_tundrop tcp_up
 {
 	printf '\nenable_kernel_tune off (-kernel-tune=false) / on (default): medians of %s rounds, %ss runs, UDP at %s\n' \
 		"$ROUNDS" "$SECS" "$UDP"
-	printf '%-8s %-4s %7s %9s %8s %9s %8s %8s %8s %8s\n' path tune txqlen "udp up %" "up drop" "udp dn %" "dn drop" "tcp up" "tcp dn" "rtt ms"
+	printf '%-8s %-4s %7s %9s %8s %8s %9s %8s %8s %8s %8s %8s\n' path tune txqlen "udp up %" "up drop" "up app" "udp dn %" "dn drop" "dn app" "tcp up" "tcp dn" "rtt ms"
 	for path in "${KPATHS[@]}"; do
 		for state in off on; do
 			row=()
@@ -125,9 +132,10 @@ METRICS="txqlen udp_up_loss udp_up_tundrop udp_down_loss udp_down_tundrop tcp_up
 				# shellcheck disable=SC2086
 				row+=("$(median ${V[$path,$state,$m]:-})")
 			done
-			printf '%-8s %-4s %7s %9s %8s %9s %8s %8s %8s %8s\n' "${path#lwt-}" $state "${row[@]}"
+			printf '%-8s %-4s %7s %9s %8s %8s %9s %8s %8s %8s %8s %8s\n' "${path#lwt-}" $state "${row[@]}"
 		done
 	done
-	printf '(drop: packets the sending side'"'"'s TUN queue dropped; tcp Mbit/s; rtt: ping during tcp up)\n'
+	printf '(drop: packets the sending side'"'"'s TUN queue dropped; app: datagrams the receiving iperf3'"'"'s socket\n'
+	printf ' had no room for; tcp Mbit/s; rtt: ping during tcp up)\n'
 } | tee "$OUT/ktune.txt"
 say "wrote $OUT/ktune.json and $OUT/ktune.txt"
