@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # make bench: what enable_kernel_tune buys (ktune.h), tuning off
 # (-kernel-tune=false) against on (the default), back to back in each round
-# so that a load which comes and goes hits both alike; medians over the
-# rounds. Per path (raw sockets, AF_XDP) and state, the daemons are
+# and in turns (off-on, then on-off: neither always runs second) so that a
+# load which comes and goes hits both alike; medians over the rounds, and
+# for drops how many runs had any and their sum (a queue overflows in the
+# few runs where a poller starves, so the median of drops is mostly 0). Per path (raw sockets, AF_XDP) and state, the daemons are
 # restarted and run:
 #   udp up / down   iperf3 -u at LWT_KTUNE_UDP (300M), 1300-byte datagrams,
 #                   a 4 MB socket buffer (-w): loss %, the packets the
@@ -37,6 +39,13 @@ median() {
 	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n |
 		awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# stat WHAT NUMBERS...: max, sum, or nonzero (how many are not 0)
+stat() {
+	local w=$1; shift
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | awk -v w="$w" '
+		{ if ($1 > m) m = $1; s += $1; if ($1 != 0) nz++ }
+		END { if (w == "max") print m + 0; else if (w == "sum") print s + 0; else print nz + 0 }'
+}
 tun_txdrop() { ip -n "$PFX-$1" -j -s link show "$2" | jq '.[0].stats64.tx.dropped'; }
 rcvbuf_errs() { ip netns exec "$PFX-$1" nstat -az UdpRcvbufErrors | awk '$1 == "UdpRcvbufErrors" { print $2 }'; }
 
@@ -67,7 +76,9 @@ for path in "${KPATHS[@]}"; do
 	pf=
 	[ "$path" = lwt-raw ] && pf=-xdp=false
 	for r in $(seq "$ROUNDS"); do
-		for state in off on; do
+		order="off on"
+		[ $((r % 2)) = 0 ] && order="on off"
+		for state in $order; do
 			key=$path,$state
 			tf=
 			[ $state = off ] && tf=-kernel-tune=false
@@ -102,13 +113,17 @@ METRICS="txqlen udp_up_loss udp_up_tundrop udp_up_rcvbuf udp_down_loss udp_down_
 	for path in "${KPATHS[@]}"; do
 		printf '%s"%s": {' "$ps" "$path"
 		ss=
-		for state in off on; do
+		order="off on"
+		[ $((r % 2)) = 0 ] && order="on off"
+		for state in $order; do
 			printf '%s"%s": {' "$ss" "$state"
 			ms=
 			for m in $METRICS; do
 				# shellcheck disable=SC2086
-				printf '%s"%s": {"median": %s, "runs": [%s]}' "$ms" "$m" \
+				printf '%s"%s": {"median": %s, "max": %s, "sum": %s, "nonzero": %s, "runs": [%s]}' "$ms" "$m" \
 					"$(median ${V[$path,$state,$m]:-} | sed 's/^-$/null/')" \
+					"$(stat max ${V[$path,$state,$m]:-})" "$(stat sum ${V[$path,$state,$m]:-})" \
+					"$(stat nonzero ${V[$path,$state,$m]:-})" \
 					"$(printf '%s\n' ${V[$path,$state,$m]:-} | grep -E '^[0-9.]+$' | paste -sd, -)"
 				ms=", "
 			done
@@ -122,20 +137,25 @@ METRICS="txqlen udp_up_loss udp_up_tundrop udp_up_rcvbuf udp_down_loss udp_down_
 } | jq . >"$OUT/ktune.json"
 
 {
-	printf '\nenable_kernel_tune off (-kernel-tune=false) / on (default): medians of %s rounds, %ss runs, UDP at %s\n' \
+	printf '\nenable_kernel_tune off (-kernel-tune=false) / on (default): %s rounds, %ss runs, UDP at %s\n' \
 		"$ROUNDS" "$SECS" "$UDP"
-	printf '%-8s %-4s %7s %9s %8s %8s %9s %8s %8s %8s %8s %8s\n' path tune txqlen "udp up %" "up drop" "up app" "udp dn %" "dn drop" "dn app" "tcp up" "tcp dn" "rtt ms"
+	printf '%-4s %-4s %6s %13s %13s %15s %15s %8s %8s %7s\n' path tune txqlen "udp up loss%" "udp dn loss%" "TUN drops up" "TUN drops dn" \
+		"tcp up" "tcp dn" "rtt ms"
+	printf '%-4s %-4s %6s %13s %13s %15s %15s %8s %8s %7s\n' "" "" "" "median/max" "median/max" "runs: sum" "runs: sum" \
+		median median median
 	for path in "${KPATHS[@]}"; do
 		for state in off on; do
-			row=()
-			for m in $METRICS; do
-				# shellcheck disable=SC2086
-				row+=("$(median ${V[$path,$state,$m]:-})")
-			done
-			printf '%-8s %-4s %7s %9s %8s %8s %9s %8s %8s %8s %8s %8s\n' "${path#lwt-}" $state "${row[@]}"
+			v() { echo "${V[$path,$state,$1]:-}"; }
+			# shellcheck disable=SC2046
+			printf '%-4s %-4s %6s %13s %13s %15s %15s %8s %8s %7s\n' "${path#lwt-}" $state "$(median $(v txqlen))" \
+				"$(median $(v udp_up_loss))/$(stat max $(v udp_up_loss))" \
+				"$(median $(v udp_down_loss))/$(stat max $(v udp_down_loss))" \
+				"$(stat nonzero $(v udp_up_tundrop))/$ROUNDS: $(stat sum $(v udp_up_tundrop))" \
+				"$(stat nonzero $(v udp_down_tundrop))/$ROUNDS: $(stat sum $(v udp_down_tundrop))" \
+				"$(median $(v tcp_up))" "$(median $(v tcp_down))" "$(median $(v rtt_load_ms))"
 		done
 	done
-	printf '(drop: packets the sending side'"'"'s TUN queue dropped; app: datagrams the receiving iperf3'"'"'s socket\n'
-	printf ' had no room for; tcp Mbit/s; rtt: ping during tcp up)\n'
+	printf '(TUN drops: runs that had any / rounds, and their sum, of the sending side'"'"'s TUN queue;\n'
+	printf ' tcp Mbit/s; rtt: ping during tcp up; the receiving iperf3'"'"'s own socket drops: ktune.json)\n'
 } | tee "$OUT/ktune.txt"
 say "wrote $OUT/ktune.json and $OUT/ktune.txt"
