@@ -69,7 +69,7 @@ static const struct keydef keys[] = {
 	{ "nat_probe_addr", "nat-probe-addr", K_STR, F(nat_probe_addr), 0, 0, "lwt, server: a second address of this host that answers NAT probes too (tells every NAT kind apart)" },
 	{ "enable_xdp", "xdp", K_BOOL, F(enable_xdp), 0, 0, "XDP/AF_XDP data plane (default true)" },
 	{ "xdp_mode", "xdp-mode", K_STR, F(xdp_mode), 0, 0, "lwt: auto, native or generic (default auto)" },
-	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune network sysctls (default true)" },
+	{ "enable_kernel_tune", "kernel-tune", K_BOOL, F(enable_kernel_tune), 0, 0, "tune the kernel for lwt: TUN txqueuelen, no sysctl (default true)" },
 	{ "encrypt_after_auth", "encrypt-after-auth", K_BOOL, F(encrypt_after_auth), 0, 0, "data authenticated (GMAC), not encrypted" },
 	{ "faketcp_pacing_us", "faketcp-pacing-us", K_INT, F(faketcp_pacing_us), 0, 1000000, "pause between the segments sent for the TUN's packets, us, per poller thread; 0 = off" },
 	{ "faketcp_max_segment", "faketcp-max-seg", K_INT, F(faketcp_max_segment), 0, 65000, "largest TCP payload, 0 or 621..65000: the TUN MTU is lowered to fit; 0 = from MTU" },
@@ -1038,11 +1038,9 @@ struct inactive {
 };
 
 static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
-static bool tune_on(const struct lwt_config *c) { return c->enable_kernel_tune; }
 
 static const struct inactive inactive[] = {
 	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
-	{ "enable_kernel_tune", tune_on, "not active: lwt does not change global sysctls" },
 };
 
 void lwt_config_log_notes(const struct lwt_config *c)

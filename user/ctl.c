@@ -73,6 +73,28 @@ static void add_xdp(cJSON *root, struct lwt_dp *dp)
 #undef XADD
 }
 
+/* What enable_kernel_tune changed: "summary" is the status line, "changes"
+ * one entry a setting (none when nothing changed). */
+static void add_ktune(cJSON *root, struct lwt_daemon *d)
+{
+	const struct lwt_ktune *k = &d->ktune;
+	cJSON *o = cJSON_AddObjectToObject(root, "kernel_tune"), *ch, *c;
+	char buf[192];
+
+	cJSON_AddBoolToObject(o, "enabled", k->enabled);
+	lwt_ktune_describe(k, d->tun.name, buf, sizeof(buf));
+	cJSON_AddStringToObject(o, "summary", buf);
+	ch = cJSON_AddArrayToObject(o, "changes");
+	if (k->enabled && k->txqlen_to != k->txqlen_from) {
+		c = cJSON_CreateObject();
+		snprintf(buf, sizeof(buf), "%s txqueuelen", d->tun.name);
+		cJSON_AddStringToObject(c, "setting", buf);
+		cJSON_AddNumberToObject(c, "from", k->txqlen_from);
+		cJSON_AddNumberToObject(c, "to", k->txqlen_to);
+		cJSON_AddItemToArray(ch, c);
+	}
+}
+
 /* Shared with metrics.c; see daemon.h. */
 cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 {
@@ -114,6 +136,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(o, "handoff_drops", (double)ps.handoff_drops);
 		cJSON_AddItemToArray(p, o);
 	}
+	add_ktune(root, d);
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(now - d->start_ns) / 1e9);
 	cJSON_AddStringToObject(root, "tun", d->tun.name);
 	cJSON_AddNumberToObject(root, "tun_mtu", d->tun_mtu);
@@ -276,6 +299,8 @@ static char *render_text(cJSON *j, const char *what)
 		fprintf(f, "path: %s on %s (xdp: %s, %s, %.0f queue(s))  uptime %.0f s\n", S(j, "path"),
 			S(j, "iface"), S(j, "xdp_mode"), S(j, "xsk_bind"), N(j, "queues"), N(j, "uptime_s"));
 		fprintf(f, "tun: %s %s mtu %.0f\n", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
+		fprintf(f, "kernel tune: %s\n",
+			S(cJSON_GetObjectItem(j, "kernel_tune"), "summary") ?: "?");
 		fprintf(f, "pollers: %.0f", N(j, "poller_threads"));
 		k = 0;
 		cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "pollers"))

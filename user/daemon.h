@@ -30,6 +30,7 @@
 #include "fecctl.h"
 #include "fwrule.h"
 #include "handshake.h"
+#include "ktune.h"
 #include "queue.h"
 #include "replay.h"
 #include "resolve.h"
@@ -364,6 +365,7 @@ struct lwt_daemon {
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
 	struct lwt_p2p *p2p;		/* p2p.c: punch orders (server), direct paths (client) */
 	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
+	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
 };
 
 uint64_t lwt_now_ns(void);

@@ -57,7 +57,7 @@ static void usage(FILE *f)
 		   "       lwt-ctl --version\n"
 		   "commands:\n"
 		   "  status   path in use (af-xdp or raw-socket, XDP mode, copy/zero-copy, queues),\n"
-		   "           mode, TUN, sessions, uptime\n"
+		   "           mode, TUN, kernel tuning, sessions, uptime\n"
 		   "  stats    status plus every counter, totals and per peer\n"
 		   "  peers    one line per peer (--json: the array of peers)\n"
 		   "  routes   advertised routes and what became of them (accepted, refused and\n"

@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "fwrule.h"
+#include "ktune.h"
 #include "log.h"
 #include "metrics.h"
 #include "natdetect.h"
@@ -273,6 +274,8 @@ out_nomem:
 	if (r)
 		goto out_port;
 	d->instance = d->tun.name;
+	/* Before the TUN is up, so that its queues start at the new length. */
+	lwt_ktune_apply(&d->ktune, &d->tun, d->cfg.enable_kernel_tune);
 	d->tun_mtu = pick_mtu(d);
 	if (d->tun_mtu < 0)
 		goto out_tun;

@@ -111,7 +111,7 @@ int lwt_nl_link_index(const char *ifname)
 	return i ? (int)i : -ENODEV;
 }
 
-static int link_change(int ifindex, unsigned int flags, unsigned int change, int mtu)
+static int link_change2(int ifindex, unsigned int flags, unsigned int change, int mtu, int txqlen)
 {
 	struct nlreq r;
 
@@ -127,7 +127,21 @@ static int link_change(int ifindex, unsigned int flags, unsigned int change, int
 	r.ifi.ifi_change = change;
 	if (mtu > 0)
 		addattr(&r.h, IFLA_MTU, &mtu, sizeof(mtu));
+	if (txqlen > 0)
+		addattr(&r.h, IFLA_TXQLEN, &txqlen, sizeof(txqlen));
 	return talk(&r.h, NULL, NULL);
+}
+
+static int link_change(int ifindex, unsigned int flags, unsigned int change, int mtu)
+{
+	return link_change2(ifindex, flags, change, mtu, 0);
+}
+
+int lwt_nl_link_set_txqlen(int ifindex, int qlen)
+{
+	if (qlen <= 0)
+		return -EINVAL;
+	return link_change2(ifindex, 0, 0, 0, qlen);
 }
 
 int lwt_nl_link_set_mtu(int ifindex, int mtu)
@@ -394,6 +408,7 @@ int lwt_nl_neigh_get(int ifindex, uint32_t ip, uint8_t mac[6])
 
 struct mtu_ans {
 	int mtu;
+	int txqlen;
 };
 
 static int mtu_cb(struct nlmsghdr *m, void *arg)
@@ -412,16 +427,19 @@ static int mtu_cb(struct nlmsghdr *m, void *arg)
 			/* An MTU, never a value that reads as -errno. */
 			memcpy(&v, RTA_DATA(at), 4);
 			a->mtu = v >= 1 && v <= 0x7fffffff ? (int)v : -EPROTO;
+		} else if (at->rta_type == IFLA_TXQLEN && RTA_PAYLOAD(at) >= 4) {
+			uint32_t v;
+
+			memcpy(&v, RTA_DATA(at), 4);
+			a->txqlen = v <= 0x7fffffff ? (int)v : -EPROTO;
 		}
 	}
 	return 0;
 }
 
-int lwt_nl_link_mtu(int ifindex)
+static int link_get(int ifindex, struct mtu_ans *a)
 {
-	struct mtu_ans a = { -ENOENT };
 	struct nlreq r;
-	int err;
 
 	if (ifindex <= 0)
 		return -EINVAL;
@@ -431,6 +449,21 @@ int lwt_nl_link_mtu(int ifindex)
 	r.h.nlmsg_flags = NLM_F_REQUEST;
 	r.ifi.ifi_family = AF_UNSPEC;
 	r.ifi.ifi_index = ifindex;
-	err = talk(&r.h, mtu_cb, &a);
+	return talk(&r.h, mtu_cb, a);
+}
+
+int lwt_nl_link_mtu(int ifindex)
+{
+	struct mtu_ans a = { -ENOENT, -ENOENT };
+	int err = link_get(ifindex, &a);
+
 	return err ? err : a.mtu;
+}
+
+int lwt_nl_link_txqlen(int ifindex)
+{
+	struct mtu_ans a = { -ENOENT, -ENOENT };
+	int err = link_get(ifindex, &a);
+
+	return err ? err : a.txqlen;
 }

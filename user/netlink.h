@@ -24,5 +24,8 @@ int lwt_nl_route_get(uint32_t dst, int *ifindex, uint32_t *src, uint32_t *gatewa
 int lwt_nl_neigh_get(int ifindex, uint32_t ip, uint8_t mac[6]);
 /* MTU of a link. */
 int lwt_nl_link_mtu(int ifindex);
+/* Transmit queue length of a link (packets), and setting it. */
+int lwt_nl_link_txqlen(int ifindex);
+int lwt_nl_link_set_txqlen(int ifindex, int qlen);
 
 #endif
