@@ -121,6 +121,13 @@ $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread -lm $(LDFLAGS)
 
+# lwt-swarm speaks the protocol: it links the daemon's own builders,
+# parsers and handshake (liblwt.a), never a copy of them.
+$(BUILD)/tools/lwt-swarm: tests/tools/lwt-swarm.c $(BUILD)/liblwt.a
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/liblwt.a $(PKG_LIBS) $(LDFLAGS)
+
 tools: $(TOOL_BINS)
 
 # libFuzzer targets: built with clang, linked against the library sources
