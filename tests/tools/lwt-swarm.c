@@ -6,7 +6,7 @@
  *             [-j JOINS_PER_S] [--inflight K] [--idle S] [--active S]
  *             [--pps P] [--to hub|peers] [--size B] [--keepalive S]
  *             [--leave-rate L] [--rejoin-after S] [--reconnect-rate R]
- *             [--fec D/P] [--join-timeout S] [--status FILE] [--no-close]
+ *             [--fec D/P] [--join-timeout S] [--tail S] [--status FILE] [--no-close]
  *
  * Every client is real on the wire: a fake-TCP three-way handshake from its
  * own address (user/faketcp.c builds and parses every segment, with the
@@ -27,13 +27,16 @@
  * and K in flight, until all are up or --join-timeout), idle (--idle S:
  * keepalives only), active (--active S: each client sends P inner packets a
  * second, ICMP echo requests to the server's tunnel address or UDP to
- * other clients'), then every client sends CLOSE (unless --no-close) and a
- * JSON summary goes to stdout. Churn during idle and active: L clients a
+ * other clients'), tail (--tail S, -1: until a signal; keepalives only:
+ * what was in flight arrives), then every client sends CLOSE (unless
+ * --no-close) and a JSON summary goes to stdout. A client's peers: the full
+ * lists and changes the server sends, by tunnel address; "peers_complete"
+ * counts the clients that know every other one once all are up. Churn during idle and active: L clients a
  * second leave (CLOSE) and come back after --rejoin-after S; R a second
  * drop their flow silently and reconnect from a new port (the same client
  * id: the server probes the old session and hands it over). --status FILE:
  * the summary, rewritten every second, with the phase. SIGINT/SIGTERM end
- * the run as the end of the active phase does. */
+ * the run (from any phase) as the end of the tail does. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -77,8 +80,8 @@
 #define NS 1000000000ull
 
 enum cstate { C_IDLE, C_SYN, C_HELLO, C_UP };
-enum phase { P_JOIN, P_IDLE, P_ACTIVE, P_DONE };
-static const char *phase_name[] = { "join", "idle", "active", "done" };
+enum phase { P_JOIN, P_IDLE, P_ACTIVE, P_TAIL, P_DONE };
+static const char *phase_name[] = { "join", "idle", "active", "tail", "done" };
 
 struct client {
 	uint32_t addr, tun_ip;		/* network order */
@@ -91,8 +94,8 @@ struct client {
 	uint64_t timer_ns;		/* SYN resend / HELLO timeout / keepalive / rejoin */
 	uint64_t tx_next_ns;		/* next inner packet (active phase) */
 	uint64_t tx_ctr;
-	uint32_t peers_stage;		/* entries of the full list being received */
-	uint32_t npeers;		/* peers in the last full list */
+	uint32_t nknown;		/* other swarm clients the server says are up */
+	uint64_t *known;		/* ... as a bitmap by client index */
 	struct lwt_ftcp_conn tcp;
 	struct lwt_hs_client *hs;	/* between HELLO and HELLO_ACK */
 	struct lwt_aead *tx, *rx;
@@ -108,7 +111,7 @@ static struct {
 	uint32_t src_net, src_len, tun_first, tun_len;
 	double join_rate, pps, leave_rate, reconnect_rate, rejoin_after;
 	int inflight;
-	double idle_s, active_s, join_timeout, keepalive_s;
+	double idle_s, active_s, tail_s, join_timeout, keepalive_s;
 	bool to_peers, no_close;
 	int size;
 	int fec_data, fec_parity;
@@ -219,7 +222,6 @@ static void client_reset(struct client *c)
 	lwt_aead_destroy(c->rx);
 	c->tx = c->rx = NULL;
 	c->st = C_IDLE;
-	c->peers_stage = 0;
 }
 
 static void send_syn(struct client *c)
@@ -413,24 +415,45 @@ static void hs_frame(struct client *c, const struct lwt_frame *f, uint64_t now)
 	OPENSSL_cleanse(&keys, sizeof(keys));
 }
 
+static void known_set(struct client *c, uint32_t tun_ip, bool up)
+{
+	uint32_t j = ntohl(tun_ip) - opt.tun_first;
+	uint64_t bit = 1ull << (j % 64), *w;
+
+	if (j >= (uint32_t)opt.n || &cl[j] == c)
+		return;
+	w = &c->known[j / 64];
+	if (up && !(*w & bit))
+		c->nknown++;
+	else if (!up && (*w & bit))
+		c->nknown--;
+	*w = up ? *w | bit : *w & ~bit;
+}
+
+/* PEERS: a full list (FIRST..LAST) replaces what the client knew; a list
+ * of changes adds and removes. */
 static void peers_msg(struct client *c, const uint8_t *m, size_t len)
 {
 	const struct lwt_peers_msg *h = (const struct lwt_peers_msg *)m;
+	size_t words = ((size_t)opt.n + 63) / 64;
+	int i;
 
 	st.peers_msgs++;
 	if (len < sizeof(*h) || len != sizeof(*h) + h->count * sizeof(h->e[0])) {
 		st.rec_bad++;
 		return;
 	}
-	if (!(h->flags & LWT_PEERS_F_FULL))
+	if (!c->known && !(c->known = calloc(words, sizeof(*c->known)))) {
+		st.rec_bad++;
 		return;
-	if (h->flags & LWT_PEERS_F_FIRST)
-		c->peers_stage = 0;
-	c->peers_stage += h->count;
-	if (!(h->flags & LWT_PEERS_F_LAST))
-		return;
-	c->npeers = c->peers_stage;
-	if (!c->peers_ok) {
+	}
+	if ((h->flags & LWT_PEERS_F_FULL) && (h->flags & LWT_PEERS_F_FIRST)) {
+		memset(c->known, 0, words * sizeof(*c->known));
+		c->nknown = 0;
+	}
+	for (i = 0; i < h->count; i++)
+		known_set(c, h->e[i].tun_ip, h->e[i].op == LWT_PEER_UP);
+	if ((h->flags & LWT_PEERS_F_FULL) && (h->flags & LWT_PEERS_F_LAST) && !c->peers_ok) {
 		c->peers_ok = true;
 		st.peer_lists++;
 	}
@@ -712,16 +735,19 @@ static void summary(FILE *o, uint64_t now)
 {
 	double el = (double)(now - t_start) / 1e9;
 	double up_s = t_all_up ? (double)(t_all_up - t_start) / 1e9 : -1;
-	int i, ever = 0, peers = 0;
+	int i, ever = 0, peers = 0, complete = 0;
 
+	/* Complete: up, and knows every other client that is up (all of them
+	 * once they are all up). */
 	for (i = 0; i < opt.n; i++) {
 		ever += cl[i].up_once;
 		peers += cl[i].peers_ok;
+		complete += cl[i].st == C_UP && n_up == opt.n && cl[i].nknown == (uint32_t)opt.n - 1;
 	}
 	fprintf(o, "{\"phase\": \"%s\", \"clients\": %d, \"up\": %d, \"ever_up\": %d, "
-		"\"with_peer_list\": %d, \"elapsed_s\": %.3f, \"all_up_s\": %.3f, "
+		"\"with_peer_list\": %d, \"peers_complete\": %d, \"elapsed_s\": %.3f, \"all_up_s\": %.3f, "
 		"\"handshakes_per_s\": %.1f,\n",
-		phase_name[phase], opt.n, n_up, ever, peers, el, up_s,
+		phase_name[phase], opt.n, n_up, ever, peers, complete, el, up_s,
 		up_s > 0 ? (double)opt.n / up_s : 0.0);
 	fprintf(o, " \"handshakes\": {\"syn_tx\": %" PRIu64 ", \"syn_retx\": %" PRIu64
 		", \"synack_rx\": %" PRIu64 ", \"started\": %" PRIu64 ", \"ok\": %" PRIu64
@@ -773,7 +799,7 @@ static void usage(void)
 		"                 [-j JOINS_PER_S] [--inflight K] [--idle S] [--active S] [--pps P]\n"
 		"                 [--to hub|peers] [--size BYTES] [--keepalive S] [--leave-rate L]\n"
 		"                 [--rejoin-after S] [--reconnect-rate R] [--fec D/P]\n"
-		"                 [--join-timeout S] [--status FILE] [--no-close]\n");
+		"                 [--join-timeout S] [--tail S] [--status FILE] [--no-close]\n");
 	exit(2);
 }
 
@@ -804,7 +830,7 @@ static void parse_args(int argc, char **argv)
 		{ "keepalive", 1, 0, 'E' }, { "leave-rate", 1, 0, 'L' },
 		{ "rejoin-after", 1, 0, 'W' }, { "reconnect-rate", 1, 0, 'R' },
 		{ "fec", 1, 0, 'F' }, { "join-timeout", 1, 0, 'J' }, { "status", 1, 0, 'S' },
-		{ "no-close", 0, 0, 'C' }, { 0, 0, 0, 0 },
+		{ "no-close", 0, 0, 'C' }, { "tail", 1, 0, 'X' }, { 0, 0, 0, 0 },
 	};
 	char *colon;
 	int o;
@@ -849,6 +875,7 @@ static void parse_args(int argc, char **argv)
 		case 'J': opt.join_timeout = atof(optarg); break;
 		case 'S': opt.status = optarg; break;
 		case 'C': opt.no_close = true; break;
+		case 'X': opt.tail_s = atof(optarg); break;
 		default: usage();
 		}
 	}
@@ -969,7 +996,9 @@ static void set_phase(enum phase p, uint64_t now)
 	phase = p;
 	t_phase = now;
 	phase_end = p == P_IDLE ? now + (uint64_t)(opt.idle_s * NS) :
-		    p == P_ACTIVE ? now + (uint64_t)(opt.active_s * NS) : 0;
+		    p == P_ACTIVE ? now + (uint64_t)(opt.active_s * NS) :
+		    p == P_TAIL && opt.tail_s >= 0 ? now + (uint64_t)(opt.tail_s * NS) :
+		    p == P_TAIL ? UINT64_MAX : 0;
 	fprintf(stderr, "lwt-swarm: %.3f s: phase %s, %d of %d up\n",
 		(double)(now - t_start) / 1e9, phase_name[p], n_up, opt.n);
 	write_status(now);
@@ -1062,7 +1091,9 @@ int main(int argc, char **argv)
 				set_phase(P_IDLE, now);
 			else if (phase == P_IDLE && now >= phase_end)
 				set_phase(P_ACTIVE, now);
-			else if ((phase == P_ACTIVE && now >= phase_end) || stop_req)
+			else if (phase == P_ACTIVE && now >= phase_end)
+				set_phase(P_TAIL, now);
+			else if ((phase == P_TAIL && now >= phase_end) || stop_req)
 				set_phase(P_DONE, now);
 		}
 		if (now - last_status >= NS) {
@@ -1085,6 +1116,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.n; i++) {
 		client_reset(&cl[i]);
 		free(cl[i].replay);
+		free(cl[i].known);
 	}
 	free(cl);
 	lwt_crypto_psk_clear(&psk);
