@@ -88,6 +88,7 @@ struct client {
 	uint16_t port;			/* host order, the current flow's */
 	uint8_t st;			/* enum cstate */
 	bool up_once, peers_ok, wants_close;
+	bool heard;			/* a record of this session opened */
 	uint16_t tries;
 	uint32_t session_id;
 	uint64_t client_id;
@@ -122,7 +123,7 @@ static struct {
 
 static struct {
 	uint64_t syn_tx, syn_retx, synack_rx, hs_started, hs_ok, hs_failed, hs_timeouts,
-		 rejects, rejects_by[16], resets_rx, closes_rx, rec_tx, rec_rx, rec_bad, rec_replay,
+		 rejects, rejects_by[16], rejects_after_confirm, resets_rx, closes_rx, rec_tx, rec_rx, rec_bad, rec_replay,
 		 ip_tx, ip_rx, fec_rx, ka_tx, ka_rx, peers_msgs, peer_lists, route_msgs,
 		 other_msgs, leaves, reconnects, pure_acks, seg_rx, seg_unknown, seg_bad,
 		 seg_dropped, send_err, rx_bytes, tx_bytes;
@@ -364,11 +365,15 @@ static void client_up(struct client *c, const struct lwt_session_keys *k, uint32
 	lwt_replay_init(c->replay);
 	c->session_id = sid;
 	c->tx_ctr = 0;
+	c->heard = false;
 	n_inflight--;
 	c->st = C_UP;
 	n_up++;
 	c->up_once = true;
 	st.hs_ok++;
+	/* As lwt's client: a keepalive at once (its RTT known from the
+	 * start); the server takes the keys as proven from its first record. */
+	send_keepalive(c, NULL);
 	c->timer_ns = now + (uint64_t)(opt.keepalive_s * NS);
 	c->tx_next_ns = now + rnd() % (opt.pps > 0 ? (uint64_t)(NS / opt.pps) : 1);
 	if (n_up == opt.n && !t_all_up)
@@ -383,8 +388,15 @@ static void hs_frame(struct client *c, const struct lwt_frame *f, uint64_t now)
 	uint8_t confirm[LWT_CONFIRM_FRAME_LEN];
 	int r;
 
-	if (c->st != C_HELLO || !c->hs)
+	/* A REJECT after our CONFIRM, before any record: the server's checks
+	 * after cA (full, address taken meanwhile) refused us, as lwt's client
+	 * takes it. */
+	if (f->type == LWT_FT_REJECT && c->st == C_UP && !c->heard) {
+		st.rejects_after_confirm++;
+		st.hs_ok--;
+	} else if (c->st != C_HELLO || !c->hs) {
 		return;
+	}
 	if (f->type == LWT_FT_REJECT) {
 		r = lwt_hs_reject_parse(f->frame, f->frame_len);
 		st.rejects++;
@@ -486,6 +498,7 @@ static bool record_in(struct client *c, const struct lwt_frame *f)
 		return false;
 	}
 	st.rec_rx++;
+	c->heard = true;
 	switch (body[0]) {
 	case LWT_MSG_KEEPALIVE:
 		st.ka_rx++;
@@ -752,9 +765,10 @@ static void summary(FILE *o, uint64_t now)
 	fprintf(o, " \"handshakes\": {\"syn_tx\": %" PRIu64 ", \"syn_retx\": %" PRIu64
 		", \"synack_rx\": %" PRIu64 ", \"started\": %" PRIu64 ", \"ok\": %" PRIu64
 		", \"failed\": %" PRIu64 ", \"timeouts\": %" PRIu64 ", \"rejects\": %" PRIu64
-		", \"rejects_full\": %" PRIu64 ", \"rejects_limit\": %" PRIu64 "},\n",
+		", \"rejects_after_confirm\": %" PRIu64 ", \"rejects_full\": %" PRIu64
+		", \"rejects_limit\": %" PRIu64 "},\n",
 		st.syn_tx, st.syn_retx, st.synack_rx, st.hs_started, st.hs_ok, st.hs_failed,
-		st.hs_timeouts, st.rejects, st.rejects_by[LWT_REJECT_FULL],
+		st.hs_timeouts, st.rejects, st.rejects_after_confirm, st.rejects_by[LWT_REJECT_FULL],
 		st.rejects_by[LWT_REJECT_LIMIT]);
 	fprintf(o, " \"records\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64 ", \"bad\": %" PRIu64
 		", \"replayed\": %" PRIu64 ", \"ip_tx\": %" PRIu64 ", \"ip_rx\": %" PRIu64
