@@ -6,7 +6,8 @@
  *             [-j JOINS_PER_S] [--inflight K] [--idle S] [--active S]
  *             [--pps P] [--to hub|peers] [--size B] [--keepalive S]
  *             [--leave-rate L] [--rejoin-after S] [--reconnect-rate R]
- *             [--fec D/P] [--join-timeout S] [--tail S] [--status FILE] [--no-close]
+ *             [--fec D/P] [--join-timeout S] [--tail S] [--churn-in PHASE]
+ *             [--status FILE] [--no-close]
  *
  * Every client is real on the wire: a fake-TCP three-way handshake from its
  * own address (user/faketcp.c builds and parses every segment, with the
@@ -31,8 +32,10 @@
  * what was in flight arrives), then every client sends CLOSE (unless
  * --no-close) and a JSON summary goes to stdout. A client's peers: the full
  * lists and changes the server sends, by tunnel address; "peers_complete"
- * counts the clients that know every other one once all are up. Churn during idle and active: L clients a
- * second leave (CLOSE) and come back after --rejoin-after S; R a second
+ * counts the clients that know every other one once all are up.
+ *
+ * Churn in one phase (--churn-in, default tail): L clients a second leave
+ * (CLOSE) and come back after --rejoin-after S (paced as joins); R a second
  * drop their flow silently and reconnect from a new port (the same client
  * id: the server probes the old session and hands it over). --status FILE:
  * the summary, rewritten every second, with the phase. SIGINT/SIGTERM end
@@ -112,6 +115,7 @@ static struct {
 	uint32_t src_net, src_len, tun_first, tun_len;
 	double join_rate, pps, leave_rate, reconnect_rate, rejoin_after;
 	int inflight;
+	int churn_phase;		/* enum phase churn happens in */
 	double idle_s, active_s, tail_s, join_timeout, keepalive_s;
 	bool to_peers, no_close;
 	int size;
@@ -119,6 +123,7 @@ static struct {
 } opt = {
 	.n = 1, .join_rate = 500, .inflight = 48, .keepalive_s = 5, .size = 100,
 	.join_timeout = 120, .rejoin_after = 1, .fec_data = 10, .fec_parity = 0,
+	.churn_phase = P_TAIL,
 };
 
 static struct {
@@ -645,12 +650,13 @@ static void client_timer(struct client *c, uint64_t now, uint32_t srv_tun)
 {
 	if (c->st == C_UP && phase == P_ACTIVE && opt.pps > 0) {
 		uint64_t gap = (uint64_t)(NS / opt.pps);
+		int k;
 
-		if (now - c->tx_next_ns < NS && now >= c->tx_next_ns) {
+		if (now > c->tx_next_ns + NS / 10)
+			c->tx_next_ns = now;	/* far behind: skip, no burst */
+		for (k = 0; k < 256 && c->tx_next_ns <= now; k++) {
 			send_inner(c, srv_tun);
-			c->tx_next_ns += gap;
-		} else if (now >= c->tx_next_ns) {
-			c->tx_next_ns = now + gap;	/* a second behind: skip, no burst */
+			c->tx_next_ns += gap ? gap : 1;
 		}
 	}
 	if (now < c->timer_ns)
@@ -813,7 +819,8 @@ static void usage(void)
 		"                 [-j JOINS_PER_S] [--inflight K] [--idle S] [--active S] [--pps P]\n"
 		"                 [--to hub|peers] [--size BYTES] [--keepalive S] [--leave-rate L]\n"
 		"                 [--rejoin-after S] [--reconnect-rate R] [--fec D/P]\n"
-		"                 [--join-timeout S] [--tail S] [--status FILE] [--no-close]\n");
+		"                 [--join-timeout S] [--tail S] [--churn-in idle|active|tail]\n"
+		"                 [--status FILE] [--no-close]\n");
 	exit(2);
 }
 
@@ -844,7 +851,8 @@ static void parse_args(int argc, char **argv)
 		{ "keepalive", 1, 0, 'E' }, { "leave-rate", 1, 0, 'L' },
 		{ "rejoin-after", 1, 0, 'W' }, { "reconnect-rate", 1, 0, 'R' },
 		{ "fec", 1, 0, 'F' }, { "join-timeout", 1, 0, 'J' }, { "status", 1, 0, 'S' },
-		{ "no-close", 0, 0, 'C' }, { "tail", 1, 0, 'X' }, { 0, 0, 0, 0 },
+		{ "no-close", 0, 0, 'C' }, { "tail", 1, 0, 'X' },
+		{ "churn-in", 1, 0, 'H' }, { 0, 0, 0, 0 },
 	};
 	char *colon;
 	int o;
@@ -890,6 +898,13 @@ static void parse_args(int argc, char **argv)
 		case 'S': opt.status = optarg; break;
 		case 'C': opt.no_close = true; break;
 		case 'X': opt.tail_s = atof(optarg); break;
+		case 'H':
+			for (o = P_IDLE; o < P_DONE && strcmp(optarg, phase_name[o]); o++)
+				;
+			if (o == P_DONE)
+				usage();
+			opt.churn_phase = o;
+			break;
 		default: usage();
 		}
 	}
@@ -1095,7 +1110,7 @@ int main(int argc, char **argv)
 
 			last_tick = now;
 			joins(now, dt);
-			if (phase != P_JOIN)
+			if (phase == (enum phase)opt.churn_phase)
 				churn(now, dt);
 			for (i = 0; i < opt.n; i++)
 				client_timer(&cl[i], now, srv_tun);
