@@ -21,11 +21,16 @@
 #            and rejoin, over 5 s.
 # Then again without the knobs for N up to LWT_BENCH_SCALE_OFF_MAX (100;
 # without them each join sends every client its full list, one entry a
-# record). A benchmark: asserts nothing. Writes build/bench/scale.{json,txt,png}.
+# record). For each N in LWT_BENCH_SCALE_PERF (default "1000 10000"; "" for
+# none) perf record -g of the server during the join and during 3 s of the
+# active phase after the CPU window: build/bench/perf-scale-N-{join,active}.txt.
+# A benchmark: asserts nothing. Writes build/bench/scale.{json,txt,png}.
 . "$(dirname "$0")/lib.sh"
 read -r -a NS_LIST <<<"${LWT_BENCH_SCALE_N:-1 100 1000 10000}"
 PPS=${LWT_BENCH_SCALE_PPS:-10000}
 OFF_MAX=${LWT_BENCH_SCALE_OFF_MAX:-100}
+PERF_N=" ${LWT_BENCH_SCALE_PERF-1000 10000} "
+command -v perf >/dev/null || PERF_N=" "
 HZ=$(getconf CLK_TCK)
 export LC_ALL=C
 mkdir -p "$LOGDIR/bin"
@@ -46,6 +51,27 @@ st() { ctl s lwts stats --json; }
 swarm_st() { jq -r "$1" "$LOGDIR/swarm.status" 2>/dev/null; }
 phase_is() { [ "$(swarm_st .phase)" = "$1" ]; }
 calc() { awk "BEGIN { printf \"%.6g\n\", $* }"; }
+
+# perf_start PID: perf record -g of PID in the background (PERF_PID);
+# perf_stop NAME: end it, the flat profile into $OUT/perf-scale-NAME.txt.
+PERF_PID=
+perf_start() {
+	perf record -g -o "$LOGDIR/perf.data" -p "$1" >"$LOGDIR/perf.log" 2>&1 &
+	PERF_PID=$!
+	PIDS+=("$PERF_PID")
+}
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	STOPPED[$PERF_PID]=1
+	PERF_PID=
+	{
+		echo "# perf record -g -p <server>; perf report --no-children -g none --sort sym --percent-limit 0.5"
+		perf report -i "$LOGDIR/perf.data" --no-children -g none --sort sym --percent-limit 0.5 --stdio 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | head -40
+	} >"$OUT/perf-scale-$1.txt"
+}
 
 ROWS=()
 # run N KNOBS: one server, one swarm; appends a JSON row to ROWS.
@@ -68,11 +94,13 @@ run() {
 	[ "$n" = 1 ] && to=hub
 	rm -f "$LOGDIR/swarm.status"
 	nsbg w "$SWARM" -i v-w-s -r 10.89.0.1:9000 -k "$KEY" -n "$n" -s 10.200.0.0/16 -t 10.201.0.2/16 \
-		-j 5000 --join-timeout 600 --idle 6 --active 8 --pps "$pps" --to "$to" --tail -1 \
+		-j 5000 --join-timeout 600 --idle 6 --active 12 --pps "$pps" --to "$to" --tail -1 \
 		--leave-rate "$lr" --rejoin-after 1 --churn-in tail \
 		--status "$LOGDIR/swarm.status" >"$LOGDIR/swarm-$n-$knobs.json" 2>"$LOGDIR/swarm-$n-$knobs.log"
 	wpid=$BG_PID
+	[[ $PERF_N == *" $n "* && $knobs == on ]] && perf_start "$spid"
 	wait_for 900 "the join of $n" phase_is idle || return 1
+	perf_stop "$n-join"
 	all_up=$(swarm_st .all_up_s)
 	hs_s=$(swarm_st .handshakes_per_s)
 	# Idle: the peer lists settle (throttled broadcasts), then RSS.
@@ -88,6 +116,11 @@ run() {
 	c2=$(cpu_ticks "$spid")
 	read -r f2 r2 < <(st | jq -r '"\(.totals.forwarded) \(.totals.rx_packets)"')
 	t2=$(date +%s.%N)
+	if [[ $PERF_N == *" $n "* && $knobs == on ]]; then
+		perf_start "$spid"
+		sleep 3
+		perf_stop "$n-active"
+	fi
 	wait_for 30 "the active phase over" phase_is tail || return 1
 	rss_act=$(rss_kb "$spid")
 	if [ "$n" = 1 ]; then pkts=$((r2 - r1)); else pkts=$((f2 - f1)); fi
