@@ -89,6 +89,18 @@ static uint32_t tun_ip_of(struct lwt_slot *s)
 	return atomic_load_explicit(&s->peer_tun_ip, memory_order_relaxed);
 }
 
+/* Publish (or, 0, withdraw) the tunnel IP a slot of ours answers for. */
+static void tun_publish(struct lwt_daemon *d, struct lwt_slot *s, uint32_t ip)
+{
+	uint32_t old = tun_ip_of(s);
+
+	if (old == ip)
+		return;
+	atomic_store_explicit(&s->peer_tun_ip, ip, memory_order_relaxed);
+	lwt_slotidx_del(&d->tun_idx, old, (int)(s - d->slots));
+	lwt_slotidx_add(&d->tun_idx, ip, (int)(s - d->slots));
+}
+
 /* Server: the client owning an advertised route to ip (longest prefix). */
 static struct lwt_slot *slot_by_route(struct dpctx *x, uint32_t ip)
 {
@@ -426,18 +438,21 @@ static void probe_check(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 	}
 }
 
-/* Any poller's slot: only the published peer_tun_ip is read. */
+/* Any poller's slot: the index's candidates, each checked by its
+ * published peer_tun_ip. */
 static struct lwt_slot *slot_by_tun_ip(struct dpctx *x, uint32_t ip)
 {
 	struct lwt_daemon *d = x->d;
+	struct lwt_slotidx_it it;
 	int i;
 
 	if (!ip)
 		return NULL;
 	if (x->last_tun < d->nslots && tun_ip_of(&d->slots[x->last_tun]) == ip)
 		return &d->slots[x->last_tun];
-	for (i = 0; i < d->nslots; i++) {
-		if (tun_ip_of(&d->slots[i]) == ip) {
+	it = lwt_slotidx_first(&d->tun_idx, ip);
+	while ((i = lwt_slotidx_next(&d->tun_idx, &it)) >= 0) {
+		if (i < d->nslots && tun_ip_of(&d->slots[i]) == ip) {
 			x->last_tun = i;
 			return &d->slots[i];
 		}
@@ -886,20 +901,30 @@ static uint64_t flow_key(uint32_t raddr, uint16_t rport, uint16_t lport)
 	return (uint64_t)raddr << 32 | (uint32_t)rport << 16 | lport;
 }
 
-/* Publish (or, 0, withdraw) the flow a slot of ours carries. */
-static void flow_publish(struct lwt_slot *s, uint64_t key)
+/* Publish (or, 0, withdraw) the flow a slot of ours carries: in the
+ * slot, and in the index that finds it. */
+static void flow_publish(struct lwt_daemon *d, struct lwt_slot *s, uint64_t key)
 {
+	uint64_t old = atomic_load_explicit(&s->flow_key, memory_order_relaxed);
+
+	if (old == key)
+		return;
 	atomic_store_explicit(&s->flow_key, key, memory_order_release);
+	lwt_slotidx_del(&d->flow_idx, old, (int)(s - d->slots));
+	lwt_slotidx_add(&d->flow_idx, key, (int)(s - d->slots));
 }
 
-/* Any poller's slot: only the published flow_key is read. */
+/* Any poller's slot: the index's candidates, each checked by its
+ * published flow_key. */
 static struct lwt_slot *slot_by_flow(struct lwt_daemon *d, const struct lwt_tcp_seg *g)
 {
 	uint64_t k = flow_key(g->saddr, g->sport, g->dport);
+	struct lwt_slotidx_it it = lwt_slotidx_first(&d->flow_idx, k);
 	int i;
 
-	for (i = 0; i < d->nslots; i++)
-		if (atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire) == k)
+	while ((i = lwt_slotidx_next(&d->flow_idx, &it)) >= 0)
+		if (i < d->nslots &&
+		    atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire) == k)
 			return &d->slots[i];
 	return NULL;
 }
@@ -1022,7 +1047,7 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 	atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
-	flow_publish(s, flow_key(g->saddr, g->sport, g->dport));
+	flow_publish(d, s, flow_key(g->saddr, g->sport, g->dport));
 	LWT_CTR_INC(&d->ctr, cookie_flows);
 	post(d, LWT_EVT_NEW_FLOW, s - d->slots, NULL, 0);
 	post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);
@@ -1243,8 +1268,8 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	    atomic_load_explicit(&s->flow_key, memory_order_relaxed))
 		x->dp->ops->flow_drop(x->dp, x->id, s->tcp.laddr, s->tcp.lport, s->tcp.raddr,
 				      s->tcp.rport);
-	flow_publish(s, 0);
-	atomic_store_explicit(&s->peer_tun_ip, 0, memory_order_relaxed);
+	flow_publish(x->d, s, 0);
+	tun_publish(x->d, s, 0);
 	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);
 	lwt_aead_destroy(s->tx);
 	lwt_aead_destroy(s->rx);
@@ -1349,7 +1374,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;
 		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
-		flow_publish(s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
+		flow_publish(d, s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
 		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), x->seg_max, d->mss);
 		tx_commit(x, s, n);
 		return 0;
@@ -1384,7 +1409,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);
 		atomic_store_explicit(&s->peer_loss_ppm, 0, memory_order_relaxed);
 		s->session_id = in->session_id;
-		atomic_store_explicit(&s->peer_tun_ip, in->peer_tun_ip, memory_order_relaxed);
+		tun_publish(d, s, in->peer_tun_ip);
 		s->auth_only = in->auth_only;
 		s->tx_counter = 0;
 		lwt_replay_init(&s->replay);
