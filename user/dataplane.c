@@ -952,23 +952,62 @@ static void cookie_key_init(void)
 	lwt_syncookie_init(&cookie_key);
 }
 
-/* Half-authenticated flows (a slot, no session yet) from this source
- * address and from its /24 are under their caps, and all of them under
- * MAX_EMBRYONIC. The slot array is the table: no state per attacker. Other
- * pollers' slots are read through their published flow keys, so a burst
- * on several pollers at once may pass a cap by one per poller. */
-static bool halfopen_ok(struct lwt_daemon *d, uint32_t raddr)
+/* The flow of slot i if it is half-open (in handshake, with a flow), else 0. */
+static uint64_t halfopen_key(struct lwt_daemon *d, int i)
 {
-	uint32_t n = 0, src = 0, net = 0, mask = htonl(0xffffff00u);
+	if (atomic_load_explicit(&d->slots[i].state, memory_order_acquire) != LWT_SLOT_HANDSHAKE)
+		return 0;
+	return atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire);
+}
+
+/* Slot s of ours took a flow: into the half-open set (slotidx.h), after
+ * our entries of slots that left the handshake are dropped. */
+static void halfopen_note(struct dpctx *x, struct lwt_slot *s)
+{
+	struct lwt_daemon *d = x->d;
+	uint32_t want = (uint32_t)(s - d->slots) + 1, v, room = LWT_HOSET_SIZE;
 	int i;
 
-	for (i = 0; i < d->nslots; i++) {
+	for (i = 0; i < LWT_HOSET_SIZE; i++) {
+		v = atomic_load_explicit(&d->halfopen.e[i], memory_order_relaxed);
+		if (v && v != want && lwt_slot_owner(d, (int)v - 1) == x->id &&
+		    !halfopen_key(d, (int)v - 1)) {
+			atomic_store_explicit(&d->halfopen.e[i], 0, memory_order_relaxed);
+			v = 0;
+		}
+		if (v == want)
+			return;
+		if (!v && room == LWT_HOSET_SIZE)
+			room = (uint32_t)i;
+	}
+	for (i = (int)room; i < LWT_HOSET_SIZE; i++) {
+		v = 0;
+		if (atomic_compare_exchange_strong(&d->halfopen.e[i], &v, want))
+			return;
+	}
+	atomic_store(&d->halfopen.full, 1);
+}
+
+/* Half-authenticated flows (a slot, no session yet) from this source
+ * address and from its /24 are under their caps, and all of them under
+ * MAX_EMBRYONIC. The half-open set names the slots (a fixed table, no state
+ * per attacker); each is read through its published state and flow key, so
+ * a burst on several pollers at once may pass a cap by one per poller. */
+static bool halfopen_ok(struct lwt_daemon *d, uint32_t raddr)
+{
+	uint32_t n = 0, src = 0, net = 0, mask = htonl(0xffffff00u), v;
+	bool walk = atomic_load_explicit(&d->halfopen.full, memory_order_relaxed);
+	int i, end = walk ? d->nslots : LWT_HOSET_SIZE;
+
+	for (i = 0; i < end; i++) {
 		uint64_t k;
 
-		if (atomic_load_explicit(&d->slots[i].state, memory_order_acquire) !=
-		    LWT_SLOT_HANDSHAKE)
-			continue;
-		k = atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire);
+		if (walk) {
+			k = halfopen_key(d, i);
+		} else {
+			v = atomic_load_explicit(&d->halfopen.e[i], memory_order_acquire);
+			k = v && (int)v <= d->nslots ? halfopen_key(d, (int)v - 1) : 0;
+		}
 		if (!k)
 			continue;
 		n++;
@@ -1048,6 +1087,7 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
 	flow_publish(d, s, flow_key(g->saddr, g->sport, g->dport));
+	halfopen_note(x, s);
 	LWT_CTR_INC(&d->ctr, cookie_flows);
 	post(d, LWT_EVT_NEW_FLOW, s - d->slots, NULL, 0);
 	post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);

@@ -85,4 +85,17 @@ static inline int lwt_slotidx_next(const struct lwt_slotidx *t, struct lwt_sloti
 	return -1;
 }
 
+/* The server's half-open flows (slots in handshake), for the caps on them
+ * per source and per /24: an entry is a slot index + 1, 0 free. A poller
+ * adds its slot when the slot takes a flow and drops its own entries once
+ * their slots left the handshake; readers confirm an entry by the slot's
+ * state and flow, as the slot walk did. Each poller holds under its share
+ * of MAX_EMBRYONIC half-open slots and at most one entry a slot, so the
+ * table never fills; if it did, the reader walks every slot again. */
+#define LWT_HOSET_SIZE 256
+struct lwt_hoset {
+	_Atomic uint32_t e[LWT_HOSET_SIZE];
+	_Atomic int full;		/* an add found no room: walk the slots */
+};
+
 #endif
