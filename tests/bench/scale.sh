@@ -16,7 +16,7 @@
 #            per packet forwarded (lwt-ctl stats: totals.forwarded; the
 #            server's received records with one client), RSS per client
 #            after it;
-#   churn    N/20 clients a second (at least one) leave with CLOSE and come
+#   churn    N/20 clients a second (1 to 50) leave with CLOSE and come
 #            back a second later: control bytes the server sent per leave
 #            and rejoin, over 5 s.
 # Then again without the knobs for N up to LWT_BENCH_SCALE_OFF_MAX (100;
@@ -89,7 +89,7 @@ run() {
 	wait_for 5 "server up" nsx s "$CTL" -i lwts status || return 1
 	rss0=$(rss_kb "$spid")
 	pps=$(calc "$PPS / $n")
-	lr=$(calc "$n / 20 < 1 ? 1 : $n / 20")
+	lr=$(calc "$n / 20 < 1 ? 1 : $n / 20 > 50 ? 50 : $n / 20")
 	to=peers
 	[ "$n" = 1 ] && to=hub
 	rm -f "$LOGDIR/swarm.status"
