@@ -50,7 +50,9 @@ rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 st() { ctl s lwts stats --json; }
 swarm_st() { jq -r "$1" "$LOGDIR/swarm.status" 2>/dev/null; }
 phase_is() { [ "$(swarm_st .phase)" = "$1" ]; }
-calc() { awk "BEGIN { printf \"%.6g\n\", $* }"; }
+# calc EXPR: awk arithmetic (assigned first: in printf's arguments a '>'
+# would redirect).
+calc() { awk "BEGIN { v = $*; printf \"%.6g\n\", v }"; }
 
 # perf_start PID: perf record -g of PID in the background (PERF_PID);
 # perf_stop NAME: end it, the flat profile into $OUT/perf-scale-NAME.txt.
