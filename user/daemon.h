@@ -34,6 +34,7 @@
 #include "queue.h"
 #include "replay.h"
 #include "resolve.h"
+#include "slotidx.h"
 #include "tun.h"
 
 enum lwt_cmd {
@@ -310,6 +311,10 @@ struct lwt_daemon {
 	pthread_t dp_threads[LWT_DP_MAX_SHARDS];
 	int nslots;
 	struct lwt_slot *slots;
+	/* The slots by published flow_key and by peer_tun_ip (slotidx.h):
+	 * written by a slot's owner, read by every poller. */
+	struct lwt_slotidx flow_idx, tun_idx;
+	struct lwt_hoset halfopen;	/* server: the slots in handshake */
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
 	uint32_t local_ip;		/* outer source address (network order) */
 	uint16_t local_port;		/* network order */

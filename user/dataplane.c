@@ -99,6 +99,18 @@ static uint32_t tun_ip_of(struct lwt_slot *s)
 	return atomic_load_explicit(&s->peer_tun_ip, memory_order_relaxed);
 }
 
+/* Publish (or, 0, withdraw) the tunnel IP a slot of ours answers for. */
+static void tun_publish(struct lwt_daemon *d, struct lwt_slot *s, uint32_t ip)
+{
+	uint32_t old = tun_ip_of(s);
+
+	if (old == ip)
+		return;
+	atomic_store_explicit(&s->peer_tun_ip, ip, memory_order_relaxed);
+	lwt_slotidx_del(&d->tun_idx, old, (int)(s - d->slots));
+	lwt_slotidx_add(&d->tun_idx, ip, (int)(s - d->slots));
+}
+
 /* Server: the client owning an advertised route to ip (longest prefix). */
 static struct lwt_slot *slot_by_route(struct dpctx *x, uint32_t ip)
 {
@@ -444,18 +456,21 @@ static void probe_check(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 	}
 }
 
-/* Any poller's slot: only the published peer_tun_ip is read. */
+/* Any poller's slot: the index's candidates, each checked by its
+ * published peer_tun_ip. */
 static struct lwt_slot *slot_by_tun_ip(struct dpctx *x, uint32_t ip)
 {
 	struct lwt_daemon *d = x->d;
+	struct lwt_slotidx_it it;
 	int i;
 
 	if (!ip)
 		return NULL;
 	if (x->last_tun < d->nslots && tun_ip_of(&d->slots[x->last_tun]) == ip)
 		return &d->slots[x->last_tun];
-	for (i = 0; i < d->nslots; i++) {
-		if (tun_ip_of(&d->slots[i]) == ip) {
+	it = lwt_slotidx_first(&d->tun_idx, ip);
+	while ((i = lwt_slotidx_next(&d->tun_idx, &it)) >= 0) {
+		if (i < d->nslots && tun_ip_of(&d->slots[i]) == ip) {
 			x->last_tun = i;
 			return &d->slots[i];
 		}
@@ -985,20 +1000,30 @@ static uint64_t flow_key(uint32_t raddr, uint16_t rport, uint16_t lport)
 	return (uint64_t)raddr << 32 | (uint32_t)rport << 16 | lport;
 }
 
-/* Publish (or, 0, withdraw) the flow a slot of ours carries. */
-static void flow_publish(struct lwt_slot *s, uint64_t key)
+/* Publish (or, 0, withdraw) the flow a slot of ours carries: in the
+ * slot, and in the index that finds it. */
+static void flow_publish(struct lwt_daemon *d, struct lwt_slot *s, uint64_t key)
 {
+	uint64_t old = atomic_load_explicit(&s->flow_key, memory_order_relaxed);
+
+	if (old == key)
+		return;
 	atomic_store_explicit(&s->flow_key, key, memory_order_release);
+	lwt_slotidx_del(&d->flow_idx, old, (int)(s - d->slots));
+	lwt_slotidx_add(&d->flow_idx, key, (int)(s - d->slots));
 }
 
-/* Any poller's slot: only the published flow_key is read. */
+/* Any poller's slot: the index's candidates, each checked by its
+ * published flow_key. */
 static struct lwt_slot *slot_by_flow(struct lwt_daemon *d, const struct lwt_tcp_seg *g)
 {
 	uint64_t k = flow_key(g->saddr, g->sport, g->dport);
+	struct lwt_slotidx_it it = lwt_slotidx_first(&d->flow_idx, k);
 	int i;
 
-	for (i = 0; i < d->nslots; i++)
-		if (atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire) == k)
+	while ((i = lwt_slotidx_next(&d->flow_idx, &it)) >= 0)
+		if (i < d->nslots &&
+		    atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire) == k)
 			return &d->slots[i];
 	return NULL;
 }
@@ -1026,23 +1051,62 @@ static void cookie_key_init(void)
 	lwt_syncookie_init(&cookie_key);
 }
 
-/* Half-authenticated flows (a slot, no session yet) from this source
- * address and from its /24 are under their caps, and all of them under
- * MAX_EMBRYONIC. The slot array is the table: no state per attacker. Other
- * pollers' slots are read through their published flow keys, so a burst
- * on several pollers at once may pass a cap by one per poller. */
-static bool halfopen_ok(struct lwt_daemon *d, uint32_t raddr)
+/* The flow of slot i if it is half-open (in handshake, with a flow), else 0. */
+static uint64_t halfopen_key(struct lwt_daemon *d, int i)
 {
-	uint32_t n = 0, src = 0, net = 0, mask = htonl(0xffffff00u);
+	if (atomic_load_explicit(&d->slots[i].state, memory_order_acquire) != LWT_SLOT_HANDSHAKE)
+		return 0;
+	return atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire);
+}
+
+/* Slot s of ours took a flow: into the half-open set (slotidx.h), after
+ * our entries of slots that left the handshake are dropped. */
+static void halfopen_note(struct dpctx *x, struct lwt_slot *s)
+{
+	struct lwt_daemon *d = x->d;
+	uint32_t want = (uint32_t)(s - d->slots) + 1, v, room = LWT_HOSET_SIZE;
 	int i;
 
-	for (i = 0; i < d->nslots; i++) {
+	for (i = 0; i < LWT_HOSET_SIZE; i++) {
+		v = atomic_load_explicit(&d->halfopen.e[i], memory_order_relaxed);
+		if (v && v != want && lwt_slot_owner(d, (int)v - 1) == x->id &&
+		    !halfopen_key(d, (int)v - 1)) {
+			atomic_store_explicit(&d->halfopen.e[i], 0, memory_order_relaxed);
+			v = 0;
+		}
+		if (v == want)
+			return;
+		if (!v && room == LWT_HOSET_SIZE)
+			room = (uint32_t)i;
+	}
+	for (i = (int)room; i < LWT_HOSET_SIZE; i++) {
+		v = 0;
+		if (atomic_compare_exchange_strong(&d->halfopen.e[i], &v, want))
+			return;
+	}
+	atomic_store(&d->halfopen.full, 1);
+}
+
+/* Half-authenticated flows (a slot, no session yet) from this source
+ * address and from its /24 are under their caps, and all of them under
+ * MAX_EMBRYONIC. The half-open set names the slots (a fixed table, no state
+ * per attacker); each is read through its published state and flow key, so
+ * a burst on several pollers at once may pass a cap by one per poller. */
+static bool halfopen_ok(struct lwt_daemon *d, uint32_t raddr)
+{
+	uint32_t n = 0, src = 0, net = 0, mask = htonl(0xffffff00u), v;
+	bool walk = atomic_load_explicit(&d->halfopen.full, memory_order_relaxed);
+	int i, end = walk ? d->nslots : LWT_HOSET_SIZE;
+
+	for (i = 0; i < end; i++) {
 		uint64_t k;
 
-		if (atomic_load_explicit(&d->slots[i].state, memory_order_acquire) !=
-		    LWT_SLOT_HANDSHAKE)
-			continue;
-		k = atomic_load_explicit(&d->slots[i].flow_key, memory_order_acquire);
+		if (walk) {
+			k = halfopen_key(d, i);
+		} else {
+			v = atomic_load_explicit(&d->halfopen.e[i], memory_order_acquire);
+			k = v && (int)v <= d->nslots ? halfopen_key(d, (int)v - 1) : 0;
+		}
 		if (!k)
 			continue;
 		n++;
@@ -1121,7 +1185,8 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 	atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
-	flow_publish(s, flow_key(g->saddr, g->sport, g->dport));
+	flow_publish(d, s, flow_key(g->saddr, g->sport, g->dport));
+	halfopen_note(x, s);
 	LWT_CTR_INC(&d->ctr, cookie_flows);
 	post(d, LWT_EVT_NEW_FLOW, s - d->slots, NULL, 0);
 	post(d, LWT_EVT_ESTABLISHED, s - d->slots, NULL, 0);
@@ -1149,7 +1214,7 @@ static struct lwt_slot *peer_reflexive(struct dpctx *x, const struct lwt_tcp_seg
 		    s->tcp.lport != g->dport)
 			continue;
 		s->tcp.rport = g->sport;
-		flow_publish(s, flow_key(g->saddr, g->sport, g->dport));
+		flow_publish(d, s, flow_key(g->saddr, g->sport, g->dport));
 		LWT_CTR_INC(&s->ctr, peer_reflexive);
 		return s;
 	}
@@ -1372,8 +1437,8 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	    atomic_load_explicit(&s->flow_key, memory_order_relaxed))
 		x->dp->ops->flow_drop(x->dp, x->id, s->tcp.laddr, s->tcp.lport, s->tcp.raddr,
 				      s->tcp.rport);
-	flow_publish(s, 0);
-	atomic_store_explicit(&s->peer_tun_ip, 0, memory_order_relaxed);
+	flow_publish(x->d, s, 0);
+	tun_publish(x->d, s, 0);
 	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);
 	lwt_aead_destroy(s->tx);
 	lwt_aead_destroy(s->rx);
@@ -1483,7 +1548,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;
 		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
-		flow_publish(s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
+		flow_publish(d, s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
 		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), x->seg_max, d->mss);
 		tx_commit(x, s, n);
 		return 0;
@@ -1518,7 +1583,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->loss_ppm, 0, memory_order_relaxed);
 		atomic_store_explicit(&s->peer_loss_ppm, 0, memory_order_relaxed);
 		s->session_id = in->session_id;
-		atomic_store_explicit(&s->peer_tun_ip, in->peer_tun_ip, memory_order_relaxed);
+		tun_publish(d, s, in->peer_tun_ip);
 		s->auth_only = in->auth_only;
 		s->tx_counter = 0;
 		lwt_replay_init(&s->replay);

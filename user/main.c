@@ -221,7 +221,8 @@ out_nomem:
 	d->nslots = d->cfg.mode == LWT_MODE_CLIENT ? 1 + (d->cfg.p2p_enabled ? LWT_P2P_SLOTS : 0) :
 		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + LWT_EMBRYONIC_SLOTS;
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
-	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d) || lwt_p2p_init(d)) {
+	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d) || lwt_p2p_init(d) ||
+	    lwt_slotidx_init(&d->flow_idx, d->nslots) || lwt_slotidx_init(&d->tun_idx, d->nslots)) {
 		lwt_err("out of memory for %d slots", d->nslots);
 		goto out_q;
 	}
@@ -385,6 +386,8 @@ out_port:
 	if (port_fd >= 0)
 		close(port_fd);
 out_slots:
+	lwt_slotidx_destroy(&d->flow_idx);
+	lwt_slotidx_destroy(&d->tun_idx);
 	free(d->slots);
 	lwt_routes_free(d);
 	lwt_peers_free(d);

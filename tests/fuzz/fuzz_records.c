@@ -665,6 +665,7 @@ static void setup(uint8_t hdr, uint8_t fec)
 	d->cfg.fec_adaptive = hdr & 0x10;
 	d->npollers = 1;
 	d->nslots = 1;
+	FZ_CHECK(!lwt_slotidx_init(&d->flow_idx, 1) && !lwt_slotidx_init(&d->tun_idx, 1), "slotidx");
 	d->dp = &fdp;
 	d->local_ip = SELF_IP;
 	d->local_port = htons(9000);
@@ -746,6 +747,8 @@ static void teardown(void)
 		slot_free(P.x, P.s);
 		poller_free(P.x);
 	}
+	lwt_slotidx_destroy(&P.d.flow_idx);
+	lwt_slotidx_destroy(&P.d.tun_idx);
 	free(P.d.slots);
 	P.d.slots = NULL;
 	P.x = NULL;
