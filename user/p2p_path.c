@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/* P2P path choice (docs/PROTOCOL.md "Path choice and failover"): a direct
+ * path's heartbeats and failover, which path a peer's packets take, and
+ * what status shows of it. The data plane picks the direct slot once it is
+ * confirmed (dataplane.c client_route); this keeps it honest. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <cjson/cJSON.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "natdetect.h"
+#include "p2p.h"
+
+static const char *state_str[] = { "relay-hub", "waiting", "punching", "handshake", "up" };
+
+/* A direct path in use: heartbeats, and failover when the peer stops
+ * answering. Sending and hearing nothing for SILENT_NS, or every
+ * ACTIVE_NS while traffic flows, we ask (a keepalive, which the peer
+ * answers); no answer within ANSWER_NS (or 4 RTTs), the path is dead. Idle,
+ * the initiator sends one unanswered keepalive every
+ * p2p_keepalive_interval. */
+void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
+{
+	int i = p2p_slot_of(d, e);
+	struct lwt_slot *s = &d->slots[i];
+	/* Records other than our heartbeats and their answers. */
+	uint64_t tx = LWT_CTR_GET(&s->ctr, tx_packets) - LWT_CTR_GET(&s->ctr, keepalives_tx);
+	uint64_t rx = LWT_CTR_GET(&s->ctr, rx_packets) - LWT_CTR_GET(&s->ctr, keepalives_rx);
+	uint64_t last_rx = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
+	uint64_t rtt = atomic_load_explicit(&s->rtt_us, memory_order_relaxed) * 1000ull;
+	uint64_t idle_ka = (uint64_t)d->cfg.p2p_keepalive_interval * NS, limit;
+	bool sent = tx != e->tx_seen;
+	char why[64];
+
+	if (sent || rx != e->rx_seen)
+		e->active_ns = now;
+	e->tx_seen = tx;
+	e->rx_seen = rx;
+	if (e->ask_ns && last_rx > e->ask_ns)
+		e->ask_ns = 0;
+	/* In use, a path must answer within ANSWER_NS (or 4 RTTs); idle,
+	 * within p2p_timeout. */
+	limit = now - e->active_ns < ACTIVE_NS ? (4 * rtt > ANSWER_NS ? 4 * rtt : ANSWER_NS) :
+		(uint64_t)d->cfg.p2p_timeout * NS;
+	if (e->ask_ns && now - e->ask_ns > limit) {
+		snprintf(why, sizeof(why), "no answer for %llu ms",
+			 (unsigned long long)((now - e->ask_ns) / MS));
+		p2p_path_end(d, e, why, true);
+		return;
+	}
+	if (!lwt_slot_confirmed(s)) {
+		if (now - e->up_ns > HELLO_NS) {
+			p2p_path_end(d, e, "no record from the peer after the handshake", true);
+			return;
+		}
+		if (now - e->ka_ns >= UNCONFIRMED_KA_NS) {
+			e->ka_ns = now;
+			lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
+		}
+		return;
+	}
+	if (e->role == LWT_P2P_RESPONDER && e->rekey_s && s->c.phase == LWT_PH_UP)
+		lwt_rekey_tick(d, i, now);
+	if ((sent && now - last_rx > SILENT_NS && !e->ask_ns) ||
+	    (now - e->active_ns < ACTIVE_NS && now - e->ka_ns >= ACTIVE_NS)) {
+		e->ka_ns = now;
+		if (!e->ask_ns)
+			e->ask_ns = now;
+		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
+	} else if (e->role == LWT_P2P_INITIATOR && now - e->ka_ns >= idle_ka) {
+		/* Idle: one record each p2p_keepalive_interval keeps both NATs'
+		 * entries (the peer's pure ACK refreshes its side), and wants no
+		 * answer: a dead path shows once traffic comes (above). */
+		e->ka_ns = now;
+		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, (uint8_t[]){ 1 }, 1, NULL);
+	}
+}
+
+const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip)
+{
+	const struct p2p_peer *e;
+
+	if (!d->p2p || d->cfg.mode != LWT_MODE_CLIENT)
+		return "relay-hub";
+	for (int i = 0; i < LWT_P2P_SLOTS; i++) {
+		e = &d->p2p->p[i];
+		if (e->tun_ip == ip && e->state == P_UP && lwt_slot_confirmed(&d->slots[i + 1]))
+			return e->cand[e->cand_i].path;
+	}
+	return "relay-hub";
+}
+
+void *lwt_p2p_json(const struct lwt_daemon *d)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	const struct lwt_p2p *p = d->p2p;
+	char a[INET_ADDRSTRLEN], ep[INET_ADDRSTRLEN + 8];
+
+	if (!o || !p)
+		return o;
+	cJSON_AddBoolToObject(o, "enabled", d->cfg.p2p_enabled);
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		cJSON_AddNumberToObject(o, "orders_sent", (double)p->orders_sent);
+		cJSON_AddNumberToObject(o, "requests_refused", (double)p->reqs_refused);
+		cJSON_AddNumberToObject(o, "ruled_out", (double)p->ruled_out);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "nat", p2p_nat_name(p2p_nat_kind(d)));
+	cJSON_AddNumberToObject(o, "requests", (double)p->reqs);
+	cJSON_AddNumberToObject(o, "orders", (double)p->orders);
+	cJSON_AddNumberToObject(o, "orders_bad", (double)p->orders_bad);
+	cJSON_AddNumberToObject(o, "paths_up", (double)p->paths_up);
+	cJSON_AddNumberToObject(o, "punches_failed", (double)p->punches_failed);
+	cJSON_AddNumberToObject(o, "failovers", (double)p->failovers);
+	arr = cJSON_AddArrayToObject(o, "paths");
+	for (int i = 0; arr && i < LWT_P2P_SLOTS && d->nslots > 1; i++) {
+		const struct p2p_peer *e = &p->p[i];
+		const struct lwt_slot *s = &d->slots[i + 1];
+		cJSON *x;
+
+		if (!e->tun_ip)
+			continue;
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "tunnel_ip", p2p_ip_s(e->tun_ip, a));
+		cJSON_AddStringToObject(x, "path", lwt_p2p_path(d, e->tun_ip));
+		cJSON_AddStringToObject(x, "state", state_str[e->state]);
+		if (e->ncand) {
+			snprintf(ep, sizeof(ep), "%s:%u", p2p_ip_s(e->cand[e->cand_i].addr, a),
+				 ntohs(e->cand[e->cand_i].port));
+			cJSON_AddStringToObject(x, "endpoint", ep);
+			cJSON_AddStringToObject(x, "role", e->role == LWT_P2P_INITIATOR ?
+						"initiator" : "responder");
+		}
+		if (e->state == P_UP) {
+			cJSON_AddNumberToObject(x, "rtt_us",
+				(double)atomic_load_explicit(&s->rtt_us, memory_order_relaxed));
+			cJSON_AddNumberToObject(x, "loss_ppm",
+				(double)atomic_load_explicit(&s->loss_ppm, memory_order_relaxed));
+			cJSON_AddNumberToObject(x, "rx_packets", (double)LWT_CTR_GET(&s->ctr, rx_packets));
+			cJSON_AddNumberToObject(x, "tx_packets", (double)LWT_CTR_GET(&s->ctr, tx_packets));
+		}
+		if (e->punch_wall_ms)
+			cJSON_AddNumberToObject(x, "last_punch_ms", (double)e->punch_wall_ms);
+		cJSON_AddStringToObject(x, "peer_nat", p2p_nat_name(e->peer_nat));
+		if (e->punch_ms)
+			cJSON_AddNumberToObject(x, "punch_to_direct_ms", e->punch_ms);
+		if (e->why[0])
+			cJSON_AddStringToObject(x, "last_failure", e->why);
+		cJSON_AddItemToArray(arr, x);
+	}
+	return o;
+}
