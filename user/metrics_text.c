@@ -310,6 +310,7 @@ static void peer_all(FILE *f, const cJSON *peers, const char *path)
 {
 	struct fam count = { "lwt_peers", "gauge", "Peers (sessions and flows) by state", false };
 	struct fam info = { "lwt_peer_info", "gauge", "A session that is up: its id and the data path it runs on", false };
+	struct fam route = { "lwt_peer_route", "gauge", "Client: a session's route (hub, or a direct path: direct-tcp, lan)", false };
 	struct fam g[] = {
 		{ "lwt_peer_rtt_seconds", "gauge", "Round-trip time measured by keepalive echoes", false },
 		{ "lwt_peer_handshake_seconds", "gauge", "How long the session's handshake took", false },
@@ -333,6 +334,10 @@ static void peer_all(FILE *f, const cJSON *peers, const char *path)
 	}
 	FOR_UP(p, peers)
 		sample(f, &info, 1, PL(p), "session_id", str(p, "session_id"), "path", path, NULL);
+	/* A client's sessions: the hub's, and its direct paths to peers. */
+	FOR_UP(p, peers)
+		if (*str(p, "path"))
+			sample(f, &route, 1, PL(p), "route", str(p, "path"), NULL);
 	for (i = 0; i < sizeof(g) / sizeof(g[0]); i++)
 		FOR_UP(p, peers)
 			if (!isnan(num(p, gk[i])))

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* libFuzzer target: key-rotation messages (LWT_MSG_REKEY / REKEY_ACK), as
- * the control thread takes them (handle_event -> rekey_msg) on a server and
+ * the control thread takes them (handle_event -> lwt_rekey_msg) on a server and
  * a client whose sessions are up. control.c is compiled into this file
  * unchanged; the two daemons' orders to their data planes are read from
  * their queues: a message one sends goes into a channel to the other, keys
- * one installs are kept. The input schedules offers (rekey_tick), delivers,
+ * one installs are kept. The input schedules offers (lwt_rekey_tick), delivers,
  * changes, duplicates or drops what is in the channels, injects messages of
  * its own, and stalls the data planes (their queues then fill).
  *
@@ -246,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ss->c.rk_next_ns = 0;
 			if (op & 1)
 				ss->c.rk_sent_ns = 0;
-			rekey_tick(&S.d, 0, lwt_now_ns());
+			lwt_rekey_tick(&S.d, 0, lwt_now_ns());
 			if (!stall)
 				drain(&S, false, false);
 		} else if (op < 0x60) {

@@ -31,7 +31,7 @@ relayed() { [ "$(path_of "$1" "$2")" = relay-hub ]; }
 fwd() { jget hub lwts .totals.forwarded; }
 
 srv
-cli a 10.0.0.11
+cli a 10.0.0.11 -metrics-listen 127.0.0.1:9586
 cli b 10.0.0.12
 cli y 10.0.0.13
 for s in a b y; do wait_for 10 "client $s up" sessions_up "${NATLAB_CLIENT[$s]}" lwtc; done
@@ -47,6 +47,10 @@ wait_for 10 "a's path to b is direct" direct a 10.0.0.12
 wait_for 5 "b's path to a is direct" direct b 10.0.0.11
 jget "${NATLAB_CLIENT[a]}" lwtc .p2p >&2
 ep=$(jget "${NATLAB_CLIENT[a]}" lwtc "[.p2p.paths[] | select(.tunnel_ip == \"10.0.0.12\") | .endpoint][0]")
+# Prometheus sees the route too.
+nsx "${NATLAB_CLIENT[a]}" curl -sf http://127.0.0.1:9586/metrics >"$LOGDIR/a.prom" || fail "a's /metrics"
+grep -q "^lwt_peer_route{peer=\"10.0.0.12\",endpoint=\"$ep\",route=\"direct-tcp\"} 1$" "$LOGDIR/a.prom" ||
+	fail "no lwt_peer_route for b's direct path: $(grep lwt_peer_route "$LOGDIR/a.prom")"
 [ "${ep%:*}" = "${NATLAB_PUB[b]}" ] || fail "a's direct endpoint $ep is not b's public address ${NATLAB_PUB[b]}"
 
 say "20 MB a -> b over the direct path: the hub forwards nothing"
