@@ -882,7 +882,10 @@ static void publish_stats(struct lwt_daemon *d, uint64_t now)
 
 		if (s->c.phase != LWT_PH_UP)
 			continue;
-		st.tunnel_ip = d->cfg.mode == LWT_MODE_SERVER ? s->c.tun_ip : 0;
+		st.tunnel_ip = d->cfg.mode == LWT_MODE_SERVER || i > 0 ? s->c.tun_ip : 0;
+		if (d->cfg.mode == LWT_MODE_CLIENT && i > 0)
+			st.route = !strcmp(lwt_p2p_path(d, s->c.tun_ip), "lan") ? LWT_XDP_ROUTE_LAN :
+				   LWT_XDP_ROUTE_DIRECT_TCP;
 		st.rtt_us = (uint32_t)atomic_load(&s->rtt_us);
 		st.rx_packets = LWT_CTR_GET(&s->ctr, rx_packets);
 		st.tx_packets = LWT_CTR_GET(&s->ctr, tx_packets);

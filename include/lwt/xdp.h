@@ -138,6 +138,15 @@ struct lwt_xdp_peer_stats {
 	__u64 fec_groups_sent, fec_parity_sent, fec_shards_lost, fec_packets_rebuilt;
 	__u64 fec_groups_unrecoverable;
 	__u32 fec_parity_now, key_epoch;
+	__u32 route;		/* enum lwt_xdp_route: what the session is to us */
+	__u32 pad;
+};
+
+/* lwt_xdp_peer_stats.route */
+enum lwt_xdp_route {
+	LWT_XDP_ROUTE_HUB = 0,		/* a server's client, or a client's hub session */
+	LWT_XDP_ROUTE_DIRECT_TCP = 1,	/* a client's direct path to another client */
+	LWT_XDP_ROUTE_LAN = 2,		/* ... over their shared LAN */
 };
 
 /* The v4-mapped prefix word ::ffff: as a network-order __be32. */
