@@ -20,6 +20,7 @@
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
+#include "roam.h"
 
 /* A segment's TCP payload beyond the inner packet it carries (bufs.h:
  * lwt's framing, FEC header and parity length, tag). */
@@ -245,10 +246,13 @@ out_nomem:
 				lwt_err("couldn't resolve %s: %s", d->cfg.remote_host, strerror(-r));
 			goto out_slots;
 		}
+		/* No route yet (a client that boots before its network): it
+		 * comes up without one, and roam.c connects once one appears. */
 		r = local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
 		if (r) {
-			lwt_err("no route to server %s: %s", d->cfg.remote_addr, strerror(-r));
-			goto out_slots;
+			d->local_ip = 0;
+			lwt_warn("no route to server %s yet (%s); waiting for one", d->cfg.remote_addr,
+				 strerror(-r));
 		}
 		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip,
 						    .raddr = d->cfg.remote.sin_addr.s_addr,
@@ -335,6 +339,10 @@ out_nomem:
 		goto out_tunq;
 	if (d->cfg.metrics_listen[0] && lwt_metrics_bind(&d->metrics, &d->cfg.metrics))
 		goto out_ctl;
+	if (lwt_roam_init(d)) {
+		lwt_err("out of memory");
+		goto out_ctl;
+	}
 
 	/* Set-up is done: from here on only what the running path needs, and
 	 * before the pollers start, as capabilities belong to each thread. */
@@ -361,6 +369,7 @@ out_nomem:
 	lwt_dataplane_stop(d);
 	lwt_info("stopped");
 out_ctl:
+	lwt_roam_free(d);
 	lwt_metrics_destroy(d->metrics);
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:
