@@ -13,8 +13,9 @@
  *     raw sockets are bound to no interface and only learn the new local
  *     port; an AF_XDP path is replaced by raw sockets at once (the
  *     handshake goes out without waiting), the old path destroyed once the
- *     pollers are off it (its pins are the new one's pins), then AF_XDP is
- *     attached on the new interface, as `lwt-ctl attach` would;
+ *     pollers are off it (its pins are the new one's pins), and AF_XDP is
+ *     attached on the new interface once the new session is up, as
+ *     `lwt-ctl attach` would;
  *   - the anti-RST rule names the server, not a local address or
  *     interface (fwrule.c): it stays as it is;
  *   - the reconnect is due at once (it resolves remote_addr again, then
@@ -41,7 +42,7 @@
 #include "netlink.h"
 #include "roam.h"
 
-#define CHECK_DELAY_NS (100ull * 1000000ull)
+#define CHECK_DELAY_NS (30ull * 1000000ull)
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 30000
 #define NL_RCVBUF (1 << 20)
@@ -272,7 +273,10 @@ static void path_settle(struct lwt_daemon *d)
 		r->old->ops->destroy(r->old);
 		r->old = NULL;
 	}
-	if (!r->xdp_wanted || !r->xdp_if[0] || r->no_route)
+	/* AF_XDP once the new flow's session is up: its handshake goes out
+	 * on raw sockets at once, not after the program's load. */
+	if (!r->xdp_wanted || !r->xdp_if[0] || r->no_route || d->slots[0].c.phase != LWT_PH_UP ||
+	    !lwt_slot_confirmed(&d->slots[0]))
 		return;
 	if (strcmp(if_s(r->ifindex, now_if), r->xdp_if))
 		return;
