@@ -186,7 +186,10 @@ void lwt_roam_input(struct lwt_daemon *d)
 	bool hit = false;
 
 	for (;;) {
-		int n = (int)recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		int n = (int)recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+				      &fl);
 		struct nlmsghdr *m;
 
 		if (n < 0) {
@@ -199,6 +202,10 @@ void lwt_roam_input(struct lwt_daemon *d)
 		}
 		if (n == 0)
 			break;
+		/* The kernel's word only (a process may not send to these
+		 * groups without CAP_NET_ADMIN, but costs nothing to check). */
+		if (fl < sizeof(from) || from.nl_pid)
+			continue;
 		for (m = (struct nlmsghdr *)buf; NLMSG_OK(m, n); m = NLMSG_NEXT(m, n))
 			if (relevant(d, m))
 				hit = true;

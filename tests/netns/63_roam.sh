@@ -19,6 +19,9 @@
 # (b) the address in use is renumbered (ip addr del/add): re-homed again,
 #     from the new address;
 # (c) a route change that leaves the flow where it is: no re-home;
+# (e) the active uplink loses its carrier (the router's end goes down):
+#     with net.ipv4.conf.all.ignore_routes_with_linkdown=1 the kernel
+#     routes around it, and the client follows;
 # (d) a client started before any route to its server exists: it stays
 #     up, says so, and connects when the route appears.
 # On the AF_XDP path the client's XDP program moves to the new uplink.
@@ -137,11 +140,24 @@ jget c lwtc '.peers[0].endpoint' | grep -q '^10.91.0.1:9000$' || fail "endpoint"
 jget s lwts '.peers[0].endpoint' | grep -q '^10.91.2.3:' || fail "server sees $(jget s lwts '.peers[0].endpoint'), not 10.91.2.3"
 [ "$(rehomes)" -eq 2 ] || fail "re-homes: $(rehomes), expected 2"
 [ "$(jget s lwts .resumes)" -eq 2 ] || fail "server resumes: $(jget s lwts .resumes)"
+sid2=$(sid)
+
+say "(e) the active uplink loses its carrier (its routes stay, ignored as linkdown)"
+nsx c sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1
+nsx c ip route add default via 10.91.1.1 dev v-c-r1 metric 300
+nsx r2 ip link set v-r2-c down
+wait_for 10 "re-home logged" grep -q "roaming: route to server 10.91.0.1:9000 moved from v-c-r2 (10.91.2.3) to v-c-r1 (10.91.1.2); re-homing" "$LOGDIR/client.log" ||
+	fail "no re-home after the carrier went"
+wait_for 15 "a new session" session_new "$sid2" || fail "no new session after the carrier went"
+nsx c ping -c 3 -i 0.2 -W 2 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic after the carrier went"
+[ "$(rehomes)" -eq 3 ] || fail "re-homes: $(rehomes), expected 3"
+[ "$(jget s lwts .resumes)" -eq 3 ] || fail "server resumes: $(jget s lwts .resumes)"
+wait_for 5 "data path on v-c-r1" path_on v-c-r1 || fail "client path: $(jget c lwtc '[.path, .xdp_mode, .iface] | join(" ")')"
 stop "$client_PID"
 wait_for 5 "server let the session go" sh -c "[ \$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .sessions) -eq 0 ]"
 
 say "(d) a client started before its route exists"
-nsx c ip route del default
+nsx c ip route flush exact 0.0.0.0/0
 nsx c ip link set v-c-r1 down
 nsx c ip route show | grep -q default && fail "a default route is left"
 start client c -c "$LOGDIR/client.json"
