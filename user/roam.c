@@ -280,6 +280,12 @@ static void path_settle(struct lwt_daemon *d)
 		r->old->ops->destroy(r->old);
 		r->old = NULL;
 	}
+	/* Attached meanwhile (lwt-ctl attach): nothing left to do. */
+	if (strcmp(d->dp->xdp_mode, "none")) {
+		r->xdp_wanted = false;
+		r->xdp_if[0] = 0;
+		return;
+	}
 	/* AF_XDP once the new flow's session is up: its handshake goes out
 	 * on raw sockets at once, not after the program's load. */
 	if (!r->xdp_wanted || !r->xdp_if[0] || r->no_route || d->slots[0].c.phase != LWT_PH_UP ||
