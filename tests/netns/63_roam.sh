@@ -165,14 +165,14 @@ say "(d) a client started before its route exists"
 nsx c ip route flush exact 0.0.0.0/0
 nsx c ip link set v-c-r1 down
 nsx c ip route show | grep -q default && fail "a default route is left"
-start client c -c "$LOGDIR/client.json"
-wait_for 5 "waiting logged" grep -q "warn  no route to server 10.91.0.1:9000 yet (.*); waiting for one" "$LOGDIR/client.log" ||
+start late c -c "$LOGDIR/client.json"
+wait_for 5 "waiting logged" grep -q "warn  no route to server 10.91.0.1:9000 yet (.*); waiting for one" "$LOGDIR/late.log" ||
 	fail "no 'waiting' line"
 wait_for 5 "control socket" sh -c "ip netns exec $PFX-c $CTL -i lwtc status >/dev/null" || fail "client did not come up"
-kill -0 "$client_PID" 2>/dev/null || fail "the client ended without a route"
+kill -0 "$late_PID" 2>/dev/null || fail "the client ended without a route"
 nsx c ip link set v-c-r1 up
 nsx c ip route add default via 10.91.1.1 metric 100
-wait_for 10 "connect logged" grep -q "roaming: a route to server 10.91.0.1:9000 appeared on v-c-r1 (source 10.91.1.2); connecting" "$LOGDIR/client.log" ||
+wait_for 10 "connect logged" grep -q "roaming: a route to server 10.91.0.1:9000 appeared on v-c-r1 (source 10.91.1.2); connecting" "$LOGDIR/late.log" ||
 	fail "no connect when the route appeared"
 wait_for 15 "session up" sessions_up c lwtc || fail "no session once the route appeared"
 nsx c ping -c 3 -i 0.2 -W 2 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic once the route appeared"
