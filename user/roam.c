@@ -12,10 +12,9 @@
  *   - the local address is the route's source; the data path follows:
  *     raw sockets are bound to no interface and only learn the new local
  *     port; an AF_XDP path is replaced by raw sockets at once (the
- *     handshake goes out without waiting), the old path destroyed once the
- *     pollers are off it (its pins are the new one's pins), and AF_XDP is
- *     attached on the new interface once the new session is up, as
- *     `lwt-ctl attach` would;
+ *     handshake goes out without waiting); once the new session is up the
+ *     old path is destroyed (its pins are the new one's pins) and AF_XDP
+ *     attached on the new interface, as `lwt-ctl attach` would;
  *   - the anti-RST rule names the server, not a local address or
  *     interface (fwrule.c): it stays as it is;
  *   - the reconnect is due at once (it resolves remote_addr again, then
@@ -274,11 +273,22 @@ static void path_settle(struct lwt_daemon *d)
 	struct lwt_dp *dp;
 	char why[192], now_if[IF_NAMESIZE];
 
+	/* Not before the new flow's session is up: taking an XDP program
+	 * off a link and closing AF_XDP sockets waits for RCU grace periods,
+	 * up to seconds on a loaded machine, and the control thread would
+	 * connect only after. */
+	if (d->slots[0].c.phase != LWT_PH_UP || !lwt_slot_confirmed(&d->slots[0]))
+		return;
 	if (r->old) {
+		uint64_t t0 = lwt_now_ns();
+		char oi[sizeof(r->old->ifname)];
+
 		if (atomic_load(&r->old->users) != 1)
 			return;
+		snprintf(oi, sizeof(oi), "%s", r->old->ifname);
 		r->old->ops->destroy(r->old);
 		r->old = NULL;
+		lwt_dbg("roaming: AF_XDP on %s closed in %.1f ms", oi, (lwt_now_ns() - t0) / 1e6);
 	}
 	/* Attached meanwhile (lwt-ctl attach): nothing left to do. */
 	if (strcmp(d->dp->xdp_mode, "none")) {
@@ -286,10 +296,9 @@ static void path_settle(struct lwt_daemon *d)
 		r->xdp_if[0] = 0;
 		return;
 	}
-	/* AF_XDP once the new flow's session is up: its handshake goes out
-	 * on raw sockets at once, not after the program's load. */
-	if (!r->xdp_wanted || !r->xdp_if[0] || r->no_route || d->slots[0].c.phase != LWT_PH_UP ||
-	    !lwt_slot_confirmed(&d->slots[0]))
+	/* AF_XDP once the new flow's session is up (above): its handshake
+	 * goes out on raw sockets at once, not after the program's load. */
+	if (!r->xdp_wanted || !r->xdp_if[0] || r->no_route)
 		return;
 	if (strcmp(if_s(r->ifindex, now_if), r->xdp_if))
 		return;
