@@ -389,6 +389,12 @@ static void check(struct lwt_daemon *d, uint64_t now)
 	rehome(d, ifindex, src);
 }
 
+void lwt_roam_recheck(struct lwt_daemon *d)
+{
+	if (d->roam && d->cfg.mode == LWT_MODE_CLIENT)
+		check(d, lwt_now_ns());
+}
+
 void lwt_roam_tick(struct lwt_daemon *d, uint64_t now)
 {
 	struct lwt_roam *r = d->roam;

@@ -61,6 +61,9 @@ int lwt_roam_fd(const struct lwt_daemon *d);
 void lwt_roam_input(struct lwt_daemon *d);
 /* Every tick: a due route check, a re-home's second step. */
 void lwt_roam_tick(struct lwt_daemon *d, uint64_t now);
+/* Client: the server's address changed (resolve.c): look at the route
+ * to it now, and re-home if it leaves elsewhere. */
+void lwt_roam_recheck(struct lwt_daemon *d);
 /* Client: may a connect go ahead (a local address and a route known)?
  * false: the watcher connects once the route appears. */
 bool lwt_roam_ready(struct lwt_daemon *d);
