@@ -129,7 +129,7 @@ nsx s ip link set w-s up
 hosts_set 10.98.0.1
 stop "$server_PID"
 start server s -c "$LOGDIR/server3.json"
-wait_for 20 "client followed" grep -q "server hub.test moved from 10.99.0.5 to 10.98.0.1" "$LOGDIR/client.log"
+wait_for 20 "client followed" grep -q "server hub.test moved from 10.99.0.5 to 10.98.0.1$" "$LOGDIR/client.log"
 wait_for 5 "re-homed" grep -q "roaming: route to server hub.test:9000 moved from v-c-s (10.99.0.2) to w-c (10.98.0.2); re-homing" "$LOGDIR/client.log" ||
 	fail "the client followed the name but did not re-home"
 wait_for 20 "session up at the new address" sessions_up s lwts
