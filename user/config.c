@@ -77,7 +77,7 @@ static const struct keydef keys[] = {
 	{ "ctl_socket", "ctl-socket", K_STR, F(ctl_socket), 0, 0, "lwt: control socket name (default: the TUN name)" },
 	{ "user", "user", K_STR, F(user), 0, 0, "lwt: run as this user and group after set-up, with only the capabilities needed; lwt-ctl trusts root, itself and 'lwt': use 'lwt'" },
 	{ "metrics_listen", "metrics-listen", K_STR, F(metrics_listen), 0, 0, "lwt: serve Prometheus metrics on http://ip:port/metrics, e.g. 127.0.0.1:9586 (default off)" },
-	{ "client_id", "client-id", K_STR, F(client_id), 0, 0, "lwt, client: its id, 16 hex digits (default: random each start); the server lets a flow with the id of a live session take it over only if that session fails a probe" },
+	{ "client_id", "client-id", K_STR, F(client_id), 0, 0, "lwt, client: its id, 16 hex digits (default: random each start); the server lets a flow with the id of a live session take it over only if it proves it held that session's keys or that session fails a probe" },
 	{ "keepalive", NULL, K_INT, F(keepalive), 0, 3600, "keepalive period, s; 0 = default (5)" },
 	{ "timeout", NULL, K_INT, F(timeout), 2, 86400, "silence before a session ends, s (default 15, or 3 x keepalive if that is longer)" },
 	{ "p2p_keepalive_interval", NULL, K_INT, F(p2p_keepalive_interval), 1, 3600, "s (default 25)" },

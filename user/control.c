@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "natdetect.h"
 #include "notify.h"
+#include "roam.h"
 
 #define TICK_MS 50
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
@@ -184,6 +185,9 @@ static void client_connect(struct lwt_daemon *d)
 	int fd;
 
 	d->reconnect_at_ns = 0;
+	/* No route to the server yet: roam.c connects when one appears. */
+	if (!lwt_roam_ready(d))
+		return;
 	/* p2p_port: the hub flow and every direct flow leave from it (the
 	 * NAT mapping the hub sees is the one peers punch to). */
 	if (d->cfg.p2p_enabled && d->cfg.p2p_port)
@@ -526,8 +530,15 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 		return;
 	}
 	/* CONFIRM before the keys: the data plane sends what it queued the
-	 * moment it has them, and the server must see cA first. */
-	cmd(d, LWT_CMD_SEND_FRAME, 0, confirm, sizeof(confirm), NULL);
+	 * moment it has them, and the server must see cA first. A RESUME
+	 * (resume.c) rides in the same segment. */
+	{
+		uint8_t fr[LWT_CONFIRM_FRAME_LEN + 64];
+		size_t fl = lwt_resume_confirm(d, confirm, sizeof(confirm), fr, sizeof(fr));
+
+		cmd(d, LWT_CMD_SEND_FRAME, 0, fr, fl, NULL);
+	}
+	lwt_resume_client_up(d, info.session_id, &keys);
 	in = make_install(d, &keys, false, info.session_id, 0, info.fec_data, info.fec_parity);
 	lwt_natdet_start(d, &keys, info.session_id);
 	memset(&keys, 0, sizeof(keys));
@@ -674,6 +685,7 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	h->ack = info;
 	h->ack.flags = info.flags & h->hello.flags;
 	lwt_natprobe_session(d, i, info.session_id, &keys);
+	lwt_resume_keys(d, i, info.session_id, &keys);
 	/* The keys go to the data plane now, so that the client's first
 	 * records (sent right after its CONFIRM) are not lost: only a holder of
 	 * the key can seal under them. Not when another slot routes the tunnel
@@ -783,6 +795,8 @@ static void server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 		server_hello(d, i, f, len);
 	else if (f[0] == LWT_FT_CONFIRM)
 		server_confirm(d, i, f, len);
+	else if (f[0] == LWT_FT_RESUME)
+		lwt_resume_frame(d, i, f, len);
 }
 
 static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
@@ -1034,6 +1048,7 @@ static void tick(struct lwt_daemon *d)
 	lwt_peers_tick(d, now);
 	lwt_p2p_tick(d, now);
 	lwt_reload_tick(d);
+	lwt_roam_tick(d, now);
 	lwt_notify_tick(d, now);
 	lwt_nat_tick(d, now);
 	publish_stats(d, now);
@@ -1081,6 +1096,10 @@ int lwt_control_run(struct lwt_daemon *d)
 	}
 	if ((ev.data.fd = lwt_nat_fd(d)) >= 0)
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (lwt_roam_fd(d) >= 0) {
+		ev.data.fd = lwt_roam_fd(d);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	for (i = 0; i < d->nslots; i++)
 		d->slots[i].c.port_fd = -1;
 	/* A HELLO from before this start may be in no replay cache: refused. */
@@ -1129,6 +1148,8 @@ int lwt_control_run(struct lwt_daemon *d)
 				lwt_metrics_answer(d, d->metrics);
 			} else if (fd == lwt_nat_fd(d)) {
 				lwt_nat_handle(d);
+			} else if (fd == lwt_roam_fd(d)) {
+				lwt_roam_input(d);
 			}
 		}
 	}

@@ -17,6 +17,7 @@
 
 #include "ctlproto.h"
 #include "daemon.h"
+#include "roam.h"
 #include "log.h"
 #include "lwt/xdp.h"
 #include "natdetect.h"
@@ -163,6 +164,13 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(root, "takeover_probes", (double)d->takeover_probes);
 		cJSON_AddNumberToObject(root, "takeovers", (double)d->takeovers);
 		cJSON_AddNumberToObject(root, "takeovers_refused", (double)d->takeovers_refused);
+	}
+	/* roam.c, resume.c: re-homes (client); RESUMEs that moved a session
+	 * at once, and those that did not verify (server). */
+	if (d->roam) {
+		cJSON_AddNumberToObject(root, "rehomes", (double)d->roam->rehomes);
+		cJSON_AddNumberToObject(root, "resumes", (double)d->roam->resumes);
+		cJSON_AddNumberToObject(root, "resumes_refused", (double)d->roam->resumes_bad);
 	}
 	cJSON_AddNumberToObject(root, "reloads", (double)d->reloads);
 	cJSON_AddNumberToObject(root, "reloads_failed", (double)d->reloads_failed);

@@ -371,6 +371,7 @@ struct lwt_daemon {
 	struct lwt_p2p *p2p;		/* p2p.c: punch orders (server), direct paths (client) */
 	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
+	struct lwt_roam *roam;		/* roaming and resumption (roam.h) */
 };
 
 uint64_t lwt_now_ns(void);
@@ -422,6 +423,9 @@ bool lwt_takeover_waiting(const struct lwt_daemon *d, int i);
 void lwt_takeover_probed(struct lwt_daemon *d, int i, bool answered);
 /* Every tick, for a waiting slot i: its old session gone, or its deadline. */
 void lwt_takeover_tick(struct lwt_daemon *d, int i, uint64_t now);
+/* A RESUME came on slot i's flow (resume.c): a waiting takeover it proves
+ * goes on at once. */
+void lwt_takeover_resumed(struct lwt_daemon *d, int i);
 /* reconcile.c: once a second, make the data plane's and the control
  * thread's view of every slot agree (control thread). */
 void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now);

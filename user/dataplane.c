@@ -942,7 +942,8 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 }
 
 /* Handshake frames the control thread takes from a flow: a server a
- * client's HELLO and its key confirmation, a client the server's answer;
+ * client's HELLO, its key confirmation and a RESUME (resume.c), a client
+ * the server's answer;
  * at most hs_frames_max() of them a flow (a client a few more: a REJECT
  * someone spoofed must not crowd out the server's HELLO_ACK). Anything else
  * (a REJECT or a second
@@ -950,13 +951,15 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
  * thread nothing. */
 static unsigned int hs_frames_max(const struct lwt_daemon *d)
 {
-	return d->cfg.mode == LWT_MODE_SERVER ? 2 : 4;
+	return d->cfg.mode == LWT_MODE_SERVER ? 3 : 4;
 }
 /* A client's direct slot answers HELLOs when the hub made it the
  * responder (p2p.c); its peer sends no REJECT. */
 static bool hs_frame_wanted(const struct lwt_daemon *d, const struct lwt_slot *s, uint8_t type)
 {
-	if (d->cfg.mode == LWT_MODE_SERVER || s->hs_responder)
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		return type == LWT_FT_HELLO || type == LWT_FT_CONFIRM || type == LWT_FT_RESUME;
+	if (s->hs_responder)
 		return type == LWT_FT_HELLO || type == LWT_FT_CONFIRM;
 	if (s != &d->slots[0])
 		return type == LWT_FT_HELLO_ACK;
@@ -978,6 +981,7 @@ static int payload_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, 
 		case LWT_FT_HELLO_ACK:
 		case LWT_FT_REJECT:
 		case LWT_FT_CONFIRM:
+		case LWT_FT_RESUME:
 			if (s->hs_frames >= hs_frames_max(x->d) || !hs_frame_wanted(x->d, s, f.type)) {
 				LWT_CTR_INC(&s->ctr, drop_handshake);
 				break;

@@ -12,6 +12,7 @@ int lwt_frame_type_known(uint8_t type)
 	case LWT_FT_HELLO_ACK:
 	case LWT_FT_REJECT:
 	case LWT_FT_CONFIRM:
+	case LWT_FT_RESUME:
 	case LWT_FT_SEALED:
 	case LWT_FT_AUTHED:
 		return 1;

@@ -22,6 +22,7 @@
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
+#include "roam.h"
 
 /* A segment's TCP payload beyond the inner packet it carries (bufs.h:
  * lwt's framing, FEC header and parity length, tag). */
@@ -249,10 +250,13 @@ out_nomem:
 				lwt_err("couldn't resolve %s: %s", d->cfg.remote_host, strerror(-r));
 			goto out_slots;
 		}
+		/* No route yet (a client that boots before its network): it
+		 * comes up without one, and roam.c connects once one appears. */
 		r = local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
 		if (r) {
-			lwt_err("no route to server %s: %s", d->cfg.remote_addr, strerror(-r));
-			goto out_slots;
+			d->local_ip = 0;
+			lwt_warn("no route to server %s yet (%s); waiting for one", d->cfg.remote_addr,
+				 strerror(-r));
 		}
 		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip,
 						    .raddr = d->cfg.remote.sin_addr.s_addr,
@@ -344,6 +348,10 @@ out_nomem:
 		goto out_ctl;
 	if (lwt_nat_create(d))
 		goto out_ctl;
+	if (lwt_roam_init(d)) {
+		lwt_err("out of memory");
+		goto out_ctl;
+	}
 
 	/* Set-up is done: from here on only what the running path needs, and
 	 * before the pollers start, as capabilities belong to each thread. */
@@ -371,6 +379,7 @@ out_nomem:
 	lwt_info("stopped");
 out_ctl:
 	lwt_nat_destroy(d);
+	lwt_roam_free(d);
 	lwt_metrics_destroy(d->metrics);
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "netlink.h"
+#include "roam.h"
 
 int lwt_path_iface(struct lwt_daemon *d, char *ifname, char *why, size_t wl)
 {
@@ -110,6 +111,12 @@ int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const ch
 	is_xdp = strcmp(d->dp->xdp_mode, "none") != 0;
 	snprintf(want, sizeof(want), "%s", d->dp->ifname);
 	pthread_mutex_unlock(&d->dp_lock);
+	/* roam.c still holds the AF_XDP path it left: its pins are the ones
+	 * a new path would take. */
+	if (d->roam && d->roam->old) {
+		snprintf(answer, al, "error: a re-home is in progress (roaming); try again\n");
+		return -EBUSY;
+	}
 	if (xdp && is_xdp) {
 		snprintf(answer, al, "error: already attached (AF_XDP on %s); detach first\n", want);
 		return -EALREADY;

@@ -25,6 +25,7 @@
 #include "netlink.h"
 #include "notify.h"
 #include "resolve.h"
+#include "roam.h"
 
 #define RETRY_MAX_S 30
 #define NOTIFY_EVERY_S 10
@@ -244,30 +245,26 @@ int lwt_resolve_start(struct lwt_daemon *d)
 	return rc;
 }
 
-/* The name points at addr now, not at the address in use: follow it if
- * the route to it leaves as the one in use does. */
+/* The name points at addr now, not at the address in use: follow it
+ * (roam.c re-homes when the route to it leaves from another interface or
+ * source address), unless no route leads there. */
 static void follow(struct lwt_daemon *d, uint32_t addr)
 {
 	struct lwt_resolver *r = &d->resolver;
 	uint32_t old = d->cfg.remote.sin_addr.s_addr, src = 0, gw;
-	char os[INET_ADDRSTRLEN], ns[INET_ADDRSTRLEN], ss[INET_ADDRSTRLEN], ls[INET_ADDRSTRLEN];
-	char ifn[IF_NAMESIZE] = "?";
+	char os[INET_ADDRSTRLEN], ns[INET_ADDRSTRLEN];
 	int ifindex = 0, cur = d->dp->ifname[0] ? (int)if_nametoindex(d->dp->ifname) : 0, err;
 
 	ip_s(old, os);
 	ip_s(addr, ns);
-	if (lwt_nl_route_get(addr, &ifindex, &src, &gw) || src != d->local_ip ||
-	    (cur && ifindex != cur)) {
+	err = lwt_nl_route_get(addr, &ifindex, &src, &gw);
+	if (err || (!d->roam && (src != d->local_ip || (cur && ifindex != cur)))) {
 		if (r->refused == addr)
 			return;
 		r->refused = addr;
-		if (ifindex)
-			if_indextoname(ifindex, ifn);
-		lwt_warn("server %s moved from %s to %s, reached from %s on %s, not from %s on %s: "
-			 "following it there needs the roaming support not built yet (issue 12); "
-			 "still trying %s", d->cfg.remote_host, os, ns, src ? ip_s(src, ss) : "-",
-			 ifindex ? ifn : "no route", ip_s(d->local_ip, ls),
-			 d->dp->ifname[0] ? d->dp->ifname : "?", os);
+		lwt_warn("server %s moved from %s to %s, %s; still trying %s", d->cfg.remote_host, os,
+			 ns, err ? "to which no route leads" :
+			 "reached from another interface or source address", os);
 		return;
 	}
 	/* The anti-RST rule names the server: a flow to the new address
@@ -287,6 +284,9 @@ static void follow(struct lwt_daemon *d, uint32_t addr)
 	d->filter.raddr = addr;
 	r->refused = 0;
 	lwt_info("server %s moved from %s to %s", d->cfg.remote_host, os, ns);
+	/* Behind another interface or source address: re-homed there now,
+	 * before the connect that follows. */
+	lwt_roam_recheck(d);
 }
 
 bool lwt_resolve_reconnect(struct lwt_daemon *d, uint64_t now)

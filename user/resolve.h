@@ -2,7 +2,8 @@
 /* A client's remote_addr given as a name: resolved (A records) before the
  * set-up that needs the server's address, retried with backoff while it
  * does not resolve, and again at every reconnect, where an address that
- * moved within the same interface and source address is followed. The
+ * moved is followed (behind another interface or source address, roam.c
+ * re-homes the client there). The
  * look-ups run in a short-lived thread, so a name server that never
  * answers stalls neither a SIGTERM at start nor the control thread's
  * keepalives. */
@@ -33,8 +34,8 @@ int lwt_resolve_host(const char *host, uint32_t *addr, char *err, size_t el);
  * (blocked in the caller, read here from a signalfd); -errno. */
 int lwt_resolve_start(struct lwt_daemon *d);
 /* Client, a reconnect due: true when it may go ahead (to d->cfg.remote,
- * moved to where the name now points if that leaves by the same interface
- * and source address); false while the look-up it started runs, for at
+ * moved to where the name now points if a route leads there, re-homed
+ * when that route leaves elsewhere); false while the look-up it started runs, for at
  * most LWT_RESOLVE_WAIT_MS, after which the last address is tried and
  * the answer taken at the next reconnect. */
 #define LWT_RESOLVE_WAIT_MS 2000

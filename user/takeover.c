@@ -22,6 +22,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "roam.h"
 
 static const char *ip_str(uint32_t ip, char *buf)
 {
@@ -238,4 +239,34 @@ void lwt_takeover_tick(struct lwt_daemon *d, int i, uint64_t now)
 		   ip_str(s->c.hs.hello.tunnel_ip, ts), LWT_TAKEOVER_WAIT_NS / 1000000000ull);
 	d->takeovers_refused++;
 	lwt_reject(d, i, LWT_REJECT_ID_INUSE);
+}
+
+/* A RESUME came on slot w's flow (resume.c): if w waits for a session
+ * whose keys it proves it held, that session is the same client's on a
+ * flow it left (it roamed): dropped now, without waiting for the probe.
+ * A RESUME that does not verify changes nothing: the probe decides. */
+void lwt_takeover_resumed(struct lwt_daemon *d, int w)
+{
+	char ps[64], os[64], ts[INET_ADDRSTRLEN];
+	int o;
+
+	if (!lwt_takeover_waiting(d, w))
+		return;
+	o = linked(d, w);
+	if (o < 0 || d->slots[o].c.phase != LWT_PH_UP)
+		return;
+	if (!lwt_resume_proven(d, w, o)) {
+		lwt_log_rl(LWT_LOG_WARN, "peer %s: RESUME for client %s does not prove its session's "
+			   "keys; probing that session as without it",
+			   lwt_peer_str(&d->slots[w], ps, sizeof(ps)),
+			   ip_str(d->slots[o].c.tun_ip, ts));
+		return;
+	}
+	lwt_info("client %s resumed from %s (proved its session %08x); dropping its old flow %s",
+		 ip_str(d->slots[o].c.tun_ip, ts), lwt_peer_str(&d->slots[w], ps, sizeof(ps)),
+		 d->slots[o].c.session_id, lwt_peer_str(&d->slots[o], os, sizeof(os)));
+	d->slots[o].c.tk_gen = 0;
+	lwt_slot_kill(d, o);
+	d->takeovers++;
+	take_over(d, w);
 }

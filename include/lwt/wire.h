@@ -22,6 +22,7 @@ enum lwt_frame_type {
 	LWT_FT_HELLO_ACK = 0x02,	/* server -> client, plaintext: pB and confirmation cB */
 	LWT_FT_REJECT    = 0x03,	/* server -> client, plaintext hint, unauthenticated */
 	LWT_FT_CONFIRM   = 0x04,	/* client -> server, plaintext: confirmation cA */
+	LWT_FT_RESUME    = 0x05,	/* client -> server, after CONFIRM: proof it held a session */
 	LWT_FT_SEALED    = 0x10,	/* AES-256-GCM record */
 	LWT_FT_AUTHED    = 0x11,	/* GMAC-only record (encrypt_after_auth data) */
 };
@@ -84,6 +85,16 @@ struct lwt_confirm {
 	__u8 confirm[LWT_HS_CONFIRM_LEN];	/* cA = HMAC(KcA, TT) */
 } __attribute__((packed));
 _Static_assert(sizeof(struct lwt_confirm) == 32, "lwt_confirm");
+
+/* RESUME body: sent with the CONFIRM by a client that had a session
+ * before (it roamed, or its flow died): the server may move that session's
+ * tunnel IP to the new flow at once instead of probing the old flow first
+ * (docs/PROTOCOL.md "Resumption"). */
+struct lwt_resume {
+	__be32 session_id;		/* the previous session's */
+	__u8 mac[32];			/* HMAC(resume key of that session, "lwt-v2 resume" || session_id || cA) */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_resume) == 36, "lwt_resume");
 
 enum lwt_reject_reason {
 	LWT_REJECT_AUTH     = 1,	/* key confirmation did not verify: wrong key */

@@ -12,9 +12,8 @@
 #     next reconnect resolves again, follows it ("moved"), the anti-RST
 #     rule names the new address, pings pass; a name with several
 #     addresses, one of them the address in use, is no move;
-# (d) the name then points behind another interface: not followed (that
-#     needs roaming, issue 12), said once; the client stays with the
-#     address it has;
+# (d) the name then points behind another interface: followed, and the
+#     client re-homes there (new interface and source address, roam.c);
 # (e) a reconnect while the name server does not answer: the look-up is
 #     waited for 2 s, then the last address is tried (keepalives and the
 #     session never wait for a name server).
@@ -43,6 +42,7 @@ cat >"$LOGDIR/server.json" <<JSON
   "key": "$KEY", "tun_name": "lwts", "keepalive": 1, "timeout": 3 }
 JSON
 sed 's/10\.99\.0\.1:9000/10.99.0.5:9000/' "$LOGDIR/server.json" >"$LOGDIR/server2.json"
+sed 's/10\.99\.0\.1:9000/10.98.0.1:9000/' "$LOGDIR/server.json" >"$LOGDIR/server3.json"
 cat >"$LOGDIR/client.json" <<JSON
 { "mode": "client", "remote_addr": "hub.test:9000", "tunnel_addr": "10.0.0.2/24",
   "key": "$KEY", "tun_name": "lwtc", "keepalive": 1, "timeout": 3 }
@@ -117,10 +117,10 @@ wait_for 5 "client session up" sessions_up c lwtc
 	fail "the client moved while its address was still the name's: $(grep 'moved' "$LOGDIR/client.log")"
 [ "$(grep -c 'connecting to hub.test' "$LOGDIR/client.log")" -ge 3 ] || fail "no reconnect seen"
 
-say "(d) the name points to an address behind another interface: not followed"
+say "(d) the name points to an address behind another interface: followed, re-homed there"
 # A second link to the server; its address is reached from another
-# interface and source address: that needs roaming (issue 12), so the client
-# says so once and reconnects to the address it has.
+# interface and source address: the client follows the name there and
+# re-homes (roam.c): new source address, new interface.
 ip link add w-c netns "$PFX-c" type veth peer w-s netns "$PFX-s"
 nsx c ip addr add 10.98.0.2/24 dev w-c
 nsx s ip addr add 10.98.0.1/24 dev w-s
@@ -128,19 +128,23 @@ nsx c ip link set w-c up
 nsx s ip link set w-s up
 hosts_set 10.98.0.1
 stop "$server_PID"
-start server s -c "$LOGDIR/server2.json"
-wait_for 20 "refusal logged" grep -q "server hub.test moved from 10.99.0.5 to 10.98.0.1, reached from 10.98.0.2 on w-c, not from 10.99.0.2 on v-c-s: following it there needs the roaming support not built yet (issue 12); still trying 10.99.0.5" "$LOGDIR/client.log"
-wait_for 20 "session up at the old address" sessions_up s lwts
+start server s -c "$LOGDIR/server3.json"
+wait_for 20 "client followed" grep -q "server hub.test moved from 10.99.0.5 to 10.98.0.1$" "$LOGDIR/client.log"
+wait_for 5 "re-homed" grep -q "roaming: route to server hub.test:9000 moved from v-c-s (10.99.0.2) to w-c (10.98.0.2); re-homing" "$LOGDIR/client.log" ||
+	fail "the client followed the name but did not re-home"
+wait_for 20 "session up at the new address" sessions_up s lwts
 wait_for 5 "client session up" sessions_up c lwtc
-nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic at the old address"
-[ "$(grep -c 'needs the roaming support' "$LOGDIR/client.log")" -eq 1 ] || fail "the refusal was logged more than once"
+nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic at the new address"
+jget s lwts '.peers[0].endpoint' | grep -q '^10.98.0.2:' || fail "server sees $(jget s lwts '.peers[0].endpoint'), not 10.98.0.2"
+rules=$(nsx c nft list ruleset)
+printf '%s\n' "$rules" | grep -q "ip daddr 10.98.0.1 tcp dport 9000" || fail "the anti-RST rule does not name 10.98.0.1: $rules"
 
 say "(e) a reconnect while the name server does not answer: bounded wait, then the last address"
 hosts_set
 printf 'nameserver 10.99.0.9\noptions timeout:5 attempts:2\n' >"$ETC/resolv.conf"
 stop "$server_PID"
-start server s -c "$LOGDIR/server2.json"
-wait_for 20 "bounded wait logged" grep -q "resolving hub.test takes more than 2 s; trying 10.99.0.5 meanwhile" "$LOGDIR/client.log"
+start server s -c "$LOGDIR/server3.json"
+wait_for 20 "bounded wait logged" grep -q "resolving hub.test takes more than 2 s; trying 10.98.0.1 meanwhile" "$LOGDIR/client.log"
 wait_for 20 "session up while the look-up hangs" sessions_up s lwts
 wait_for 5 "client session up" sessions_up c lwtc
 nsx c ping -c 3 -i 0.2 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic while the look-up hangs"
