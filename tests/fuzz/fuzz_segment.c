@@ -91,16 +91,35 @@ static void check_input(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *g, bo
 	uint32_t end = g->seq + (uint32_t)g->payload_len;
 
 	FZ_CHECK(v >= LWT_FTCP_DROP && v <= LWT_FTCP_RESET, "verdict %d", v);
+	/* A SYN that crosses ours (P2P simultaneous open) is the one
+	 * SYN-ACK verdict that moves the flow: SYN_SENT -> SYN_RCVD, learning
+	 * the peer's ISN, our own untouched. */
+	bool crossed = before.state == LWT_FTCP_SYN_SENT && v == LWT_FTCP_SEND_SYNACK;
+
 	if (v == LWT_FTCP_DROP || v == LWT_FTCP_RESET || v == LWT_FTCP_CHALLENGE_ACK ||
-	    v == LWT_FTCP_SEND_SYNACK)
+	    (v == LWT_FTCP_SEND_SYNACK && !crossed))
 		FZ_CHECK(c->state == before.state && c->rcv_nxt == before.rcv_nxt,
 			 "verdict %d changed state %d->%d or rcv_nxt", v, before.state, c->state);
+	if (crossed)
+		FZ_CHECK(c->state == LWT_FTCP_SYN_RCVD && (g->flags & LWT_TCP_SYN) &&
+			 !(g->flags & LWT_TCP_ACK) && c->irs == g->seq && c->rcv_nxt == g->seq + 1 &&
+			 c->iss == before.iss && c->snd_nxt == before.snd_nxt &&
+			 c->snd_una == before.snd_una,
+			 "a crossing SYN moved the flow wrongly: state %d irs %u rcv_nxt %u", c->state,
+			 c->irs, c->rcv_nxt);
 	if (c->state != before.state) {
-		FZ_CHECK(c->state == LWT_FTCP_ESTABLISHED &&
-			 ((before.state == LWT_FTCP_SYN_SENT && v == LWT_FTCP_SEND_ACK) ||
-			  (before.state == LWT_FTCP_SYN_RCVD && v == LWT_FTCP_OK)),
+		FZ_CHECK((c->state == LWT_FTCP_ESTABLISHED &&
+			  ((before.state == LWT_FTCP_SYN_SENT && v == LWT_FTCP_SEND_ACK) ||
+			   (before.state == LWT_FTCP_SYN_RCVD &&
+			    (v == LWT_FTCP_OK || v == LWT_FTCP_SEND_ACK)))) || crossed,
 			 "state %d -> %d on verdict %d", before.state, c->state, v);
 	}
+	/* The peer's SYN-ACK completing a simultaneous open acks exactly our
+	 * SYN and repeats exactly its own. */
+	if (before.state == LWT_FTCP_SYN_RCVD && v == LWT_FTCP_SEND_ACK)
+		FZ_CHECK(g->seq == before.irs && g->ack == before.iss + 1,
+			 "SYN_RCVD took a SYN-ACK %u/%u for ISNs %u/%u", g->seq, g->ack, before.irs,
+			 before.iss);
 	if (before.state != LWT_FTCP_ESTABLISHED)
 		return;
 	/* Unauthenticated, a segment moves no receive state, and the peer's
