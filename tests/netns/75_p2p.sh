@@ -49,11 +49,10 @@ jget "${NATLAB_CLIENT[a]}" lwtc .p2p >&2
 ep=$(jget "${NATLAB_CLIENT[a]}" lwtc "[.p2p.paths[] | select(.tunnel_ip == \"10.0.0.12\") | .endpoint][0]")
 # So do the pinned peers map (AF_XDP) and Prometheus.
 if [ "$(jget "${NATLAB_CLIENT[a]}" lwtc .path)" = af-xdp ]; then
-	nsenter -t "$ca_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v2/peers >"$LOGDIR/a-peers.json" ||
-		fail "bpftool could not dump a's pinned peers map"
-	jq -en 'input | [.[] | .formatted.value |
-		select(.route == 1)] | length == 1' <"$LOGDIR/a-peers.json" >/dev/null ||
-		fail "a's pinned peers map shows no direct path: $(head -c 600 "$LOGDIR/a-peers.json")"
+	# Published once a second; bpftool shows the fields by name (BTF).
+	wait_for 3 "a's pinned peers map shows the direct path" sh -c \
+		"nsenter -t $ca_PID -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v2/peers | grep -q '\"route\": 1,'" ||
+		fail "a's pinned peers map shows no direct path: $(nsenter -t "$ca_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v2/peers 2>&1 | grep -E 'route|tunnel_ip' | tr -s ' ' | tr '\n' ' ')"
 fi
 # Prometheus sees the route too.
 nsx "${NATLAB_CLIENT[a]}" curl -sf http://127.0.0.1:9586/metrics >"$LOGDIR/a.prom" || fail "a's /metrics"
