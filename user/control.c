@@ -551,6 +551,7 @@ static void client_frame(struct lwt_daemon *d, const uint8_t *f, size_t len)
 		return;
 	}
 	s->c.session_id = info.session_id;
+	atomic_store_explicit(&d->server_tun_ip, info.server_tunnel_ip, memory_order_relaxed);
 	cmd(d, LWT_CMD_INSTALL, 0, NULL, 0, in);
 	s->c.handshake_us = (lwt_now_ns() - s->c.start_ns) / 1000;
 	s->c.up_ns = lwt_now_ns();

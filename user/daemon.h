@@ -119,6 +119,12 @@ struct lwt_daemon;
 /* path.c: the outer data path. The interface tunnel segments use (the
  * route to the server; the interface holding the listen address). */
 int lwt_path_iface(struct lwt_daemon *d, char *ifname, char *why, size_t wl);
+/* The source address the kernel picks towards remote (network order). */
+int lwt_local_ip_for(uint32_t remote, uint32_t *out);
+/* Make dp the path of every poller. hold: keep the old path alive (one more
+ * user) and return it, to destroy once its users are down to 1; else the
+ * last poller off it destroys it. */
+struct lwt_dp *lwt_path_swap(struct lwt_daemon *d, struct lwt_dp *dp, bool hold);
 /* Open the AF_XDP path (xdp, mode "auto"/"native"/"generic") or the raw
  * socket path on ifname. -errno with a reason in why. */
 int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *ifname,
@@ -369,6 +375,7 @@ struct lwt_daemon {
 	int pin_root_fd;		/* -1: none */
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
 	struct lwt_p2p *p2p;		/* p2p.c: punch orders (server), direct paths (client) */
+	_Atomic uint32_t server_tun_ip;	/* client: the hub's tunnel IP (no P2P look-up for it) */
 	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
 	struct lwt_roam *roam;		/* roaming and resumption (roam.h) */

@@ -590,12 +590,16 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 	if (src != d->cfg.tun_ip)
 		return &d->slots[0];
 	memcpy(&dst, pkt + 16, 4);
+	/* The hub itself, and what no peer holds: no look-up, no clock read. */
+	if (dst == atomic_load_explicit(&d->server_tun_ip, memory_order_relaxed) ||
+	    (ntohl(dst) >> 28) == 14 || dst == 0xffffffffu)
+		return &d->slots[0];
 	s = slot_by_tun_ip(x, dst);
 	if (s && s != &d->slots[0] &&
 	    atomic_load_explicit(&s->state, memory_order_acquire) == LWT_SLOT_SESSION &&
 	    lwt_slot_confirmed(s))
 		return s;
-	if (dst == d->cfg.tun_ip || (ntohl(dst) >> 28) == 14 || dst == 0xffffffffu)
+	if (dst == d->cfg.tun_ip)
 		return &d->slots[0];
 	h = (ntohl(dst) * 2654435761u) >> 28;
 	now = lwt_now_ns();
@@ -666,6 +670,8 @@ static void via_hub(struct dpctx *x, const uint8_t *pkt)
 	uint64_t now;
 
 	memcpy(&src, pkt + 12, 4);
+	if (src == atomic_load_explicit(&x->d->server_tun_ip, memory_order_relaxed))
+		return;
 	p = slot_by_tun_ip(x, src);
 	if (!p || p == &x->d->slots[0] ||
 	    atomic_load_explicit(&p->state, memory_order_relaxed) != LWT_SLOT_SESSION)

@@ -28,23 +28,6 @@
  * lwt's framing, FEC header and parity length, tag). */
 #define LWT_SEG_OVERHEAD ((int)(LWT_OVERHEAD - LWT_SEG_HDR))
 
-static int local_ip_for(uint32_t remote, uint32_t *out)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = remote };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-		err = -errno;
-	else
-		*out = sa.sin_addr.s_addr;
-	close(fd);
-	return err;
-}
-
 static int reserve_port(const struct sockaddr_in *sa)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -252,7 +235,7 @@ out_nomem:
 		}
 		/* No route yet (a client that boots before its network): it
 		 * comes up without one, and roam.c connects once one appears. */
-		r = local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
+		r = lwt_local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
 		if (r) {
 			d->local_ip = 0;
 			lwt_warn("no route to server %s yet (%s); waiting for one", d->cfg.remote_addr,

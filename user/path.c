@@ -98,14 +98,51 @@ int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *
 	return lwt_xsk_create(out, &d->filter, ifname, m, pin, why, wl);
 }
 
+int lwt_local_ip_for(uint32_t remote, uint32_t *out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = remote };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+		err = -errno;
+	else
+		*out = sa.sin_addr.s_addr;
+	close(fd);
+	return err;
+}
+
+/* Every poller moves over; the last one off the old path destroys it.
+ * Path switches are orders that cannot wait: their room in each queue is
+ * kept free of control records. */
+struct lwt_dp *lwt_path_swap(struct lwt_daemon *d, struct lwt_dp *dp, bool hold)
+{
+	struct lwt_msg m = { .type = LWT_CMD_SWAP_DP, .slot = -1, .ptr = dp };
+	struct lwt_dp *old = d->dp;
+	int i;
+
+	if (hold)
+		atomic_fetch_add(&old->users, 1);
+	atomic_store(&dp->users, d->npollers);
+	for (i = 0; i < d->npollers; i++)
+		while (lwt_msgq_push(&d->to_dp[i], &m))
+			usleep(1000);
+	pthread_mutex_lock(&d->dp_lock);
+	d->dp = dp;
+	pthread_mutex_unlock(&d->dp_lock);
+	return hold ? old : NULL;
+}
+
 int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const char *mode,
 		    char *answer, size_t al)
 {
-	struct lwt_msg m = { .type = LWT_CMD_SWAP_DP, .slot = -1 };
 	char want[IF_NAMESIZE] = "", why[192];
 	struct lwt_dp *dp;
 	bool is_xdp;
-	int i, r;
+	int r;
 
 	pthread_mutex_lock(&d->dp_lock);
 	is_xdp = strcmp(d->dp->xdp_mode, "none") != 0;
@@ -157,17 +194,7 @@ int lwt_path_switch(struct lwt_daemon *d, bool xdp, const char *ifname, const ch
 		snprintf(answer, al, "error: %s\n", why);
 		return r;
 	}
-	/* Every poller moves over; the last one off the old path destroys
-	 * it. Path switches are orders that cannot wait: their room in each
-	 * queue is kept free of control records. */
-	m.ptr = dp;
-	atomic_store(&dp->users, d->npollers);
-	for (i = 0; i < d->npollers; i++)
-		while (lwt_msgq_push(&d->to_dp[i], &m))
-			usleep(1000);
-	pthread_mutex_lock(&d->dp_lock);
-	d->dp = dp;
-	pthread_mutex_unlock(&d->dp_lock);
+	lwt_path_swap(d, dp, false);
 	if (xdp)
 		lwt_info("attached: AF_XDP on %s, %s mode, %s, %d queue(s)", ifname, dp->xdp_mode,
 			 dp->zerocopy ? "zero-copy" : "copy", dp->queues);

@@ -59,25 +59,6 @@ static const char *if_s(int ifindex, char *buf)
 	return buf;
 }
 
-/* The source address the kernel picks towards remote (a route without a
- * preferred source names none). */
-static int source_for(uint32_t remote, uint32_t *out)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = remote };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-		err = -errno;
-	else
-		*out = sa.sin_addr.s_addr;
-	close(fd);
-	return err;
-}
-
 int lwt_roam_init(struct lwt_daemon *d)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
@@ -215,27 +196,6 @@ void lwt_roam_input(struct lwt_daemon *d)
 		r->check_ns = lwt_now_ns() + CHECK_DELAY_NS;
 }
 
-/* Make dp the path of every poller. hold: keep the old path alive (one
- * more user) and return it, to destroy once its users are down to 1. */
-static struct lwt_dp *swap_path(struct lwt_daemon *d, struct lwt_dp *dp, bool hold)
-{
-	struct lwt_msg m = { .type = LWT_CMD_SWAP_DP, .slot = -1, .ptr = dp };
-	struct lwt_dp *old = d->dp;
-	int i;
-
-	if (hold)
-		atomic_fetch_add(&old->users, 1);
-	atomic_store(&dp->users, d->npollers);
-	/* Path switches are orders that cannot wait (path.c). */
-	for (i = 0; i < d->npollers; i++)
-		while (lwt_msgq_push(&d->to_dp[i], &m))
-			usleep(1000);
-	pthread_mutex_lock(&d->dp_lock);
-	d->dp = dp;
-	pthread_mutex_unlock(&d->dp_lock);
-	return hold ? old : NULL;
-}
-
 /* The data path onto interface ifn. */
 static void path_move(struct lwt_daemon *d, const char *ifn)
 {
@@ -260,7 +220,7 @@ static void path_move(struct lwt_daemon *d, const char *ifn)
 	}
 	/* Only one path at a time is ever held here: a second move while
 	 * the first is retired finds raw sockets in place. */
-	r->old = swap_path(d, raw, true);
+	r->old = lwt_path_swap(d, raw, true);
 	r->xdp_wanted = true;
 	snprintf(r->xdp_if, sizeof(r->xdp_if), "%s", ifn);
 }
@@ -314,7 +274,7 @@ static void path_settle(struct lwt_daemon *d)
 		return;
 	}
 	r->xdp_wanted = false;
-	swap_path(d, dp, false);
+	lwt_path_swap(d, dp, false);
 	lwt_info("roaming: AF_XDP on %s, %s mode, %s", now_if, dp->xdp_mode,
 		 dp->zerocopy ? "zero-copy" : "copy");
 }
@@ -365,7 +325,7 @@ static void check(struct lwt_daemon *d, uint64_t now)
 	r->check_ns = 0;
 	err = lwt_nl_route_get(server, &ifindex, &src, &gw);
 	if (!err && !src)
-		err = source_for(server, &src);
+		err = lwt_local_ip_for(server, &src);
 	if (err || !ifindex) {
 		if (!r->no_route)
 			lwt_info("roaming: no route to server %s (%s); waiting for one",
