@@ -66,6 +66,16 @@ int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *
 	return -ENOSYS;
 }
 
+int lwt_local_ip_for(uint32_t remote, uint32_t *out)
+{
+	return -ENOSYS;
+}
+
+struct lwt_dp *lwt_path_swap(struct lwt_daemon *d, struct lwt_dp *dp, bool hold)
+{
+	return NULL;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fz_quiet();
