@@ -80,6 +80,9 @@ struct lwt_connect {
 	uint16_t rport;		/* network order */
 	uint8_t responder;
 	uint8_t syn_ttl;	/* first SYN's TTL (p2p_syn_ttl), 0 = as any */
+	uint8_t udp;		/* a direct UDP path (p2p_udp.c): no SYN, udp_fd */
+	int udp_fd;		/* ... its socket, connected to raddr:rport; the
+				 * data plane owns it from here */
 };
 
 /* Client: direct paths to other clients live in slots 1..LWT_P2P_SLOTS
@@ -230,6 +233,8 @@ struct lwt_slot {
 	_Atomic uint64_t flow_key;	/* published: raddr, rport, lport; 0 = free */
 	bool auth_only;			/* data records AUTHED (GMAC), control SEALED */
 	bool hs_responder;		/* client, direct slot: takes HELLO and CONFIRM */
+	bool udp;			/* client, direct slot over UDP: udp_fd (p2p_udp.c) */
+	int udp_fd;
 	uint8_t hs_frames;		/* handshake frames of this flow passed to control */
 	uint64_t probe_from_ns;		/* a RST/FIN or a takeover asked the peer for an authenticated */
 	uint64_t probe_until_ns;	/* answer at ..., due by ... (0: no probe) */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 
 #include "daemon.h"
@@ -25,6 +26,7 @@
 #include "frame.h"
 #include "hring.h"
 #include "log.h"
+#include "p2p_udp.h"
 #include "pace.h"
 #include "sendq.h"
 
@@ -92,6 +94,7 @@ struct dpctx {
 	struct lwt_gro *gro;
 	struct lwt_pace pace;		/* faketcp_pacing_us (pace.h) */
 	uint64_t tx_segs;		/* segments committed, for the pacer */
+	int udp_ep;			/* client: the direct UDP paths of our slots (p2p_udp_dp.c) */
 };
 
 static uint32_t tun_ip_of(struct lwt_slot *s)
@@ -284,6 +287,11 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 {
 	if (len <= 0)
 		return;
+	if (s && s->udp) {	/* a direct UDP path: its frames, one datagram */
+		lwt_udp_dp_send(s, x->txbuf + (size_t)x->ntx * x->seg_max + SEG_HDR,
+				(size_t)len - SEG_HDR);
+		return;
+	}
 	x->txq[x->ntx].data = x->txbuf + (size_t)x->ntx * x->seg_max;
 	x->txq[x->ntx].len = len;
 	/* A server's flow is steered to us (XDP flows map) only once its
@@ -1459,6 +1467,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	s->fenc = NULL;
 	s->fdec = NULL;
 	publish(s);
+	lwt_udp_dp_detach(x->udp_ep, s);
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
@@ -1544,7 +1553,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	if (!s)
 		return 0;
 	if (m->type == LWT_CMD_CONNECT) {
-		struct lwt_connect c = { d->cfg.remote.sin_addr.s_addr, d->cfg.remote.sin_port, 0, 0 };
+		struct lwt_connect c = { d->cfg.remote.sin_addr.s_addr, d->cfg.remote.sin_port, 0, 0, 0, -1 };
 
 		if (m->len == sizeof(c))
 			memcpy(&c, m->data, sizeof(c));
@@ -1558,6 +1567,11 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;
 		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+		if (c.udp) {	/* a direct UDP path: nothing to open */
+			lwt_udp_dp_attach(x->udp_ep, s, m->slot, c.udp_fd);
+			post(d, LWT_EVT_ESTABLISHED, m->slot, NULL, 0);
+			return 0;
+		}
 		flow_publish(d, s, flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
 		n = lwt_ftcp_build_syn(&s->tcp, tx_buf(x), x->seg_max, d->mss);
 		tx_commit(x, s, n);
@@ -1758,6 +1772,14 @@ static void drain_cmds(struct dpctx *x)
 	}
 }
 
+static void udp_input(void *ctx, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	struct dpctx *x = ctx;
+
+	ST_ADD(x, rx_segments, 1);
+	payload_input(x, s, p, len);
+}
+
 static void *poller_run(void *arg)
 {
 	struct dpctx *x = arg;
@@ -1769,11 +1791,12 @@ static void *poller_run(void *arg)
 	int i, n, stop = 0;
 
 	while (!stop && !atomic_load_explicit(&d->stop, memory_order_relaxed)) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = cq->efd, .events = POLLIN },
 			{ .fd = x->dp->ops->rx_fd(x->dp, x->id), .events = POLLIN },
 			{ .fd = x->tun_fd, .events = POLLIN },
-			{ .fd = x->hefd, .events = POLLIN },
+			{ .fd = x->np > 1 ? x->hefd : -1, .events = POLLIN },
+			{ .fd = x->udp_ep, .events = POLLIN },
 		};
 		uint64_t now = lwt_now_ns(), wake = now + (x->acks_pending ? 5 : 200) * 1000000ull;
 		int tun_max = lwt_pace_allow(&x->pace, now);
@@ -1794,7 +1817,7 @@ static void *poller_run(void *arg)
 		}
 		ts.tv_sec = (wake - now) / 1000000000ull;
 		ts.tv_nsec = (wake - now) % 1000000000ull;
-		if (ppoll(pfd, x->np > 1 ? 4 : 3, &ts, NULL) < 0 && errno != EINTR) {
+		if (ppoll(pfd, 5, &ts, NULL) < 0 && errno != EINTR) {
 			lwt_err("data plane: poll: %s", strerror(errno));
 			atomic_store(&d->stop, 1);
 			break;
@@ -1816,6 +1839,8 @@ static void *poller_run(void *arg)
 					break;
 			}
 		}
+		if (pfd[4].revents & POLLIN)
+			lwt_udp_dp_poll(d, x->udp_ep, udp_input, x);
 		if (pfd[3].revents & POLLIN) {
 			uint64_t v;
 
@@ -1857,6 +1882,8 @@ static void poller_free(struct dpctx *x)
 	free(x->in);
 	if (x->hefd >= 0)
 		close(x->hefd);
+	if (x->udp_ep >= 0)
+		close(x->udp_ep);
 	free(x->rt);
 	free(x->txbuf);
 	free(x->tunbuf);
@@ -1882,7 +1909,8 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->isolation = d->cfg.client_isolation;
 	x->fec_ceiling = d->cfg.fec_parity;
 	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (x->hefd < 0)
+	x->udp_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (x->hefd < 0 || x->udp_ep < 0)
 		goto fail;
 	x->seg_max = d->bufs.seg_max;
 	x->pkt_max = d->bufs.pkt_max;

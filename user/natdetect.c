@@ -286,9 +286,14 @@ static int open_sock(struct lwt_daemon *d, struct lwt_natdet *n)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
+	int one = 1;
+
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	/* A direct UDP path (p2p_udp.c) may hold this port, connected to its
+	 * peer: both set SO_REUSEADDR; the kernel hands each its own. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		int e = -errno;
 
 		close(fd);

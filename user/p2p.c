@@ -29,6 +29,7 @@
 #include "log.h"
 #include "natdetect.h"
 #include "p2p.h"
+#include "p2p_udp.h"
 
 const char *p2p_ip_s(uint32_t ip, char *b)
 {
@@ -56,8 +57,10 @@ void lwt_p2p_free(struct lwt_daemon *d)
 {
 	if (!d->p2p)
 		return;
-	for (int i = 0; i < LWT_P2P_SLOTS; i++)
+	for (int i = 0; i < LWT_P2P_SLOTS; i++) {
+		p2p_udp_end(d, &d->p2p->p[i]);
 		peer_wipe(&d->p2p->p[i]);
+	}
 	free(d->p2p);
 	d->p2p = NULL;
 }
@@ -135,6 +138,7 @@ void p2p_path_end(struct lwt_daemon *d, struct p2p_peer *e, const char *why, boo
 	}
 	e->state = P_IDLE;
 	e->acked = false;
+	p2p_udp_end(d, e);
 	peer_wipe(e);
 }
 
@@ -166,7 +170,7 @@ static void hello_hub(struct lwt_daemon *d)
 
 	h.lan_addr = d->local_ip;
 	h.lan_port = d->filter.lport;
-	h.flags = LWT_P2P_F_TCP;
+	h.flags = LWT_P2P_F_TCP | LWT_P2P_F_UDP;
 	h.nat = (uint8_t)p2p_nat_kind(d);
 	if (lwt_send_msg(d, 0, LWT_MSG_P2P_HELLO, &h, sizeof(h)))
 		lwt_warn("p2p: couldn't tell the hub our candidates (queue full)");
@@ -226,7 +230,7 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 	struct p2p_peer *e;
 
 	if (!o->peer_tun_ip || o->peer_tun_ip == d->cfg.tun_ip || o->role > LWT_P2P_RESPONDER ||
-	    o->strategy > LWT_P2P_TCP || !o->peer_pub_addr || !o->peer_pub_port) {
+	    o->strategy > LWT_P2P_UDP || !o->peer_pub_addr || !o->peer_pub_port) {
 		d->p2p->orders_bad++;
 		lwt_log_rl(LWT_LOG_WARN, "p2p: the hub's punch order makes no sense; ignored");
 		return;
@@ -268,17 +272,25 @@ static void order(struct lwt_daemon *d, const struct lwt_p2p_punch *o)
 	OPENSSL_cleanse(sec, sizeof(sec));
 	/* Behind the same public address: the LAN first. */
 	e->ncand = 0;
-	if (o->peer_pub_addr == o->your_pub_addr && o->peer_lan_addr && o->peer_lan_port)
-		e->cand[e->ncand++] = (struct p2p_cand){ o->peer_lan_addr, o->peer_lan_port, "lan" };
-	e->cand[e->ncand++] = (struct p2p_cand){ o->peer_pub_addr, o->peer_pub_port, "direct-tcp" };
+	if (o->strategy == LWT_P2P_UDP) {
+		if (p2p_udp_order(d, e, o)) {
+			p2p_path_end(d, e, "couldn't set up the UDP punch", true);
+			return;
+		}
+	} else {
+		if (o->peer_pub_addr == o->your_pub_addr && o->peer_lan_addr && o->peer_lan_port)
+			e->cand[e->ncand++] = (struct p2p_cand){ o->peer_lan_addr, o->peer_lan_port, "lan" };
+		e->cand[e->ncand++] = (struct p2p_cand){ o->peer_pub_addr, o->peer_pub_port, "direct-tcp" };
+	}
 	e->cand_i = 0;
 	e->order_ns = now;
 	e->start_ns = now + ntohs(o->delay_ms) * MS;
 	e->punch_wall_ms = lwt_wall_ms();
 	e->why[0] = 0;
 	e->state = P_WAIT;
-	lwt_info("peer %s: punch order: %s, to %s:%u in %u ms", p2p_ip_s(e->tun_ip, a),
+	lwt_info("peer %s: punch order: %s, %s to %s:%u in %u ms", p2p_ip_s(e->tun_ip, a),
 		 e->role == LWT_P2P_INITIATOR ? "initiator" : "responder",
+		 o->strategy == LWT_P2P_UDP ? "UDP" : "fake TCP",
 		 p2p_ip_s(o->peer_pub_addr, b), ntohs(o->peer_pub_port), ntohs(o->delay_ms));
 }
 
@@ -312,7 +324,7 @@ static void connect_cand(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 {
 	const struct p2p_cand *c = &e->cand[e->cand_i];
 	struct lwt_connect cn = { c->addr, c->port, e->role == LWT_P2P_RESPONDER,
-				  (uint8_t)d->cfg.p2p_syn_ttl };
+				  (uint8_t)d->cfg.p2p_syn_ttl, 0, -1 };
 	int i = p2p_slot_of(d, e);
 	struct lwt_slot *s = &d->slots[i];
 
@@ -523,6 +535,8 @@ void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now)
 		struct p2p_peer *e = &d->p2p->p[k];
 		struct lwt_slot *s = &d->slots[k + 1];
 
+		if (e->udp && p2p_udp_tick(d, e, now))
+			continue;
 		switch (e->state) {
 		case P_WAIT:
 			if (now >= e->start_ns && s->c.phase == LWT_PH_FREE)

@@ -26,6 +26,7 @@
 #define UNCONFIRMED_KA_NS (250 * MS)	/* keys installed, peer not heard yet */
 #define ACTIVE_NS (2 * NS)		/* traffic within this: the path is in use */
 #define RECENT 64
+#define UDP_KA_MAX_NS (25 * NS)	/* a UDP path's idle heartbeat, at the latest */
 
 enum p2p_state {
 	P_IDLE = 0,	/* through the hub; may ask */
@@ -67,6 +68,7 @@ struct p2p_peer {
 	uint32_t punch_ms;		/* order to direct path, last time */
 	uint64_t up_ns;
 	char why[64];			/* last failure */
+	struct p2p_udp *udp;		/* a UDP punch or path (p2p_udp.c), else NULL */
 };
 
 struct lwt_p2p {
@@ -80,6 +82,11 @@ struct lwt_p2p {
 	unsigned int recent_next;
 	uint64_t orders_sent, reqs_refused, ruled_out;
 	int nat_told;			/* client: the NAT kind last told the hub, -1 none */
+	/* client, UDP (p2p_udp.c): probes that authenticated, that did not
+	 * (dropped unanswered), ticks whose read bound cut reading short,
+	 * paths found */
+	uint64_t udp_probes_ok, udp_probes_bad, udp_probe_budget_hits, udp_paths_up;
+	uint64_t udp_orders_sent;	/* server: orders with the UDP strategy */
 };
 
 const char *p2p_ip_s(uint32_t ip, char *b);

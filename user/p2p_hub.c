@@ -14,6 +14,7 @@
 #include "log.h"
 #include "natdetect.h"
 #include "p2p.h"
+#include "p2p_udp.h"
 
 /* The pair of these two sessions (a new session of either is a new pair)
  * was given orders within ORDER_EVERY_NS; else it is noted as given now.
@@ -76,7 +77,7 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 	struct lwt_p2p_punch o = { 0 };
 	uint32_t ra, rb, max;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	int j;
+	int j, strategy = LWT_P2P_TCP;
 
 	if (!d->cfg.p2p_enabled || d->cfg.client_isolation || !(s->c.p2p_flags & LWT_P2P_F_TCP)) {
 		d->p2p->reqs_refused++;
@@ -87,8 +88,14 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 		d->p2p->reqs_refused++;
 		return;
 	}
-	if (ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
-	    ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat)) {
+	/* Fake TCP ruled out: UDP where both take it and the birthday can
+	 * work (p2p_udp.c). */
+	if ((ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
+	     ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat)) &&
+	    p2p_udp_fits(s->c.p2p_nat, d->slots[j].c.p2p_nat, s->c.p2p_flags, d->slots[j].c.p2p_flags))
+		strategy = LWT_P2P_UDP;
+	if (strategy == LWT_P2P_TCP && (ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
+					ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat))) {
 		/* Whoever asks learns it, with no secret (once per
 		 * ORDER_EVERY_NS each). */
 		if (ordered_lately(d->p2p, s, &d->slots[j], lwt_now_ns(), true))
@@ -107,10 +114,15 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 	lwt_crypto_random(o.secret, sizeof(o.secret));
 	lwt_crypto_random(&o.pair_id, sizeof(o.pair_id));
 	punch_fill(d, &o, i, j, max);
+	o.strategy = (uint8_t)strategy;
 	if (lwt_send_msg(d, i, LWT_MSG_P2P_PUNCH, &o, sizeof(o)) == 0) {
 		punch_fill(d, &o, j, i, max);
-		if (lwt_send_msg(d, j, LWT_MSG_P2P_PUNCH, &o, sizeof(o)) == 0)
+		o.strategy = (uint8_t)strategy;
+		if (lwt_send_msg(d, j, LWT_MSG_P2P_PUNCH, &o, sizeof(o)) == 0) {
 			d->p2p->orders_sent++;
+			if (strategy == LWT_P2P_UDP)
+				d->p2p->udp_orders_sent++;
+		}
 	}
 	OPENSSL_cleanse(o.secret, sizeof(o.secret));
 	lwt_dbg("p2p: punch order for %s and %s", p2p_ip_s(s->c.tun_ip, a), p2p_ip_s(ip, b));

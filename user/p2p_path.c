@@ -32,6 +32,10 @@ void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	uint64_t last_rx = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
 	uint64_t rtt = atomic_load_explicit(&s->rtt_us, memory_order_relaxed) * 1000ull;
 	uint64_t idle_ka = (uint64_t)d->cfg.p2p_keepalive_interval * NS, limit;
+	/* UDP: no ACK of the peer's refreshes its NAT, and UDP entries live
+	 * 30 s unanswered on Linux: both sides send, within 25 s. */
+	if (e->udp && idle_ka > UDP_KA_MAX_NS)
+		idle_ka = UDP_KA_MAX_NS;
 	bool sent = tx != e->tx_seen;
 	char why[64];
 
@@ -70,7 +74,7 @@ void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 		if (!e->ask_ns)
 			e->ask_ns = now;
 		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
-	} else if (e->role == LWT_P2P_INITIATOR && now - e->ka_ns >= idle_ka) {
+	} else if ((e->role == LWT_P2P_INITIATOR || e->udp) && now - e->ka_ns >= idle_ka) {
 		/* Idle: one record each p2p_keepalive_interval keeps both NATs'
 		 * entries (the peer's pure ACK refreshes its side), and wants no
 		 * answer: a dead path shows once traffic comes (above). */
@@ -106,6 +110,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 		cJSON_AddNumberToObject(o, "orders_sent", (double)p->orders_sent);
 		cJSON_AddNumberToObject(o, "requests_refused", (double)p->reqs_refused);
 		cJSON_AddNumberToObject(o, "ruled_out", (double)p->ruled_out);
+		cJSON_AddNumberToObject(o, "udp_orders_sent", (double)p->udp_orders_sent);
 		return o;
 	}
 	cJSON_AddStringToObject(o, "nat", p2p_nat_name(p2p_nat_kind(d)));
@@ -115,6 +120,10 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 	cJSON_AddNumberToObject(o, "paths_up", (double)p->paths_up);
 	cJSON_AddNumberToObject(o, "punches_failed", (double)p->punches_failed);
 	cJSON_AddNumberToObject(o, "failovers", (double)p->failovers);
+	cJSON_AddNumberToObject(o, "udp_paths_up", (double)p->udp_paths_up);
+	cJSON_AddNumberToObject(o, "udp_probes_ok", (double)p->udp_probes_ok);
+	cJSON_AddNumberToObject(o, "udp_probes_bad", (double)p->udp_probes_bad);
+	cJSON_AddNumberToObject(o, "udp_probe_budget_hits", (double)p->udp_probe_budget_hits);
 	arr = cJSON_AddArrayToObject(o, "paths");
 	for (int i = 0; arr && i < LWT_P2P_SLOTS && d->nslots > 1; i++) {
 		const struct p2p_peer *e = &p->p[i];

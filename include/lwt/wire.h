@@ -25,6 +25,8 @@ enum lwt_frame_type {
 	LWT_FT_RESUME    = 0x05,	/* client -> server, after CONFIRM: proof it held a session */
 	LWT_FT_SEALED    = 0x10,	/* AES-256-GCM record */
 	LWT_FT_AUTHED    = 0x11,	/* GMAC-only record (encrypt_after_auth data) */
+	LWT_FT_UDP_PROBE = 0x14,	/* P2P over UDP, plaintext, MAC'd: a probe (struct lwt_udp_probe) */
+	LWT_FT_UDP_ANSWER = 0x15,	/* ... the answer to one */
 };
 
 /* Every frame starts with this header; len counts the bytes after it. */
@@ -163,6 +165,7 @@ struct lwt_p2p_hello {
 } __attribute__((packed));
 _Static_assert(sizeof(struct lwt_p2p_hello) == 8, "lwt_p2p_hello");
 #define LWT_P2P_F_TCP 0x01		/* direct fake TCP (simultaneous open) */
+#define LWT_P2P_F_UDP 0x02		/* direct UDP (probes, birthday; docs/PROTOCOL.md) */
 
 struct lwt_p2p_req {
 	__be32 peer_tun_ip;
@@ -176,6 +179,8 @@ enum lwt_p2p_role {
 enum lwt_p2p_strategy {
 	LWT_P2P_NONE = 0,		/* no punch: the two NATs rule a direct path out */
 	LWT_P2P_TCP = 1,		/* fake-TCP simultaneous open */
+	LWT_P2P_UDP = 2,		/* UDP probes; against a symmetric NAT, the birthday
+					 * strategy (the side behind it opens many ports) */
 };
 
 /* Sent to both clients of a pair at once, each with the other's side. The
@@ -198,6 +203,26 @@ struct lwt_p2p_punch {
 	__u8 pad[2];
 } __attribute__((packed));
 _Static_assert(sizeof(struct lwt_p2p_punch) == 68, "lwt_p2p_punch");
+
+/* A UDP probe or answer (LWT_FT_UDP_PROBE / _ANSWER; the frame header's
+ * flags are 0). Before a direct UDP path has keys: mac is the first 16
+ * bytes of HMAC-SHA256(probe key, frame header || body before mac), the
+ * probe key HMAC-SHA256(pair secret, "lwt-v2 p2p-udp probe"). A packet
+ * whose MAC fails is counted and dropped unanswered. */
+enum lwt_udp_probe_kind {
+	LWT_UDP_PROBE = 1,		/* is this path open? (answer: same kind, echo = nonce) */
+	LWT_UDP_PICK  = 2,		/* initiator: this path it is (answer: PICK, echo) */
+};
+struct lwt_udp_probe {
+	__be32 pair_id;			/* the punch order's */
+	__u8 kind;			/* enum lwt_udp_probe_kind */
+	__u8 role;			/* the sender's (enum lwt_p2p_role) */
+	__u8 pad[2];			/* 0 */
+	__be64 nonce;			/* the sender's, fresh per packet */
+	__be64 echo;			/* an answer: the nonce it answers; else 0 */
+	__u8 mac[16];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_udp_probe) == 40, "lwt_udp_probe");
 
 /* Peer info: the clients a client can reach through the server. A full
  * list (LWT_PEERS_F_FULL, FIRST..LAST like route lists) or, with
