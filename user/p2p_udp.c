@@ -47,7 +47,7 @@
 #define PROBES_PER_TICK 64		/* easy side: probes sent a tick (50 ms) */
 #define EASY_DELAY_NS (150 * MS)	/* ... after the hard side's went out */
 #define RESEND_NS (1 * NS)		/* hard / plain: each socket's probe again */
-#define READS_PER_SOCK 32		/* datagrams read from one socket a tick */
+#define READS_PER_SOCK 64		/* datagrams read from one socket a tick */
 #define READS_PER_TICK 256		/* ... from all (the flood bound) */
 #define PUNCH_NS (6 * NS)		/* no path by then: through the hub */
 #define PICK_NS (2 * NS)		/* PICK unanswered this long: failed */
@@ -79,6 +79,8 @@ struct p2p_udp {
 	uint32_t pick_addr;
 	uint16_t pick_port;
 	uint64_t pick_nonce, pick_ns;
+	uint64_t bad;			/* this punch's packets that failed */
+	uint32_t tun_ip;		/* the peer's, for the log */
 };
 
 bool p2p_udp_fits(int nat_a, int nat_b, unsigned int flags_a, unsigned int flags_b)
@@ -100,8 +102,13 @@ static void close_probes(struct p2p_udp *u)
 void p2p_udp_end(struct lwt_daemon *d, struct p2p_peer *e)
 {
 	(void)d;
+	char a[INET_ADDRSTRLEN];
+
 	if (!e->udp)
 		return;
+	if (e->udp->bad > 1)
+		lwt_info("peer %s: %llu UDP packets that did not authenticate were dropped during the punch",
+			 p2p_ip_s(e->udp->tun_ip, a), (unsigned long long)e->udp->bad);
 	close_probes(e->udp);
 	OPENSSL_cleanse(e->udp->key, sizeof(e->udp->key));
 	free(e->udp);
@@ -127,6 +134,7 @@ int p2p_udp_order(struct lwt_daemon *d, struct p2p_peer *e, const struct lwt_p2p
 	OPENSSL_cleanse(k, sizeof(k));
 	lwt_crypto_random(&u->salt, sizeof(u->salt));
 	u->pair_id = o->pair_id;
+	u->tun_ip = e->tun_ip;
 	u->peer_addr = o->peer_pub_addr;
 	u->peer_port = o->peer_pub_port;
 	if (o->your_nat == LWT_NAT_SYMMETRIC && o->peer_nat != LWT_NAT_SYMMETRIC)
@@ -339,7 +347,9 @@ static void input(struct lwt_daemon *d, struct p2p_peer *e, int k, const uint8_t
 	return;
 bad:
 	d->p2p->udp_probes_bad++;
-	lwt_log_rl(LWT_LOG_INFO, "peer %s: a UDP packet from %s:%u during the punch does not "
+	/* The first of a punch; the count when it ends (p2p_udp_end). */
+	if (!u->bad++)
+		lwt_log_rl(LWT_LOG_INFO, "peer %s: a UDP packet from %s:%u during the punch does not "
 		   "authenticate; dropped", p2p_ip_s(e->tun_ip, a),
 		   p2p_ip_s(addr, (char[INET_ADDRSTRLEN]){ 0 }), ntohs(port));
 }
@@ -353,9 +363,9 @@ static void read_probes(struct lwt_daemon *d, struct p2p_peer *e)
 
 	n = epoll_wait(e->udp->ep, ev, 64, 0);
 	for (int i = 0; i < n && e->udp && !e->udp->handed; i++) {
-		int k = (int)ev[i].data.u32;
+		int k = (int)ev[i].data.u32, r;
 
-		for (int r = 0; r < READS_PER_SOCK; r++) {
+		for (r = 0; r < READS_PER_SOCK; r++) {
 			struct sockaddr_in from;
 			socklen_t fl = sizeof(from);
 			ssize_t len;
@@ -375,6 +385,8 @@ static void read_probes(struct lwt_daemon *d, struct p2p_peer *e)
 			if (!e->udp || e->udp->handed)
 				return;
 		}
+		if (r == READS_PER_SOCK)	/* the rest waits (or overflows) */
+			d->p2p->udp_probe_budget_hits++;
 	}
 }
 
@@ -399,6 +411,12 @@ static void send_probes(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	u->resend_ns = now + RESEND_NS;
 	for (int k = 0; k < u->nsock; k++)
 		probe(u, k, u->peer_addr, u->peer_port, e->role);
+}
+
+/* Time from t to now; t may be later than the tick's now (read since). */
+static uint64_t since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
 }
 
 bool p2p_udp_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
@@ -426,7 +444,7 @@ bool p2p_udp_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 		return false;
 	if (u->handed) {
 		/* The data plane says ESTABLISHED at once: p2p.c moves on. */
-		if (now - u->pick_ns > HELLO_NS)
+		if (since(now, u->pick_ns) > HELLO_NS)
 			p2p_path_end(d, e, "the UDP path's socket never came up", true);
 		return true;
 	}
@@ -434,7 +452,7 @@ bool p2p_udp_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	if (!e->udp || e->udp->handed || e->state != P_PUNCH)
 		return true;
 	if (u->picked) {
-		if (now - u->pick_ns > PICK_NS) {
+		if (since(now, u->pick_ns) > PICK_NS) {
 			p2p_path_end(d, e, "the peer did not answer our PICK", true);
 			return true;
 		}
