@@ -15,7 +15,7 @@ if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/netns/[0-9]*.sh); fi
 MATRIX=${LWT_PATH_MATRIX-10_basic 20_wrongkey 30_replay 40_rst 50_firewall 60_reconnect}
 # ... and these over raw sockets only (their own filter and RST rule; a
 # re-home on raw sockets keeps its path): the suite stays near 20 minutes.
-MATRIX_RAW=${LWT_PATH_MATRIX_RAW-63_roam 75_p2p}
+MATRIX_RAW=${LWT_PATH_MATRIX_RAW-63_roam 75_p2p 79_p2p_udp}
 # Seconds a test may take before it fails with its logs (LWT_TEST_TIMEOUT).
 LIMIT=${LWT_TEST_TIMEOUT:-300}
 runs=()
