@@ -6,8 +6,12 @@
 # unsolicited SYNs with RSTs, a carrier NAT, no NAT, and a symmetric NAT
 # whose peer accepts SYNs from any port of its address: the peer answers
 # the port the SYN came from), "lan" for two clients behind one router,
-# relayed through the hub where it cannot (a symmetric NAT against a
-# port-restricted one or another symmetric one). Direct means direct: 2 MB
+# direct over UDP where fake TCP cannot but the birthday strategy can (a
+# symmetric NAT against a port-restricted one, also one that answers
+# unsolicited SYNs with RSTs: the symmetric side opens 256 UDP ports, the
+# other probes random ports of its address), relayed through the hub where
+# neither can (two symmetric NATs: both sides' ports are random, so the
+# hub rules it out). Direct means direct: 2 MB
 # with matching sha256 while the hub's forwarded counter stays flat; relayed
 # means the punch failed, the path says relay-hub and traffic still flows.
 . "$(dirname "$0")/lib.sh"
@@ -38,7 +42,7 @@ for s in $SITES; do
 		"[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[$s]} $CTL -i lwtc status --json | jq .known_peers)\" = 10 ]"
 done
 
-# path A B: A's path to B (lan, direct-tcp, relay-hub; none: no entry).
+# path A B: A's path to B (lan, direct-tcp, direct-udp, relay-hub; none: no entry).
 path() { jget "${NATLAB_CLIENT[$1]}" lwtc "[.p2p.paths[] | select(.tunnel_ip == \"${TIP[$2]}\") | .path][0] // \"none\""; }
 is_path() { [ "$(path "$1" "$2")" = "$3" ]; }
 failed() { [ "$(jget "${NATLAB_CLIENT[$1]}" lwtc "[.p2p.paths[] | select(.tunnel_ip == \"${TIP[$2]}\") | .last_failure // empty] | length")" -gt 0 ]; }
@@ -83,6 +87,7 @@ expect l l2 lan
 expect f s direct-tcp
 expect r t direct-tcp
 expect n t direct-tcp
-expect p s relay-hub
+expect p s direct-udp
+expect x t direct-udp
 expect s t relay-hub
 say "ok"
