@@ -4,7 +4,11 @@
 # pair, LWT_BENCH_P2P_RUNS (20) times: both clients start afresh, one pings
 # the other every 10 ms, and the time from the first ping to the moment the
 # client reports a direct path is taken (polled every ~10 ms): p50, p95 and
-# how many runs went direct. Then, for two port-restricted NATs: the
+# how many runs went direct. A pair with a symmetric NAT first waits for
+# both clients' NAT detection (the hub picks the strategy from both kinds:
+# fake TCP, or UDP with the birthday strategy against a port-restricted
+# cone). LWT_BENCH_P2P_PAIRS (comma-separated) limits the pairs measured;
+# LWT_BENCH_P2P_REST=0 skips what follows them. Then, for two port-restricted NATs: the
 # failover time (the longest gap between ping replies at 100 per second when
 # the direct path is blocked; LWT_BENCH_P2P_FAILOVERS runs), and direct
 # against relayed (-p2p=false) throughput (iperf3, SECS s) and RTT (ping).
@@ -46,12 +50,17 @@ one_run() {
 	cli "$a"
 	cli "$b"
 	wait_for 10 "$a knows $b" sh -c "ip netns exec $PFX-${NATLAB_CLIENT[$a]} $CTL -i lwtc status --json | jq -en 'input | .known_peers >= 1'"
+	if [ "${NATLAB_KIND[$a]:-}" = symmetric ] || [ "${NATLAB_KIND[$b]:-}" = symmetric ]; then
+		for x in "$a" "$b"; do
+			wait_for 15 "$x knows its NAT" sh -c "[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[$x]} $CTL -i lwtc status --json | jq -r .p2p.nat)\" != Unknown ]"
+		done
+	fi
 	nsbg "${NATLAB_CLIENT[$a]}" ping -q -i 0.01 -w 22 "${TIP[$b]}"
 	pp=$BG_PID
 	t0=$(now_ms)
 	while [ $(($(now_ms) - t0)) -lt 20000 ]; do
 		p=$(path "$a" "$b")
-		case "$p" in lan | direct-tcp) RUN_MS=$(($(now_ms) - t0)); stop "$pp"; return ;; esac
+		case "$p" in lan | direct-tcp | direct-udp) RUN_MS=$(($(now_ms) - t0)); stop "$pp"; return ;; esac
 		sleep 0.005
 	done
 	stop "$pp"
@@ -59,7 +68,8 @@ one_run() {
 }
 
 declare -A RES
-for pair in "p q" "l l2" "n p" "d p" "f s"; do
+IFS=, read -r -a PAIRS <<<"${LWT_BENCH_P2P_PAIRS:-p q,l l2,n p,d p,f s,s p}"
+for pair in "${PAIRS[@]}"; do
 	set -- $pair
 	times=()
 	for i in $(seq 1 "$RUNS"); do one_run "$1" "$2"; times+=("$RUN_MS"); done
@@ -70,6 +80,12 @@ for pair in "p q" "l l2" "n p" "d p" "f s"; do
 		      p95: (if .direct > 0 then .ms[([(.direct * 0.95 | ceil) - 1, 0] | max)] else null end) }')
 	say "pair $1 (${NATLAB_KIND[$1]:-lan}) - $2 (${NATLAB_KIND[$2]:-lan}): ${RES["$1-$2"]}"
 done
+
+if [ "${LWT_BENCH_P2P_REST:-1}" = 0 ]; then
+	jq -n --argjson sp "${RES[s-p]:-null}" '{ time_to_direct_ms: { "symmetric-port": $sp } }' |
+		tee "$OUT/p2p-ttd.json"
+	exit 0
+fi
 
 # Failover: p <-> q direct, pings every 10 ms, p's site blocked but for the
 # hub; the longest gap between replies.
@@ -115,13 +131,13 @@ cli q -p2p=false
 rbps=$(tp relayed)
 rrtt=$(rtt)
 
-jq -n --argjson pq "${RES[p-q]}" --argjson ll "${RES[l-l2]}" --argjson np "${RES[n-p]}" \
-	--argjson dp "${RES[d-p]}" --argjson fs "${RES[f-s]}" \
+jq -n --argjson pq "${RES[p-q]:-null}" --argjson ll "${RES[l-l2]:-null}" --argjson np "${RES[n-p]:-null}" \
+	--argjson dp "${RES[d-p]:-null}" --argjson fs "${RES[f-s]:-null}" --argjson sp "${RES[s-p]:-null}" \
 	--argjson fo "$(printf '%s\n' "${fo[@]}" | jq -Rsc 'split("\n") | map(select(length > 0) | tonumber)')" \
 	--argjson dbps "$dbps" --argjson rbps "$rbps" --arg drtt "$drtt" --arg rrtt "$rrtt" \
 	--argjson idle "$((i1 - i0))" --argjson idles "$IDLE" \
 	'{ time_to_direct_ms: { "port-port": $pq, "lan": $ll, "none-port": $np, "double-port": $dp,
-	   "full-symmetric": $fs },
+	   "full-symmetric": $fs, "symmetric-port": $sp },
 	   failover_gap_ms: $fo,
 	   idle: { seconds: $idles, segments_both_ways: $idle },
 	   direct: { mbps: ($dbps / 1e6 | floor), rtt_ms: ($drtt | tonumber) },
