@@ -4,9 +4,10 @@
 # fully-random) and one behind a port-restricted cone (plain masquerade).
 # Fake TCP cannot join them; the hub orders UDP and the birthday strategy
 # finds a path (the symmetric side opens 256 ports, the other probes random
-# ports of its address). While the punch runs, an attacker on p's LAN
-# floods p's punch port with probe-shaped UDP that carries no valid MAC:
-# dropped unanswered, counted, read within a bound, no log flood. Direct
+# ports of its address). While the punch runs, an attacker on p's LAN (on
+# the path: it copies the pair_id from p's own probes) floods p's punch port
+# with probe-shaped UDP that carries no valid MAC: dropped unanswered,
+# counted, read within a bound, no log flood. Direct
 # means direct: 4 MB with matching sha256 while the hub's forwarded counter
 # stays flat; `lwt-ctl peers` says direct-udp. Failover: the UDP path is
 # blocked under traffic, the pair falls back to the hub, and after the
@@ -39,19 +40,41 @@ port=$(ctl hub lwts stats --json | jq -r '.peers[] | select(.tunnel_ip == "10.0.
 say "s (symmetric) <-> p (port-restricted): UDP, birthday; an attacker floods p's port ($port)"
 bad0=$(st p .p2p.udp_probes_bad)
 log0=$(wc -l <"$LOGDIR/cp.log")
-# Probe-shaped (type 0x14, 40-byte body) with a random body: the MAC fails.
-# Sent as fast as it goes for 4 s from p's router; counts what comes back.
+# Probe-shaped (type 0x14, 40-byte body), sent as fast as it goes for 4 s
+# from p's router, which is on the path: once it has seen one of p's own
+# probes go out, its forgeries carry that punch's pair_id and the peer's
+# role, and only the MAC is wrong (before that, random bodies). Counts what
+# comes back.
 nsbg "${NATLAB_ROUTER[p]}" python3 -c '
-import os, socket, sys, time
+import os, socket, struct, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setblocking(False)
+sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+sn.bind(("lan", 0))
+sn.setblocking(False)
+src = socket.inet_aton(sys.argv[1])
 dst = (sys.argv[1], int(sys.argv[2]))
 sent = answers = 0
+pair = None
 end = time.time() + 4
 while time.time() < end:
-    for _ in range(200):
+    while pair is None:
         try:
-            s.sendto(bytes([0x14, 0, 0, 40]) + os.urandom(40), dst); sent += 1
+            f = sn.recv(2048)
+        except OSError:
+            break
+        ip = f[14:]
+        if len(ip) < 20 or ip[9] != 17 or ip[12:16] != src:
+            continue
+        u = ip[(ip[0] & 15) * 4 + 8:]
+        if len(u) == 44 and u[0] == 0x14:
+            pair = (u[4:8], 1 - u[9])
+    for _ in range(200):
+        body = os.urandom(40)
+        if pair:
+            body = pair[0] + bytes([1, pair[1], 0, 0]) + os.urandom(8) + bytes(8) + os.urandom(16)
+        try:
+            s.sendto(bytes([0x14, 0, 0, 40]) + body, dst); sent += 1
         except OSError:
             pass
     try:
@@ -59,14 +82,15 @@ while time.time() < end:
             s.recvfrom(2048); answers += 1
     except OSError:
         pass
-print(sent, answers)' "${NATLAB_LAN[p]}" "$port" >"$LOGDIR/flood.out"
+print(sent, answers, 1 if pair else 0)' "${NATLAB_LAN[p]}" "$port" >"$LOGDIR/flood.out"
 flpid=$BG_PID
 nsx "${NATLAB_CLIENT[s]}" ping -c 3 -i 0.1 -W 2 -q 10.0.0.11 || fail "s -> p through the hub"
 wait "$flpid" || fail "the flood tool failed"
-read -r sent answers <"$LOGDIR/flood.out"
+read -r sent answers sniffed <"$LOGDIR/flood.out"
 bad1=$(st p .p2p.udp_probes_bad)
 hits=$(st p .p2p.udp_probe_budget_hits)
-say "flood: $sent sent, $answers answered; p counted $((bad1 - bad0)) bad probes, read bound hit $hits times"
+say "flood: $sent sent (pair_id seen: $sniffed), $answers answered; p counted $((bad1 - bad0)) bad probes, read bound hit $hits times"
+[ "$sniffed" = 1 ] || fail "the attacker never saw one of p's probes"
 [ "$answers" = 0 ] || fail "p answered $answers unauthenticated probes"
 [ $((bad1 - bad0)) -gt 0 ] || fail "the flood's probes were not counted (bad $bad0 -> $bad1)"
 [ $((bad1 - bad0)) -le "$sent" ] || fail "more bad probes counted than sent"
