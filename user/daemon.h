@@ -207,7 +207,7 @@ struct lwt_slot_pub {
 #define LWT_PUB_FIELD(n) _Atomic uint64_t n;
 	LWT_FEC_STAT_FIELDS(LWT_PUB_FIELD)
 #undef LWT_PUB_FIELD
-	_Atomic uint32_t parity_now, snd_nxt, rcv_nxt;
+	_Atomic uint32_t parity_now, snd_nxt, snd_una, rcv_nxt;
 	_Atomic int fec_tx, fec_rx;	/* the session sends / receives FEC */
 };
 #define LWT_PUB_GET(s, f) atomic_load_explicit(&(s)->pub.f, memory_order_relaxed)
