@@ -21,6 +21,11 @@
  * of the other side's direction is taken for invalid. */
 #define RETRY_LOST_MS 12000
 #define ORDER_EVERY_NS (3 * NS)		/* server: one order per pair this often */
+/* Server: the P2P_REQs a session may make, REQ_BURST at once and one more
+ * each REQ_EVERY_NS. A client asks once per peer and then backs off (5 s
+ * to 60 s), so only a flood meets the bound. */
+#define REQ_BURST 16
+#define REQ_EVERY_NS (250 * MS)
 #define SILENT_NS (500 * MS)		/* sending, nothing heard this long: ask */
 #define ANSWER_NS (500 * MS)		/* ... and fail over if no answer in this */
 #define UNCONFIRMED_KA_NS (250 * MS)	/* keys installed, peer not heard yet */
@@ -83,7 +88,7 @@ struct lwt_p2p {
 		uint64_t ns;
 	} recent[RECENT];
 	unsigned int recent_next;
-	uint64_t orders_sent, reqs_refused, ruled_out;
+	uint64_t orders_sent, reqs_refused, ruled_out, reqs_limited;
 	int nat_told;			/* client: the NAT kind last told the hub, -1 none */
 };
 

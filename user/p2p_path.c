@@ -127,6 +127,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 		cJSON_AddNumberToObject(o, "orders_sent", (double)p->orders_sent);
 		cJSON_AddNumberToObject(o, "requests_refused", (double)p->reqs_refused);
 		cJSON_AddNumberToObject(o, "ruled_out", (double)p->ruled_out);
+		cJSON_AddNumberToObject(o, "requests_limited", (double)p->reqs_limited);
 		return o;
 	}
 	cJSON_AddStringToObject(o, "nat", p2p_nat_name(p2p_nat_kind(d)));
