@@ -783,6 +783,7 @@ void lwt_server_confirmed(struct lwt_daemon *d, int i)
 	s->c.rk_epoch = 0;
 	s->c.rk_next_ns = s->c.up_ns + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
 	set_phase(s, LWT_PH_UP);
+	lwt_p2p_hub_session_up(d, i);
 	lwt_routes_session_up(d, i);
 	lwt_peers_changed(d, i, s->c.tun_ip, true);
 	d->handshakes_ok++;
