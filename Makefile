@@ -193,7 +193,8 @@ test: all
 
 # The attack tests again with the daemon under ASan+UBSan: a memory error
 # the attacker provokes aborts the daemon, and stop_daemon fails the test.
-ASAN_NETNS ?= tests/netns/66_queue_jumbo.sh tests/netns/48_unauth_flood.sh tests/netns/49_blind.sh
+ASAN_NETNS ?= tests/netns/66_queue_jumbo.sh tests/netns/48_unauth_flood.sh tests/netns/49_blind.sh \
+	tests/netns/79_p2p_udp.sh
 netns-asan:
 	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
 		OPTFLAGS='-O1 -g' all
