@@ -11,7 +11,9 @@
 # means direct: 4 MB with matching sha256 while the hub's forwarded counter
 # stays flat; `lwt-ctl peers` says direct-udp. Failover: the UDP path is
 # blocked under traffic, the pair falls back to the hub, and after the
-# unblock it goes direct over UDP again.
+# unblock it goes direct over UDP again. Idle, both sides keep the UDP NAT
+# entries with heartbeats every p2p_keepalive_interval (2 s here; on fake
+# TCP only the initiator sends them, the peer's ACK refreshing its side).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/natlab.sh"
 
@@ -19,8 +21,9 @@ natlab_hub
 natlab_site p port
 natlab_site s symmetric
 start server hub -m server -l "$HUB_ADDR:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
-start cp "${NATLAB_CLIENT[p]}" -m client -r "$HUB_ADDR:9000" -t 10.0.0.11/24 -k "$KEY" -tun-name lwtc
-start cs "${NATLAB_CLIENT[s]}" -m client -r "$HUB_ADDR:9000" -t 10.0.0.12/24 -k "$KEY" -tun-name lwtc
+echo '{ "p2p_keepalive_interval": 2 }' >"$LOGDIR/ka.json"
+start cp "${NATLAB_CLIENT[p]}" -c "$LOGDIR/ka.json" -m client -r "$HUB_ADDR:9000" -t 10.0.0.11/24 -k "$KEY" -tun-name lwtc
+start cs "${NATLAB_CLIENT[s]}" -c "$LOGDIR/ka.json" -m client -r "$HUB_ADDR:9000" -t 10.0.0.12/24 -k "$KEY" -tun-name lwtc
 for x in p s; do wait_for 10 "client $x up" sessions_up "${NATLAB_CLIENT[$x]}" lwtc; done
 st() { ctl "${NATLAB_CLIENT[$1]}" lwtc stats --json | jq -c "$2"; }
 nat_is() { [ "$(st "$1" .p2p.nat)" = "\"$2\"" ]; }
@@ -135,4 +138,26 @@ f0=$(fwd)
 nsx "${NATLAB_CLIENT[s]}" ping -c 5 -i 0.1 -W 2 -q 10.0.0.11 || fail "s -> p after the return"
 [ $(($(fwd) - f0)) -le 2 ] || fail "s -> p not direct after the return"
 stop "$ppid" 2>/dev/null || true
+
+say "idle: both sides send heartbeats on the UDP path (the responder too)"
+role=$(st s '[.p2p.paths[] | select(.tunnel_ip == "10.0.0.11") | .role][0]' | tr -d '"')
+# s's keepalives and the other records on the path (either way), sampled
+# once a second: somewhere in 30 s a stretch of 6 s of a path up for 6 s
+# or more (its start brings asks and answers of its own) must show no other
+# record (idle; key rotations are records) and at least 2 keepalives of s,
+# which sends them idle, every 2 s, only as a UDP path's responder.
+kas=() oth=() ups=() ok=
+for i in $(seq 30); do
+	read -r k t kr r u < <(st s '[.peers[] | select(.path == "direct-udp") |
+		.keepalives_tx, .tx_packets, .keepalives_rx, .rx_packets, (.up_s | floor)] |
+		map(tostring) | join(" ")' | tr -d '"')
+	kas+=("$k") oth+=($((t - k + r - kr))) ups+=("$u")
+	n=${#kas[@]}
+	if [ "$n" -gt 6 ] && [ "${ups[$((n - 7))]}" -ge 6 ] && [ "${oth[$((n - 1))]}" = "${oth[$((n - 7))]}" ] &&
+		[ $((kas[n - 1] - kas[n - 7])) -ge 2 ]; then ok=1; break; fi
+	sleep 1
+done
+[ -n "$ok" ] || fail "s ($role) sent no idle heartbeats every 2 s: keepalives ${kas[*]}, other records ${oth[*]}"
+say "s ($role): keepalives ${kas[*]} (once a second)"
+is_path s 10.0.0.11 direct-udp || fail "s's idle path to p is $(path_of s 10.0.0.11)"
 say "ok"
