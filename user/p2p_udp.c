@@ -51,6 +51,7 @@
 #define READS_PER_TICK 256		/* ... from all (the flood bound) */
 #define PUNCH_NS (6 * NS)		/* no path by then: through the hub */
 #define PICK_NS (2 * NS)		/* PICK unanswered this long: failed */
+#define HARD_MIN 32			/* fewer sockets than this: no hard punch */
 #define BACK_MAX 8			/* sources we sent a probe back to */
 #define PLEN (sizeof(struct lwt_frame_hdr) + sizeof(struct lwt_udp_probe))
 #define MAC_OFF (PLEN - 16)
@@ -183,6 +184,13 @@ static int open_probes(struct lwt_daemon *d, struct p2p_udp *u)
 		socklen_t sl = sizeof(sa);
 		int fd = udp_sock(d, u->mode == U_HARD ? 0 : d->filter.lport);
 
+		/* Out of descriptors (several hard punches at once under a low
+		 * RLIMIT_NOFILE): fewer ports, fewer hits, but a chance. */
+		if (fd < 0 && (fd == -EMFILE || fd == -ENFILE) && u->nsock >= HARD_MIN) {
+			lwt_log_rl(LWT_LOG_INFO, "p2p: UDP punch with %d ports, not %d (out of descriptors)",
+				   u->nsock, n);
+			break;
+		}
 		if (fd < 0)
 			return fd;
 		u->fd[u->nsock++] = fd;
