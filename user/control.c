@@ -875,6 +875,8 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			lwt_peers_msg(d, m->data, m->len);
 		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_CLOSE)
 			lwt_p2p_msg(d, m->slot, m->data, m->len);
+		else if (m->len && m->data[0] == LWT_MSG_NAT_TCP && m->slot == 0)
+			lwt_nat_tcp_msg(d, m->data + 1, m->len - 1);
 		else
 			lwt_routes_msg(d, m->slot, m->data, m->len);
 		break;

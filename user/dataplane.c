@@ -935,6 +935,7 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_P2P_REQ:
 	case LWT_MSG_P2P_PUNCH:
 	case LWT_MSG_P2P_CLOSE:
+	case LWT_MSG_NAT_TCP:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;

@@ -149,6 +149,7 @@ enum lwt_msg_type {
 	LWT_MSG_P2P_REQ   = 0x0d,	/* client: coordinate a punch to a peer (struct lwt_p2p_req) */
 	LWT_MSG_P2P_PUNCH = 0x0e,	/* server: a punch order (struct lwt_p2p_punch) */
 	LWT_MSG_P2P_CLOSE = 0x0f,	/* server: end direct paths (struct lwt_p2p_req, 0 = all) */
+	LWT_MSG_NAT_TCP   = 0x18,	/* server: the answer to a TCP NAT probe (natmsg.h, 72 bytes) */
 };
 
 /* P2P (docs/PROTOCOL.md "P2P"): only over the hub session, so only the
