@@ -4,9 +4,11 @@
 # (natlab.sh): a hub with a second address (nat_probe_addr) and clients
 # behind each kind of NAT report, in lwt-ctl status --json, the type their
 # router's ruleset has, in the reference's names and RFC 5780's; clients of
-# a hub with one address say what it cannot tell apart. A wan host's forged
-# probes (unknown session, a live session id with a wrong MAC, garbage) get
-# no answer, are counted, and a flood of them leaves a bounded log.
+# a hub with one address say what it cannot tell apart; the TCP mapping
+# too (site m maps TCP fully-random and UDP keeping ports). A wan host's forged
+# probes (unknown session, a live session id with a wrong MAC, garbage; TCP
+# SYNs carrying a probe with a wrong MAC) get no answer, are counted, and a
+# flood of them leaves a bounded log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/natlab.sh"
 
