@@ -22,9 +22,6 @@
  * we send closes it; a learned flow silent for too long ages out. The
  * client's flow from the filter is added as a static entry. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +32,6 @@
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
-#include <linux/magic.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -43,10 +39,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
@@ -57,96 +50,7 @@
 #include "lwt/xdp.h"
 #include "lwt_xdp.skel.h"
 
-#define XSK_FRAMES	2048	/* UMEM frames per queue, most: half RX, half TX */
-#define XSK_MIN_FRAMES	512
-#define XSK_FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
-#define XSK_TX_FRAMES	(XSK_FRAMES / 2)	/* the most a queue has */
-#define ETH_HLEN_	14
-#define L2_MAX		(ETH_HLEN_ + 2 * 4)	/* Ethernet and two VLAN tags */
-#define PEERS		1024	/* next-hop cache slots, direct mapped */
-#define LEARN_SLOTS	1024	/* learned-flow cache slots, direct mapped */
-#define NSEC		1000000000ull
-#define NEIGH_RETRY_NS	(NSEC / 10)	/* next hop unknown: ask again */
-#define L2_REFRESH_NS	(2 * NSEC)	/* next hop known: check it is still */
-#define AGE_EVERY_NS	(10 * NSEC)
-#define LEARN_IDLE_NS	(300 * NSEC)	/* silent learned flow */
-#define EMBRYO_IDLE_NS	(30 * NSEC)	/* learned flow that never answered */
-#define BPFFS		"/sys/fs/bpf"
-
-/* Multi-buffer AF_XDP (Linux 6.6): a frame larger than a UMEM frame (a
- * GRO-merged segment in generic mode) arrives as a chain of descriptors. */
-#ifndef XDP_USE_SG
-#define XDP_USE_SG	(1 << 4)
-#endif
-#ifndef XDP_PKT_CONTD
-#define XDP_PKT_CONTD	(1 << 0)
-#endif
-#define BIG_FRAME	(LWT_DP_RXBUF + L2_MAX)
-
-struct xq {
-	struct xsk_socket *xsk;
-	struct xsk_umem *umem;
-	struct xsk_ring_prod fq, tx;
-	struct xsk_ring_cons cq, rx;
-	void *area;
-	uint64_t tx_free[XSK_TX_FRAMES];
-	uint32_t ntx_free;
-	uint32_t nrx, ntx;	/* frames for RX and for TX (UMEM sized from the config) */
-	int fd;
-	int kick_always;	/* bound without need_wakeup */
-	uint8_t *big;		/* bound with XDP_USE_SG: a chain joined here */
-	uint32_t big_len;	/* ... so far (0: no chain open) */
-	bool big_bad;		/* ... longer than big: dropped at its end */
-};
-
-/* The link header to send to one IPv4 address with, from the neighbour
- * table. */
-struct l2peer {
-	uint32_t ip;		/* network order; 0 = empty slot */
-	uint8_t hlen;		/* 0 = unresolved */
-	uint8_t hdr[ETH_HLEN_];	/* ends with ethertype IPv4 */
-	uint64_t retry_ns;	/* next neighbour-table look-up */
-};
-
-/* An RX frame lent to the caller until the next rx_batch. */
-struct lent {
-	uint32_t q;
-	uint64_t addr;
-};
-
-/* What one poller thread uses: its RX queues (q % shards == its index),
- * the queue it sends on, and caches no other thread touches. */
-struct xshard {
-	int epfd;		/* its RX sockets */
-	int txq;
-	int rx_next;
-	struct lent lent[LWT_DP_BATCH];
-	int nlent;
-	struct lwt_xdp_flow_key learned[LEARN_SLOTS];	/* known to be in flows */
-	uint64_t learned_ns[LEARN_SLOTS];		/* ... as of then */
-	struct l2peer peers[PEERS];
-};
-
-struct xskdp {
-	struct lwt_dp dp;
-	struct lwt_xdp_bpf *skel;
-	char ifname[IF_NAMESIZE];
-	int ifindex;
-	uint32_t xdp_flags;	/* the mode we attached in; 0 = not attached */
-	uint32_t frames;	/* UMEM frames per queue */
-	uint8_t mac[6];
-	int nq, nshards;
-	struct xq *q;
-	struct xshard *sh;
-	int raw_fd;
-	struct lwt_dp_filter filter;
-	int static_flow;	/* the filter's client flow is in flows */
-	struct lwt_xdp_flow_key static_key;
-	uint64_t next_age_ns;	/* shard 0 ages the flows map */
-	char pin_dir[PATH_MAX];	/* "" = not pinned */
-};
-
-#define X(dp) ((struct xskdp *)(dp))
+#include "xsk_int.h"
 
 static uint64_t now_ns(void)
 {
@@ -810,274 +714,6 @@ static void queue_close(struct xq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static int prog_name_of(uint32_t id, char *name, size_t len)
-{
-	struct bpf_prog_info info;
-	uint32_t il = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &il))
-		err = -errno;
-	else
-		snprintf(name, len, "%s", info.name);
-	close(fd);
-	return err;
-}
-
-/* An lwt program whose owner (config.owner_pid) is gone: a killed run's,
- * whose pins went with its mount namespace (ip netns exec). */
-static bool owner_dead(uint32_t prog_id)
-{
-	struct bpf_prog_info info;
-	struct bpf_map_info mi;
-	struct lwt_xdp_config c;
-	uint32_t maps[8], il = sizeof(info), ml, i, zero = 0;
-	bool dead = false;
-	int fd = bpf_prog_get_fd_by_id(prog_id), mfd;
-
-	if (fd < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 8;
-	info.map_ids = (uintptr_t)maps;
-	if (bpf_obj_get_info_by_fd(fd, &info, &il) || strcmp(info.name, "lwt_xdp")) {
-		close(fd);
-		return false;
-	}
-	for (i = 0; i < info.nr_map_ids && i < 8; i++) {
-		mfd = bpf_map_get_fd_by_id(maps[i]);
-		if (mfd < 0)
-			continue;
-		ml = sizeof(mi);
-		memset(&mi, 0, sizeof(mi));
-		if (!bpf_obj_get_info_by_fd(mfd, &mi, &ml) && !strcmp(mi.name, LWT_XDP_MAP_CONFIG) &&
-		    mi.value_size == sizeof(c) && !bpf_map_lookup_elem(mfd, &zero, &c))
-			dead = c.owner_pid && kill((pid_t)c.owner_pid, 0) < 0 && errno == ESRCH;
-		close(mfd);
-	}
-	close(fd);
-	return dead;
-}
-
-/* The program a previous run of this instance pinned, if any: fd and id. */
-static int pinned_prog(const char *pin_dir, uint32_t *id)
-{
-	char path[PATH_MAX];
-	struct bpf_prog_info info;
-	uint32_t il = sizeof(info);
-	int fd;
-
-	*id = 0;
-	if (!pin_dir || snprintf(path, sizeof(path), "%s/%s/%s", pin_dir, LWT_XDP_PIN_SUBDIR,
-				 LWT_XDP_PROG_NAME) >= (int)sizeof(path))
-		return -1;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -1;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
-		close(fd);
-		return -1;
-	}
-	*id = info.id;
-	return fd;
-}
-
-/* Native and generic XDP exclude each other, so any program on the link
- * stops us. The one a killed run of this instance left (pinned under our
- * pin_dir) is taken down; anything else is refused, never replaced. */
-static int clear_stale(struct xskdp *x, const char *pin_dir, char *why, size_t wl)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, qo);
-	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
-	char name[BPF_OBJ_NAME_LEN] = "?";
-	uint32_t ids[2], stale_id, i;
-	static const uint32_t modes[2] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE };
-	int stale_fd, err = 0;
-
-	if (bpf_xdp_query(x->ifindex, 0, &qo))
-		return 0;	/* can't tell: the attach will say */
-	ids[0] = qo.drv_prog_id;
-	ids[1] = qo.skb_prog_id;
-	if (!ids[0] && !ids[1])
-		return 0;
-	stale_fd = pinned_prog(pin_dir, &stale_id);
-	for (i = 0; i < 2 && !err; i++) {
-		if (!ids[i])
-			continue;
-		if (ids[i] == stale_id) {
-			lwt_warn("xsk: removing the XDP program a killed run left on '%s'",
-				 x->ifname);
-			ao.old_prog_fd = stale_fd;
-			if (bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao) == 0)
-				continue;
-		} else if (owner_dead(ids[i])) {
-			int pfd = bpf_prog_get_fd_by_id(ids[i]);
-
-			lwt_warn("xsk: removing the XDP program (id %u) a killed lwt left on '%s'",
-				 ids[i], x->ifname);
-			ao.old_prog_fd = pfd;
-			err = bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao);
-			if (pfd >= 0)
-				close(pfd);
-			if (err == 0)
-				continue;
-			err = 0;
-		}
-		prog_name_of(ids[i], name, sizeof(name));
-		snprintf(why, wl, "'%s' already has XDP program '%s' (id %u); not replacing it",
-			 x->ifname, name, ids[i]);
-		err = -EBUSY;
-	}
-	if (stale_fd >= 0)
-		close(stale_fd);
-	return err;
-}
-
-static int attach(struct xskdp *x, int mode, char *why, size_t wl)
-{
-	static const uint32_t modes[][2] = {
-		{ XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },	/* auto */
-		{ XDP_FLAGS_DRV_MODE, 0 },			/* native */
-		{ XDP_FLAGS_SKB_MODE, 0 },			/* generic */
-	};
-	int i, err = -EINVAL, prog = bpf_program__fd(x->skel->progs.lwt_xdp);
-
-	for (i = 0; i < 2 && modes[mode][i]; i++) {
-		err = bpf_xdp_attach(x->ifindex, prog, modes[mode][i] | XDP_FLAGS_UPDATE_IF_NOEXIST,
-				     NULL);
-		if (!err) {
-			x->xdp_flags = modes[mode][i];
-			return 0;
-		}
-	}
-	snprintf(why, wl, "couldn't attach XDP program to '%s': %s%s", x->ifname, strerror(-err),
-		 mode == 1 ? " (hint: try generic mode)" : "");
-	return err;
-}
-
-static void detach(struct xskdp *x)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
-		    .old_prog_fd = bpf_program__fd(x->skel->progs.lwt_xdp));
-
-	if (!x->xdp_flags)
-		return;
-	/* Only our program: never take down one that replaced it. */
-	if (bpf_xdp_detach(x->ifindex, x->xdp_flags | XDP_FLAGS_REPLACE, &opts))
-		lwt_warn("xsk: couldn't detach the XDP program from '%s': %s", x->ifname,
-			 strerror(errno));
-	x->xdp_flags = 0;
-}
-
-/* --- pins ----------------------------------------------------------------- */
-
-static struct bpf_map *pinned_map(struct xskdp *x, int i)
-{
-	struct bpf_map *maps[] = { x->skel->maps.config, x->skel->maps.flows,
-				   x->skel->maps.xsks, x->skel->maps.syn_buckets,
-				   x->skel->maps.stats, x->skel->maps.peers };
-
-	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
-}
-
-static int mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX], *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* `ip netns exec` and minimal containers leave bpffs unmounted. */
-static int bpffs_ensure(const char *dir)
-{
-	struct statfs st;
-
-	if (!strncmp(dir, BPFFS "/", sizeof(BPFFS)) &&
-	    (statfs(BPFFS, &st) || st.f_type != BPF_FS_MAGIC) &&
-	    mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
-		return -errno;
-	return 0;
-}
-
-static void unpin(struct xskdp *x)
-{
-	char path[PATH_MAX + 64];
-	struct bpf_map *m;
-	int i;
-
-	if (!x->pin_dir[0])
-		return;
-	for (i = 0; (m = pinned_map(x, i)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, LWT_XDP_PROG_NAME);
-	unlink(path);
-	rmdir(x->pin_dir);
-	/* The instance directory too, if nothing else lives there. */
-	*strrchr(x->pin_dir, '/') = 0;
-	rmdir(x->pin_dir);
-	x->pin_dir[0] = 0;
-}
-
-/* Pins replace what a killed run left: a pin is only ever ours. */
-static int pin(struct xskdp *x, const char *pin_dir, char *why, size_t wl)
-{
-	char path[PATH_MAX + 64];
-	struct bpf_map *m;
-	int i, err;
-	struct statfs st;
-
-	if (snprintf(x->pin_dir, sizeof(x->pin_dir), "%s/%s", pin_dir, LWT_XDP_PIN_SUBDIR) >=
-	    (int)sizeof(x->pin_dir)) {
-		x->pin_dir[0] = 0;
-		snprintf(why, wl, "pin directory '%s' is too long", pin_dir);
-		return -ENAMETOOLONG;
-	}
-	err = bpffs_ensure(pin_dir);
-	if (!err)
-		err = mkdir_p(x->pin_dir);
-	if (!err && (statfs(x->pin_dir, &st) || st.f_type != BPF_FS_MAGIC))
-		err = -ENOTSUP;
-	if (err) {
-		snprintf(why, wl, "couldn't prepare pin directory '%s' on bpffs: %s", x->pin_dir,
-			 strerror(-err));
-		x->pin_dir[0] = 0;
-		return err;
-	}
-	for (i = 0; (m = pinned_map(x, i)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
-		unlink(path);
-		err = bpf_map__pin(m, path);
-		if (err)
-			goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, LWT_XDP_PROG_NAME);
-	unlink(path);
-	err = bpf_program__pin(x->skel->progs.lwt_xdp, path);
-	if (!err)
-		return 0;
-fail:
-	snprintf(why, wl, "couldn't pin '%s': %s", path, strerror(-err));
-	unpin(x);
-	return err;
-}
 
 /* --- lifecycle ------------------------------------------------------------ */
 
@@ -1089,7 +725,7 @@ static void xsk_destroy(struct lwt_dp *dp)
 	if (!dp)
 		return;
 	if (x->skel)
-		detach(x);
+		xprog_detach(x);
 	for (i = 0; x->q && i < x->nq; i++)
 		queue_close(&x->q[i]);
 	free(x->q);
@@ -1098,7 +734,7 @@ static void xsk_destroy(struct lwt_dp *dp)
 			close(x->sh[i].epfd);
 	free(x->sh);
 	if (x->skel)
-		unpin(x);
+		xprog_unpin(x);
 	lwt_xdp_bpf__destroy(x->skel);
 	if (x->raw_fd >= 0)
 		close(x->raw_fd);
@@ -1276,7 +912,7 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		goto err_destroy;
 	}
 	/* Before the sockets: a foreign program is the reason to report. */
-	err = clear_stale(x, pin_dir, why, whylen);
+	err = xprog_clear_stale(x, pin_dir, why, whylen);
 	if (err)
 		goto err_destroy;
 	err = sockets_open(x, why, whylen);
@@ -1292,13 +928,13 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		goto err_destroy;
 	}
 	if (pin_dir) {
-		err = pin(x, pin_dir, why, whylen);
+		err = xprog_pin(x, pin_dir, why, whylen);
 		if (err)
 			goto err_destroy;
 	}
 	/* Attach last: until now the program would only find empty slots; from
 	 * now on segments wait in the RX rings for the data thread. */
-	err = attach(x, mode, why, whylen);
+	err = xprog_attach(x, mode, why, whylen);
 	if (err)
 		goto err_destroy;
 	x->dp.ops = &xsk_ops;
