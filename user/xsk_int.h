@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+#include <time.h>
 #include <net/if.h>
 #include <xdp/xsk.h>
 
@@ -104,6 +106,39 @@ struct xskdp {
 };
 
 #define X(dp) ((struct xskdp *)(dp))
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* Packet fields sit at any alignment. */
+static inline uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+
+/* xsk_flows.c: the flows map (learned from what we send) and link headers. */
+/* The client's one flow, or the server's listen port, into the program's
+ * config and flows. */
+int xflow_filter_apply(struct xskdp *x, const struct lwt_dp_filter *f);
+int xflow_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f);
+/* Our segment to a peer opens (RST/FIN: closes) its learned flow. */
+void xflow_learn(struct xskdp *x, struct xshard *h, const uint8_t *ip, uint32_t len,
+		 uint64_t now);
+void xflow_forget(struct xshard *h, const struct lwt_xdp_flow_key *k);
+/* Drop learned flows that fell silent (shard 0, every AGE_EVERY_NS). */
+void xflows_age(struct xskdp *x, uint64_t now);
+/* The link header to send to ip with (NULL: not known yet, use the raw
+ * socket). */
+const struct l2peer *xl2_for(struct xskdp *x, struct xshard *h, uint32_t ip, uint64_t now);
 
 /* xsk_prog.c */
 /* Clear what a killed run of ours left on the link (its program, if its
