@@ -515,6 +515,8 @@ enum { LWT_MESH_CTR_RELAYED, LWT_MESH_CTR_IN, LWT_MESH_CTR_REFUSED };
 void lwt_mesh_count(const struct lwt_daemon *d, int what, size_t len);
 /* "relay-peer" (and the relay) while a relay is in use for ip, else "relay-hub". */
 const char *lwt_mesh_path(const struct lwt_daemon *d, uint32_t ip, uint32_t *relay);
+/* A relayed peer's RTT: ours to the relay plus the relay's to the peer. */
+uint32_t lwt_mesh_rtt_us(const struct lwt_daemon *d, uint32_t ip);
 void *lwt_mesh_json(const struct lwt_daemon *d);
 /* Free an install message that never reached the data plane. */
 void lwt_install_free(struct lwt_install *in);

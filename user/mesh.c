@@ -417,6 +417,22 @@ const char *lwt_mesh_path(const struct lwt_daemon *d, uint32_t ip, uint32_t *rel
 	return "relay-hub";
 }
 
+static uint32_t via_rtt(const struct lwt_daemon *d, const struct mesh_via *v)
+{
+	struct lwt_slot *rs = direct_slot((struct lwt_daemon *)d, v->relay);
+
+	return rs ? (uint32_t)atomic_load_explicit(&rs->rtt_us, memory_order_relaxed) +
+		    v->relay_rtt_us : 0;
+}
+
+uint32_t lwt_mesh_rtt_us(const struct lwt_daemon *d, uint32_t ip)
+{
+	for (int i = 0; d->mesh && i < LWT_MESH_ROUTES; i++)
+		if (d->mesh->via[i].peer == ip)
+			return via_rtt(d, &d->mesh->via[i]);
+	return 0;
+}
+
 void *lwt_mesh_json(const struct lwt_daemon *d)
 {
 	const struct lwt_mesh *m = d->mesh;
@@ -448,6 +464,7 @@ void *lwt_mesh_json(const struct lwt_daemon *d)
 		cJSON_AddStringToObject(x, "peer", p2p_ip_s(m->via[i].peer, a));
 		cJSON_AddStringToObject(x, "via", p2p_ip_s(m->via[i].relay, a));
 		cJSON_AddBoolToObject(x, "in_use", m->via[i].use);
+		cJSON_AddNumberToObject(x, "rtt_us", via_rtt(d, &m->via[i]));
 		cJSON_AddNumberToObject(x, "relay_rtt_us", m->via[i].relay_rtt_us);
 		cJSON_AddNumberToObject(x, "peer_hub_rtt_us", m->via[i].peer_hub_rtt_us);
 		cJSON_AddItemToArray(arr, x);

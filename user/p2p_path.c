@@ -131,6 +131,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 
 			lwt_mesh_path(d, e->tun_ip, &via);
 			cJSON_AddStringToObject(x, "via", p2p_ip_s(via, a));
+			cJSON_AddNumberToObject(x, "rtt_us", lwt_mesh_rtt_us(d, e->tun_ip));
 		}
 		cJSON_AddStringToObject(x, "state", state_str[e->state]);
 		if (e->ncand) {
