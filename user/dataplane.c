@@ -614,10 +614,6 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 		return s;
 	if (dst == d->cfg.tun_ip)
 		return &d->slots[0];
-	/* No direct path: a relay the hub named (mesh.c), if in use. */
-	s = mesh_route(x, dst);
-	if (s)
-		return s;
 	h = (ntohl(dst) * 2654435761u) >> 28;
 	now = lwt_now_ns();
 	if (x->want_ip[h] != dst || now - x->want_ns[h] >= WANT_EVERY_NS) {
@@ -625,7 +621,10 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 		x->want_ns[h] = now;
 		post(d, LWT_EVT_WANT_PEER, 0, &dst, sizeof(dst));
 	}
-	return &d->slots[0];
+	/* No direct path (p2p.c still looks for one): a relay the hub named
+	 * (mesh.c), if in use. */
+	s = mesh_route(x, dst);
+	return s ? s : &d->slots[0];
 }
 
 /* An inner packet to send to the peer its destination belongs to: from

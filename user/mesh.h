@@ -66,6 +66,7 @@ struct lwt_mesh {
 	struct mesh_client *cl;		/* per slot */
 	struct mesh_want want[LWT_MESH_WANTS];
 	uint64_t named, withdrawn, tick_ns;
+	bool dirty;			/* a report came: judge the pairs at the next tick */
 };
 
 /* Mesh on and a relayed path (2 hops) allowed by max_hops. */

@@ -229,14 +229,17 @@ void mesh_hub_report(struct lwt_daemon *d, int slot, const uint8_t *m, size_t le
 		c->e[c->n].rtt_us = ntohl(e.rtt_us);
 		c->n++;
 	}
-	judge_all(d);
+	/* Judged at the next tick: a client sending reports in a loop costs
+	 * one pass over the pairs per tick, not one per report. */
+	d->mesh->dirty = true;
 }
 
 void mesh_hub_tick(struct lwt_daemon *d, uint64_t now)
 {
-	if (now - d->mesh->tick_ns < TICK_NS)
+	if (!d->mesh->dirty && now - d->mesh->tick_ns < TICK_NS)
 		return;
 	d->mesh->tick_ns = now;
+	d->mesh->dirty = false;
 	judge_all(d);
 }
 
