@@ -140,8 +140,9 @@ static int paths_up(struct lwt_daemon *d, struct lwt_mesh_entry *e)
 	return n;
 }
 
-/* The set changed, or an RTT moved by a quarter since the last report
- * (REFRESH_NS at most often): the hub scores relays by them. */
+/* The set changed, a path has its first RTT, or an RTT moved by a quarter
+ * since the last report (REFRESH_NS at most often): the hub passes them on
+ * for scoring. */
 static bool report_due(const struct lwt_mesh *m, const struct lwt_mesh_entry *e, int n,
 		       uint8_t flags, uint64_t now)
 {
@@ -152,7 +153,8 @@ static bool report_due(const struct lwt_mesh *m, const struct lwt_mesh_entry *e,
 	for (int i = 0; i < n; i++) {
 		uint32_t a = ntohl(e[i].rtt_us), b = ntohl(m->told[i].rtt_us);
 
-		if (e[i].peer_tun_ip != m->told[i].peer_tun_ip)
+		/* A path's first RTT goes at once: relays are scored by it. */
+		if (e[i].peer_tun_ip != m->told[i].peer_tun_ip || (a && !b))
 			return true;
 		if (a > b + b / 4 || b > a + a / 4)
 			moved = true;
@@ -350,8 +352,8 @@ static struct lwt_slot *direct_slot(struct lwt_daemon *d, uint32_t ip)
 /* Ranked above the hub (the issue's LAN > direct > peer relay > hub), the
  * relay is taken unless its RTT (ours to the relay plus the relay's to the
  * peer) is clearly worse than the hub's (ours to the hub plus the peer's):
- * taken at most 5/4 of it + 1 ms, left above 3/2 of it + 5 ms. An RTT not
- * measured yet counts as 0. */
+ * taken at most 5/4 of it + 1 ms, left above 3/2 of it + 5 ms. Our own RTT
+ * to the relay must be measured; the others, not measured yet, count 0. */
 static bool score(struct lwt_daemon *d, const struct mesh_via *v, struct lwt_slot *rs)
 {
 	uint64_t relay = atomic_load_explicit(&rs->rtt_us, memory_order_relaxed) + v->relay_rtt_us;
@@ -376,7 +378,8 @@ static void choose(struct lwt_daemon *d, uint64_t now)
 		if (!v->peer)
 			continue;
 		rs = direct_slot(d, v->relay);
-		use = rs && lwt_mesh_active(d) && !direct_slot(d, v->peer) && score(d, v, rs);
+		use = rs && atomic_load_explicit(&rs->rtt_us, memory_order_relaxed) &&
+		      lwt_mesh_active(d) && !direct_slot(d, v->peer) && score(d, v, rs);
 		if (use == v->use)
 			continue;
 		v->use = use;

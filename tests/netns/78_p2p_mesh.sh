@@ -9,16 +9,23 @@
 # and e (enable_mesh_routing off), symmetric too and direct to c, stay
 # relayed through the hub to b. When c's direct path to b dies (b's site
 # blocked but for the hub), a falls back to the hub and traffic continues.
+# Scored on RTT: f and g (symmetric) whose only common direct peer is h,
+# 40 ms away each way, are told "via h" by the hub but stay on the hub,
+# which is far nearer.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/natlab.sh"
 
 natlab_hub
-declare -A TIP=([a]=10.0.0.11 [b]=10.0.0.12 [c]=10.0.0.13 [d]=10.0.0.14 [e]=10.0.0.15)
+declare -A TIP=([a]=10.0.0.11 [b]=10.0.0.12 [c]=10.0.0.13 [d]=10.0.0.14 [e]=10.0.0.15
+	[f]=10.0.0.16 [g]=10.0.0.17 [h]=10.0.0.18)
 natlab_site a symmetric
 natlab_site b symmetric
 natlab_site c none
 natlab_site d symmetric
 natlab_site e symmetric
+natlab_site f symmetric
+natlab_site g symmetric
+natlab_site h none 40
 start server hub -m server -l "$HUB_ADDR:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
 cli() { start "c$1" "${NATLAB_CLIENT[$1]}" -m client -r "$HUB_ADDR:9000" -t "${TIP[$1]}/24" -k "$KEY" -tun-name lwtc "${@:2}"; }
 cli a
@@ -26,10 +33,13 @@ cli b
 cli c
 cli d -max-hops 1
 cli e -mesh-routing=false
-for s in a b c d e; do wait_for 10 "client $s up" sessions_up "${NATLAB_CLIENT[$s]}" lwtc; done
-for s in a b c d e; do
+cli f
+cli g
+cli h
+for s in a b c d e f g h; do wait_for 10 "client $s up" sessions_up "${NATLAB_CLIENT[$s]}" lwtc; done
+for s in a b c d e f g h; do
 	wait_for 10 "client $s knows its peers" sh -c \
-		"[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[$s]} $CTL -i lwtc status --json | jq .known_peers)\" = 4 ]"
+		"[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[$s]} $CTL -i lwtc status --json | jq .known_peers)\" = 7 ]"
 done
 
 # path A B: A's path to B (direct-tcp, relay-peer, relay-hub; none: no entry).
@@ -40,13 +50,13 @@ in_use() { jget "${NATLAB_CLIENT[$1]}" lwtc "[.mesh.routes[] | select(.peer == \
 fwd() { jget hub lwts .totals.forwarded; }
 relayed() { jget "${NATLAB_CLIENT[c]}" lwtc .mesh.relayed; }
 
-say "direct paths to c"
-for s in a b d e; do
-	nsx "${NATLAB_CLIENT[$s]}" ping -c 2 -i 0.2 -W 2 -q "${TIP[c]}" >&2 || fail "$s -> c"
+say "direct paths to c (and from f and g to h)"
+for s in a:c b:c d:c e:c f:h g:h; do
+	nsx "${NATLAB_CLIENT[${s%:*}]}" ping -c 2 -i 0.2 -W 2 -q "${TIP[${s#*:}]}" >&2 || fail "$s"
 done
-for s in a b d e; do
-	wait_for 10 "$s's path to c is direct" is_path "$s" c direct-tcp ||
-		fail "$s -> c is $(path "$s" c): $(ctl "${NATLAB_CLIENT[$s]}" lwtc stats --json | jq -c .p2p)"
+for s in a:c b:c d:c e:c f:h g:h; do
+	wait_for 10 "${s%:*}'s path to ${s#*:} is direct" is_path "${s%:*}" "${s#*:}" direct-tcp ||
+		fail "${s%:*} -> ${s#*:} is $(path "${s%:*}" "${s#*:}"): $(ctl "${NATLAB_CLIENT[${s%:*}]}" lwtc stats --json | jq -c .p2p)"
 done
 
 say "a <-> b: no direct path; the hub names c"
@@ -90,12 +100,27 @@ for s in d e; do
 		fail "the hub named a relay for $s <-> b: $(ctl hub lwts stats --json | jq -c .mesh)"
 done
 
+say "f <-> g: told via h (80 ms away), but the hub is nearer"
+nsx "${NATLAB_CLIENT[f]}" ping -c 2 -i 0.2 -W 2 -q "${TIP[g]}" >&2 || fail "f -> g"
+f_via_h() { [ "$(jget "${NATLAB_CLIENT[f]}" lwtc "[.mesh.routes[] | select(.peer == \"${TIP[g]}\") | .via][0] // \"none\"")" = "${TIP[h]}" ]; }
+wait_for 10 "the hub tells f: g via h" f_via_h ||
+	fail "f has no route to g via h: $(ctl "${NATLAB_CLIENT[f]}" lwtc stats --json | jq -c .mesh)"
+f0=$(fwd)
+nsx "${NATLAB_CLIENT[f]}" ping -c 5 -i 0.1 -W 2 -q "${TIP[g]}" >&2 || fail "f -> g"
+f1=$(fwd)
+say "f: $(ctl "${NATLAB_CLIENT[f]}" lwtc stats --json | jq -c '.mesh.routes[0]')"
+is_path f g relay-hub || fail "f -> g is $(path f g): $(ctl "${NATLAB_CLIENT[f]}" lwtc stats --json | jq -c .mesh)"
+[ "$(in_use f g)" = none ] || fail "f sends to g through h, 80 ms away"
+[ $((f1 - f0)) -ge 10 ] || fail "f -> g: the hub forwarded only $((f1 - f0)) packets"
+
 say "c's direct path to b dies: a falls back to the hub"
 nsbg "${NATLAB_CLIENT[a]}" ping -q -i 0.05 -w 8 "${TIP[b]}"
 ppid=$BG_PID
+t0=$(date +%s%N)
 natlab_block b
 wait_for 5 "a's path to b is relay-hub" is_path a b relay-hub ||
 	fail "a -> b is $(path a b) after c lost b: c $(ctl "${NATLAB_CLIENT[c]}" lwtc stats --json | jq -c .p2p.paths)"
+say "a back on the hub $((($(date +%s%N) - t0) / 1000000)) ms after b's site was blocked"
 f0=$(fwd)
 nsx "${NATLAB_CLIENT[a]}" ping -c 5 -i 0.1 -W 2 -q "${TIP[b]}" >&2 || fail "a -> b after the fallback"
 f1=$(fwd)
