@@ -26,6 +26,7 @@
 #include "p2p.h"
 
 #define REFRESH_NS (10 * NS)		/* a report again if an RTT moved this long after */
+#define PROBE_NS (250 * MS)		/* an unmeasured relay path asked this often */
 
 bool lwt_mesh_active(const struct lwt_daemon *d)
 {
@@ -122,8 +123,10 @@ void lwt_mesh_count(const struct lwt_daemon *d, int what, size_t len)
 
 /* --- client: what the hub is told ------------------------------------------- */
 
-/* Our confirmed direct paths, as MESH_REPORT entries. */
-static int paths_up(struct lwt_daemon *d, struct lwt_mesh_entry *e)
+/* Our confirmed direct paths, as MESH_REPORT entries. One whose RTT is
+ * not measured yet (an idle path may never have asked) is asked, so that
+ * the hub gets it. */
+static int paths_up(struct lwt_daemon *d, struct lwt_mesh_entry *e, uint64_t now)
 {
 	int n = 0;
 
@@ -134,7 +137,11 @@ static int paths_up(struct lwt_daemon *d, struct lwt_mesh_entry *e)
 		if (!p->tun_ip || p->state != P_UP || !lwt_slot_confirmed(s))
 			continue;
 		e[n].peer_tun_ip = p->tun_ip;
-		e[n].rtt_us = htonl((uint32_t)atomic_load_explicit(&s->rtt_us, memory_order_relaxed));
+		e[n].rtt_us = htonl(mesh_rtt(s));
+		if (!e[n].rtt_us && now - d->mesh->probe_ns[i] >= PROBE_NS) {
+			d->mesh->probe_ns[i] = now;
+			lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i + 1, NULL, 0, NULL);
+		}
 		n++;
 	}
 	return n;
@@ -175,7 +182,7 @@ static void report(struct lwt_daemon *d, uint64_t now)
 	 * for or through us. */
 	r.h.flags = lwt_mesh_active(d) ? LWT_MESH_F_RELAY : 0;
 	r.h.max_hops = (uint8_t)d->cfg.max_hops;
-	n = r.h.flags ? paths_up(d, r.e) : 0;
+	n = r.h.flags ? paths_up(d, r.e, now) : 0;
 	if (!report_due(m, r.e, n, r.h.flags, now))
 		return;
 	r.h.n = (uint8_t)n;
@@ -356,9 +363,8 @@ static struct lwt_slot *direct_slot(struct lwt_daemon *d, uint32_t ip)
  * to the relay must be measured; the others, not measured yet, count 0. */
 static bool score(struct lwt_daemon *d, const struct mesh_via *v, struct lwt_slot *rs)
 {
-	uint64_t relay = atomic_load_explicit(&rs->rtt_us, memory_order_relaxed) + v->relay_rtt_us;
-	uint64_t hub = atomic_load_explicit(&d->slots[0].rtt_us, memory_order_relaxed) +
-		       v->peer_hub_rtt_us;
+	uint64_t relay = (uint64_t)mesh_rtt(rs) + v->relay_rtt_us;
+	uint64_t hub = (uint64_t)mesh_rtt(&d->slots[0]) + v->peer_hub_rtt_us;
 
 	if (v->use)
 		return relay <= hub * 3 / 2 + 5000;
@@ -378,8 +384,14 @@ static void choose(struct lwt_daemon *d, uint64_t now)
 		if (!v->peer)
 			continue;
 		rs = direct_slot(d, v->relay);
-		use = rs && atomic_load_explicit(&rs->rtt_us, memory_order_relaxed) &&
-		      lwt_mesh_active(d) && !direct_slot(d, v->peer) && score(d, v, rs);
+		if (rs && !mesh_rtt(rs) && now - v->probe_ns >= PROBE_NS) {
+			/* An idle direct path may never have measured its RTT:
+			 * a keepalive the relay answers does. */
+			v->probe_ns = now;
+			lwt_cmd_data(d, LWT_CMD_KEEPALIVE, (int)(rs - d->slots), NULL, 0, NULL);
+		}
+		use = rs && mesh_rtt(rs) && lwt_mesh_active(d) && !direct_slot(d, v->peer) &&
+		      score(d, v, rs);
 		if (use == v->use)
 			continue;
 		v->use = use;
@@ -424,8 +436,7 @@ static uint32_t via_rtt(const struct lwt_daemon *d, const struct mesh_via *v)
 {
 	struct lwt_slot *rs = direct_slot((struct lwt_daemon *)d, v->relay);
 
-	return rs ? (uint32_t)atomic_load_explicit(&rs->rtt_us, memory_order_relaxed) +
-		    v->relay_rtt_us : 0;
+	return rs ? mesh_rtt(rs) + v->relay_rtt_us : 0;
 }
 
 uint32_t lwt_mesh_rtt_us(const struct lwt_daemon *d, uint32_t ip)

@@ -28,6 +28,7 @@ struct mesh_via {
 	uint32_t peer_hub_rtt_us;	/* the peer's RTT to the hub */
 	bool use;			/* scored better than the hub: in use */
 	uint64_t since_ns;
+	uint64_t probe_ns;		/* last keepalive to measure the relay's RTT */
 };
 
 /* Server: what a client last reported (valid while its session is). */
@@ -62,12 +63,24 @@ struct lwt_mesh {
 	uint8_t told_flags;
 	uint64_t told_ns;
 	uint64_t reports, routes_in, withdrawn_in, bad, switches;
+	uint64_t probe_ns[LWT_P2P_SLOTS];	/* last keepalive to measure a path's RTT */
 	/* server */
 	struct mesh_client *cl;		/* per slot */
 	struct mesh_want want[LWT_MESH_WANTS];
 	uint64_t named, withdrawn, tick_ns;
 	bool dirty;			/* a report came: judge the pairs at the next tick */
 };
+
+/* A path's RTT as relays are scored by it: its minimum over the last
+ * 30..60 s (fecctl.c), so that a queue our own traffic builds on one path
+ * does not send that traffic to the other and back; the last sample before
+ * there is one; 0 not measured. */
+static inline uint32_t mesh_rtt(struct lwt_slot *s)
+{
+	uint32_t min = atomic_load_explicit(&s->fc.pub_min_us, memory_order_relaxed);
+
+	return min ? min : (uint32_t)atomic_load_explicit(&s->rtt_us, memory_order_relaxed);
+}
 
 /* Mesh on and a relayed path (2 hops) allowed by max_hops. */
 bool lwt_mesh_active(const struct lwt_daemon *d);

@@ -72,9 +72,9 @@ static void tell(struct lwt_daemon *d, int to, uint8_t kind, bool withdraw, uint
 		lwt_log_rl(LWT_LOG_WARN, "mesh: couldn't send a route to a client (queue full)");
 }
 
-static uint32_t hub_rtt(const struct lwt_daemon *d, int i)
+static uint32_t hub_rtt(struct lwt_daemon *d, int i)
 {
-	return (uint32_t)atomic_load_explicit(&d->slots[i].rtt_us, memory_order_relaxed);
+	return mesh_rtt(&d->slots[i]);
 }
 
 /* Take back what was named for w, from whichever of the three is still

@@ -81,6 +81,10 @@ say "c relayed $((r1 - r0)) packets, the hub forwarded $((f1 - f0))"
 [ $((r1 - r0)) -ge 2000 ] || fail "c relayed only $((r1 - r0)) packets of a <-> b"
 [ $((f1 - f0)) -le 5 ] || fail "the hub forwarded $((f1 - f0)) packets of a relayed transfer"
 is_path a b relay-peer || fail "a's path to b is $(path a b) after the transfer"
+# Scored on each path's minimum RTT: the transfer's own queue does not
+# make a flap to the hub and back.
+[ "$(jget "${NATLAB_CLIENT[a]}" lwtc .mesh.switches)" = 1 ] ||
+	fail "a switched between relay and hub $(jget "${NATLAB_CLIENT[a]}" lwtc .mesh.switches) times"
 [ "$(jget "${NATLAB_CLIENT[b]}" lwtc .mesh.relayed_in)" -gt 1000 ] || fail "b counted no packets arriving through c"
 
 # enabled_mesh off, max_hops 1: never an end (nor a relay) of a relayed path.
