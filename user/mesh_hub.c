@@ -144,7 +144,9 @@ static void judge(struct lwt_daemon *d, struct mesh_want *w)
 		return;
 	}
 	if (linked(d, ia, ib)) {
+		/* Forgotten: if the direct path goes, they ask again. */
 		withdraw(d, w, "direct path");
+		memset(w, 0, sizeof(*w));
 		return;
 	}
 	if (w->relay) {

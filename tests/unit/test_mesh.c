@@ -12,7 +12,9 @@
  *   4 c's report drops b: withdrawn from all three; with x now confirmed
  *     by a and b but taking no part (mesh off), no new relay
  *   5 a report from a slot whose session is not up changes nothing
- * Client: 6 the hub's routes vouch exactly the named pair (b's packets over
+ *   6 c reports b again: named again; then a and b report a direct path
+ *     to each other: withdrawn, and the pair forgotten
+ * Client: 7 the hub's routes vouch exactly the named pair (b's packets over
  *     c's path; as c, a-b either way), nothing for x; a route from a direct
  *     slot or one naming ourselves is ignored; a withdrawal ends it. */
 #include <stdatomic.h>
@@ -152,6 +154,14 @@ static void test_hub(void **state)
 	assert_string_equal(routes(d), "");
 	assert_int_equal(d->mesh->named, 1);
 	assert_int_equal(d->mesh->withdrawn, 1);
+	/* 6 */
+	report(d, C, LWT_MESH_F_RELAY, 2, A, B);
+	assert_string_equal(routes(d), "2:relay:0:a:b 0:via:0:b:c 1:via:0:a:c ");
+	report(d, A, LWT_MESH_F_RELAY, 2, C, B);
+	report(d, B, LWT_MESH_F_RELAY, 2, C, A);
+	assert_string_equal(routes(d), "0:via:1:b:c 1:via:1:a:c 2:relay:1:a:b ");
+	for (int k = 0; k < LWT_MESH_WANTS; k++)
+		assert_int_equal(d->mesh->want[k].a, 0);
 	daemon_free(d);
 }
 
@@ -171,7 +181,7 @@ static void test_client(void **state)
 	struct lwt_daemon *d = daemon_new(LWT_MODE_CLIENT);	/* we are c */
 
 	(void)state;
-	/* 6 */
+	/* 7 */
 	route(d, 1, LWT_MESH_RELAY, 0, IP(A), IP(B));		/* over a direct path */
 	assert_false(lwt_mesh_relay_ok(d, IP(A), IP(B)));
 	route(d, 0, LWT_MESH_RELAY, 0, IP(A), IP(C));		/* names us */
