@@ -784,6 +784,7 @@ void lwt_server_confirmed(struct lwt_daemon *d, int i)
 	s->c.rk_epoch = 0;
 	s->c.rk_next_ns = s->c.up_ns + (uint64_t)d->cfg.config_push_interval * 1000000000ull;
 	set_phase(s, LWT_PH_UP);
+	lwt_p2p_hub_session_up(d, i);
 	lwt_routes_session_up(d, i);
 	lwt_peers_changed(d, i, s->c.tun_ip, true);
 	d->handshakes_ok++;
@@ -877,6 +878,8 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			lwt_p2p_msg(d, m->slot, m->data, m->len);
 		else if (m->len && (m->data[0] == LWT_MSG_MESH_REPORT || m->data[0] == LWT_MSG_MESH_ROUTE))
 			lwt_mesh_msg(d, m->slot, m->data, m->len);
+		else if (m->len && m->data[0] == LWT_MSG_NAT_TCP && m->slot == 0)
+			lwt_nat_tcp_msg(d, m->data + 1, m->len - 1);
 		else
 			lwt_routes_msg(d, m->slot, m->data, m->len);
 		break;

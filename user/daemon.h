@@ -207,7 +207,7 @@ struct lwt_slot_pub {
 #define LWT_PUB_FIELD(n) _Atomic uint64_t n;
 	LWT_FEC_STAT_FIELDS(LWT_PUB_FIELD)
 #undef LWT_PUB_FIELD
-	_Atomic uint32_t parity_now, snd_nxt, rcv_nxt;
+	_Atomic uint32_t parity_now, snd_nxt, snd_una, rcv_nxt;
 	_Atomic int fec_tx, fec_rx;	/* the session sends / receives FEC */
 };
 #define LWT_PUB_GET(s, f) atomic_load_explicit(&(s)->pub.f, memory_order_relaxed)
@@ -288,6 +288,8 @@ struct lwt_slot {
 		uint8_t p2p_flags, p2p_nat;	/* ... and its NAT as it detected it */
 		uint16_t p2p_lan_port;
 		uint32_t p2p_lan_addr;
+		uint32_t p2p_tokens;	/* server: P2P_REQs it may still make (p2p_hub.c) */
+		uint64_t p2p_tok_ns;	/* ... refilled up to then */
 		bool peers_full;	/* server: owes this client the full peer list */
 		bool routes_owed;	/* server: owes this client the route list */
 	} c;
@@ -484,6 +486,8 @@ void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now);
 /* Server: tell every client to end its direct paths (client_isolation
  * turned on). Client: the hub says peer ip left: end its direct path. */
 void lwt_p2p_close_all(struct lwt_daemon *d);
+/* Server: a session came up; its P2P abilities are its own to tell. */
+void lwt_p2p_hub_session_up(struct lwt_daemon *d, int i);
 /* Client, direct slot i: the pair's PAKE keys; its rotation period, s
  * (the hub's config_push_interval, told in the punch order; 0 off). */
 const struct lwt_psk_keys *lwt_p2p_psk(struct lwt_daemon *d, int i);

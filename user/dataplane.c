@@ -986,6 +986,7 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_P2P_CLOSE:
 	case LWT_MSG_MESH_REPORT:
 	case LWT_MSG_MESH_ROUTE:
+	case LWT_MSG_NAT_TCP:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;
@@ -1410,6 +1411,7 @@ static void publish(struct lwt_slot *s)
 	PUB_SET(s, fec_tx, s->fenc != NULL);
 	PUB_SET(s, fec_rx, s->fdec != NULL);
 	PUB_SET(s, snd_nxt, s->tcp.snd_nxt);
+	PUB_SET(s, snd_una, s->tcp.snd_una);
 	PUB_SET(s, rcv_nxt, s->tcp.rcv_nxt);
 }
 
@@ -1476,9 +1478,11 @@ static uint64_t fec_timers(struct dpctx *x)
 		}
 		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS)
 			loss_report(x, s, now);
-		/* Sends move snd_nxt, receipts rcv_nxt: nothing else changes
-		 * what status shows, so an idle session costs no stores. */
-		sig = (uint64_t)s->tcp.snd_nxt << 32 | s->tcp.rcv_nxt;
+		/* Sends move snd_nxt, receipts rcv_nxt, the peer's ACKs
+		 * snd_una: nothing else changes what status (and P2P's ACK
+		 * stall check) reads, so an idle session costs no stores. */
+		sig = ((uint64_t)s->tcp.snd_nxt << 32 | s->tcp.rcv_nxt) ^
+		      (uint64_t)s->tcp.snd_una << 16;
 		if (sig != s->pub_sig) {
 			publish(s);
 			s->pub_sig = sig;

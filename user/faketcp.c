@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Fake TCP segments shaped like Linux's, and the per-flow seq/ack state. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
@@ -9,8 +10,79 @@
 
 #include "faketcp.h"
 
-#define SYN_WINDOW 64240	/* Linux's SYN window for a 1460 MSS */
-#define SYNACK_WINDOW 65160
+struct lwt_ftcp_profile lwt_ftcp_prof = { .space = 65536, .wscale = LWT_FTCP_WSCALE };
+
+/* One number per line, or several on one (tcp_rmem): the n-th. */
+static int read_sysctl(const char *root, const char *name, unsigned int n, uint64_t *v)
+{
+	char path[256];
+	unsigned long long x[3];
+	FILE *f;
+	int got;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	got = fscanf(f, "%llu %llu %llu", &x[0], &x[1], &x[2]);
+	fclose(f);
+	if (got <= (int)n)
+		return -EINVAL;
+	*v = x[n];
+	return 0;
+}
+
+static unsigned int ilog2_64(uint64_t v)
+{
+	return v ? 63u - (unsigned int)__builtin_clzll(v) : 0;
+}
+
+int lwt_ftcp_profile_load(const char *root)
+{
+	uint64_t def, max, rmem_max, top;
+	int err, ws;
+
+	err = read_sysctl(root, "net/ipv4/tcp_rmem", 1, &def);
+	if (!err)
+		err = read_sysctl(root, "net/ipv4/tcp_rmem", 2, &max);
+	if (!err)
+		err = read_sysctl(root, "net/core/rmem_max", 0, &rmem_max);
+	if (err)
+		return err;
+	if (def > INT32_MAX)
+		def = INT32_MAX;
+	/* tcp_win_from_space() at the default scaling ratio: half the buffer. */
+	lwt_ftcp_prof.space = (uint32_t)(def / 2);
+	top = lwt_ftcp_prof.space;
+	if (max > top)
+		top = max;
+	if (rmem_max > top)
+		top = rmem_max;
+	if (top > 65535ull << 14)	/* the largest window there is */
+		top = 65535ull << 14;
+	ws = (int)ilog2_64(top) - 15;
+	lwt_ftcp_prof.wscale = (uint8_t)(ws < 0 ? 0 : ws > 14 ? 14 : ws);
+	return 0;
+}
+
+static uint16_t init_window(uint32_t mss)
+{
+	uint32_t w = lwt_ftcp_prof.space;
+
+	if (mss && w > mss)
+		w -= w % mss;
+	return w > 65535 ? 65535 : (uint16_t)w;
+}
+
+uint16_t lwt_ftcp_syn_window(uint16_t mss)
+{
+	return init_window(mss);
+}
+
+uint16_t lwt_ftcp_synack_window(uint16_t mss, bool ts)
+{
+	return init_window(ts && mss > 12 ? mss - 12u : mss);
+}
 
 static uint32_t rand32(void)
 {
@@ -233,7 +305,7 @@ void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
 	c->snd_nxt = c->snd_una = c->iss;
 	c->ts_offset = rand32();
 	c->ip_id = (uint16_t)rand32();
-	c->rcv_wnd = SYN_WINDOW;
+	c->rcv_wnd = lwt_ftcp_syn_window(1460);
 	c->snd_wnd = 65535;
 	c->max_snd_wnd = c->snd_wnd;
 	c->mss = 536;
@@ -290,7 +362,7 @@ static size_t syn_opts(struct lwt_ftcp_conn *c, uint8_t *o, uint16_t mss, uint32
 	if (!ws)
 		return 16;
 	o[16] = 1;
-	o[17] = 3; o[18] = 3; o[19] = LWT_FTCP_WSCALE;
+	o[17] = 3; o[18] = 3; o[19] = lwt_ftcp_prof.wscale;
 	return 20;
 }
 
@@ -325,7 +397,7 @@ int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16
 	c->state = LWT_FTCP_SYN_SENT;
 	c->snd_nxt = c->iss + 1;
 	c->snd_una = c->iss;
-	r = build(c, buf, cap, LWT_TCP_SYN, c->iss, SYN_WINDOW, o, n, 0);
+	r = build(c, buf, cap, LWT_TCP_SYN, c->iss, lwt_ftcp_syn_window(mss), o, n, 0);
 	if (r > 0 && c->syn_ttl) {
 		/* P2P: a first SYN that opens our NAT and dies before the
 		 * peer's, which might answer it with a RST. Once only. */
@@ -343,7 +415,8 @@ int lwt_ftcp_build_synack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uin
 	size_t n = syn_opts(c, o, mss, c->ts_recent, c->rcv_wscale != 0);
 
 	c->snd_nxt = c->iss + 1;
-	return build(c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c->iss, SYNACK_WINDOW, o, n, 0);
+	return build(c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c->iss,
+		     lwt_ftcp_synack_window(mss, c->peer_ts), o, n, 0);
 }
 
 int lwt_ftcp_build_ack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap)
@@ -382,7 +455,7 @@ int lwt_ftcp_accept_syn(struct lwt_ftcp_conn *c, const struct lwt_tcp_seg *syn)
 	c->rcv_nxt = syn->seq + 1;
 	c->last_ack_sent = c->rcv_nxt;
 	c->snd_wscale = syn->has_ws ? syn->wscale : 0;
-	c->rcv_wscale = syn->has_ws ? LWT_FTCP_WSCALE : 0;
+	c->rcv_wscale = syn->has_ws ? lwt_ftcp_prof.wscale : 0;
 	c->snd_wnd = syn->window;
 	c->max_snd_wnd = c->snd_wnd;
 	c->mss = syn->has_mss ? syn->mss : 536;
@@ -473,7 +546,7 @@ enum lwt_ftcp_verdict lwt_ftcp_input(struct lwt_ftcp_conn *c, const struct lwt_t
 		c->rcv_nxt = s->seq + 1;
 		c->snd_una = s->ack;
 		c->snd_wscale = s->has_ws ? s->wscale : 0;
-		c->rcv_wscale = s->has_ws ? LWT_FTCP_WSCALE : 0;
+		c->rcv_wscale = s->has_ws ? lwt_ftcp_prof.wscale : 0;
 		c->snd_wnd = s->window;	/* SYN windows are never scaled */
 		c->max_snd_wnd = c->snd_wnd;
 		c->mss = s->has_mss ? s->mss : 536;
@@ -671,10 +744,11 @@ int lwt_ftcp_build_cookie_synack(const struct lwt_syncookie_key *k, uint32_t cou
 		o[n++] = 8; o[n++] = 10; put32(o + n, ts); put32(o + n + 4, syn->tsval); n += 8;
 		if (syn->has_ws) {
 			o[n++] = 1;
-			o[n++] = 3; o[n++] = 3; o[n++] = LWT_FTCP_WSCALE;
+			o[n++] = 3; o[n++] = 3; o[n++] = lwt_ftcp_prof.wscale;
 		}
 	}
-	return build(&c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c.iss, SYNACK_WINDOW, o, n, 0);
+	return build(&c, buf, cap, LWT_TCP_SYN | LWT_TCP_ACK, c.iss,
+		     lwt_ftcp_synack_window(mss, syn->has_ts), o, n, 0);
 }
 
 int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
@@ -702,7 +776,7 @@ int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
 	c->snd_wscale = ws == TS_OPT_WS_NONE ? 0 : (uint8_t)ws;
 	/* The cookie SYN-ACK offered a window scale only with one in the SYN
 	 * and timestamps to carry it: otherwise neither side scales. */
-	c->rcv_wscale = ws == TS_OPT_WS_NONE ? 0 : LWT_FTCP_WSCALE;
+	c->rcv_wscale = ws == TS_OPT_WS_NONE ? 0 : lwt_ftcp_prof.wscale;
 	c->snd_wnd = (uint32_t)s->window << c->snd_wscale;
 	c->max_snd_wnd = c->snd_wnd;
 	c->mss = cookie_mss[mssi];

@@ -20,8 +20,26 @@
 #define LWT_IP_HDR_LEN 20
 #define LWT_TCP_SYN_HDR_LEN 40		/* 20 + MSS,SACK_PERM,TS,NOP,WS */
 #define LWT_TCP_DATA_HDR_LEN 32		/* 20 + NOP,NOP,TS */
-#define LWT_FTCP_WSCALE 7		/* our window scale */
+#define LWT_FTCP_WSCALE 7		/* our window scale before lwt_ftcp_profile_load() */
 #define LWT_FTCP_WINDOW (65535u << LWT_FTCP_WSCALE) /* bytes we advertise once established */
+
+/* What the host's kernel puts into its SYNs, derived as it derives them
+ * (tcp_select_initial_window) from net.ipv4.tcp_rmem of our namespace and
+ * net.core.rmem_max: the receive space of a new socket (tcp_rmem[1]; half of
+ * it is window, the default scaling ratio) and the window scale that covers
+ * the largest buffer. Until loaded: Debian's defaults (131072, scale 7). */
+struct lwt_ftcp_profile {
+	uint32_t space;			/* initial receive window before MSS rounding */
+	uint8_t wscale;
+};
+extern struct lwt_ftcp_profile lwt_ftcp_prof;
+/* Read the sysctls under root (a /proc/sys path, tests point it elsewhere).
+ * 0, or -errno with the defaults kept. */
+int lwt_ftcp_profile_load(const char *root);
+/* The window field of our SYN (mss: what it announces) and of our SYN-ACK
+ * (timestamps agreed: the kernel rounds to mss less their 12 bytes). */
+uint16_t lwt_ftcp_syn_window(uint16_t mss);
+uint16_t lwt_ftcp_synack_window(uint16_t mss, bool ts);
 
 /* A parsed IPv4/TCP segment. Pointers point into the input buffer. */
 struct lwt_tcp_seg {

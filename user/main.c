@@ -68,6 +68,11 @@ static int pick_mtu(struct lwt_daemon *d)
 	int link = outer_link_mtu(d, ifn), mtu;
 
 	d->mss = link > 40 ? (uint16_t)(link - 40 > 65535 ? 65535 : link - 40) : 1460;
+	/* ... and the SYN's window and window scale (DESIGN: the SYN equals
+	 * the one this host's kernel would send). */
+	if (lwt_ftcp_profile_load("/proc/sys"))
+		lwt_warn("fake TCP: cannot read tcp_rmem/rmem_max; SYNs use window scale %u",
+			 lwt_ftcp_prof.wscale);
 	/* The default 1400 was never asked for: on a link too small for it
 	 * (PPPoE 1492 less FEC's share, a cloud's 1460, a tunnel's 1420) it
 	 * comes down to what the link carries, as mtu 0 would pick. */

@@ -21,10 +21,18 @@
  * of the other side's direction is taken for invalid. */
 #define RETRY_LOST_MS 12000
 #define ORDER_EVERY_NS (3 * NS)		/* server: one order per pair this often */
+/* Server: the P2P_REQs a session may make, REQ_BURST at once and one more
+ * each REQ_EVERY_NS. A client asks once per peer and then backs off (5 s
+ * to 60 s), so only a flood meets the bound. */
+#define REQ_BURST 16
+#define REQ_EVERY_NS (250 * MS)
 #define SILENT_NS (500 * MS)		/* sending, nothing heard this long: ask */
 #define ANSWER_NS (500 * MS)		/* ... and fail over if no answer in this */
 #define UNCONFIRMED_KA_NS (250 * MS)	/* keys installed, peer not heard yet */
 #define ACTIVE_NS (2 * NS)		/* traffic within this: the path is in use */
+/* Our segments outstanding and the peer's ACKs (delayed at most 20 ms)
+ * not advancing for this long, or 4 RTTs if longer: suspect at once. */
+#define ACK_STALL_NS (100 * MS)
 #define RECENT 64
 
 enum p2p_state {
@@ -63,6 +71,8 @@ struct p2p_peer {
 	uint32_t retry_ms;
 	uint64_t ka_ns, ask_ns;		/* last keepalive; an unanswered one sent at */
 	uint64_t tx_seen, rx_seen, active_ns;	/* records counted, when they last moved */
+	uint32_t una_seen;		/* the peer's last ACK we saw, */
+	uint64_t una_ns;		/* ... since when, or since nothing was outstanding */
 	uint64_t punch_wall_ms;		/* last order, wall clock */
 	uint32_t punch_ms;		/* order to direct path, last time */
 	uint64_t up_ns;
@@ -71,14 +81,14 @@ struct p2p_peer {
 
 struct lwt_p2p {
 	struct p2p_peer p[LWT_P2P_SLOTS];	/* p[i] uses slot i + 1 */
-	uint64_t reqs, orders, orders_bad, paths_up, punches_failed, failovers;
+	uint64_t reqs, orders, orders_bad, paths_up, punches_failed, failovers, ack_stalls;
 	/* server */
 	struct {
 		uint32_t a, b;
 		uint64_t ns;
 	} recent[RECENT];
 	unsigned int recent_next;
-	uint64_t orders_sent, reqs_refused, ruled_out;
+	uint64_t orders_sent, reqs_refused, ruled_out, reqs_limited;
 	int nat_told;			/* client: the NAT kind last told the hub, -1 none */
 };
 

@@ -70,6 +70,41 @@ static bool ruled_out(int a, int b)
 	return a == LWT_NAT_SYMMETRIC && (b == LWT_NAT_SYMMETRIC || b == LWT_NAT_PORT_RESTRICTED_CONE);
 }
 
+/* A new session tells its P2P abilities itself (P2P_HELLO): nothing of the
+ * slot's previous session stays, and its request budget starts full. */
+void lwt_p2p_hub_session_up(struct lwt_daemon *d, int i)
+{
+	struct lwt_slot *s = &d->slots[i];
+
+	s->c.p2p_flags = 0;
+	s->c.p2p_nat = LWT_NAT_UNKNOWN;
+	s->c.p2p_lan_addr = 0;
+	s->c.p2p_lan_port = 0;
+	s->c.p2p_tokens = REQ_BURST;
+	s->c.p2p_tok_ns = lwt_now_ns();
+}
+
+/* A request of session i within its budget (REQ_BURST, REQ_EVERY_NS):
+ * however fast a client asks, the orders it makes the hub send to others
+ * stay few, and what it asks beyond is counted, not logged. */
+static bool within_budget(struct lwt_daemon *d, struct lwt_slot *s)
+{
+	uint64_t now = lwt_now_ns(), n = (now - s->c.p2p_tok_ns) / REQ_EVERY_NS;
+
+	if (n) {
+		s->c.p2p_tokens = s->c.p2p_tokens + n >= REQ_BURST ? REQ_BURST :
+				  s->c.p2p_tokens + (uint32_t)n;
+		s->c.p2p_tok_ns = s->c.p2p_tokens == REQ_BURST ? now :
+				  s->c.p2p_tok_ns + n * REQ_EVERY_NS;
+	}
+	if (!s->c.p2p_tokens) {
+		d->p2p->reqs_limited++;
+		return false;
+	}
+	s->c.p2p_tokens--;
+	return true;
+}
+
 static void request(struct lwt_daemon *d, int i, uint32_t ip)
 {
 	struct lwt_slot *s = &d->slots[i];
@@ -82,6 +117,8 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 		d->p2p->reqs_refused++;
 		return;
 	}
+	if (!within_budget(d, s))
+		return;
 	j = lwt_ip_holder(d, i, ip);
 	if (j < 0 || d->slots[j].c.phase != LWT_PH_UP || !(d->slots[j].c.p2p_flags & LWT_P2P_F_TCP)) {
 		d->p2p->reqs_refused++;

@@ -16,10 +16,27 @@
 
 static const char *state_str[] = { "relay-hub", "waiting", "punching", "handshake", "up" };
 
+/* The fake-TCP ACKs of a direct path stopped: segments of ours are
+ * outstanding and the peer's acknowledgement has not moved for
+ * ACK_STALL_NS (or 4 RTTs). The peer ACKs within 20 ms whatever it sends,
+ * so this shows a dead path long before the records' silence does. */
+static bool ack_stalled(struct p2p_peer *e, const struct lwt_slot *s, uint64_t rtt, uint64_t now)
+{
+	uint32_t una = LWT_PUB_GET(s, snd_una), nxt = LWT_PUB_GET(s, snd_nxt);
+	uint64_t limit = 4 * rtt > ACK_STALL_NS ? 4 * rtt : ACK_STALL_NS;
+
+	if (una != e->una_seen || una == nxt || !e->una_ns) {
+		e->una_seen = una;
+		e->una_ns = now;
+		return false;
+	}
+	return now - e->una_ns > limit;
+}
+
 /* A direct path in use: heartbeats, and failover when the peer stops
- * answering. Sending and hearing nothing for SILENT_NS, or every
- * ACTIVE_NS while traffic flows, we ask (a keepalive, which the peer
- * answers); no answer within ANSWER_NS (or 4 RTTs), the path is dead. Idle,
+ * answering. Sending and hearing nothing for SILENT_NS, our ACKs stalled,
+ * or every ACTIVE_NS while traffic flows, we ask (a keepalive, which the
+ * peer answers); no answer within ANSWER_NS (or 4 RTTs), the path is dead. Idle,
  * the initiator sends one unanswered keepalive every
  * p2p_keepalive_interval. */
 void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
@@ -64,7 +81,11 @@ void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	}
 	if (e->role == LWT_P2P_RESPONDER && e->rekey_s && s->c.phase == LWT_PH_UP)
 		lwt_rekey_tick(d, i, now);
-	if ((sent && now - last_rx > SILENT_NS && !e->ask_ns) ||
+	if (!e->ask_ns && ack_stalled(e, s, rtt, now)) {
+		d->p2p->ack_stalls++;
+		e->ka_ns = e->ask_ns = now;
+		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
+	} else if ((sent && now - last_rx > SILENT_NS && !e->ask_ns) ||
 	    (now - e->active_ns < ACTIVE_NS && now - e->ka_ns >= ACTIVE_NS)) {
 		e->ka_ns = now;
 		if (!e->ask_ns)
@@ -106,6 +127,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 		cJSON_AddNumberToObject(o, "orders_sent", (double)p->orders_sent);
 		cJSON_AddNumberToObject(o, "requests_refused", (double)p->reqs_refused);
 		cJSON_AddNumberToObject(o, "ruled_out", (double)p->ruled_out);
+		cJSON_AddNumberToObject(o, "requests_limited", (double)p->reqs_limited);
 		return o;
 	}
 	cJSON_AddStringToObject(o, "nat", p2p_nat_name(p2p_nat_kind(d)));
@@ -115,6 +137,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 	cJSON_AddNumberToObject(o, "paths_up", (double)p->paths_up);
 	cJSON_AddNumberToObject(o, "punches_failed", (double)p->punches_failed);
 	cJSON_AddNumberToObject(o, "failovers", (double)p->failovers);
+	cJSON_AddNumberToObject(o, "ack_stalls", (double)p->ack_stalls);
 	arr = cJSON_AddArrayToObject(o, "paths");
 	for (int i = 0; arr && i < LWT_P2P_SLOTS && d->nslots > 1; i++) {
 		const struct p2p_peer *e = &p->p[i];

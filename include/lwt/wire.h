@@ -151,6 +151,7 @@ enum lwt_msg_type {
 	LWT_MSG_P2P_CLOSE = 0x0f,	/* server: end direct paths (struct lwt_p2p_req, 0 = all) */
 	LWT_MSG_MESH_REPORT = 0x12,	/* client: its direct paths up (struct lwt_mesh_report) */
 	LWT_MSG_MESH_ROUTE = 0x13,	/* server: a relay named or withdrawn (struct lwt_mesh_route) */
+	LWT_MSG_NAT_TCP   = 0x18,	/* server: the answer to a TCP NAT probe (natmsg.h, 72 bytes) */
 };
 
 /* P2P (docs/PROTOCOL.md "P2P"): only over the hub session, so only the

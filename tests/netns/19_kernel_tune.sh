@@ -10,12 +10,13 @@
 
 WANT=4000
 
-# sysctls NS: every readable sysctl of NS's network namespace, "path=value",
-# but the per-interface ones of the TUNs (conf/lwt*, neigh/lwt*: they come
-# and go with the TUN) and nf_conntrack_count (moves with traffic).
+# sysctls NS: every readable sysctl of NS's network namespace, "path:value"
+# (one line per line of a value), but the per-interface ones of the TUNs
+# (conf/lwt*, neigh/lwt*: they come and go with the TUN) and
+# nf_conntrack_count (moves with traffic). One grep reads them all.
 sysctls() {
-	ip netns exec "$PFX-$1" sh -c 'cd /proc/sys/net && find . -type f -perm -0400 | sort |
-		while read -r f; do printf "%s=%s\n" "$f" "$(tr "\n\t" "  " <"$f" 2>/dev/null)"; done' |
+	ip netns exec "$PFX-$1" sh -c 'cd /proc/sys/net && find . -type f -perm -0400 -print0 |
+		sort -z | xargs -0 grep -Hs "" || true' |
 		grep -Ev '/(conf|neigh)/lwt[a-z0-9]*/|nf_conntrack_count'
 }
 # same_sysctls WHEN: both namespaces hold the values they had before lwt.

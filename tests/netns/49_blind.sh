@@ -44,13 +44,10 @@ exact() {
 	return 1
 }
 
-nsbg c ping -i 0.02 -c 600 -W 1 10.0.0.1 >"$LOGDIR/ping.txt" 2>&1
+nsbg c ping -i 0.02 -c 300 -W 1 10.0.0.1 >"$LOGDIR/ping.txt" 2>&1
 pingpid=$BG_PID
 say "2048 data segments at random sequence and ack numbers"
-for i in $(seq 2048); do
-	spoof "$(( (RANDOM << 17 ^ RANDOM << 2 ^ RANDOM) & 0xffffffff ))" \
-		"$(( (RANDOM << 17 ^ RANDOM << 2 ^ RANDOM) & 0xffffffff ))" PA "$junk"
-done
+spoof r r PA "$junk" 2048
 say "64 data segments right in the window"
 a0=$(jget s lwts '.totals.drop_auth')
 rcv=$(jget s lwts '.peers[0].tcp_rcv_nxt')
@@ -63,15 +60,19 @@ wait_for 5 "the in-window segments reached authentication" \
 }
 nsx c ping -c 5 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic after the injection"
 
+# The exact RST and FIN need a still flow (see exact): the ping ends first.
+wait "$pingpid" || true
+lost=$(awk '/packets transmitted/ {print $1 - $4}' "$LOGDIR/ping.txt")
+say "pings lost through the injection: $lost of 300; server drop_auth $(jget s lwts .totals.drop_auth), drop_window $(jget s lwts .totals.drop_window)"
+[ -n "$lost" ] && [ "$lost" -le 3 ] || fail "the session lost $lost of 300 pings"
+
 say "a RST and a FIN at exactly rcv_nxt: probed, and the session stays"
 exact RA 1 || fail "no probe for a RST at rcv_nxt"
 wait_for 5 "probe answered" grep -q "RST/FIN ignored: the peer still answers" "$LOGDIR/server.log" ||
 	fail "the probe was not answered"
 exact FA 2 || fail "no probe for a FIN at rcv_nxt"
-wait "$pingpid" || true
-lost=$(awk '/packets transmitted/ {print $1 - $4}' "$LOGDIR/ping.txt")
-say "pings lost through the attack: $lost of 600; server drop_auth $(jget s lwts .totals.drop_auth), drop_window $(jget s lwts .totals.drop_window), rst_probes $(jget s lwts .totals.rst_probes)"
-[ -n "$lost" ] && [ "$lost" -le 6 ] || fail "the session lost $lost of 600 pings"
+nsx c ping -c 5 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "no traffic after the RST and FIN"
+say "rst_probes $(jget s lwts .totals.rst_probes)"
 [ "$(jget c lwtc '.peers[0].session_id')" = "$sid" ] || fail "the session changed"
 [ "$(jget c lwtc .reconnects)" = 0 ] || fail "the client reconnected"
 [ "$(jget s lwts .handshakes_ok)" = 1 ] || fail "the server saw a new handshake"

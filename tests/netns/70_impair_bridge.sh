@@ -18,8 +18,8 @@ ip netns exec "$PFX-m" "$TOOLS/lwt-impair" v-m-a v-m-b --delay-ms 20 --ready-fil
 IMPAIR_PID=$!; PIDS+=("$IMPAIR_PID")
 wait_for 5 "bridge ready" test -f "$LOGDIR/impair.ready"
 out=$(nsx a ping -n -q -c 30 -i 0.05 -W 2 10.96.0.2 || true)
-min=$(awk -F'[ /]' '/^rtt/ {print $8}' <<<"$out")
-avg=$(awk -F'[ /]' '/^rtt/ {print $9}' <<<"$out")
+min=$(awk -F'[ /]' '/^rtt/ {print $7}' <<<"$out")
+avg=$(awk -F'[ /]' '/^rtt/ {print $8}' <<<"$out")
 say "delay 20 ms each way: rtt min $min ms, avg $avg ms"
 jq -e -n "$min > 37 and $min < 43" >/dev/null || fail "least rtt $min not within 40 +- 3 ms"
 stop "$IMPAIR_PID"

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* lwt-inject: put hostile packets on the wire for lwt's tests.
  *   lwt-inject replay IFACE FILE.pcap        resend every frame of a capture
- *   lwt-inject tcp[-via IFACE DSTMAC] SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]
- *                                            one TCP segment via a raw socket
- *                                            (FLAGS: letters of S A R F P)
+ *   lwt-inject tcp[-via IFACE DSTMAC] SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX [COUNT]]
+ *                                            one TCP segment (or COUNT) via a
+ *                                            raw socket (FLAGS: letters of
+ *                                            S A R F P; SEQ or ACK "r":
+ *                                            random for each segment)
  *   lwt-inject flip IFACE FILE.pcap OFFSET   resend the capture with the byte
  *                                            at OFFSET of each frame's TCP
  *                                            payload flipped (checksum fixed)
@@ -179,22 +181,32 @@ static int parse_ep(const char *s, struct sockaddr_in *a)
 
 static const char *via_if, *via_mac;
 
-static int tcp(char **av)
+/* A sequence or ack argument: a number, or "r", random for each segment. */
+static uint32_t seq_arg(const char *a)
+{
+	return strcmp(a, "r") ? (uint32_t)strtoul(a, NULL, 0) :
+	       (uint32_t)random() << 17 ^ (uint32_t)random();
+}
+
+static int tcp(char **av, int ac)
 {
 	struct sockaddr_in src, dst;
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+				   .sll_halen = 6 };
 	uint8_t p[1500] = { 0 };
 	size_t plen = 0, tot;
 	uint8_t fl = 0;
 	const char *c;
+	long i, count = ac > 6 ? atol(av[6]) : 1;
 	int fd, one = 1;
 
-	if (parse_ep(av[0], &src) || parse_ep(av[1], &dst)) {
-		fprintf(stderr, "lwt-inject: bad endpoint\n");
+	if (parse_ep(av[0], &src) || parse_ep(av[1], &dst) || count < 1) {
+		fprintf(stderr, "lwt-inject: bad endpoint or count\n");
 		return 2;
 	}
 	for (c = av[4]; *c; c++)
 		fl |= *c == 'F' ? 1 : *c == 'S' ? 2 : *c == 'R' ? 4 : *c == 'P' ? 8 : *c == 'A' ? 16 : 0;
-	if (av[5])
+	if (ac > 5)
 		for (c = av[5]; c[0] && c[1] && plen < 1400; c += 2)
 			sscanf(c, "%2hhx", &p[40 + plen++]);
 	tot = 40 + plen;
@@ -211,19 +223,12 @@ static int tcp(char **av)
 	p[11] = ic & 0xff;
 	memcpy(p + 20, &src.sin_port, 2);
 	memcpy(p + 22, &dst.sin_port, 2);
-	uint32_t seq = htonl(strtoul(av[2], NULL, 0)), ack = htonl(strtoul(av[3], NULL, 0));
-	memcpy(p + 24, &seq, 4);
-	memcpy(p + 28, &ack, 4);
 	p[32] = 5 << 4;
 	p[33] = fl;
 	p[34] = 0xff;
 	p[35] = 0xff;
-	tcp_csum(p);
 	if (via_if) {
 		/* AF_PACKET bypasses the sender's own netfilter OUTPUT hook. */
-		struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
-					   .sll_halen = 6 };
-
 		sll.sll_ifindex = if_nametoindex(via_if);
 		if (!sll.sll_ifindex || sscanf(via_mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &sll.sll_addr[0],
 		    &sll.sll_addr[1], &sll.sll_addr[2], &sll.sll_addr[3], &sll.sll_addr[4],
@@ -232,18 +237,32 @@ static int tcp(char **av)
 			return 2;
 		}
 		fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
-		if (fd < 0 || sendto(fd, p, tot, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-			fprintf(stderr, "lwt-inject: send: %s\n", strerror(errno));
-			return 1;
-		}
-		return 0;
+	} else {
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
 	}
-	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
-	if (fd < 0 || sendto(fd, p, tot, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
-		fprintf(stderr, "lwt-inject: send: %s\n", strerror(errno));
+	if (fd < 0) {
+		fprintf(stderr, "lwt-inject: socket: %s\n", strerror(errno));
 		return 1;
 	}
+	srandom((unsigned int)time(NULL) ^ (unsigned int)getpid());
+	for (i = 0; i < count; i++) {
+		uint32_t seq = htonl(seq_arg(av[2])), ack = htonl(seq_arg(av[3]));
+		ssize_t r;
+
+		memcpy(p + 24, &seq, 4);
+		memcpy(p + 28, &ack, 4);
+		tcp_csum(p);
+		r = via_if ? sendto(fd, p, tot, 0, (struct sockaddr *)&sll, sizeof(sll)) :
+			     sendto(fd, p, tot, 0, (struct sockaddr *)&dst, sizeof(dst));
+		if (r < 0) {
+			fprintf(stderr, "lwt-inject: send: %s\n", strerror(errno));
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
 	return 0;
 }
 
@@ -524,18 +543,18 @@ int main(int argc, char **argv)
 			     argc == 8 ? atoll(argv[7]) : 0);
 	if (argc == 3 && !strcmp(argv[1], "frames"))
 		return pcap_walk(argv[2], print_frames, NULL) < 0;
-	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "tcp"))
-		return tcp(argv + 2);
-	if ((argc == 9 || argc == 10) && !strcmp(argv[1], "tcp-via")) {
+	if (argc >= 7 && argc <= 9 && !strcmp(argv[1], "tcp"))
+		return tcp(argv + 2, argc - 2);
+	if (argc >= 9 && argc <= 11 && !strcmp(argv[1], "tcp-via")) {
 		via_if = argv[2];
 		via_mac = argv[3];
-		return tcp(argv + 4);
+		return tcp(argv + 4, argc - 4);
 	}
 	fprintf(stderr, "usage: lwt-inject replay IFACE FILE.pcap | flip IFACE FILE.pcap OFFSET |\n"
 			"       flip-via IFACE DSTMAC FILE.pcap OFFSET |\n"
 			"       hello-replay FILE.pcap DST:PORT [HOLD_S] | frames FILE.pcap |\n"
 			"       guess DST:PORT TUNNEL_IP COUNT [CLIENT_ID_HEX [HOLD_S [TS_MS]]] |\n"
-			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX] |\n"
-			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX]\n");
+			"       tcp SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX [COUNT]] |\n"
+			"       tcp-via IFACE DSTMAC SRC:PORT DST:PORT SEQ ACK FLAGS [PAYLOAD_HEX [COUNT]]\n");
 	return 2;
 }

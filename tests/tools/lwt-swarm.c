@@ -7,7 +7,7 @@
  *             [--pps P] [--to hub|peers] [--size B] [--keepalive S]
  *             [--leave-rate L] [--rejoin-after S] [--reconnect-rate R]
  *             [--fec D/P] [--join-timeout S] [--tail S] [--churn-in PHASE]
- *             [--status FILE] [--no-close]
+ *             [--status FILE] [--no-close] [--p2p-req R]
  *
  * Every client is real on the wire: a fake-TCP three-way handshake from its
  * own address (user/faketcp.c builds and parses every segment, with the
@@ -39,7 +39,13 @@
  * drop their flow silently and reconnect from a new port (the same client
  * id: the server probes the old session and hands it over). --status FILE:
  * the summary, rewritten every second, with the phase. SIGINT/SIGTERM end
- * the run (from any phase) as the end of the tail does. */
+ * the run (from any phase) as the end of the tail does.
+ *
+ * --p2p-req R: every client tells the hub it takes direct paths (P2P_HELLO,
+ * fake TCP), and in the active phase client 0 asks the hub to coordinate a
+ * punch (P2P_REQ) R times a second, to each other client in turn: a punch
+ * flood from an authenticated client. The summary counts the requests and
+ * the punch orders received, by the asker and by the others. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -118,6 +124,7 @@ static struct {
 	int churn_phase;		/* enum phase churn happens in */
 	double idle_s, active_s, tail_s, join_timeout, keepalive_s;
 	bool to_peers, no_close;
+	double p2p_req;
 	int size;
 	int fec_data, fec_parity;
 } opt = {
@@ -131,8 +138,11 @@ static struct {
 		 rejects, rejects_by[16], rejects_after_confirm, resets_rx, closes_rx, rec_tx, rec_rx, rec_bad, rec_replay,
 		 ip_tx, ip_rx, fec_rx, ka_tx, ka_rx, peers_msgs, peer_lists, route_msgs,
 		 other_msgs, leaves, reconnects, pure_acks, seg_rx, seg_unknown, seg_bad,
-		 seg_dropped, send_err, rx_bytes, tx_bytes;
+		 seg_dropped, send_err, rx_bytes, tx_bytes, p2p_req_tx, punch_rx_asker,
+		 punch_rx_others;
 } st;
+static uint64_t p2p_next_ns;
+static int p2p_next_peer = 1;
 
 static struct client *cl;
 static struct lwt_psk_keys psk;
@@ -379,6 +389,12 @@ static void client_up(struct client *c, const struct lwt_session_keys *k, uint32
 	/* As lwt's client: a keepalive at once (its RTT known from the
 	 * start); the server takes the keys as proven from its first record. */
 	send_keepalive(c, NULL);
+	if (opt.p2p_req > 0) {
+		struct lwt_p2p_hello h = { .lan_addr = c->addr, .lan_port = htons(c->port),
+					   .flags = LWT_P2P_F_TCP };
+
+		send_record(c, LWT_MSG_P2P_HELLO, &h, sizeof(h));
+	}
 	c->timer_ns = now + (uint64_t)(opt.keepalive_s * NS);
 	c->tx_next_ns = now + rnd() % (opt.pps > 0 ? (uint64_t)(NS / opt.pps) : 1);
 	if (n_up == opt.n && !t_all_up)
@@ -528,6 +544,12 @@ static bool record_in(struct client *c, const struct lwt_frame *f)
 	case LWT_MSG_PEERS:
 		peers_msg(c, body + 1, blen - 1);
 		break;
+	case LWT_MSG_P2P_PUNCH:
+		if (c == cl)
+			st.punch_rx_asker++;
+		else
+			st.punch_rx_others++;
+		break;
 	case LWT_MSG_ROUTE_RESULT:
 	case LWT_MSG_ROUTE_UPDATE:
 		st.route_msgs++;
@@ -646,8 +668,30 @@ static void segment_in(uint8_t *pkt, size_t len, uint64_t now)
 
 /* --- timers, joins, churn ------------------------------------------------ */
 
+/* --p2p-req: client 0 asks for punches to the others in turn. */
+static void p2p_flood(uint64_t now)
+{
+	uint64_t gap = (uint64_t)(NS / opt.p2p_req);
+	struct lwt_p2p_req r;
+	int k;
+
+	if (cl[0].st != C_UP || opt.n < 2)
+		return;
+	if (now > p2p_next_ns + NS / 10)
+		p2p_next_ns = now;
+	for (k = 0; k < 256 && p2p_next_ns <= now; k++) {
+		r.peer_tun_ip = cl[p2p_next_peer].tun_ip;
+		send_record(&cl[0], LWT_MSG_P2P_REQ, &r, sizeof(r));
+		st.p2p_req_tx++;
+		p2p_next_peer = p2p_next_peer + 1 < opt.n ? p2p_next_peer + 1 : 1;
+		p2p_next_ns += gap ? gap : 1;
+	}
+}
+
 static void client_timer(struct client *c, uint64_t now, uint32_t srv_tun)
 {
+	if (c == cl && phase == P_ACTIVE && opt.p2p_req > 0)
+		p2p_flood(now);
 	if (c->st == C_UP && phase == P_ACTIVE && opt.pps > 0) {
 		uint64_t gap = (uint64_t)(NS / opt.pps);
 		int k;
@@ -786,6 +830,9 @@ static void summary(FILE *o, uint64_t now)
 		st.closes_rx);
 	fprintf(o, " \"churn\": {\"leaves\": %" PRIu64 ", \"reconnects\": %" PRIu64 "},\n",
 		st.leaves, st.reconnects);
+	fprintf(o, " \"p2p\": {\"requests_tx\": %" PRIu64 ", \"orders_rx_asker\": %" PRIu64
+		", \"orders_rx_others\": %" PRIu64 "},\n", st.p2p_req_tx, st.punch_rx_asker,
+		st.punch_rx_others);
 	fprintf(o, " \"segments\": {\"rx\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
 		", \"tx_bytes\": %" PRIu64 ", \"malformed\": %" PRIu64 ", \"unknown\": %" PRIu64
 		", \"dropped\": %" PRIu64 ", \"rst_rx\": %" PRIu64 ", \"pure_acks\": %" PRIu64
@@ -820,7 +867,7 @@ static void usage(void)
 		"                 [--to hub|peers] [--size BYTES] [--keepalive S] [--leave-rate L]\n"
 		"                 [--rejoin-after S] [--reconnect-rate R] [--fec D/P]\n"
 		"                 [--join-timeout S] [--tail S] [--churn-in idle|active|tail]\n"
-		"                 [--status FILE] [--no-close]\n");
+		"                 [--status FILE] [--no-close] [--p2p-req R]\n");
 	exit(2);
 }
 
@@ -852,7 +899,7 @@ static void parse_args(int argc, char **argv)
 		{ "rejoin-after", 1, 0, 'W' }, { "reconnect-rate", 1, 0, 'R' },
 		{ "fec", 1, 0, 'F' }, { "join-timeout", 1, 0, 'J' }, { "status", 1, 0, 'S' },
 		{ "no-close", 0, 0, 'C' }, { "tail", 1, 0, 'X' },
-		{ "churn-in", 1, 0, 'H' }, { 0, 0, 0, 0 },
+		{ "churn-in", 1, 0, 'H' }, { "p2p-req", 1, 0, 'Q' }, { 0, 0, 0, 0 },
 	};
 	char *colon;
 	int o;
@@ -898,6 +945,7 @@ static void parse_args(int argc, char **argv)
 		case 'S': opt.status = optarg; break;
 		case 'C': opt.no_close = true; break;
 		case 'X': opt.tail_s = atof(optarg); break;
+		case 'Q': opt.p2p_req = atof(optarg); break;
 		case 'H':
 			for (o = P_IDLE; o < P_DONE && strcmp(optarg, phase_name[o]); o++)
 				;

@@ -103,7 +103,7 @@ static void test_syn_linux_profile(void **state)
 	assert_int_equal(b[56], 1);
 	assert_int_equal(b[57], 3);
 	assert_int_equal(b[58], 3);
-	assert_int_equal(b[59], 7);		/* docs/PROTOCOL.md: window scale 7 */
+	assert_int_equal(b[59], LWT_FTCP_WSCALE);	/* before lwt_ftcp_profile_load() */
 	assert_int_equal(b[8], 64);		/* TTL */
 	assert_int_equal(b[6] & 0x40, 0x40);	/* DF */
 	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
@@ -114,6 +114,70 @@ static void test_syn_linux_profile(void **state)
 	assert_int_equal(g.window, 64240);
 	assert_int_equal(ref_tcp_csum(b), 0xffff);
 	assert_int_equal(lwt_ip_csum(b, 20), 0);
+}
+
+static void put_sysctls(const char *root, const char *rmem, const char *rmem_max)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "mkdir -p %s/net/ipv4 %s/net/core", root, root);
+	assert_int_equal(system(p), 0);
+	snprintf(p, sizeof(p), "%s/net/ipv4/tcp_rmem", root);
+	assert_non_null(f = fopen(p, "w"));
+	fprintf(f, "%s\n", rmem);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/net/core/rmem_max", root);
+	assert_non_null(f = fopen(p, "w"));
+	fprintf(f, "%s\n", rmem_max);
+	fclose(f);
+}
+
+/* The SYN's window and window scale follow the host's sysctls as its kernel
+ * derives them; the figures are what Linux 6.x sent for each setting
+ * (tcpdump of a connect(), MSS 1460; SYN-ACK with timestamps). */
+static void test_syn_profile_sysctls(void **state)
+{
+	static const struct {
+		const char *rmem, *rmem_max;
+		unsigned int ws, syn, synack;
+	} k[] = {
+		{ "4096\t131072\t33554432", "4194304", 10, 64240, 65160 },
+		{ "4096\t131072\t6291456", "212992", 7, 64240, 65160 },
+		{ "4096\t87380\t6291456", "212992", 7, 42340, 43440 },
+		{ "4096\t262144\t1048576", "4194304", 7, 65535, 65535 },
+		{ "4096\t16384\t4194304", "67108864", 11, 7300, 7240 },
+		{ "4096\t131072\t16384", "4194304", 7, 64240, 65160 },
+	};
+	char root[] = "/tmp/lwt-sysctl-XXXXXX", cmd[64];
+	struct lwt_ftcp_conn c;
+	struct lwt_tcp_seg g;
+	uint8_t b[128];
+	size_t i;
+	int n;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(lwt_ftcp_profile_load(root), -ENOENT);
+	assert_int_equal(lwt_ftcp_prof.wscale, LWT_FTCP_WSCALE);
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		put_sysctls(root, k[i].rmem, k[i].rmem_max);
+		assert_int_equal(lwt_ftcp_profile_load(root), 0);
+		assert_int_equal(lwt_ftcp_prof.wscale, k[i].ws);
+		assert_int_equal(lwt_ftcp_syn_window(1460), k[i].syn);
+		assert_int_equal(lwt_ftcp_synack_window(1460, true), k[i].synack);
+		lwt_ftcp_init(&c, htonl(0x0a000001), htons(40000), htonl(0x0a000002), htons(9000));
+		n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
+		assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
+		assert_int_equal(g.wscale, k[i].ws);
+		assert_int_equal(g.window, k[i].syn);
+	}
+	put_sysctls(root, "4096", "212992");		/* one number: malformed */
+	assert_int_equal(lwt_ftcp_profile_load(root), -EINVAL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+	lwt_ftcp_prof.space = 65536;
+	lwt_ftcp_prof.wscale = LWT_FTCP_WSCALE;
 }
 
 /* A SYN without a window scale gets a SYN-ACK without one, and then
@@ -665,7 +729,8 @@ static void test_cookie_round_trip(void **state)
 	n = lwt_ftcp_build_syn(&c, b, sizeof(b), 1460);
 	assert_int_equal(lwt_tcp_parse(b, n, true, &g), 0);
 	n = lwt_ftcp_build_cookie_synack(&k, now, &g, 1400, b, sizeof(b));
-	/* The SYN-ACK Linux sends: MSS, SACK_PERM, TS, NOP, WS; window 65160. */
+	/* The SYN-ACK Linux sends: MSS, SACK_PERM, TS, NOP, WS; its window is
+	 * 65536 rounded down to the MSS less the timestamps (1400 - 12). */
 	assert_int_equal(n, LWT_IP_HDR_LEN + LWT_TCP_SYN_HDR_LEN);
 	assert_int_equal(b[40], 2);
 	assert_int_equal(b[42] << 8 | b[43], 1400);
@@ -673,13 +738,13 @@ static void test_cookie_round_trip(void **state)
 	assert_int_equal(b[46], 8);
 	assert_int_equal(b[56], 1);
 	assert_int_equal(b[57], 3);
-	assert_int_equal(b[59], 7);
+	assert_int_equal(b[59], LWT_FTCP_WSCALE);
 	assert_int_equal(ref_tcp_csum(b), 0xffff);
 	assert_int_equal(lwt_ip_csum(b, 20), 0);
 	/* The client's own state machine takes it. */
 	assert_int_equal(deliver(&c, b, n, &a), LWT_FTCP_SEND_ACK);
 	assert_int_equal(a.flags, LWT_TCP_SYN | LWT_TCP_ACK);
-	assert_int_equal(a.window, 65160);
+	assert_int_equal(a.window, 65236);
 	assert_int_equal(a.tsecr, g.tsval);
 	n = lwt_ftcp_build_ack(&c, b, sizeof(b));
 	assert_int_equal(lwt_tcp_parse(b, n, true, &a), 0);
@@ -989,6 +1054,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_linux_profile),
 		cmocka_unit_test(test_synack_no_wscale),
+		cmocka_unit_test(test_syn_profile_sysctls),
 		cmocka_unit_test(test_isn_random),
 		cmocka_unit_test(test_data_both_ways),
 		cmocka_unit_test(test_blind_injection),
