@@ -4,8 +4,9 @@
 # their own symmetric NAT cannot go direct to each other over fake TCP; c
 # has no NAT and holds direct paths to both. The hub names c as the pair's
 # relay: a <-> b goes a -> c -> b (ping, then 4 MB with matching sha256)
-# while c's relayed counter moves and the hub's forwarded counter stays
-# flat; `lwt-ctl peers` on a shows relay-peer via c. Clients d (max_hops 1)
+# while c's relayed counter (status and /metrics) moves and the hub's
+# forwarded counter stays flat, with one switch to the relay and none back;
+# `lwt-ctl peers` on a shows relay-peer via c. Clients d (max_hops 1)
 # and e (enable_mesh_routing off), symmetric too and direct to c, stay
 # relayed through the hub to b. When c's direct path to b dies (b's site
 # blocked but for the hub), a falls back to the hub and traffic continues.
@@ -30,7 +31,7 @@ start server hub -m server -l "$HUB_ADDR:9000" -t 10.0.0.1/24 -k "$KEY" -tun-nam
 cli() { start "c$1" "${NATLAB_CLIENT[$1]}" -m client -r "$HUB_ADDR:9000" -t "${TIP[$1]}/24" -k "$KEY" -tun-name lwtc "${@:2}"; }
 cli a
 cli b
-cli c
+cli c -metrics-listen 127.0.0.1:9586
 cli d -max-hops 1
 cli e -mesh-routing=false
 cli f
@@ -86,6 +87,9 @@ is_path a b relay-peer || fail "a's path to b is $(path a b) after the transfer"
 [ "$(jget "${NATLAB_CLIENT[a]}" lwtc .mesh.switches)" = 1 ] ||
 	fail "a switched between relay and hub $(jget "${NATLAB_CLIENT[a]}" lwtc .mesh.switches) times"
 [ "$(jget "${NATLAB_CLIENT[b]}" lwtc .mesh.relayed_in)" -gt 1000 ] || fail "b counted no packets arriving through c"
+nsx "${NATLAB_CLIENT[c]}" curl -sf http://127.0.0.1:9586/metrics >"$LOGDIR/c.prom" || fail "c's /metrics"
+m=$(sed -n 's/^lwt_mesh_relayed_packets_total \([0-9]*\)$/\1/p' "$LOGDIR/c.prom")
+[ "${m:-0}" -ge "$r1" ] || fail "c's lwt_mesh_relayed_packets_total is '${m}', status said $r1"
 
 # enabled_mesh off, max_hops 1: never an end (nor a relay) of a relayed path.
 for s in d e; do
