@@ -62,7 +62,7 @@ static const struct keydef keys[] = {
 	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "client: local port of the hub flow and every direct path; 0 = ephemeral" },
 	{ "p2p_syn_ttl", "p2p-syn-ttl", K_INT, F(p2p_syn_ttl), 0, 255, "TTL of a punch's first SYN (opens our NAT, dies before the peer's); 0 = as any SYN" },
 	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
-	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "relay hop limit 1..16; 0 = default (3)" },
+	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "links a path may have 1..16 (a relayed one has 2; 1 = no relay); 0 = default (3)" },
 	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
 	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type through the hub (default true)" },
 	{ "nat_probe_port", "nat-probe-port", K_INT, F(nat_probe_port), 0, 65534, "lwt: UDP port P of NAT detection, the server answers on P and P+1; 0 = the server's port + 1" },
@@ -901,27 +901,10 @@ int lwt_config_scrub_argv(int argc, char **argv)
 	return n;
 }
 
-/* Options whose feature this build does not run yet: one row each, so a
- * later change flips a feature on by deleting its row. */
-struct inactive {
-	const char *json;
-	bool (*on)(const struct lwt_config *c);
-	const char *what;
-};
-
-static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
-
-static const struct inactive inactive[] = {
-	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
-};
-
 void lwt_config_log_notes(const struct lwt_config *c)
 {
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(inactive) / sizeof(inactive[0]); i++)
-		if (inactive[i].on(c))
-			lwt_info("%s: %s", inactive[i].json, inactive[i].what);
 	/* Group-readable is fine for the daemon's own group (the service's
 	 * root:lwt 0640). */
 	if (c->config_path[0] && stat(c->config_path, &st) == 0 && c->key_in_file &&

@@ -128,8 +128,8 @@ void lwt_config_summary(const struct lwt_config *cfg, char *out, size_t len);
  * out, leaving out those named in skip (NULL-terminated); how many. */
 int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
 		    const char *const *skip, char *out, size_t len);
-/* Log (info) one line per option that is set but whose feature is not active in
- * this build, and warnings (e.g. a key file readable by others). */
+/* Log notes on the options (e.g. a key file readable by others, a timeout
+ * raised to the keepalive's). */
 void lwt_config_log_notes(const struct lwt_config *cfg);
 /* Parse a client_id: 1..16 hex digits, not zero. */
 bool lwt_client_id_parse(const char *s, uint64_t *out);

@@ -228,6 +228,7 @@ static void client_lost(struct lwt_daemon *d, const char *why)
 	lwt_hs_client_clear(&d->hs);
 	lwt_slot_kill(d, 0);
 	lwt_p2p_hub_down(d);
+	lwt_mesh_hub_down(d);
 	schedule_reconnect(d);
 }
 
@@ -875,6 +876,8 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 			lwt_peers_msg(d, m->data, m->len);
 		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_CLOSE)
 			lwt_p2p_msg(d, m->slot, m->data, m->len);
+		else if (m->len && (m->data[0] == LWT_MSG_MESH_REPORT || m->data[0] == LWT_MSG_MESH_ROUTE))
+			lwt_mesh_msg(d, m->slot, m->data, m->len);
 		else if (m->len && m->data[0] == LWT_MSG_NAT_TCP && m->slot == 0)
 			lwt_nat_tcp_msg(d, m->data + 1, m->len - 1);
 		else
@@ -1051,6 +1054,7 @@ static void tick(struct lwt_daemon *d)
 	lwt_routes_tick(d, now);
 	lwt_peers_tick(d, now);
 	lwt_p2p_tick(d, now);
+	lwt_mesh_tick(d, now);
 	lwt_reload_tick(d);
 	lwt_roam_tick(d, now);
 	lwt_notify_tick(d, now);

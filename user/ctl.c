@@ -240,6 +240,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 	}
 	cJSON_AddNumberToObject(root, "sessions", up);
 	cJSON_AddItemToObject(root, "p2p", lwt_p2p_json(d));
+	cJSON_AddItemToObject(root, "mesh", lwt_mesh_json(d));
 	nat = lwt_nat_json(d);
 	if (!nat && (nat = cJSON_CreateObject()))
 		cJSON_AddStringToObject(nat, "state", "off");
@@ -338,11 +339,16 @@ static char *render_text(cJSON *j, const char *what)
 		if (cJSON_GetArraySize(it)) {
 			fprintf(f, "%-15s %-10s %-21s %-10s %9s %s\n", "peer", "path", "endpoint", "role",
 				"rtt_us", "last failure");
-			cJSON_ArrayForEach(p, it)
+			cJSON_ArrayForEach(p, it) {
+				char via[32];
+
+				/* A relayed peer: the peer it goes through. */
+				snprintf(via, sizeof(via), "via %s", S(p, "via") ?: "");
 				fprintf(f, "%-15s %-10s %-21s %-10s %9.0f %s\n", S(p, "tunnel_ip"),
-					S(p, "path"), S(p, "endpoint") ? S(p, "endpoint") : "-",
+					S(p, "path"), S(p, "via") ? via : S(p, "endpoint") ? S(p, "endpoint") : "-",
 					S(p, "role") ? S(p, "role") : "-", N(p, "rtt_us"),
 					S(p, "last_failure") ? S(p, "last_failure") : "-");
+			}
 		}
 	}
 #undef S

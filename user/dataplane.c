@@ -570,6 +570,19 @@ static void send_to_slot(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt
 		LWT_CTR_INC(&d->ctr, drop_no_route);
 }
 
+/* Client: the direct path to the relay in use for dst (mesh.c), if any. */
+static struct lwt_slot *mesh_route(struct dpctx *x, uint32_t dst)
+{
+	uint32_t relay = lwt_mesh_via(x->d, dst);
+	struct lwt_slot *s = relay ? slot_by_tun_ip(x, relay) : NULL;
+
+	if (s && s != &x->d->slots[0] &&
+	    atomic_load_explicit(&s->state, memory_order_acquire) == LWT_SLOT_SESSION &&
+	    lwt_slot_confirmed(s))
+		return s;
+	return NULL;
+}
+
 /* Client: a direct path to the destination once the peer has sent a record
  * over it (so it holds our keys), else the hub; a destination that went via
  * the hub is told to the control thread (p2p.c may punch to it), once a
@@ -608,7 +621,10 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 		x->want_ns[h] = now;
 		post(d, LWT_EVT_WANT_PEER, 0, &dst, sizeof(dst));
 	}
-	return &d->slots[0];
+	/* No direct path (p2p.c still looks for one): a relay the hub named
+	 * (mesh.c), if in use. */
+	s = mesh_route(x, dst);
+	return s ? s : &d->slots[0];
 }
 
 /* An inner packet to send to the peer its destination belongs to: from
@@ -685,6 +701,37 @@ static void via_hub(struct dpctx *x, const uint8_t *pkt)
 	post(x->d, LWT_EVT_PEER_VIA_HUB, p - x->d->slots, NULL, 0);
 }
 
+/* Client, a packet over direct slot s that is not its peer's to us: one
+ * the hub named a relay for (mesh.c). As the pair's relay, from the peer of
+ * s to a peer whose direct path we hold (never back over s, never to the
+ * hub): sent on. As the pair's end, from a peer the hub said comes through
+ * the peer of s, to us: taken. Anything else: false (dropped). */
+static bool mesh_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_slot *to;
+	uint32_t src, dst;
+
+	memcpy(&src, pkt + 12, 4);
+	memcpy(&dst, pkt + 16, 4);
+	if (src == tun_ip_of(s) && dst != d->cfg.tun_ip && lwt_mesh_relay_ok(d, src, dst)) {
+		to = slot_by_tun_ip(x, dst);
+		if (!to || to == s || to == &d->slots[0] || !lwt_slot_confirmed(to)) {
+			LWT_CTR_INC(&d->ctr, drop_no_route);
+			return true;
+		}
+		lwt_mesh_count(d, LWT_MESH_CTR_RELAYED, len);
+		send_to_slot(x, to, pkt, len, false);
+		return true;
+	}
+	if (dst == d->cfg.tun_ip && lwt_mesh_vouched(d, src, tun_ip_of(s))) {
+		lwt_mesh_count(d, LWT_MESH_CTR_IN, len);
+		return true;
+	}
+	lwt_mesh_count(d, LWT_MESH_CTR_REFUSED, len);
+	return false;
+}
+
 static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
 	struct lwt_daemon *d = x->d;
@@ -703,10 +750,12 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		 * as a relay. */
 		memcpy(&src, pkt + 12, 4);
 		memcpy(&dst, pkt + 16, 4);
-		if (src != tun_ip_of(s) || dst != d->cfg.tun_ip) {
+		if ((src != tun_ip_of(s) || dst != d->cfg.tun_ip) && !mesh_input(x, s, pkt, len)) {
 			LWT_CTR_INC(&s->ctr, drop_spoofed_src);
 			return;
 		}
+		if (dst != d->cfg.tun_ip)
+			return;		/* relayed on */
 	} else if (d->cfg.mode == LWT_MODE_SERVER) {
 		memcpy(&src, pkt + 12, 4);
 		memcpy(&dst, pkt + 16, 4);
@@ -935,6 +984,8 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_P2P_REQ:
 	case LWT_MSG_P2P_PUNCH:
 	case LWT_MSG_P2P_CLOSE:
+	case LWT_MSG_MESH_REPORT:
+	case LWT_MSG_MESH_ROUTE:
 	case LWT_MSG_NAT_TCP:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);

@@ -361,6 +361,26 @@ static void peer_all(FILE *f, const cJSON *peers, const char *path)
 	peer_fec(f, peers);
 }
 
+/* Client: the mesh relay's counters (mesh.c). */
+static void mesh(FILE *f, const cJSON *o)
+{
+	static const struct {
+		const char *k, *name, *help;
+	} c[] = {
+		{ "relayed", "lwt_mesh_relayed_packets_total", "Packets relayed between two peers the hub named" },
+		{ "relayed_bytes", "lwt_mesh_relayed_bytes_total", "Bytes of inner packets relayed between two peers" },
+		{ "relayed_in", "lwt_mesh_relayed_in_packets_total", "Packets from a peer that came through a relay" },
+		{ "refused", "lwt_mesh_refused_packets_total", "Packets over a direct path that no named relay covers" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct fam m = { c[i].name, "counter", c[i].help, false };
+
+		if (!isnan(num(o, c[i].k)))
+			sample(f, &m, num(o, c[i].k), NULL);
+	}
+}
+
 char *lwt_metrics_text(const cJSON *j)
 {
 	char *out = NULL;
@@ -376,6 +396,8 @@ char *lwt_metrics_text(const cJSON *j)
 	if ((x = cJSON_GetObjectItem(j, "xdp")))
 		xdp(f, x);
 	peer_all(f, cJSON_GetObjectItem(j, "peers"), str(j, "path"));
+	if ((x = cJSON_GetObjectItem(j, "mesh")))
+		mesh(f, x);
 	if (fclose(f)) {
 		free(out);
 		return NULL;

@@ -124,6 +124,7 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 		d->p2p->reqs_refused++;
 		return;
 	}
+	lwt_mesh_want(d, i, j);
 	if (ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
 	    ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat)) {
 		/* Whoever asks learns it, with no secret (once per
