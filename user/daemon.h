@@ -416,6 +416,8 @@ int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body,
 void lwt_slot_kill(struct lwt_daemon *d, int i);
 void lwt_reject(struct lwt_daemon *d, int i, int reason);
 void lwt_server_confirmed(struct lwt_daemon *d, int i);
+/* server_hs.c: a handshake frame (HELLO, CONFIRM, RESUME) on slot i. */
+void lwt_server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t len);
 const char *lwt_peer_str(const struct lwt_slot *s, char *buf, size_t len);
 /* takeover.c, server: may the client of slot i hold the tunnel IP and FEC
  * shape it asks for, is there room? 0 or the REJECT reason (logged).
