@@ -511,6 +511,9 @@ struct lwt_poller_stats {
 	int slots;			/* sessions it owns */
 };
 void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st);
+/* The FEC pools of all pollers, summed (fecpool.h). */
+struct lwt_fecpool_stats;
+void lwt_dataplane_fec_pool(struct lwt_daemon *d, struct lwt_fecpool_stats *st);
 /* Control loop; returns the process exit code. */
 int lwt_control_run(struct lwt_daemon *d);
 /* Control socket: render status/stats/peers answers. */

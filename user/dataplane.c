@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "gso.h"
 #include "frame.h"
+#include "fecpool.h"
 #include "hring.h"
 #include "log.h"
 #include "pace.h"
@@ -91,6 +92,7 @@ struct dpctx {
 	uint8_t *gsobuf;
 	struct lwt_gro *gro;
 	struct lwt_pace pace;		/* faketcp_pacing_us (pace.h) */
+	struct lwt_fecpool *fpool;	/* FEC groups in flight of our slots' coders */
 	uint64_t tx_segs;		/* segments committed, for the pacer */
 };
 
@@ -1585,6 +1587,10 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->rx = in->rx;
 		s->fenc = in->fenc;
 		s->fdec = in->fdec;
+		if (s->fenc)
+			lwt_fec_enc_set_pool(s->fenc, x->fpool);
+		if (s->fdec)
+			lwt_fec_dec_set_pool(s->fdec, x->fpool);
 		lwt_fecctl_init(&s->fc, in->fec_key, s->fenc ? lwt_fec_enc_parity(s->fenc) : 0);
 		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
 		s->rep_ns = lwt_now_ns() + REPORT_FIRST_NS;
@@ -1863,7 +1869,20 @@ static void poller_free(struct dpctx *x)
 	free(x->gsobuf);
 	lwt_gro_destroy(x->gro);
 	lwt_sendq_uninit(&x->pend);
+	lwt_fecpool_destroy(x->fpool);
 	free(x);
+}
+
+/* The FEC pool's bound, shared out among the pollers (fec_pool_mb). */
+static size_t fec_pool_bytes(struct lwt_daemon *d)
+{
+	const struct lwt_config *c = &d->cfg;
+
+	if (c->fec_pool_mb)
+		return (size_t)c->fec_pool_mb << 20;
+	return lwt_fecpool_default_bytes(c->mode == LWT_MODE_SERVER ? c->max_clients : d->nslots,
+					 c->recv_queue_size, c->fec_data,
+					 c->fec_parity ? c->fec_parity : 3, d->bufs.pkt_max);
 }
 
 static struct dpctx *poller_new(struct lwt_daemon *d, int id)
@@ -1886,6 +1905,9 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 		goto fail;
 	x->seg_max = d->bufs.seg_max;
 	x->pkt_max = d->bufs.pkt_max;
+	x->fpool = lwt_fecpool_create(fec_pool_bytes(d) / (size_t)x->np);
+	if (!x->fpool)
+		goto fail;
 	x->txbuf = malloc((size_t)LWT_DP_BATCH * x->seg_max);
 	x->tunbuf = malloc(x->pkt_max + 1);
 	if (!x->txbuf || !x->tunbuf)
@@ -1966,6 +1988,25 @@ void lwt_dataplane_stop(struct lwt_daemon *d)
 		poller_free(d->px[i]);
 	free(d->px);
 	d->px = NULL;
+}
+
+void lwt_dataplane_fec_pool(struct lwt_daemon *d, struct lwt_fecpool_stats *st)
+{
+	struct lwt_fecpool_stats p;
+
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; d->px && i < d->npollers; i++) {
+		lwt_fecpool_stats(d->px[i]->fpool, &p);
+		st->bound += p.bound;
+		st->in_use += p.in_use;
+		st->peak += p.peak;
+		st->cached += p.cached;
+		st->groups += p.groups;
+		st->gets += p.gets;
+		st->evictions += p.evictions;
+		st->refused += p.refused;
+		st->reused += p.reused;
+	}
 }
 
 void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st)

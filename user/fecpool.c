@@ -14,6 +14,14 @@ size_t lwt_fecpool_cost(size_t size)
 	return sizeof(struct lwt_fecpool_blk) + size;
 }
 
+size_t lwt_fecpool_default_bytes(int peers, int recv_queue, int k, int m, size_t pkt_max)
+{
+	size_t group = lwt_fecpool_cost((size_t)(k + m) * (pkt_max + 2));
+	size_t n = (size_t)(k > 0 ? recv_queue / k : recv_queue) + 2 * (size_t)peers;
+
+	return n * group > (1u << 20) ? n * group : 1u << 20;
+}
+
 struct lwt_fecpool *lwt_fecpool_create(size_t bound)
 {
 	struct lwt_fecpool *p = calloc(1, sizeof(*p));

@@ -78,6 +78,10 @@ void lwt_fecpool_put(struct lwt_fecpool *p, struct lwt_fecpool_blk *b);
 #define LWT_FECPOOL_SCRATCH (640u << 10)
 uint8_t *lwt_fecpool_scratch(struct lwt_fecpool *p);
 void lwt_fecpool_stats(const struct lwt_fecpool *p, struct lwt_fecpool_stats *st);
+/* The bound when none is configured: room for a receive queue's worth of
+ * packets in full groups and two groups in flight per peer, groups of k+m
+ * shards of pkt_max bytes; at least 1 MB. */
+size_t lwt_fecpool_default_bytes(int peers, int recv_queue, int k, int m, size_t pkt_max);
 /* Bytes a block of size bytes of data costs against the bound. */
 size_t lwt_fecpool_cost(size_t size);
 
