@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pace.h"
 #include "sendq.h"
+#include "slottimer.h"
 
 #define TUN_BATCH 32
 #define ACK_BYTES (32 * 1448)		/* pure ACK after this much one-way data */
@@ -93,6 +94,7 @@ struct dpctx {
 	struct lwt_gro *gro;
 	struct lwt_pace pace;		/* faketcp_pacing_us (pace.h) */
 	struct lwt_fecpool *fpool;	/* FEC groups in flight of our slots' coders */
+	struct lwt_stimer tm;		/* our slots' timers (slot_timers) */
 	uint64_t tx_segs;		/* segments committed, for the pacer */
 };
 
@@ -248,6 +250,14 @@ static bool mine(const struct dpctx *x, const struct lwt_slot *s)
 	return x->np == 1 || lwt_slot_owner(x->d, (int)(s - x->d->slots)) == x->id;
 }
 
+/* Slot s of ours saw traffic or an order: its timers are looked at
+ * before the poller sleeps again (slot_timers). */
+static void touch(struct dpctx *x, struct lwt_slot *s)
+{
+	if (mine(x, s))
+		lwt_stimer_touch(&x->tm, (int)(s - x->d->slots));
+}
+
 /* Copy a packet into the owner's ring; it is woken once per loop. */
 static void handoff(struct dpctx *x, int to, uint32_t kind, const uint8_t *p, size_t len)
 {
@@ -297,6 +307,7 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 	x->tx_segs++;
 	if (!s)		/* a stateless answer (cookie SYN-ACK) */
 		return;
+	touch(x, s);
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
@@ -1267,6 +1278,7 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 			handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_OUTER, pkt, len);
 		return;
 	}
+	touch(x, s);
 	before = s->tcp.state;
 	v = lwt_ftcp_input(&s->tcp, &g);
 	switch (v) {
@@ -1322,27 +1334,17 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	}
 }
 
-static void acks_due(struct dpctx *x)
+/* A pure ACK owed and due (ACK_DELAY_NS after data with none sent since). */
+static void ack_due(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 {
-	struct lwt_daemon *d = x->d;
-	uint64_t now;
-	int i;
-
-	if (!x->acks_pending)
+	if (!s->ack_due_ns || s->ack_due_ns > now)
 		return;
-	now = lwt_now_ns();
-	for (i = x->id; i < d->nslots; i += x->np) {
-		struct lwt_slot *s = &d->slots[i];
-
-		if (s->ack_due_ns && s->ack_due_ns <= now) {
-			if (s->tcp.rcv_nxt != s->tcp.last_ack_sent &&
-			    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
-				send_ack(x, s);
-			if (s->ack_due_ns) {
-				s->ack_due_ns = 0;
-				x->acks_pending--;
-			}
-		}
+	if (s->tcp.rcv_nxt != s->tcp.last_ack_sent &&
+	    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
+		send_ack(x, s);
+	if (s->ack_due_ns) {
+		s->ack_due_ns = 0;
+		x->acks_pending--;
 	}
 }
 
@@ -1389,28 +1391,22 @@ static void loss_report(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 	s->rep_seen = s->rx_seen;
 }
 
-/* FEC timers of every session: parity flush, group expiry, loss reports;
- * and what status reads. Returns the earliest flush deadline (0 = none). */
-static uint64_t fec_timers(struct dpctx *x)
+/* The timers of slot s of ours: a pure ACK owed; for a session, parity
+ * flush, group expiry, the loss report, an unanswered probe, the previous
+ * key's end; and what status reads. Then its next deadline into the heap. */
+static void slot_timers(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 {
-	struct lwt_daemon *d = x->d;
-	uint64_t now = lwt_now_ns(), next = 0, dl, sig;
-	int i;
+	int st = atomic_load_explicit(&s->state, memory_order_relaxed);
+	struct fec_ctx c = { x, s };
+	uint64_t at = 0, dl, sig;
 
-	for (i = x->id; i < d->nslots; i += x->np) {
-		struct lwt_slot *s = &d->slots[i];
-		struct fec_ctx c = { x, s };
-
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
-			continue;
+#define AT(t) do { uint64_t t_ = (t); if (t_ && (!at || t_ < at)) at = t_; } while (0)
+	ack_due(x, s, now);
+	if (st == LWT_SLOT_SESSION) {
 		if (s->fenc) {
 			dl = lwt_fec_enc_deadline(s->fenc);
-			if (dl && dl <= now) {
+			if (dl && dl <= now)
 				lwt_fec_enc_flush(s->fenc, fec_emit, &c);
-				dl = 0;
-			}
-			if (dl && (!next || dl < next))
-				next = dl;
 		}
 		if (s->probe_until_ns)
 			probe_check(x, s, now);
@@ -1420,12 +1416,14 @@ static uint64_t fec_timers(struct dpctx *x)
 			lwt_aead_destroy(s->rx_prev);
 			s->rx_prev = NULL;
 		}
-		if (s->fdec && now >= s->expire_ns) {
+		if (s->fdec && lwt_fec_dec_pending(s->fdec) && now >= s->expire_ns) {
 			lwt_fec_dec_expire(s->fdec, now);
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
 			s->pub_sig = ~0ull;	/* expiry counts losses */
 		}
-		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS)
+		/* No record since the last report: nothing to report. */
+		if (s->rx_top != s->rep_top &&
+		    (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS))
 			loss_report(x, s, now);
 		/* Sends move snd_nxt, receipts rcv_nxt: nothing else changes
 		 * what status shows, so an idle session costs no stores. */
@@ -1434,8 +1432,46 @@ static uint64_t fec_timers(struct dpctx *x)
 			publish(s);
 			s->pub_sig = sig;
 		}
+		if (s->fenc)
+			AT(lwt_fec_enc_deadline(s->fenc));
+		if (s->probe_until_ns) {
+			AT(s->probe_until_ns);
+			if (s->probe_asks < 2)
+				AT(s->probe_from_ns + LWT_PROBE_NS / 2);
+		}
+		if (s->fc.pending && s->fenc)
+			AT(s->fc.pending_ns + LWT_FECCTL_WAIT_NS);
+		if (s->rx_prev)
+			AT(s->prev_until_ns);
+		if (s->fdec && lwt_fec_dec_pending(s->fdec))
+			AT(s->expire_ns ? s->expire_ns : now);
+		if (s->rx_top != s->rep_top)
+			AT(s->rep_ns);
 	}
-	return next;
+	if (st != LWT_SLOT_FREE)
+		AT(s->ack_due_ns);
+#undef AT
+	/* Never due again at once: a timer that did not move waits a little. */
+	if (at && at <= now)
+		at = now + 1000000;
+	lwt_stimer_set(&x->tm, (int)(s - x->d->slots), at);
+}
+
+/* The timers of the slots touched since the last loop and of those due.
+ * Returns the earliest deadline (0 = none). */
+static uint64_t fec_timers(struct dpctx *x)
+{
+	struct lwt_daemon *d = x->d;
+	uint64_t now = lwt_now_ns();
+	int i, n = lwt_stimer_ndirty(&x->tm);
+
+	/* Touches while we run (our own sends) find the slot still marked. */
+	for (i = 0; i < n; i++)
+		slot_timers(x, &d->slots[lwt_stimer_dirty(&x->tm, i)], now);
+	lwt_stimer_clear_dirty(&x->tm);
+	while ((i = lwt_stimer_pop_due(&x->tm, now)) >= 0)
+		slot_timers(x, &d->slots[i], now);
+	return lwt_stimer_next(&x->tm);
 }
 
 static void slot_free(struct dpctx *x, struct lwt_slot *s)
@@ -1467,6 +1503,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	s->probe_until_ns = 0;
 	s->probe_why = 0;
 	s->tcp.state = LWT_FTCP_CLOSED;
+	lwt_stimer_set(&x->tm, (int)(s - x->d->slots), 0);
 }
 
 /* Move to path dp. What our shard of the old path still holds is ours too;
@@ -1545,6 +1582,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	}
 	if (!s)
 		return 0;
+	touch(x, s);
 	if (m->type == LWT_CMD_CONNECT) {
 		struct lwt_connect c = { d->cfg.remote.sin_addr.s_addr, d->cfg.remote.sin_port, 0, 0 };
 
@@ -1837,7 +1875,6 @@ static void *poller_run(void *arg)
 			tun_read(x, tun_max);
 			lwt_pace_charge(&x->pace, x->tx_segs - segs);
 		}
-		acks_due(x);
 		fec_next = fec_timers(x);
 		tx_flush(x);
 		gro_flush(x);
@@ -1870,6 +1907,7 @@ static void poller_free(struct dpctx *x)
 	lwt_gro_destroy(x->gro);
 	lwt_sendq_uninit(&x->pend);
 	lwt_fecpool_destroy(x->fpool);
+	lwt_stimer_uninit(&x->tm);
 	free(x);
 }
 
@@ -1906,7 +1944,7 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->seg_max = d->bufs.seg_max;
 	x->pkt_max = d->bufs.pkt_max;
 	x->fpool = lwt_fecpool_create(fec_pool_bytes(d) / (size_t)x->np);
-	if (!x->fpool)
+	if (!x->fpool || lwt_stimer_init(&x->tm, d->nslots))
 		goto fail;
 	x->txbuf = malloc((size_t)LWT_DP_BATCH * x->seg_max);
 	x->tunbuf = malloc(x->pkt_max + 1);
