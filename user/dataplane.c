@@ -1445,7 +1445,9 @@ static void slot_timers(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 			AT(s->prev_until_ns);
 		if (s->fdec && lwt_fec_dec_pending(s->fdec))
 			AT(s->expire_ns ? s->expire_ns : now);
-		if (s->rx_top != s->rep_top)
+		/* Under REPORT_MIN records the window waits for more (a
+		 * keepalive's records alone must not wake us 5 times a second). */
+		if (s->rx_top - s->rep_top >= REPORT_MIN)
 			AT(s->rep_ns);
 	}
 	if (st != LWT_SLOT_FREE)
