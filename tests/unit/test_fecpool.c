@@ -141,7 +141,8 @@ static void deliver(void *ctx, const uint8_t *p, size_t len)
 	delivered++;
 }
 
-/* 10-15: decoders sharing a pool of room for 3 groups. Ten groups, each
+/* 10-15: decoders sharing a pool of room for 3 groups. A complete group
+ * holds nothing once its last data shard is in. Ten groups, each
  * missing data shard 0 and its parity held back: each stays incomplete,
  * the oldest give way (7 evictions, never more than the bound in use),
  * their data shards still delivered. The parity of the newest group still
@@ -165,16 +166,28 @@ static void test_decoders_share(void **state)
 	lwt_fec_dec_set_pool(d1, p);
 	lwt_fec_dec_set_pool(d2, p);
 	memset(pkt, 0x5a, sizeof(pkt));
+	/* 10: a group whose data shards all came gives its block back at
+	 * once, before its parity; its parity then takes none. */
+	cap.n = 0;
+	for (i = 0; i < 4; i++)
+		lwt_fec_enc_add(e, pkt, 1000, 0, emit, NULL);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(lwt_fec_dec_input(d1, cap.m[i], cap.len[i], 0, deliver, NULL), 0);
+		assert_int_equal(in_use(p), i < 3 ? lwt_fecpool_cost(grp) : 0);
+	}
+	for (i = 4; i < 6; i++)
+		assert_int_equal(lwt_fec_dec_input(d1, cap.m[i], cap.len[i], 0, deliver, NULL), 0);
+	assert_int_equal(in_use(p), 0);
 	delivered = 0;
 	for (g = 0; g < 10; g++) {
-		struct lwt_fec_dec *d = g % 2 ? d2 : d1;
+		struct lwt_fec_dec *d = g % 2 ? d2 : d1;	/* encoder group g + 1 */
 
 		cap.n = 0;
 		for (i = 0; i < 4; i++)
 			lwt_fec_enc_add(e, pkt, 1000, 0, emit, NULL);
 		assert_int_equal(cap.n, 6);
 		for (i = 1; i < 4; i++)
-			assert_int_equal(lwt_fec_dec_input(d, cap.m[i], cap.len[i], g, deliver, NULL), 0);
+			assert_int_equal(lwt_fec_dec_input(d, cap.m[i], cap.len[i], 1 + g, deliver, NULL), 0);
 		memcpy(keep[g][0], cap.m[4], cap.len[4]);
 		memcpy(keep[g][1], cap.m[5], cap.len[5]);
 		keep_len[g][0] = cap.len[4];
