@@ -37,6 +37,7 @@
 #define LWT_HALFOPEN_PER_SRC 4		/* ... from one source address */
 #define LWT_HALFOPEN_PER_NET 16		/* ... from one /24 */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SEG_HDR LWT_SEG_HDR
 #define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
@@ -1913,7 +1914,9 @@ static void poller_free(struct dpctx *x)
 	free(x);
 }
 
-/* The FEC pool's bound, shared out among the pollers (fec_pool_mb). */
+/* The FEC pool's bound, shared out among the pollers (fec_pool_mb); a
+ * poller's share holds two groups of the largest shape a peer may use
+ * at least (jumbo MTU, many pollers), or no group could ever be rebuilt. */
 static size_t fec_pool_bytes(struct lwt_daemon *d)
 {
 	const struct lwt_config *c = &d->cfg;
@@ -1945,7 +1948,9 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 		goto fail;
 	x->seg_max = d->bufs.seg_max;
 	x->pkt_max = d->bufs.pkt_max;
-	x->fpool = lwt_fecpool_create(fec_pool_bytes(d) / (size_t)x->np);
+	x->fpool = lwt_fecpool_create(MAX(fec_pool_bytes(d) / (size_t)x->np,
+					  2 * lwt_fecpool_cost((size_t)LWT_FEC_PEER_MAX_SHARDS *
+								(x->pkt_max + 2))));
 	if (!x->fpool || lwt_stimer_init(&x->tm, d->nslots))
 		goto fail;
 	x->txbuf = malloc((size_t)LWT_DP_BATCH * x->seg_max);
