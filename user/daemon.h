@@ -359,6 +359,7 @@ struct lwt_daemon {
 	 * the peers it knows (sorted) and a full list being received */
 	struct lwt_peer_entry *peer_changes;
 	int npeer_changes;
+	int *peers_owed, peers_owed_head, npeers_owed;	/* slots with c.peers_full, FIFO */
 	uint64_t peers_due_ns, peers_last_ns, peers_retry_ns;
 	uint32_t *known_peers, *known_stage;
 	int nknown_peers, nknown_stage;
