@@ -70,14 +70,38 @@ static int send_entries(struct lwt_daemon *d, int slot, const struct lwt_peer_en
 	return 0;
 }
 
-static int send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *tmp)
+/* Every client up, and the slot of each (of[]): built once for all the
+ * full lists one flush sends. Returns the count. */
+static int list_all(struct lwt_daemon *d, struct lwt_peer_entry *all, int *of)
 {
 	int j, n = 0;
 
 	for (j = 0; j < d->nslots; j++)
-		if (j != slot && d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip)
-			tmp[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip, .op = LWT_PEER_UP };
-	return send_entries(d, slot, tmp, n, LWT_PEERS_F_FULL);
+		if (d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip) {
+			of[n] = j;
+			all[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip,
+							    .op = LWT_PEER_UP };
+		}
+	return n;
+}
+
+/* The full list for slot: all but its own entry (moved to the end for the
+ * send, then back). */
+static int send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *all, int *of, int n)
+{
+	struct lwt_peer_entry t;
+	int k, r, o;
+
+	for (k = 0; k < n && of[k] != slot; k++)
+		;
+	if (k == n)
+		return send_entries(d, slot, all, n, LWT_PEERS_F_FULL);
+	t = all[k], all[k] = all[n - 1], all[n - 1] = t;
+	o = of[k], of[k] = of[n - 1], of[n - 1] = o;
+	r = send_entries(d, slot, all, n - 1, LWT_PEERS_F_FULL);
+	t = all[k], all[k] = all[n - 1], all[n - 1] = t;
+	o = of[k], of[k] = of[n - 1], of[n - 1] = o;
+	return r;
 }
 
 /* Slot i is owed the full list: c.peers_full, and into the queue of those
@@ -101,8 +125,8 @@ static void owed_pop(struct lwt_daemon *d)
  * 20 ms while the data thread's queue is full). */
 static void flush_full(struct lwt_daemon *d, uint64_t now)
 {
-	struct lwt_peer_entry *tmp = NULL;
-	int n = d->npeers_owed;
+	struct lwt_peer_entry *all = NULL;
+	int n = d->npeers_owed, nall = 0, *of = NULL;
 
 	while (n-- > 0) {
 		int i = d->peers_owed[d->peers_owed_head];
@@ -116,9 +140,13 @@ static void flush_full(struct lwt_daemon *d, uint64_t now)
 			continue;
 		}
 		if (s->c.phase == LWT_PH_UP) {
-			if (!tmp)
-				tmp = malloc((d->nslots + 1) * sizeof(*tmp));
-			if (!tmp || send_full(d, i, tmp)) {
+			if (!all) {
+				all = malloc((d->nslots + 1) * sizeof(*all));
+				of = malloc((d->nslots + 1) * sizeof(*of));
+				if (all && of)
+					nall = list_all(d, all, of);
+			}
+			if (!all || !of || send_full(d, i, all, of, nall)) {
 				d->peers_retry_ns = now + 20000000ull;
 				break;
 			}
@@ -126,7 +154,8 @@ static void flush_full(struct lwt_daemon *d, uint64_t now)
 		owed_pop(d);
 		s->c.peers_full = false;
 	}
-	free(tmp);
+	free(all);
+	free(of);
 }
 
 static void broadcast(struct lwt_daemon *d, uint64_t now)
