@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The FEC buffer pool shared by one poller's peers; see fecpool.h. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "fecpool.h"
@@ -8,6 +9,8 @@
 #define ST_SET(p, f, v) atomic_store_explicit(&(p)->st.f, (v), memory_order_relaxed)
 #define ST_GET(p, f) atomic_load_explicit(&(p)->st.f, memory_order_relaxed)
 #define ST_INC(p, f) ST_SET(p, f, ST_GET(p, f) + 1)	/* one writer: the owning poller */
+
+_Static_assert(offsetof(struct lwt_fecpool_blk, link) == 0, "a list link is its block");
 
 size_t lwt_fecpool_cost(size_t size)
 {
@@ -39,7 +42,7 @@ static void drop_cache(struct lwt_fecpool *p)
 		while (p->free[i].list) {
 			struct lwt_fecpool_blk *b = p->free[i].list;
 
-			p->free[i].list = b->next;
+			p->free[i].list = (struct lwt_fecpool_blk *)b->link.next;
 			free(b);
 		}
 		p->free[i].size = 0;
@@ -76,9 +79,9 @@ void lwt_fecpool_destroy(struct lwt_fecpool *p)
 
 static void unlink_blk(struct lwt_fecpool *p, struct lwt_fecpool_blk *b)
 {
-	b->prev->next = b->next;
-	b->next->prev = b->prev;
-	b->prev = b->next = NULL;
+	b->link.prev->next = b->link.next;
+	b->link.next->prev = b->link.prev;
+	b->link.prev = b->link.next = NULL;
 	ST_SET(p, in_use, ST_GET(p, in_use) - lwt_fecpool_cost(b->size));
 	ST_SET(p, groups, ST_GET(p, groups) - 1);
 }
@@ -91,7 +94,7 @@ static void release(struct lwt_fecpool *p, struct lwt_fecpool_blk *b)
 	int c = size_class(p, b->size);
 
 	if (c >= 0 && p->cached + cost <= p->bound / 8) {
-		b->next = p->free[c].list;
+		b->link.next = (struct lwt_fecpool_link *)p->free[c].list;
 		p->free[c].list = b;
 		p->cached += cost;
 		ST_SET(p, cached, p->cached);
@@ -103,13 +106,15 @@ static void release(struct lwt_fecpool *p, struct lwt_fecpool_blk *b)
 /* Evict the oldest evictable block; false if there is none. */
 static bool evict_one(struct lwt_fecpool *p)
 {
-	struct lwt_fecpool_blk *b;
+	struct lwt_fecpool_link *l;
+	struct lwt_fecpool_blk *b = NULL;
 
-	for (b = p->head.next; b != &p->head; b = b->next)
-		if (b->evict)
+	for (l = p->head.next; l != &p->head; l = l->next)
+		if (((struct lwt_fecpool_blk *)l)->evict)
 			break;
-	if (b == &p->head)
+	if (l == &p->head)
 		return false;
+	b = (struct lwt_fecpool_blk *)l;	/* link is its first member */
 	unlink_blk(p, b);
 	b->evict(b->owner, b, b->tag);
 	ST_INC(p, evictions);
@@ -133,7 +138,7 @@ struct lwt_fecpool_blk *lwt_fecpool_get(struct lwt_fecpool *p, size_t size, void
 	c = size_class(p, size);
 	if (c >= 0 && p->free[c].list) {
 		b = p->free[c].list;
-		p->free[c].list = b->next;
+		p->free[c].list = (struct lwt_fecpool_blk *)b->link.next;
 		p->cached -= cost;
 		ST_SET(p, cached, p->cached);
 		ST_INC(p, reused);
@@ -148,10 +153,10 @@ struct lwt_fecpool_blk *lwt_fecpool_get(struct lwt_fecpool *p, size_t size, void
 	b->owner = owner;
 	b->tag = tag;
 	b->evict = evict;
-	b->prev = p->head.prev;
-	b->next = &p->head;
-	p->head.prev->next = b;
-	p->head.prev = b;
+	b->link.prev = p->head.prev;
+	b->link.next = &p->head;
+	p->head.prev->next = &b->link;
+	p->head.prev = &b->link;
 	in_use = ST_GET(p, in_use) + cost;
 	ST_SET(p, in_use, in_use);
 	if (in_use > ST_GET(p, peak))

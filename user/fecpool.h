@@ -31,8 +31,12 @@ struct lwt_fecpool_blk;
  * owner must drop every pointer into it; the pool frees it after. */
 typedef void (*lwt_fecpool_evict_fn)(void *owner, struct lwt_fecpool_blk *blk, int tag);
 
+struct lwt_fecpool_link {
+	struct lwt_fecpool_link *prev, *next;
+};
+
 struct lwt_fecpool_blk {
-	struct lwt_fecpool_blk *prev, *next;	/* held: oldest first */
+	struct lwt_fecpool_link link;		/* first: held, oldest first; free list */
 	size_t size;				/* of data[] */
 	lwt_fecpool_evict_fn evict;		/* NULL: not evictable */
 	void *owner;
@@ -51,7 +55,7 @@ struct lwt_fecpool_stats {
 
 struct lwt_fecpool {
 	size_t bound;
-	struct lwt_fecpool_blk head;		/* list of held blocks (sentinel) */
+	struct lwt_fecpool_link head;		/* list of held blocks (sentinel) */
 	struct {
 		struct lwt_fecpool_blk *list;	/* cached blocks of size */
 		size_t size;
