@@ -51,6 +51,7 @@ static const struct keydef keys[] = {
 	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured random loss, fec-parity the ceiling (default true)" },
 	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 0, 1000000, "packets queued while (re)connecting; 0 = default (5000)" },
 	{ "recv_queue_size", "recv-queue", K_INT, F(recv_queue_size), 0, 1000000, "receive queue, packets; 0 = default (5000)" },
+	{ "fec_pool_mb", "fec-pool-mb", K_INT, F(fec_pool_mb), 0, 65536, "lwt: memory for FEC groups in flight, all peers, MB; 0 = from max_clients and recv_queue_size" },
 	{ "multi_client", "multi-client", K_BOOL, F(multi_client), 0, 0, "server: more than one client (default true)" },
 	{ "max_clients", "max-clients", K_INT, F(max_clients), 0, 65535, "server: client limit 1..65535; 0 = default (100)" },
 	{ "client_isolation", "client-isolation", K_BOOL, F(client_isolation), 0, 0, "server: clients cannot reach each other" },

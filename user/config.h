@@ -41,6 +41,7 @@ struct lwt_config {
 	int fec_flush_us;			/* fec_flush_us (lwt) */
 	bool fec_adaptive;			/* fec_adaptive (lwt) */
 	int send_queue_size, recv_queue_size;
+	int fec_pool_mb;		/* FEC pool bound (fecpool.h); 0 = sized at start */
 	bool multi_client;
 	int max_clients;
 	bool client_isolation;

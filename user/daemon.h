@@ -361,6 +361,7 @@ struct lwt_daemon {
 	 * the peers it knows (sorted) and a full list being received */
 	struct lwt_peer_entry *peer_changes;
 	int npeer_changes;
+	int *peers_owed, peers_owed_head, npeers_owed;	/* slots with c.peers_full, FIFO */
 	uint64_t peers_due_ns, peers_last_ns, peers_retry_ns;
 	uint32_t *known_peers, *known_stage;
 	int nknown_peers, nknown_stage;
@@ -538,6 +539,9 @@ struct lwt_poller_stats {
 	int slots;			/* sessions it owns */
 };
 void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st);
+/* The FEC pools of all pollers, summed (fecpool.h). */
+struct lwt_fecpool_stats;
+void lwt_dataplane_fec_pool(struct lwt_daemon *d, struct lwt_fecpool_stats *st);
 /* Control loop; returns the process exit code. */
 int lwt_control_run(struct lwt_daemon *d);
 /* Control socket: render status/stats/peers answers. */
