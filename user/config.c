@@ -51,6 +51,7 @@ static const struct keydef keys[] = {
 	{ "fec_adaptive", "fec-adaptive", K_BOOL, F(fec_adaptive), 0, 0, "lwt: parity from measured random loss, fec-parity the ceiling (default true)" },
 	{ "send_queue_size", "send-queue", K_INT, F(send_queue_size), 0, 1000000, "packets queued while (re)connecting; 0 = default (5000)" },
 	{ "recv_queue_size", "recv-queue", K_INT, F(recv_queue_size), 0, 1000000, "receive queue, packets; 0 = default (5000)" },
+	{ "fec_pool_mb", "fec-pool-mb", K_INT, F(fec_pool_mb), 0, 65536, "lwt: memory for FEC groups in flight, all peers, MB; 0 = from max_clients and recv_queue_size" },
 	{ "multi_client", "multi-client", K_BOOL, F(multi_client), 0, 0, "server: more than one client (default true)" },
 	{ "max_clients", "max-clients", K_INT, F(max_clients), 0, 65535, "server: client limit 1..65535; 0 = default (100)" },
 	{ "client_isolation", "client-isolation", K_BOOL, F(client_isolation), 0, 0, "server: clients cannot reach each other" },
@@ -62,7 +63,7 @@ static const struct keydef keys[] = {
 	{ "p2p_port", "p2p-port", K_INT, F(p2p_port), 0, 65535, "client: local port of the hub flow and every direct path; 0 = ephemeral" },
 	{ "p2p_syn_ttl", "p2p-syn-ttl", K_INT, F(p2p_syn_ttl), 0, 255, "TTL of a punch's first SYN (opens our NAT, dies before the peer's); 0 = as any SYN" },
 	{ "enable_mesh_routing", "mesh-routing", K_BOOL, F(enable_mesh_routing), 0, 0, "relay through peers (default true)" },
-	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "relay hop limit 1..16; 0 = default (3)" },
+	{ "max_hops", "max-hops", K_INT, F(max_hops), 0, 16, "links a path may have 1..16 (a relayed one has 2; 1 = no relay); 0 = default (3)" },
 	{ "route_update_interval", "route-update", K_INT, F(route_update_interval), 1, 86400, "route refresh period, s (default 30)" },
 	{ "enable_nat_detection", "nat-detection", K_BOOL, F(enable_nat_detection), 0, 0, "detect the NAT type through the hub (default true)" },
 	{ "nat_probe_port", "nat-probe-port", K_INT, F(nat_probe_port), 0, 65534, "lwt: UDP port P of NAT detection, the server answers on P and P+1; 0 = the server's port + 1" },
@@ -224,127 +225,9 @@ void lwt_config_defaults(struct lwt_config *c)
 	c->log_level = LWT_LOG_INFO;
 }
 
-bool lwt_cidr_parse(const char *s, struct lwt_cidr *out)
-{
-	char buf[64], *slash, *end;
-	struct in_addr a;
-	long p;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		return false;
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return false;
-	*slash = 0;
-	errno = 0;
-	p = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || errno || p < 0 || p > 32 || inet_pton(AF_INET, buf, &a) != 1)
-		return false;
-	out->addr = a.s_addr;
-	out->prefix = (uint8_t)p;
-	return true;
-}
-
 static uint32_t mask_of(uint8_t prefix)
 {
 	return prefix ? htonl(~0u << (32 - prefix)) : 0;
-}
-
-bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host)
-{
-	char host[LWT_CFG_STR], *colon, *end;
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
-	long port;
-
-	if (!s || strlen(s) >= sizeof(host))
-		return false;
-	snprintf(host, sizeof(host), "%s", s);
-	colon = strrchr(host, ':');
-	if (!colon)
-		return false;
-	*colon = 0;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || errno || port < 1 || port > 65535)
-		return false;
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = htons((uint16_t)port);
-	if (!*host)
-		return allow_any_host;
-	if (inet_pton(AF_INET, host, &out->sin_addr) == 1)
-		return allow_any_host || out->sin_addr.s_addr != 0;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return false;
-	out->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	freeaddrinfo(res);
-	return true;
-}
-
-/* A host name as DNS and /etc/hosts take it: letters, digits, '-', '_' and
- * dots, no empty label, at most 253 characters; one of digits and dots only
- * must be an IPv4 literal (10.0.0.300 is a typo, not a name). */
-static bool host_syntax_ok(const char *h)
-{
-	struct in_addr a;
-	bool numeric = true;
-	size_t i, n = strlen(h);
-
-	if (!n || n > 253 || h[0] == '.' || h[0] == '-' || strstr(h, ".."))
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)h[i];
-
-		if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
-			return false;
-		if (!isdigit(ch) && ch != '.')
-			numeric = false;
-	}
-	return !numeric || inet_pton(AF_INET, h, &a) == 1;
-}
-
-bool lwt_remote_parse(const char *s, struct sockaddr_in *out, char *host, size_t hl)
-{
-	const char *colon = s ? strrchr(s, ':') : NULL;
-	char *end;
-	long port;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= hl)
-		return false;
-	memcpy(host, s, colon - s);
-	host[colon - s] = 0;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535 ||
-	    !host_syntax_ok(host))
-		return false;
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &out->sin_addr) == 1 && !out->sin_addr.s_addr)
-		return false;
-	return true;
-}
-
-bool lwt_ipport_parse(const char *s, struct sockaddr_in *out)
-{
-	char host[INET_ADDRSTRLEN], *end;
-	const char *colon = s ? strrchr(s, ':') : NULL;
-	long port;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
-		return false;
-	memcpy(host, s, colon - s);
-	host[colon - s] = 0;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535)
-		return false;
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &out->sin_addr) == 1;
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -612,16 +495,6 @@ static bool tun_name_ok(const char *n)
 			return false;
 	}
 	return true;
-}
-
-bool lwt_client_id_parse(const char *s, uint64_t *out)
-{
-	size_t n = strspn(s, "0123456789abcdefABCDEF");
-
-	if (!n || n > 16 || s[n])
-		return false;
-	*out = strtoull(s, NULL, 16);
-	return *out != 0;
 }
 
 /* Keys from templates and the reference's README, which many copy as they
@@ -1029,27 +902,10 @@ int lwt_config_scrub_argv(int argc, char **argv)
 	return n;
 }
 
-/* Options whose feature this build does not run yet: one row each, so a
- * later change flips a feature on by deleting its row. */
-struct inactive {
-	const char *json;
-	bool (*on)(const struct lwt_config *c);
-	const char *what;
-};
-
-static bool mesh_on(const struct lwt_config *c) { return c->enable_mesh_routing; }
-
-static const struct inactive inactive[] = {
-	{ "enable_mesh_routing", mesh_on, "mesh routing is not active yet" },
-};
-
 void lwt_config_log_notes(const struct lwt_config *c)
 {
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(inactive) / sizeof(inactive[0]); i++)
-		if (inactive[i].on(c))
-			lwt_info("%s: %s", inactive[i].json, inactive[i].what);
 	/* Group-readable is fine for the daemon's own group (the service's
 	 * root:lwt 0640). */
 	if (c->config_path[0] && stat(c->config_path, &st) == 0 && c->key_in_file &&

@@ -41,6 +41,7 @@ struct lwt_config {
 	int fec_flush_us;			/* fec_flush_us (lwt) */
 	bool fec_adaptive;			/* fec_adaptive (lwt) */
 	int send_queue_size, recv_queue_size;
+	int fec_pool_mb;		/* FEC pool bound (fecpool.h); 0 = sized at start */
 	bool multi_client;
 	int max_clients;
 	bool client_isolation;
@@ -128,8 +129,8 @@ void lwt_config_summary(const struct lwt_config *cfg, char *out, size_t len);
  * out, leaving out those named in skip (NULL-terminated); how many. */
 int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
 		    const char *const *skip, char *out, size_t len);
-/* Log (info) one line per option that is set but whose feature is not active in
- * this build, and warnings (e.g. a key file readable by others). */
+/* Log notes on the options (e.g. a key file readable by others, a timeout
+ * raised to the keepalive's). */
 void lwt_config_log_notes(const struct lwt_config *cfg);
 /* Parse a client_id: 1..16 hex digits, not zero. */
 bool lwt_client_id_parse(const char *s, uint64_t *out);

@@ -17,6 +17,7 @@
 
 #include "ctlproto.h"
 #include "daemon.h"
+#include "fecpool.h"
 #include "roam.h"
 #include "log.h"
 #include "lwt/xdp.h"
@@ -97,6 +98,25 @@ static void add_ktune(cJSON *root, struct lwt_daemon *d)
 }
 
 /* Shared with metrics.c; see daemon.h. */
+/* The FEC pool (fecpool.h): bytes of groups in flight against the bound,
+ * and the groups that gave way because it was short. */
+static void add_fec_pool(cJSON *root, struct lwt_daemon *d)
+{
+	struct lwt_fecpool_stats st;
+	cJSON *o = cJSON_AddObjectToObject(root, "fec_pool");
+
+	lwt_dataplane_fec_pool(d, &st);
+	cJSON_AddNumberToObject(o, "bound_bytes", (double)st.bound);
+	cJSON_AddNumberToObject(o, "in_use_bytes", (double)st.in_use);
+	cJSON_AddNumberToObject(o, "peak_bytes", (double)st.peak);
+	cJSON_AddNumberToObject(o, "cached_bytes", (double)st.cached);
+	cJSON_AddNumberToObject(o, "groups", (double)st.groups);
+	cJSON_AddNumberToObject(o, "gets", (double)st.gets);
+	cJSON_AddNumberToObject(o, "evictions", (double)st.evictions);
+	cJSON_AddNumberToObject(o, "refused", (double)st.refused);
+	cJSON_AddNumberToObject(o, "reused", (double)st.reused);
+}
+
 cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 {
 	cJSON *root = cJSON_CreateObject(), *peers, *tot, *p, *nat;
@@ -137,6 +157,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddNumberToObject(o, "handoff_drops", (double)ps.handoff_drops);
 		cJSON_AddItemToArray(p, o);
 	}
+	add_fec_pool(root, d);
 	add_ktune(root, d);
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(now - d->start_ns) / 1e9);
 	cJSON_AddStringToObject(root, "tun", d->tun.name);
@@ -240,6 +261,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 	}
 	cJSON_AddNumberToObject(root, "sessions", up);
 	cJSON_AddItemToObject(root, "p2p", lwt_p2p_json(d));
+	cJSON_AddItemToObject(root, "mesh", lwt_mesh_json(d));
 	nat = lwt_nat_json(d);
 	if (!nat && (nat = cJSON_CreateObject()))
 		cJSON_AddStringToObject(nat, "state", "off");
@@ -338,11 +360,16 @@ static char *render_text(cJSON *j, const char *what)
 		if (cJSON_GetArraySize(it)) {
 			fprintf(f, "%-15s %-10s %-21s %-10s %9s %s\n", "peer", "path", "endpoint", "role",
 				"rtt_us", "last failure");
-			cJSON_ArrayForEach(p, it)
+			cJSON_ArrayForEach(p, it) {
+				char via[32];
+
+				/* A relayed peer: the peer it goes through. */
+				snprintf(via, sizeof(via), "via %s", S(p, "via") ?: "");
 				fprintf(f, "%-15s %-10s %-21s %-10s %9.0f %s\n", S(p, "tunnel_ip"),
-					S(p, "path"), S(p, "endpoint") ? S(p, "endpoint") : "-",
+					S(p, "path"), S(p, "via") ? via : S(p, "endpoint") ? S(p, "endpoint") : "-",
 					S(p, "role") ? S(p, "role") : "-", N(p, "rtt_us"),
 					S(p, "last_failure") ? S(p, "last_failure") : "-");
+			}
 		}
 	}
 #undef S

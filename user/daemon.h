@@ -366,6 +366,7 @@ struct lwt_daemon {
 	 * the peers it knows (sorted) and a full list being received */
 	struct lwt_peer_entry *peer_changes;
 	int npeer_changes;
+	int *peers_owed, peers_owed_head, npeers_owed;	/* slots with c.peers_full, FIFO */
 	uint64_t peers_due_ns, peers_last_ns, peers_retry_ns;
 	uint32_t *known_peers, *known_stage;
 	int nknown_peers, nknown_stage;
@@ -382,6 +383,7 @@ struct lwt_daemon {
 	int pin_root_fd;		/* -1: none */
 	struct lwt_metrics *metrics;	/* metrics_listen: the HTTP server, or NULL */
 	struct lwt_p2p *p2p;		/* p2p.c: punch orders (server), direct paths (client) */
+	struct lwt_mesh *mesh;		/* mesh.c: relays between clients (mesh.h) */
 	_Atomic uint32_t server_tun_ip;	/* client: the hub's tunnel IP (no P2P look-up for it) */
 	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
@@ -420,6 +422,8 @@ int lwt_send_msg(struct lwt_daemon *d, int slot, uint8_t type, const void *body,
 void lwt_slot_kill(struct lwt_daemon *d, int i);
 void lwt_reject(struct lwt_daemon *d, int i, int reason);
 void lwt_server_confirmed(struct lwt_daemon *d, int i);
+/* server_hs.c: a handshake frame (HELLO, CONFIRM, RESUME) on slot i. */
+void lwt_server_frame(struct lwt_daemon *d, int i, const uint8_t *f, size_t len);
 const char *lwt_peer_str(const struct lwt_slot *s, char *buf, size_t len);
 /* takeover.c, server: may the client of slot i hold the tunnel IP and FEC
  * shape it asks for, is there room? 0 or the REJECT reason (logged).
@@ -506,6 +510,26 @@ void lwt_p2p_peer_gone(struct lwt_daemon *d, uint32_t ip);
 void *lwt_p2p_json(const struct lwt_daemon *d);
 /* Client: the path to peer tunnel IP ip ("direct-tcp", "relay-hub"). */
 const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip);
+/* mesh.c, mesh_hub.c: relays between clients (docs/PROTOCOL.md "Mesh"). */
+int lwt_mesh_init(struct lwt_daemon *d);
+void lwt_mesh_free(struct lwt_daemon *d);
+void lwt_mesh_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
+void lwt_mesh_tick(struct lwt_daemon *d, uint64_t now);
+void lwt_mesh_hub_down(struct lwt_daemon *d);
+/* Server: client slot i asked for a direct path to client slot j. */
+void lwt_mesh_want(struct lwt_daemon *d, int i, int j);
+/* Data plane (any poller): the relay in use for dst, 0 none; whether src
+ * may arrive through relay; whether we may relay between src and dst. */
+uint32_t lwt_mesh_via(const struct lwt_daemon *d, uint32_t dst);
+bool lwt_mesh_vouched(const struct lwt_daemon *d, uint32_t src, uint32_t relay);
+bool lwt_mesh_relay_ok(const struct lwt_daemon *d, uint32_t src, uint32_t dst);
+enum { LWT_MESH_CTR_RELAYED, LWT_MESH_CTR_IN, LWT_MESH_CTR_REFUSED };
+void lwt_mesh_count(const struct lwt_daemon *d, int what, size_t len);
+/* "relay-peer" (and the relay) while a relay is in use for ip, else "relay-hub". */
+const char *lwt_mesh_path(const struct lwt_daemon *d, uint32_t ip, uint32_t *relay);
+/* A relayed peer's RTT: ours to the relay plus the relay's to the peer. */
+uint32_t lwt_mesh_rtt_us(const struct lwt_daemon *d, uint32_t ip);
+void *lwt_mesh_json(const struct lwt_daemon *d);
 /* Free an install message that never reached the data plane. */
 void lwt_install_free(struct lwt_install *in);
 
@@ -520,6 +544,9 @@ struct lwt_poller_stats {
 	int slots;			/* sessions it owns */
 };
 void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st);
+/* The FEC pools of all pollers, summed (fecpool.h). */
+struct lwt_fecpool_stats;
+void lwt_dataplane_fec_pool(struct lwt_daemon *d, struct lwt_fecpool_stats *st);
 /* Control loop; returns the process exit code. */
 int lwt_control_run(struct lwt_daemon *d);
 /* Control socket: render status/stats/peers answers. */

@@ -24,11 +24,13 @@
 #include "daemon.h"
 #include "gso.h"
 #include "frame.h"
+#include "fecpool.h"
 #include "hring.h"
 #include "log.h"
 #include "p2p_udp.h"
 #include "pace.h"
 #include "sendq.h"
+#include "slottimer.h"
 
 #define TUN_BATCH 32
 #define ACK_BYTES (32 * 1448)		/* pure ACK after this much one-way data */
@@ -37,6 +39,7 @@
 #define LWT_HALFOPEN_PER_SRC 4		/* ... from one source address */
 #define LWT_HALFOPEN_PER_NET 16		/* ... from one /24 */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SEG_HDR LWT_SEG_HDR
 #define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
@@ -93,6 +96,8 @@ struct dpctx {
 	uint8_t *gsobuf;
 	struct lwt_gro *gro;
 	struct lwt_pace pace;		/* faketcp_pacing_us (pace.h) */
+	struct lwt_fecpool *fpool;	/* FEC groups in flight of our slots' coders */
+	struct lwt_stimer tm;		/* our slots' timers (slot_timers) */
 	uint64_t tx_segs;		/* segments committed, for the pacer */
 	int udp_ep;			/* client: the direct UDP paths of our slots (p2p_udp_dp.c) */
 };
@@ -249,6 +254,14 @@ static bool mine(const struct dpctx *x, const struct lwt_slot *s)
 	return x->np == 1 || lwt_slot_owner(x->d, (int)(s - x->d->slots)) == x->id;
 }
 
+/* Slot s of ours saw traffic or an order: its timers are looked at
+ * before the poller sleeps again (slot_timers). */
+static void touch(struct dpctx *x, struct lwt_slot *s)
+{
+	if (mine(x, s))
+		lwt_stimer_touch(&x->tm, (int)(s - x->d->slots));
+}
+
 /* Copy a packet into the owner's ring; it is woken once per loop. */
 static void handoff(struct dpctx *x, int to, uint32_t kind, const uint8_t *p, size_t len)
 {
@@ -303,6 +316,7 @@ static void tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 	x->tx_segs++;
 	if (!s)		/* a stateless answer (cookie SYN-ACK) */
 		return;
+	touch(x, s);
 	if (s->ack_due_ns)
 		x->acks_pending--;
 	s->ack_due_ns = 0;
@@ -578,6 +592,19 @@ static void send_to_slot(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt
 		LWT_CTR_INC(&d->ctr, drop_no_route);
 }
 
+/* Client: the direct path to the relay in use for dst (mesh.c), if any. */
+static struct lwt_slot *mesh_route(struct dpctx *x, uint32_t dst)
+{
+	uint32_t relay = lwt_mesh_via(x->d, dst);
+	struct lwt_slot *s = relay ? slot_by_tun_ip(x, relay) : NULL;
+
+	if (s && s != &x->d->slots[0] &&
+	    atomic_load_explicit(&s->state, memory_order_acquire) == LWT_SLOT_SESSION &&
+	    lwt_slot_confirmed(s))
+		return s;
+	return NULL;
+}
+
 /* Client: a direct path to the destination once the peer has sent a record
  * over it (so it holds our keys), else the hub; a destination that went via
  * the hub is told to the control thread (p2p.c may punch to it), once a
@@ -616,7 +643,10 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 		x->want_ns[h] = now;
 		post(d, LWT_EVT_WANT_PEER, 0, &dst, sizeof(dst));
 	}
-	return &d->slots[0];
+	/* No direct path (p2p.c still looks for one): a relay the hub named
+	 * (mesh.c), if in use. */
+	s = mesh_route(x, dst);
+	return s ? s : &d->slots[0];
 }
 
 /* An inner packet to send to the peer its destination belongs to: from
@@ -693,6 +723,37 @@ static void via_hub(struct dpctx *x, const uint8_t *pkt)
 	post(x->d, LWT_EVT_PEER_VIA_HUB, p - x->d->slots, NULL, 0);
 }
 
+/* Client, a packet over direct slot s that is not its peer's to us: one
+ * the hub named a relay for (mesh.c). As the pair's relay, from the peer of
+ * s to a peer whose direct path we hold (never back over s, never to the
+ * hub): sent on. As the pair's end, from a peer the hub said comes through
+ * the peer of s, to us: taken. Anything else: false (dropped). */
+static bool mesh_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
+{
+	struct lwt_daemon *d = x->d;
+	struct lwt_slot *to;
+	uint32_t src, dst;
+
+	memcpy(&src, pkt + 12, 4);
+	memcpy(&dst, pkt + 16, 4);
+	if (src == tun_ip_of(s) && dst != d->cfg.tun_ip && lwt_mesh_relay_ok(d, src, dst)) {
+		to = slot_by_tun_ip(x, dst);
+		if (!to || to == s || to == &d->slots[0] || !lwt_slot_confirmed(to)) {
+			LWT_CTR_INC(&d->ctr, drop_no_route);
+			return true;
+		}
+		lwt_mesh_count(d, LWT_MESH_CTR_RELAYED, len);
+		send_to_slot(x, to, pkt, len, false);
+		return true;
+	}
+	if (dst == d->cfg.tun_ip && lwt_mesh_vouched(d, src, tun_ip_of(s))) {
+		lwt_mesh_count(d, LWT_MESH_CTR_IN, len);
+		return true;
+	}
+	lwt_mesh_count(d, LWT_MESH_CTR_REFUSED, len);
+	return false;
+}
+
 static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
 	struct lwt_daemon *d = x->d;
@@ -711,10 +772,12 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 		 * as a relay. */
 		memcpy(&src, pkt + 12, 4);
 		memcpy(&dst, pkt + 16, 4);
-		if (src != tun_ip_of(s) || dst != d->cfg.tun_ip) {
+		if ((src != tun_ip_of(s) || dst != d->cfg.tun_ip) && !mesh_input(x, s, pkt, len)) {
 			LWT_CTR_INC(&s->ctr, drop_spoofed_src);
 			return;
 		}
+		if (dst != d->cfg.tun_ip)
+			return;		/* relayed on */
 	} else if (d->cfg.mode == LWT_MODE_SERVER) {
 		memcpy(&src, pkt + 12, 4);
 		memcpy(&dst, pkt + 16, 4);
@@ -943,6 +1006,9 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_P2P_REQ:
 	case LWT_MSG_P2P_PUNCH:
 	case LWT_MSG_P2P_CLOSE:
+	case LWT_MSG_MESH_REPORT:
+	case LWT_MSG_MESH_ROUTE:
+	case LWT_MSG_NAT_TCP:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;
@@ -1273,6 +1339,7 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 			handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_OUTER, pkt, len);
 		return;
 	}
+	touch(x, s);
 	before = s->tcp.state;
 	v = lwt_ftcp_input(&s->tcp, &g);
 	switch (v) {
@@ -1328,27 +1395,17 @@ static void segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed
 	}
 }
 
-static void acks_due(struct dpctx *x)
+/* A pure ACK owed and due (ACK_DELAY_NS after data with none sent since). */
+static void ack_due(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 {
-	struct lwt_daemon *d = x->d;
-	uint64_t now;
-	int i;
-
-	if (!x->acks_pending)
+	if (!s->ack_due_ns || s->ack_due_ns > now)
 		return;
-	now = lwt_now_ns();
-	for (i = x->id; i < d->nslots; i += x->np) {
-		struct lwt_slot *s = &d->slots[i];
-
-		if (s->ack_due_ns && s->ack_due_ns <= now) {
-			if (s->tcp.rcv_nxt != s->tcp.last_ack_sent &&
-			    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
-				send_ack(x, s);
-			if (s->ack_due_ns) {
-				s->ack_due_ns = 0;
-				x->acks_pending--;
-			}
-		}
+	if (s->tcp.rcv_nxt != s->tcp.last_ack_sent &&
+	    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
+		send_ack(x, s);
+	if (s->ack_due_ns) {
+		s->ack_due_ns = 0;
+		x->acks_pending--;
 	}
 }
 
@@ -1396,28 +1453,22 @@ static void loss_report(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 	s->rep_seen = s->rx_seen;
 }
 
-/* FEC timers of every session: parity flush, group expiry, loss reports;
- * and what status reads. Returns the earliest flush deadline (0 = none). */
-static uint64_t fec_timers(struct dpctx *x)
+/* The timers of slot s of ours: a pure ACK owed; for a session, parity
+ * flush, group expiry, the loss report, an unanswered probe, the previous
+ * key's end; and what status reads. Then its next deadline into the heap. */
+static void slot_timers(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 {
-	struct lwt_daemon *d = x->d;
-	uint64_t now = lwt_now_ns(), next = 0, dl, sig;
-	int i;
+	int st = atomic_load_explicit(&s->state, memory_order_relaxed);
+	struct fec_ctx c = { x, s };
+	uint64_t at = 0, dl, sig;
 
-	for (i = x->id; i < d->nslots; i += x->np) {
-		struct lwt_slot *s = &d->slots[i];
-		struct fec_ctx c = { x, s };
-
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
-			continue;
+#define AT(t) do { uint64_t t_ = (t); if (t_ && (!at || t_ < at)) at = t_; } while (0)
+	ack_due(x, s, now);
+	if (st == LWT_SLOT_SESSION) {
 		if (s->fenc) {
 			dl = lwt_fec_enc_deadline(s->fenc);
-			if (dl && dl <= now) {
+			if (dl && dl <= now)
 				lwt_fec_enc_flush(s->fenc, fec_emit, &c);
-				dl = 0;
-			}
-			if (dl && (!next || dl < next))
-				next = dl;
 		}
 		if (s->probe_until_ns)
 			probe_check(x, s, now);
@@ -1427,12 +1478,14 @@ static uint64_t fec_timers(struct dpctx *x)
 			lwt_aead_destroy(s->rx_prev);
 			s->rx_prev = NULL;
 		}
-		if (s->fdec && now >= s->expire_ns) {
+		if (s->fdec && lwt_fec_dec_pending(s->fdec) && now >= s->expire_ns) {
 			lwt_fec_dec_expire(s->fdec, now);
 			s->expire_ns = now + FEC_EXPIRE_EVERY_NS;
 			s->pub_sig = ~0ull;	/* expiry counts losses */
 		}
-		if (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS)
+		/* No record since the last report: nothing to report. */
+		if (s->rx_top != s->rep_top &&
+		    (now >= s->rep_ns || s->rx_top - s->rep_top >= REPORT_RECORDS))
 			loss_report(x, s, now);
 		/* Sends move snd_nxt, receipts rcv_nxt, the peer's ACKs
 		 * snd_una: nothing else changes what status (and P2P's ACK
@@ -1443,8 +1496,48 @@ static uint64_t fec_timers(struct dpctx *x)
 			publish(s);
 			s->pub_sig = sig;
 		}
+		if (s->fenc)
+			AT(lwt_fec_enc_deadline(s->fenc));
+		if (s->probe_until_ns) {
+			AT(s->probe_until_ns);
+			if (s->probe_asks < 2)
+				AT(s->probe_from_ns + LWT_PROBE_NS / 2);
+		}
+		if (s->fc.pending && s->fenc)
+			AT(s->fc.pending_ns + LWT_FECCTL_WAIT_NS);
+		if (s->rx_prev)
+			AT(s->prev_until_ns);
+		if (s->fdec && lwt_fec_dec_pending(s->fdec))
+			AT(s->expire_ns ? s->expire_ns : now);
+		/* Under REPORT_MIN records the window waits for more (a
+		 * keepalive's records alone must not wake us 5 times a second). */
+		if (s->rx_top - s->rep_top >= REPORT_MIN)
+			AT(s->rep_ns);
 	}
-	return next;
+	if (st != LWT_SLOT_FREE)
+		AT(s->ack_due_ns);
+#undef AT
+	/* Never due again at once: a timer that did not move waits a little. */
+	if (at && at <= now)
+		at = now + 1000000;
+	lwt_stimer_set(&x->tm, (int)(s - x->d->slots), at);
+}
+
+/* The timers of the slots touched since the last loop and of those due.
+ * Returns the earliest deadline (0 = none). */
+static uint64_t fec_timers(struct dpctx *x)
+{
+	struct lwt_daemon *d = x->d;
+	uint64_t now = lwt_now_ns();
+	int i, n = lwt_stimer_ndirty(&x->tm);
+
+	/* Touches while we run (our own sends) find the slot still marked. */
+	for (i = 0; i < n; i++)
+		slot_timers(x, &d->slots[lwt_stimer_dirty(&x->tm, i)], now);
+	lwt_stimer_clear_dirty(&x->tm);
+	while ((i = lwt_stimer_pop_due(&x->tm, now)) >= 0)
+		slot_timers(x, &d->slots[i], now);
+	return lwt_stimer_next(&x->tm);
 }
 
 static void slot_free(struct dpctx *x, struct lwt_slot *s)
@@ -1477,6 +1570,7 @@ static void slot_free(struct dpctx *x, struct lwt_slot *s)
 	s->probe_until_ns = 0;
 	s->probe_why = 0;
 	s->tcp.state = LWT_FTCP_CLOSED;
+	lwt_stimer_set(&x->tm, (int)(s - x->d->slots), 0);
 }
 
 /* Move to path dp. What our shard of the old path still holds is ours too;
@@ -1555,6 +1649,7 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 	}
 	if (!s)
 		return 0;
+	touch(x, s);
 	if (m->type == LWT_CMD_CONNECT) {
 		struct lwt_connect c = { d->cfg.remote.sin_addr.s_addr, d->cfg.remote.sin_port, 0, 0, 0, -1 };
 
@@ -1602,6 +1697,10 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->rx = in->rx;
 		s->fenc = in->fenc;
 		s->fdec = in->fdec;
+		if (s->fenc)
+			lwt_fec_enc_set_pool(s->fenc, x->fpool);
+		if (s->fdec)
+			lwt_fec_dec_set_pool(s->fdec, x->fpool);
 		lwt_fecctl_init(&s->fc, in->fec_key, s->fenc ? lwt_fec_enc_parity(s->fenc) : 0);
 		s->rx_top = s->rx_seen = s->rep_top = s->rep_seen = 0;
 		s->rep_ns = lwt_now_ns() + REPORT_FIRST_NS;
@@ -1859,7 +1958,6 @@ static void *poller_run(void *arg)
 			tun_read(x, tun_max);
 			lwt_pace_charge(&x->pace, x->tx_segs - segs);
 		}
-		acks_due(x);
 		fec_next = fec_timers(x);
 		tx_flush(x);
 		gro_flush(x);
@@ -1893,7 +1991,23 @@ static void poller_free(struct dpctx *x)
 	free(x->gsobuf);
 	lwt_gro_destroy(x->gro);
 	lwt_sendq_uninit(&x->pend);
+	lwt_fecpool_destroy(x->fpool);
+	lwt_stimer_uninit(&x->tm);
 	free(x);
+}
+
+/* The FEC pool's bound, shared out among the pollers (fec_pool_mb); a
+ * poller's share holds two groups of the largest shape a peer may use
+ * at least (jumbo MTU, many pollers), or no group could ever be rebuilt. */
+static size_t fec_pool_bytes(struct lwt_daemon *d)
+{
+	const struct lwt_config *c = &d->cfg;
+
+	if (c->fec_pool_mb)
+		return (size_t)c->fec_pool_mb << 20;
+	return lwt_fecpool_default_bytes(c->mode == LWT_MODE_SERVER ? c->max_clients : d->nslots,
+					 c->recv_queue_size, c->fec_data,
+					 c->fec_parity ? c->fec_parity : 3, d->bufs.pkt_max);
 }
 
 static struct dpctx *poller_new(struct lwt_daemon *d, int id)
@@ -1917,6 +2031,11 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 		goto fail;
 	x->seg_max = d->bufs.seg_max;
 	x->pkt_max = d->bufs.pkt_max;
+	x->fpool = lwt_fecpool_create(MAX(fec_pool_bytes(d) / (size_t)x->np,
+					  2 * lwt_fecpool_cost((size_t)LWT_FEC_PEER_MAX_SHARDS *
+								(x->pkt_max + 2))));
+	if (!x->fpool || lwt_stimer_init(&x->tm, d->nslots))
+		goto fail;
 	x->txbuf = malloc((size_t)LWT_DP_BATCH * x->seg_max);
 	x->tunbuf = malloc(x->pkt_max + 1);
 	if (!x->txbuf || !x->tunbuf)
@@ -1997,6 +2116,25 @@ void lwt_dataplane_stop(struct lwt_daemon *d)
 		poller_free(d->px[i]);
 	free(d->px);
 	d->px = NULL;
+}
+
+void lwt_dataplane_fec_pool(struct lwt_daemon *d, struct lwt_fecpool_stats *st)
+{
+	struct lwt_fecpool_stats p;
+
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; d->px && i < d->npollers; i++) {
+		lwt_fecpool_stats(d->px[i]->fpool, &p);
+		st->bound += p.bound;
+		st->in_use += p.in_use;
+		st->peak += p.peak;
+		st->cached += p.cached;
+		st->groups += p.groups;
+		st->gets += p.gets;
+		st->evictions += p.evictions;
+		st->refused += p.refused;
+		st->reused += p.reused;
+	}
 }
 
 void lwt_dataplane_poller_stats(struct lwt_daemon *d, int i, struct lwt_poller_stats *st)

@@ -9,12 +9,18 @@
  * group's shard length, so a rebuilt shard knows its own length.
  *
  * Decoder: data shards are delivered the moment they arrive, in any order;
- * parity is used only to rebuild what is missing. Memory is a fixed pool of
- * group slots allocated at create time; nothing is allocated per packet.
+ * parity is used only to rebuild what is missing. A decoder tracks a fixed
+ * number of groups (a few bytes each); the shards of a group live in a
+ * block of the poller's FEC pool (fecpool.h) from its first shard until it
+ * is complete, so an idle peer holds no shard memory. The pool may take an
+ * incomplete group's block back (it is short): that group is no longer
+ * rebuilt, its data shards are still delivered. The encoder takes a block
+ * likewise for a group that gets parity, until its parity is sent.
  * Shards are sized from the largest packet the caller protects (its TUN
  * MTU, bufs.h); a decoder tracks fewer groups when its shards are large, so
- * that its pool stays within LWT_FEC_DEC_BUDGET (at least LWT_FEC_MIN_SLOTS
- * groups). A data shard longer than the decoder's packets (a peer with a
+ * that what it can hold stays within LWT_FEC_DEC_BUDGET (at least
+ * LWT_FEC_MIN_SLOTS groups). Until lwt_fec_*_set_pool a coder uses a
+ * private pool of that size. A data shard longer than the decoder's packets (a peer with a
  * larger MTU) is delivered but not kept: its group cannot be rebuilt.
  * A shard of a group that is closed, expired or evicted is "late"; a shard
  * seen twice is a duplicate: both dropped and counted, never delivered.
@@ -48,6 +54,7 @@ struct lwt_fec_stats {
 
 struct lwt_fec_enc;
 struct lwt_fec_dec;
+struct lwt_fecpool;
 
 /* Shard output: hdr and payload (the packet for data, parity bytes else). */
 typedef void (*lwt_fec_emit_fn)(void *ctx, const struct lwt_fec_hdr *hdr, const uint8_t *payload,
@@ -59,6 +66,9 @@ typedef void (*lwt_fec_deliver_fn)(void *ctx, const uint8_t *pkt, size_t len);
  * for packets of 1..max_pkt bytes (max_pkt <= LWT_FEC_MAX_PKT). */
 struct lwt_fec_enc *lwt_fec_enc_create(int k, int m, int max_m, size_t max_pkt, uint32_t flush_us);
 void lwt_fec_enc_destroy(struct lwt_fec_enc *e);
+/* Take group blocks from p from now on (the poller's shared pool); p must
+ * outlive the encoder. */
+void lwt_fec_enc_set_pool(struct lwt_fec_enc *e, struct lwt_fecpool *p);
 /* Parity for the groups that open from now on (adaptive FEC). */
 void lwt_fec_enc_set_parity(struct lwt_fec_enc *e, int m);
 int lwt_fec_enc_parity(const struct lwt_fec_enc *e);
@@ -82,6 +92,12 @@ struct lwt_fec_dec *lwt_fec_dec_create(int max_k, int max_m, size_t max_pkt, uin
 /* Groups a decoder of this shape tracks at once (LWT_FEC_MIN_SLOTS..LWT_FEC_SLOTS). */
 int lwt_fec_dec_slots(int max_k, int max_m, size_t max_pkt);
 void lwt_fec_dec_destroy(struct lwt_fec_dec *d);
+/* As lwt_fec_enc_set_pool (groups held in the old pool can no longer be rebuilt). */
+void lwt_fec_dec_set_pool(struct lwt_fec_dec *d, struct lwt_fecpool *p);
+/* Bytes of shards one group of this shape holds while incomplete. */
+size_t lwt_fec_dec_group_bytes(int max_k, int max_m, size_t max_pkt);
+/* Groups tracked now (0: nothing for lwt_fec_dec_expire to do). */
+int lwt_fec_dec_pending(const struct lwt_fec_dec *d);
 /* Feed one shard (hdr + payload). 0, or -EBADMSG for a malformed shard. */
 int lwt_fec_dec_input(struct lwt_fec_dec *d, const uint8_t *msg, size_t len, uint64_t now_ns,
 		      lwt_fec_deliver_fn deliver, void *ctx);

@@ -211,6 +211,7 @@ out_nomem:
 		    (d->cfg.multi_client ? d->cfg.max_clients : 1) + LWT_EMBRYONIC_SLOTS;
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d) || lwt_p2p_init(d) ||
+	    lwt_mesh_init(d) ||
 	    lwt_slotidx_init(&d->flow_idx, d->nslots) || lwt_slotidx_init(&d->tun_idx, d->nslots)) {
 		lwt_err("out of memory for %d slots", d->nslots);
 		goto out_q;
@@ -389,6 +390,7 @@ out_slots:
 	lwt_routes_free(d);
 	lwt_peers_free(d);
 	lwt_p2p_free(d);
+	lwt_mesh_free(d);
 out_q:
 	if (d->pin_root_fd >= 0)
 		close(d->pin_root_fd);

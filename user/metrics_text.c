@@ -237,6 +237,27 @@ static void pollers(FILE *f, const cJSON *arr)
 	}
 }
 
+/* The FEC pool: bytes against the bound, groups that gave way. */
+static void fec_pool(FILE *f, const cJSON *o)
+{
+	struct fam b = { "lwt_fec_pool_bytes", "gauge", "FEC pool: bytes of groups in flight (in_use), most ever (peak), free blocks kept (cached), the bound", false };
+	struct fam g = { "lwt_fec_pool_groups", "gauge", "FEC pool: groups holding a block", false };
+	struct fam c[] = {
+		{ "lwt_fec_pool_evictions_total", "counter", "FEC pool: incomplete groups that gave way to newer ones (pool short)", false },
+		{ "lwt_fec_pool_refused_total", "counter", "FEC pool: blocks refused (group kept without its shards, or sent without parity)", false },
+	};
+
+	if (!o)
+		return;
+	sample(f, &b, num(o, "in_use_bytes"), "kind", "in_use", NULL);
+	sample(f, &b, num(o, "peak_bytes"), "kind", "peak", NULL);
+	sample(f, &b, num(o, "cached_bytes"), "kind", "cached", NULL);
+	sample(f, &b, num(o, "bound_bytes"), "kind", "bound", NULL);
+	sample(f, &g, num(o, "groups"), NULL);
+	sample(f, &c[0], num(o, "evictions"), NULL);
+	sample(f, &c[1], num(o, "refused"), NULL);
+}
+
 static void xdp(FILE *f, const cJSON *x)
 {
 	const cJSON *it;
@@ -361,6 +382,26 @@ static void peer_all(FILE *f, const cJSON *peers, const char *path)
 	peer_fec(f, peers);
 }
 
+/* Client: the mesh relay's counters (mesh.c). */
+static void mesh(FILE *f, const cJSON *o)
+{
+	static const struct {
+		const char *k, *name, *help;
+	} c[] = {
+		{ "relayed", "lwt_mesh_relayed_packets_total", "Packets relayed between two peers the hub named" },
+		{ "relayed_bytes", "lwt_mesh_relayed_bytes_total", "Bytes of inner packets relayed between two peers" },
+		{ "relayed_in", "lwt_mesh_relayed_in_packets_total", "Packets from a peer that came through a relay" },
+		{ "refused", "lwt_mesh_refused_packets_total", "Packets over a direct path that no named relay covers" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct fam m = { c[i].name, "counter", c[i].help, false };
+
+		if (!isnan(num(o, c[i].k)))
+			sample(f, &m, num(o, c[i].k), NULL);
+	}
+}
+
 char *lwt_metrics_text(const cJSON *j)
 {
 	char *out = NULL;
@@ -373,9 +414,12 @@ char *lwt_metrics_text(const cJSON *j)
 	daemon_wide(f, j);
 	totals(f, cJSON_GetObjectItem(j, "totals"));
 	pollers(f, cJSON_GetObjectItem(j, "pollers"));
+	fec_pool(f, cJSON_GetObjectItem(j, "fec_pool"));
 	if ((x = cJSON_GetObjectItem(j, "xdp")))
 		xdp(f, x);
 	peer_all(f, cJSON_GetObjectItem(j, "peers"), str(j, "path"));
+	if ((x = cJSON_GetObjectItem(j, "mesh")))
+		mesh(f, x);
 	if (fclose(f)) {
 		free(out);
 		return NULL;

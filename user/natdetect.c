@@ -354,6 +354,7 @@ void lwt_natdet_start(struct lwt_daemon *d, const struct lwt_session_keys *keys,
 	n->seq = 0;
 	/* At the next tick, once the session is up. */
 	n->state = ST_PENDING;
+	lwt_nattcp_start(d->nat->tcp, keys, session_id);
 }
 
 /* An answer on the run's socket. */
@@ -474,7 +475,7 @@ static void det_tick(struct lwt_daemon *d, struct lwt_natdet *n, uint64_t now)
 	finish(d, n, NULL);
 }
 
-static void *det_json(const struct lwt_natdet *n)
+static void *det_json(const struct lwt_natdet *n, const struct lwt_nattcp *tcp)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -489,7 +490,7 @@ static void *det_json(const struct lwt_natdet *n)
 	cJSON_AddStringToObject(o, "note", n->have_verdict ? n->v.note : "");
 	cJSON_AddStringToObject(o, "error", n->why);
 	cJSON_AddNumberToObject(o, "hub_addresses", n->alt ? 2 : 1);
-	cJSON_AddStringToObject(o, "tcp", "not tested");
+	cJSON_AddItemToObject(o, "tcp", lwt_nattcp_json(tcp));
 	cJSON_AddNumberToObject(o, "runs", n->runs);
 	cJSON_AddNumberToObject(o, "probes_sent", n->sent);
 	cJSON_AddNumberToObject(o, "answers", n->answers);
@@ -541,6 +542,8 @@ int lwt_nat_create(struct lwt_daemon *d)
 			nat->det->p1 = d->cfg.nat_probe_port ? d->cfg.nat_probe_port :
 				       ntohs(d->cfg.remote.sin_port) + 1;
 			nat->det->p2 = nat->det->p1 + 1;
+			nat->tcp = lwt_nattcp_create(nat->det->p1);
+			r = nat->tcp ? 0 : -ENOMEM;
 		}
 	}
 	if (r)
@@ -558,6 +561,7 @@ void lwt_nat_destroy(struct lwt_daemon *d)
 		stop_run(d, nat->det);
 		free(nat->det);
 	}
+	lwt_nattcp_destroy(nat->tcp);
 	lwt_natprobe_destroy(nat->probe);
 	close(nat->epfd);
 	free(nat);
@@ -590,11 +594,24 @@ void lwt_nat_tick(struct lwt_daemon *d, uint64_t now)
 {
 	if (d->nat && d->nat->det)
 		det_tick(d, d->nat->det, now);
+	/* TCP after UDP: its SYNs to the hub's other port and address would
+	 * open a NAT that filters by destination whatever the transport, and
+	 * UDP's filtering test would see it open. */
+	if (d->nat && d->nat->tcp)
+		lwt_nattcp_tick(d, d->nat->tcp, now, d->nat->det &&
+				(d->nat->det->state == ST_DONE || d->nat->det->state == ST_FAILED));
+}
+
+void lwt_nat_tcp_msg(struct lwt_daemon *d, const uint8_t *buf, size_t len)
+{
+	if (d->cfg.mode == LWT_MODE_CLIENT && d->nat)
+		lwt_nattcp_answer(d->nat->tcp, buf, len);
 }
 
 void *lwt_nat_json(const struct lwt_daemon *d)
 {
 	if (!d->nat)
 		return NULL;
-	return d->nat->probe ? lwt_natprobe_json(d->nat->probe) : det_json(d->nat->det);
+	return d->nat->probe ? lwt_natprobe_json(d->nat->probe) :
+	       det_json(d->nat->det, d->nat->tcp);
 }

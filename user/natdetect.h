@@ -30,12 +30,14 @@
 struct lwt_daemon;
 struct lwt_natprobe;
 struct lwt_natdet;
+struct lwt_nattcp;
 
 /* What d->nat points to (NULL when enable_nat_detection is off). */
 struct lwt_nat {
 	int epfd;			/* the sockets below, for the control loop */
 	struct lwt_natprobe *probe;	/* server */
 	struct lwt_natdet *det;		/* client */
+	struct lwt_nattcp *tcp;		/* client: the mapping over TCP (nattcp.c) */
 };
 
 /* Both sides. create: server, open the probe sockets (before privileges
@@ -101,5 +103,20 @@ void lwt_nat_classify(const struct lwt_nat_tests *t, struct lwt_nat_verdict *v);
  * address, host order port); false before the first run ended. */
 bool lwt_natdet_result(const struct lwt_daemon *d, struct lwt_nat_verdict *v, uint32_t *pub_addr,
 		       uint16_t *pub_port);
+
+/* nattcp.c, client: the mapping test over TCP (SYNs carrying probes; the
+ * hub answers over the session). */
+struct lwt_nattcp *lwt_nattcp_create(uint16_t p1);
+void lwt_nattcp_destroy(struct lwt_nattcp *t);
+void lwt_nattcp_start(struct lwt_nattcp *t, const struct lwt_session_keys *keys,
+		      uint32_t session_id);
+/* udp_done: the UDP tests of this session are over (TCP runs after them). */
+void lwt_nattcp_tick(struct lwt_daemon *d, struct lwt_nattcp *t, uint64_t now, bool udp_done);
+void lwt_nattcp_answer(struct lwt_nattcp *t, const uint8_t *buf, size_t len);
+/* The last run found a mapping that depends on the destination. */
+bool lwt_nattcp_symmetric(const struct lwt_nattcp *t);
+void *lwt_nattcp_json(const struct lwt_nattcp *t);
+/* A LWT_MSG_NAT_TCP record's body, from the hub session (client). */
+void lwt_nat_tcp_msg(struct lwt_daemon *d, const uint8_t *buf, size_t len);
 
 #endif

@@ -27,10 +27,13 @@ enum lwt_natmsg_type {
 /* Request flags (RFC 5780 CHANGE-REQUEST); an answer echoes them. */
 #define LWT_NAT_CHANGE_PORT 0x01	/* answer from the other probe port */
 #define LWT_NAT_CHANGE_ADDR 0x02	/* answer from the other address (nat_probe_addr) */
+/* The probe is the payload of a TCP SYN (the NAT's TCP mapping); the answer
+ * comes over the hub session (LWT_MSG_NAT_TCP), never on the wire. */
+#define LWT_NAT_OVER_TCP 0x04
 /* Answer flags: where the answer was sent from. */
 #define LWT_NAT_FROM_OTHER_PORT 0x10
 #define LWT_NAT_FROM_OTHER_ADDR 0x20
-#define LWT_NAT_REQ_FLAGS (LWT_NAT_CHANGE_PORT | LWT_NAT_CHANGE_ADDR)
+#define LWT_NAT_REQ_FLAGS (LWT_NAT_CHANGE_PORT | LWT_NAT_CHANGE_ADDR | LWT_NAT_OVER_TCP)
 #define LWT_NAT_ANS_FLAGS (LWT_NAT_REQ_FLAGS | LWT_NAT_FROM_OTHER_PORT | LWT_NAT_FROM_OTHER_ADDR)
 
 /* One probe or answer: the whole UDP payload. */

@@ -13,7 +13,13 @@
  * needs a valid MAC, a new seq (replay window per session), and budget:
  * per session LWT_NP_BURST answers then one per LWT_NP_EVERY_MS, at most
  * LWT_NP_GLOBAL_PER_S answers a second in all. An answer is exactly as
- * long as the request (struct lwt_natmsg both): no amplification. */
+ * long as the request (struct lwt_natmsg both): no amplification.
+ *
+ * Over TCP (the mapping test, nattcp.c): a raw socket sees the SYNs to P1
+ * and P2 (a socket filter lets nothing else up); one whose payload is a
+ * request with LWT_NAT_OVER_TCP passes the same checks and budget and is
+ * answered over the session it names (LWT_MSG_NAT_TCP), never on the wire:
+ * a forged SYN from a spoofed source makes the hub send nothing to it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +28,12 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
 #include "daemon.h"
+#include "faketcp.h"
 #include "log.h"
 #include "natdetect.h"
 #include "natmsg.h"
@@ -40,11 +48,13 @@ struct np_sess {
 	uint32_t gen;			/* the slot's gen when registered */
 	uint8_t key[LWT_KEY_LEN];
 	struct lwt_natmsg_window win;
+	struct lwt_natmsg_window win_tcp;	/* TCP probes count on their own */
 	uint64_t tat_ms;		/* answer budget (GCRA) */
 };
 
 struct lwt_natprobe {
 	int fd[4];
+	int tcp_fd;			/* raw TCP: SYNs to P1 and P2 */
 	uint32_t a1, a2;		/* network order; a1 may be 0 (any) */
 	uint16_t port[2];		/* host order: P1, P2 */
 	int nslots;
@@ -53,6 +63,7 @@ struct lwt_natprobe {
 	uint32_t hmask;
 	uint64_t sec, sec_answers;	/* the global budget's second */
 	uint64_t rx, answered, malformed, unauth, replayed, limited, no_alt, tx_errors;
+	uint64_t tcp_rx, tcp_answered;
 };
 
 static uint32_t hslot(const struct lwt_natprobe *p, uint32_t sid)
@@ -225,6 +236,74 @@ static void take(struct lwt_daemon *d, struct lwt_natprobe *p, int fi, const uin
 	send_from(p, side << 1 | port, side ? p->a2 : (p->a1 ? p->a1 : dst), ans, from);
 }
 
+/* A SYN to a probe port, as the raw socket got it (IP header first). */
+static void take_tcp(struct lwt_daemon *d, struct lwt_natprobe *p, const uint8_t *pkt, size_t len,
+		     uint64_t now_ms)
+{
+	struct lwt_natmsg_info in, out;
+	uint8_t ans[LWT_NATMSG_LEN];
+	struct lwt_tcp_seg g;
+	struct np_sess *e;
+	uint16_t dport;
+	int slot;
+
+	p->tcp_rx++;
+	if (lwt_tcp_parse(pkt, len, true, &g) || g.flags != LWT_TCP_SYN ||
+	    lwt_natmsg_parse(g.payload, g.payload_len, &in) || in.type != LWT_NATMSG_REQUEST ||
+	    in.flags != LWT_NAT_OVER_TCP) {
+		p->malformed++;
+		return;
+	}
+	dport = ntohs(g.dport);
+	if ((dport != p->port[0] && dport != p->port[1]) ||
+	    (p->a1 && g.daddr != p->a1 && !(p->a2 && g.daddr == p->a2 && dport == p->port[0]))) {
+		p->malformed++;
+		return;
+	}
+	slot = hash_find(p, in.session_id);
+	e = slot >= 0 ? &p->sess[slot] : NULL;
+	if (!e || !sess_live(d, e, slot) || d->slots[slot].c.phase != LWT_PH_UP ||
+	    lwt_natmsg_verify(e->key, g.payload, g.payload_len)) {
+		p->unauth++;
+		lwt_log_rl(LWT_LOG_DEBUG, "NAT probe: unauthenticated TCP probe from %s:%u",
+			   inet_ntoa((struct in_addr){ g.saddr }), ntohs(g.sport));
+		return;
+	}
+	if (!lwt_natmsg_window_check(&e->win_tcp, in.seq)) {
+		p->replayed++;
+		return;
+	}
+	if (!budget(p, e, now_ms)) {
+		p->limited++;
+		return;
+	}
+	out = (struct lwt_natmsg_info){
+		.type = LWT_NATMSG_ANSWER, .session_id = in.session_id, .seq = in.seq,
+		.flags = LWT_NAT_OVER_TCP, .mapped_addr = g.saddr, .mapped_port = ntohs(g.sport),
+		.other_port = dport == p->port[0] ? p->port[1] : p->port[0], .other_addr = p->a2,
+	};
+	if (lwt_natmsg_build(e->key, &out, ans))
+		return;
+	if (lwt_send_msg(d, slot, LWT_MSG_NAT_TCP, ans, sizeof(ans)))
+		p->tx_errors++;
+	else
+		p->tcp_answered++;
+}
+
+static void handle_tcp(struct lwt_daemon *d, struct lwt_natprobe *p, uint64_t now_ms)
+{
+	uint8_t pkt[LWT_IP_HDR_LEN + 60 + LWT_NATMSG_LEN + 1];
+
+	/* One batch per wakeup, as for UDP. */
+	for (int i = 0; i < LWT_NP_BATCH; i++) {
+		ssize_t r = recv(p->tcp_fd, pkt, sizeof(pkt), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (r < 0)
+			break;
+		take_tcp(d, p, pkt, (size_t)r > sizeof(pkt) ? sizeof(pkt) : (size_t)r, now_ms);
+	}
+}
+
 void lwt_natprobe_handle(struct lwt_daemon *d, struct lwt_natprobe *p)
 {
 	uint8_t bufs[LWT_NP_BATCH][LWT_NATMSG_LEN + 1];
@@ -266,6 +345,42 @@ void lwt_natprobe_handle(struct lwt_daemon *d, struct lwt_natprobe *p)
 			take(d, p, fi, bufs[i], mm[i].msg_len, &from[i], dst, now_ms);
 		}
 	}
+	if (p->tcp_fd >= 0)
+		handle_tcp(d, p, now_ms);
+}
+
+/* A raw TCP socket that the kernel hands only SYNs (no ACK) to P1 or P2:
+ * the data flows of a raw-socket data path never come up to it. */
+static int open_tcp(const struct lwt_natprobe *p, int epfd, int *out)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),			/* fragment? */
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 8, 0),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),			/* x = IP header length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),			/* destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->port[0], 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, p->port[1], 0, 4),
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),			/* flags */
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),	/* SYN without ACK */
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP), e;
+
+	if (fd < 0)
+		return -errno;
+	ev.data.fd = fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	*out = fd;
+	return 0;
 }
 
 static int open_udp(uint32_t addr, uint16_t port, int epfd, int *out)
@@ -311,6 +426,7 @@ int lwt_natprobe_create(struct lwt_daemon *d, int epfd, struct lwt_natprobe **ou
 		return -ENOMEM;
 	for (i = 0; i < 4; i++)
 		p->fd[i] = -1;
+	p->tcp_fd = -1;
 	p->a1 = c->local.sin_addr.s_addr;
 	p->a2 = c->nat_probe.sin_addr.s_addr;
 	p->port[0] = c->nat_probe_port ? c->nat_probe_port : ntohs(c->local.sin_port) + 1;
@@ -336,6 +452,9 @@ int lwt_natprobe_create(struct lwt_daemon *d, int epfd, struct lwt_natprobe **ou
 			goto fail;
 		}
 	}
+	r = open_tcp(p, epfd, &p->tcp_fd);
+	if (r)
+		lwt_warn("NAT detection: no TCP probes (raw socket: %s); UDP only", strerror(-r));
 	inet_ntop(AF_INET, &p->a1, a, sizeof(a));
 	if (p->a2) {
 		char b[INET_ADDRSTRLEN];
@@ -363,6 +482,8 @@ void lwt_natprobe_destroy(struct lwt_natprobe *p)
 	for (i = 0; i < 4; i++)
 		if (p->fd[i] >= 0)
 			close(p->fd[i]);
+	if (p->tcp_fd >= 0)
+		close(p->tcp_fd);
 	if (p->sess) {
 		OPENSSL_cleanse(p->sess, (size_t)p->nslots * sizeof(*p->sess));
 		free(p->sess);
@@ -391,5 +512,7 @@ void *lwt_natprobe_json(const struct lwt_natprobe *p)
 	cJSON_AddNumberToObject(o, "rate_limited", (double)p->limited);
 	cJSON_AddNumberToObject(o, "no_other_addr", (double)p->no_alt);
 	cJSON_AddNumberToObject(o, "tx_errors", (double)p->tx_errors);
+	cJSON_AddNumberToObject(o, "tcp_rx", (double)p->tcp_rx);
+	cJSON_AddNumberToObject(o, "tcp_answered", (double)p->tcp_answered);
 	return o;
 }

@@ -125,6 +125,7 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 		d->p2p->reqs_refused++;
 		return;
 	}
+	lwt_mesh_want(d, i, j);
 	/* Fake TCP ruled out: UDP where both take it and the birthday can
 	 * work (p2p_udp.c). */
 	if ((ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||

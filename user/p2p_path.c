@@ -115,7 +115,7 @@ const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip)
 		if (e->tun_ip == ip && e->state == P_UP && lwt_slot_confirmed(&d->slots[i + 1]))
 			return e->cand[e->cand_i].path;
 	}
-	return "relay-hub";
+	return lwt_mesh_path(d, ip, NULL);
 }
 
 void *lwt_p2p_json(const struct lwt_daemon *d)
@@ -158,6 +158,13 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 		x = cJSON_CreateObject();
 		cJSON_AddStringToObject(x, "tunnel_ip", p2p_ip_s(e->tun_ip, a));
 		cJSON_AddStringToObject(x, "path", lwt_p2p_path(d, e->tun_ip));
+		if (!strcmp(lwt_p2p_path(d, e->tun_ip), "relay-peer")) {
+			uint32_t via = 0;
+
+			lwt_mesh_path(d, e->tun_ip, &via);
+			cJSON_AddStringToObject(x, "via", p2p_ip_s(via, a));
+			cJSON_AddNumberToObject(x, "rtt_us", lwt_mesh_rtt_us(d, e->tun_ip));
+		}
 		cJSON_AddStringToObject(x, "state", state_str[e->state]);
 		if (e->ncand) {
 			snprintf(ep, sizeof(ep), "%s:%u", p2p_ip_s(e->cand[e->cand_i].addr, a),

@@ -22,8 +22,9 @@ int lwt_peers_init(struct lwt_daemon *d)
 {
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		d->peer_changes = calloc(MAX_CHANGES, sizeof(*d->peer_changes));
+		d->peers_owed = calloc(d->nslots, sizeof(*d->peers_owed));
 		d->peers_last_ns = lwt_now_ns();
-		return d->peer_changes ? 0 : -ENOMEM;
+		return d->peer_changes && d->peers_owed ? 0 : -ENOMEM;
 	}
 	d->known_peers = calloc(MAX_KNOWN, sizeof(*d->known_peers));
 	d->known_stage = calloc(MAX_KNOWN, sizeof(*d->known_stage));
@@ -33,6 +34,7 @@ int lwt_peers_init(struct lwt_daemon *d)
 void lwt_peers_free(struct lwt_daemon *d)
 {
 	free(d->peer_changes);
+	free(d->peers_owed);
 	free(d->known_peers);
 	free(d->known_stage);
 }
@@ -68,44 +70,92 @@ static int send_entries(struct lwt_daemon *d, int slot, const struct lwt_peer_en
 	return 0;
 }
 
-static int send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *tmp)
+/* Every client up, and the slot of each (of[]): built once for all the
+ * full lists one flush sends. Returns the count. */
+static int list_all(struct lwt_daemon *d, struct lwt_peer_entry *all, int *of)
 {
 	int j, n = 0;
 
 	for (j = 0; j < d->nslots; j++)
-		if (j != slot && d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip)
-			tmp[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip, .op = LWT_PEER_UP };
-	return send_entries(d, slot, tmp, n, LWT_PEERS_F_FULL);
+		if (d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip) {
+			of[n] = j;
+			all[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip,
+							    .op = LWT_PEER_UP };
+		}
+	return n;
 }
 
-/* Send the full lists owed; what does not fit now goes at a later tick. */
+/* The full list for slot: all but its own entry (moved to the end for the
+ * send, then back). */
+static int send_full(struct lwt_daemon *d, int slot, struct lwt_peer_entry *all, int *of, int n)
+{
+	struct lwt_peer_entry t;
+	int k, r, o;
+
+	for (k = 0; k < n && of[k] != slot; k++)
+		;
+	if (k == n)
+		return send_entries(d, slot, all, n, LWT_PEERS_F_FULL);
+	t = all[k], all[k] = all[n - 1], all[n - 1] = t;
+	o = of[k], of[k] = of[n - 1], of[n - 1] = o;
+	r = send_entries(d, slot, all, n - 1, LWT_PEERS_F_FULL);
+	t = all[k], all[k] = all[n - 1], all[n - 1] = t;
+	o = of[k], of[k] = of[n - 1], of[n - 1] = o;
+	return r;
+}
+
+/* Slot i is owed the full list: c.peers_full, and into the queue of those
+ * owed (each slot at most once: the flag says it is there). */
+static void owe(struct lwt_daemon *d, int i)
+{
+	if (d->slots[i].c.peers_full)
+		return;
+	d->slots[i].c.peers_full = true;
+	d->peers_owed[(d->peers_owed_head + d->npeers_owed++) % d->nslots] = i;
+}
+
+static void owed_pop(struct lwt_daemon *d)
+{
+	d->peers_owed_head = (d->peers_owed_head + 1) % d->nslots;
+	d->npeers_owed--;
+}
+
+/* Send the full lists owed; what does not fit now goes at a later tick.
+ * Walks the slots owed, not all of them (it runs at every join, and every
+ * 20 ms while the data thread's queue is full). */
 static void flush_full(struct lwt_daemon *d, uint64_t now)
 {
-	struct lwt_peer_entry *tmp = NULL;
-	int i;
+	struct lwt_peer_entry *all = NULL;
+	int n = d->npeers_owed, nall = 0, *of = NULL;
 
-	for (i = 0; i < d->nslots; i++) {
+	while (n-- > 0) {
+		int i = d->peers_owed[d->peers_owed_head];
 		struct lwt_slot *s = &d->slots[i];
 
-		if (!s->c.peers_full)
-			continue;
-		if (s->c.phase != LWT_PH_UP) {
-			s->c.peers_full = false;
-			continue;
-		}
-		if (!lwt_slot_confirmed(s)) {
+		if (s->c.phase == LWT_PH_UP && !lwt_slot_confirmed(s)) {
+			/* Not yet: to the back of the queue. */
+			owed_pop(d);
+			d->peers_owed[(d->peers_owed_head + d->npeers_owed++) % d->nslots] = i;
 			d->peers_retry_ns = now + 20000000ull;
 			continue;
 		}
-		if (!tmp)
-			tmp = malloc((d->nslots + 1) * sizeof(*tmp));
-		if (!tmp || send_full(d, i, tmp)) {
-			d->peers_retry_ns = now + 20000000ull;
-			break;
+		if (s->c.phase == LWT_PH_UP) {
+			if (!all) {
+				all = malloc((d->nslots + 1) * sizeof(*all));
+				of = malloc((d->nslots + 1) * sizeof(*of));
+				if (all && of)
+					nall = list_all(d, all, of);
+			}
+			if (!all || !of || send_full(d, i, all, of, nall)) {
+				d->peers_retry_ns = now + 20000000ull;
+				break;
+			}
 		}
+		owed_pop(d);
 		s->c.peers_full = false;
 	}
-	free(tmp);
+	free(all);
+	free(of);
 }
 
 static void broadcast(struct lwt_daemon *d, uint64_t now)
@@ -123,19 +173,15 @@ static void broadcast(struct lwt_daemon *d, uint64_t now)
 
 		if (s->c.phase != LWT_PH_UP || s->c.peers_full)
 			continue;
-		if (!lwt_slot_confirmed(s)) {
-			s->c.peers_full = true;
-			continue;
-		}
-		if (!incr || !tmp) {
-			s->c.peers_full = true;
+		if (!lwt_slot_confirmed(s) || !incr || !tmp) {
+			owe(d, i);
 			continue;
 		}
 		for (j = 0, n = 0; j < d->npeer_changes; j++)
 			if (d->peer_changes[j].tun_ip != s->c.tun_ip)
 				tmp[n++] = d->peer_changes[j];
 		if (send_entries(d, i, tmp, n, 0))
-			s->c.peers_full = true;	/* cut short: the whole list instead */
+			owe(d, i);	/* cut short: the whole list instead */
 	}
 	free(tmp);
 	d->npeer_changes = 0;
@@ -149,7 +195,7 @@ void lwt_peers_changed(struct lwt_daemon *d, int slot, uint32_t tun_ip, bool up)
 	if (d->cfg.mode != LWT_MODE_SERVER || !d->peer_changes)
 		return;
 	if (up)
-		d->slots[slot].c.peers_full = true;
+		owe(d, slot);
 	if (d->npeer_changes < MAX_CHANGES)
 		d->peer_changes[d->npeer_changes++] = (struct lwt_peer_entry){
 			.tun_ip = tun_ip, .op = up ? LWT_PEER_UP : LWT_PEER_GONE };
@@ -187,7 +233,7 @@ void lwt_peers_tick(struct lwt_daemon *d, uint64_t now)
 	resync_ns = now + (uint64_t)d->cfg.route_advert_interval * 1000000000ull;
 	for (i = 0; i < d->nslots; i++)
 		if (d->slots[i].c.phase == LWT_PH_UP)
-			d->slots[i].c.peers_full = true;
+			owe(d, i);
 	flush_full(d, now);
 }
 

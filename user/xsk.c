@@ -15,16 +15,14 @@
  * table has no entry, the packet goes through an IPPROTO_RAW socket, so the
  * kernel routes it and resolves the neighbour itself (ARP).
  *
- * Flows: the server's listen port is in `config`; the XDP program drops
+ * Flows (xsk_flows.c, with the link headers; the program and its pins:
+ * xsk_prog.c): the server's listen port is in `config`; the XDP program drops
  * non-SYN segments to it from flows it does not know. The daemon does not
  * manage `flows` itself, so we learn them from what we send: a segment we
  * send to a peer (our SYN-ACK first) opens its flow in `flows`; a RST or FIN
  * we send closes it; a learned flow silent for too long ages out. The
  * client's flow from the filter is added as a static entry. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +33,6 @@
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
-#include <linux/magic.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -43,10 +40,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
@@ -57,326 +51,7 @@
 #include "lwt/xdp.h"
 #include "lwt_xdp.skel.h"
 
-#define XSK_FRAMES	2048	/* UMEM frames per queue, most: half RX, half TX */
-#define XSK_MIN_FRAMES	512
-#define XSK_FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
-#define XSK_TX_FRAMES	(XSK_FRAMES / 2)	/* the most a queue has */
-#define ETH_HLEN_	14
-#define L2_MAX		(ETH_HLEN_ + 2 * 4)	/* Ethernet and two VLAN tags */
-#define PEERS		1024	/* next-hop cache slots, direct mapped */
-#define LEARN_SLOTS	1024	/* learned-flow cache slots, direct mapped */
-#define NSEC		1000000000ull
-#define NEIGH_RETRY_NS	(NSEC / 10)	/* next hop unknown: ask again */
-#define L2_REFRESH_NS	(2 * NSEC)	/* next hop known: check it is still */
-#define AGE_EVERY_NS	(10 * NSEC)
-#define LEARN_IDLE_NS	(300 * NSEC)	/* silent learned flow */
-#define EMBRYO_IDLE_NS	(30 * NSEC)	/* learned flow that never answered */
-#define BPFFS		"/sys/fs/bpf"
-
-/* Multi-buffer AF_XDP (Linux 6.6): a frame larger than a UMEM frame (a
- * GRO-merged segment in generic mode) arrives as a chain of descriptors. */
-#ifndef XDP_USE_SG
-#define XDP_USE_SG	(1 << 4)
-#endif
-#ifndef XDP_PKT_CONTD
-#define XDP_PKT_CONTD	(1 << 0)
-#endif
-#define BIG_FRAME	(LWT_DP_RXBUF + L2_MAX)
-
-struct xq {
-	struct xsk_socket *xsk;
-	struct xsk_umem *umem;
-	struct xsk_ring_prod fq, tx;
-	struct xsk_ring_cons cq, rx;
-	void *area;
-	uint64_t tx_free[XSK_TX_FRAMES];
-	uint32_t ntx_free;
-	uint32_t nrx, ntx;	/* frames for RX and for TX (UMEM sized from the config) */
-	int fd;
-	int kick_always;	/* bound without need_wakeup */
-	uint8_t *big;		/* bound with XDP_USE_SG: a chain joined here */
-	uint32_t big_len;	/* ... so far (0: no chain open) */
-	bool big_bad;		/* ... longer than big: dropped at its end */
-};
-
-/* The link header to send to one IPv4 address with, from the neighbour
- * table. */
-struct l2peer {
-	uint32_t ip;		/* network order; 0 = empty slot */
-	uint8_t hlen;		/* 0 = unresolved */
-	uint8_t hdr[ETH_HLEN_];	/* ends with ethertype IPv4 */
-	uint64_t retry_ns;	/* next neighbour-table look-up */
-};
-
-/* An RX frame lent to the caller until the next rx_batch. */
-struct lent {
-	uint32_t q;
-	uint64_t addr;
-};
-
-/* What one poller thread uses: its RX queues (q % shards == its index),
- * the queue it sends on, and caches no other thread touches. */
-struct xshard {
-	int epfd;		/* its RX sockets */
-	int txq;
-	int rx_next;
-	struct lent lent[LWT_DP_BATCH];
-	int nlent;
-	struct lwt_xdp_flow_key learned[LEARN_SLOTS];	/* known to be in flows */
-	uint64_t learned_ns[LEARN_SLOTS];		/* ... as of then */
-	struct l2peer peers[PEERS];
-};
-
-struct xskdp {
-	struct lwt_dp dp;
-	struct lwt_xdp_bpf *skel;
-	char ifname[IF_NAMESIZE];
-	int ifindex;
-	uint32_t xdp_flags;	/* the mode we attached in; 0 = not attached */
-	uint32_t frames;	/* UMEM frames per queue */
-	uint8_t mac[6];
-	int nq, nshards;
-	struct xq *q;
-	struct xshard *sh;
-	int raw_fd;
-	struct lwt_dp_filter filter;
-	int static_flow;	/* the filter's client flow is in flows */
-	struct lwt_xdp_flow_key static_key;
-	uint64_t next_age_ns;	/* shard 0 ages the flows map */
-	char pin_dir[PATH_MAX];	/* "" = not pinned */
-};
-
-#define X(dp) ((struct xskdp *)(dp))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
-}
-
-/* Packet fields sit at any alignment. */
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t hash32(uint32_t v)
-{
-	v ^= v >> 16;
-	v *= 0x7feb352d;
-	v ^= v >> 15;
-	v *= 0x846ca68b;
-	return v ^ (v >> 16);
-}
-
-static uint32_t key_hash(const struct lwt_xdp_flow_key *k)
-{
-	return hash32(k->raddr.w[3] ^ hash32(k->laddr.w[3]) ^
-		      ((uint32_t)k->rport << 16 | k->lport));
-}
-
-/* --- flows ------------------------------------------------------------- */
-
-static int flow_key_of(const uint8_t *ip, uint32_t len, struct lwt_xdp_flow_key *k,
-		       uint8_t *tcp_flags)
-{
-	uint32_t ihl;
-
-	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IPPROTO_TCP)
-		return -1;
-	ihl = (ip[0] & 0x0f) * 4u;
-	if (ihl < 20 || len < ihl + 20)
-		return -1;
-	memset(k, 0, sizeof(*k));
-	lwt_xdp_addr_v4(&k->raddr, ld32(ip + 16));
-	lwt_xdp_addr_v4(&k->laddr, ld32(ip + 12));
-	memcpy(&k->rport, ip + ihl + 2, 2);
-	memcpy(&k->lport, ip + ihl, 2);
-	*tcp_flags = ip[ihl + 13];
-	return 0;
-}
-
-static int flow_add(struct xskdp *x, const struct lwt_xdp_flow_key *k, uint32_t flags)
-{
-	struct lwt_xdp_flow v = { .last_ns = now_ns(), .flags = flags };
-
-	if (bpf_map__update_elem(x->skel->maps.flows, k, sizeof(*k), &v, sizeof(v),
-				 BPF_NOEXIST) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static void flow_forget(struct xshard *h, const struct lwt_xdp_flow_key *k)
-{
-	struct lwt_xdp_flow_key *slot = &h->learned[key_hash(k) % LEARN_SLOTS];
-
-	if (!memcmp(slot, k, sizeof(*k)))
-		memset(slot, 0, sizeof(*slot));
-}
-
-/* Our segment to a peer opens (or, RST/FIN, closes) its learned flow. A
- * shard trusts its cache for AGE_EVERY_NS: another shard's ageing may have
- * removed the flow since, and adding it again is one cheap syscall. */
-static void flow_learn(struct xskdp *x, struct xshard *h, const uint8_t *ip, uint32_t len,
-		       uint64_t now)
-{
-	struct lwt_xdp_flow_key k, *slot;
-	struct lwt_xdp_flow v;
-	uint32_t i;
-	uint8_t fl;
-	int err;
-
-	if (flow_key_of(ip, len, &k, &fl))
-		return;
-	i = key_hash(&k) % LEARN_SLOTS;
-	slot = &h->learned[i];
-	if (fl & 0x05) {	/* RST, FIN */
-		if (!bpf_map__lookup_elem(x->skel->maps.flows, &k, sizeof(k), &v, sizeof(v), 0) &&
-		    (v.flags & LWT_XDP_FL_LEARNED))
-			bpf_map__delete_elem(x->skel->maps.flows, &k, sizeof(k), 0);
-		flow_forget(h, &k);
-		return;
-	}
-	if (!memcmp(slot, &k, sizeof(k)) && now - h->learned_ns[i] < AGE_EVERY_NS)
-		return;
-	err = flow_add(x, &k, LWT_XDP_FL_LEARNED);
-	if (err) {
-		lwt_log_rl(LWT_LOG_WARN, "xsk: couldn't add a flow to '%s': %s", LWT_XDP_MAP_FLOWS,
-			   strerror(-err));
-		return;
-	}
-	*slot = k;
-	h->learned_ns[i] = now;
-}
-
-/* Drop learned flows that fell silent. Keys are fetched before deleting so
- * the walk never restarts. */
-static void flows_age(struct xskdp *x, uint64_t now)
-{
-	struct bpf_map *m = x->skel->maps.flows;
-	struct lwt_xdp_flow_key k, next;
-	struct lwt_xdp_flow v;
-	int more;
-
-	if (now < x->next_age_ns)
-		return;
-	x->next_age_ns = now + AGE_EVERY_NS;
-	more = !bpf_map__get_next_key(m, NULL, &next, sizeof(next));
-	while (more) {
-		k = next;
-		more = !bpf_map__get_next_key(m, &k, &next, sizeof(next));
-		if (bpf_map__lookup_elem(m, &k, sizeof(k), &v, sizeof(v), 0) ||
-		    !(v.flags & LWT_XDP_FL_LEARNED) || v.last_ns > now)
-			continue;
-		if (now - v.last_ns > (v.packets ? LEARN_IDLE_NS : EMBRYO_IDLE_NS)) {
-			bpf_map__delete_elem(m, &k, sizeof(k), 0);
-			flow_forget(&x->sh[0], &k);
-		}
-	}
-}
-
-static int config_write(struct xskdp *x, const struct lwt_dp_filter *f)
-{
-	struct lwt_xdp_config c = { 0 };
-	uint32_t zero = 0;
-
-	if (f->server || f->p2p) {
-		c.laddr = f->laddr;
-		c.lport = f->lport;
-	}
-	c.owner_pid = getpid();
-	if (bpf_map__update_elem(x->skel->maps.config, &zero, sizeof(zero), &c, sizeof(c), 0))
-		return -errno;
-	return 0;
-}
-
-/* The client's one flow, known before a byte is sent. */
-static int filter_apply(struct xskdp *x, const struct lwt_dp_filter *f)
-{
-	struct lwt_xdp_flow_key k = { .rport = f->rport, .lport = f->lport };
-	int err = config_write(x, f);
-
-	if (err)
-		return err;
-	if (x->static_flow) {
-		bpf_map__delete_elem(x->skel->maps.flows, &x->static_key, sizeof(k), 0);
-		x->static_flow = 0;
-	}
-	x->filter = *f;
-	x->filter.flows = NULL;
-	x->filter.nflows = 0;
-	/* Sessions that exist before we attach: known before the program is. */
-	for (int i = 0; f->server && i < f->nflows; i++) {
-		struct lwt_xdp_flow_key fk = { .rport = f->flows[i].rport, .lport = f->flows[i].lport };
-
-		lwt_xdp_addr_v4(&fk.raddr, f->flows[i].raddr);
-		lwt_xdp_addr_v4(&fk.laddr, f->flows[i].laddr);
-		flow_add(x, &fk, LWT_XDP_FL_LEARNED);
-	}
-	/* A client without a local port yet has no flow; no laddr, no key. */
-	if (f->server || !f->lport || !f->laddr || !f->raddr)
-		return 0;
-	lwt_xdp_addr_v4(&k.raddr, f->raddr);
-	lwt_xdp_addr_v4(&k.laddr, f->laddr);
-	err = flow_add(x, &k, 0);
-	if (err)
-		return err;
-	x->static_key = k;
-	x->static_flow = 1;
-	return 0;
-}
-
-static int xsk_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
-{
-	int err = filter_apply(X(dp), f);
-
-	if (err)
-		lwt_err("xsk: couldn't update the XDP flow filter: %s", strerror(-err));
-	return err;
-}
-
-/* --- link headers ------------------------------------------------------- */
-
-/* The neighbour table's entry for ip's next hop, if the route to ip leaves
- * through our interface; else (no route, another interface, no entry yet)
- * unresolved, and the kernel's own path sends and resolves. */
-static void l2_resolve(struct xskdp *x, struct l2peer *p)
-{
-	uint8_t mac[6];
-	uint32_t src, gw;
-	int ifindex;
-
-	if (lwt_nl_route_get(p->ip, &ifindex, &src, &gw) || ifindex != x->ifindex ||
-	    lwt_nl_neigh_get(ifindex, gw ? gw : p->ip, mac)) {
-		p->hlen = 0;
-		return;
-	}
-	memcpy(p->hdr, mac, 6);
-	memcpy(p->hdr + 6, x->mac, 6);
-	p->hdr[12] = 0x08;
-	p->hdr[13] = 0x00;
-	p->hlen = ETH_HLEN_;
-}
-
-static const struct l2peer *l2_for(struct xskdp *x, struct xshard *h, uint32_t ip, uint64_t now)
-{
-	struct l2peer *p = &h->peers[hash32(ip) % PEERS];
-
-	if (p->ip != ip) {
-		memset(p, 0, sizeof(*p));
-		p->ip = ip;
-	}
-	if (now >= p->retry_ns) {
-		l2_resolve(x, p);
-		p->retry_ns = now + (p->hlen ? L2_REFRESH_NS : NEIGH_RETRY_NS);
-	}
-	return p->hlen ? p : NULL;
-}
+#include "xsk_int.h"
 
 /* --- receive ------------------------------------------------------------ */
 
@@ -506,7 +181,7 @@ static int xsk_rx_batch(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, i
 	}
 	h->rx_next = (h->rx_next + 1) % mine;
 	if (shard == 0)
-		flows_age(x, now_ns());
+		xflows_age(x, now_ns());
 	return got;
 }
 
@@ -620,7 +295,7 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 	q = &x->q[h->txq];
 	tx_reclaim(q);
 	if (shard == 0)
-		flows_age(x, now);
+		xflows_age(x, now);
 	for (i = 0; i < n; i++) {
 		const struct lwt_dp_pkt *p = &pkts[i];
 		const struct l2peer *l2;
@@ -631,8 +306,8 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 			continue;
 		}
 		if (!p->no_learn)
-			flow_learn(x, h, p->data, p->len, now);
-		l2 = l2_for(x, h, ld32(p->data + 16), now);
+			xflow_learn(x, h, p->data, p->len, now);
+		l2 = xl2_for(x, h, ld32(p->data + 16), now);
 		if (!l2) {
 			r = tx_raw(x, p);
 			if (r) {
@@ -810,274 +485,6 @@ static void queue_close(struct xq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static int prog_name_of(uint32_t id, char *name, size_t len)
-{
-	struct bpf_prog_info info;
-	uint32_t il = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &il))
-		err = -errno;
-	else
-		snprintf(name, len, "%s", info.name);
-	close(fd);
-	return err;
-}
-
-/* An lwt program whose owner (config.owner_pid) is gone: a killed run's,
- * whose pins went with its mount namespace (ip netns exec). */
-static bool owner_dead(uint32_t prog_id)
-{
-	struct bpf_prog_info info;
-	struct bpf_map_info mi;
-	struct lwt_xdp_config c;
-	uint32_t maps[8], il = sizeof(info), ml, i, zero = 0;
-	bool dead = false;
-	int fd = bpf_prog_get_fd_by_id(prog_id), mfd;
-
-	if (fd < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 8;
-	info.map_ids = (uintptr_t)maps;
-	if (bpf_obj_get_info_by_fd(fd, &info, &il) || strcmp(info.name, "lwt_xdp")) {
-		close(fd);
-		return false;
-	}
-	for (i = 0; i < info.nr_map_ids && i < 8; i++) {
-		mfd = bpf_map_get_fd_by_id(maps[i]);
-		if (mfd < 0)
-			continue;
-		ml = sizeof(mi);
-		memset(&mi, 0, sizeof(mi));
-		if (!bpf_obj_get_info_by_fd(mfd, &mi, &ml) && !strcmp(mi.name, LWT_XDP_MAP_CONFIG) &&
-		    mi.value_size == sizeof(c) && !bpf_map_lookup_elem(mfd, &zero, &c))
-			dead = c.owner_pid && kill((pid_t)c.owner_pid, 0) < 0 && errno == ESRCH;
-		close(mfd);
-	}
-	close(fd);
-	return dead;
-}
-
-/* The program a previous run of this instance pinned, if any: fd and id. */
-static int pinned_prog(const char *pin_dir, uint32_t *id)
-{
-	char path[PATH_MAX];
-	struct bpf_prog_info info;
-	uint32_t il = sizeof(info);
-	int fd;
-
-	*id = 0;
-	if (!pin_dir || snprintf(path, sizeof(path), "%s/%s/%s", pin_dir, LWT_XDP_PIN_SUBDIR,
-				 LWT_XDP_PROG_NAME) >= (int)sizeof(path))
-		return -1;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -1;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &il)) {
-		close(fd);
-		return -1;
-	}
-	*id = info.id;
-	return fd;
-}
-
-/* Native and generic XDP exclude each other, so any program on the link
- * stops us. The one a killed run of this instance left (pinned under our
- * pin_dir) is taken down; anything else is refused, never replaced. */
-static int clear_stale(struct xskdp *x, const char *pin_dir, char *why, size_t wl)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, qo);
-	LIBBPF_OPTS(bpf_xdp_attach_opts, ao);
-	char name[BPF_OBJ_NAME_LEN] = "?";
-	uint32_t ids[2], stale_id, i;
-	static const uint32_t modes[2] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE };
-	int stale_fd, err = 0;
-
-	if (bpf_xdp_query(x->ifindex, 0, &qo))
-		return 0;	/* can't tell: the attach will say */
-	ids[0] = qo.drv_prog_id;
-	ids[1] = qo.skb_prog_id;
-	if (!ids[0] && !ids[1])
-		return 0;
-	stale_fd = pinned_prog(pin_dir, &stale_id);
-	for (i = 0; i < 2 && !err; i++) {
-		if (!ids[i])
-			continue;
-		if (ids[i] == stale_id) {
-			lwt_warn("xsk: removing the XDP program a killed run left on '%s'",
-				 x->ifname);
-			ao.old_prog_fd = stale_fd;
-			if (bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao) == 0)
-				continue;
-		} else if (owner_dead(ids[i])) {
-			int pfd = bpf_prog_get_fd_by_id(ids[i]);
-
-			lwt_warn("xsk: removing the XDP program (id %u) a killed lwt left on '%s'",
-				 ids[i], x->ifname);
-			ao.old_prog_fd = pfd;
-			err = bpf_xdp_detach(x->ifindex, modes[i] | XDP_FLAGS_REPLACE, &ao);
-			if (pfd >= 0)
-				close(pfd);
-			if (err == 0)
-				continue;
-			err = 0;
-		}
-		prog_name_of(ids[i], name, sizeof(name));
-		snprintf(why, wl, "'%s' already has XDP program '%s' (id %u); not replacing it",
-			 x->ifname, name, ids[i]);
-		err = -EBUSY;
-	}
-	if (stale_fd >= 0)
-		close(stale_fd);
-	return err;
-}
-
-static int attach(struct xskdp *x, int mode, char *why, size_t wl)
-{
-	static const uint32_t modes[][2] = {
-		{ XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },	/* auto */
-		{ XDP_FLAGS_DRV_MODE, 0 },			/* native */
-		{ XDP_FLAGS_SKB_MODE, 0 },			/* generic */
-	};
-	int i, err = -EINVAL, prog = bpf_program__fd(x->skel->progs.lwt_xdp);
-
-	for (i = 0; i < 2 && modes[mode][i]; i++) {
-		err = bpf_xdp_attach(x->ifindex, prog, modes[mode][i] | XDP_FLAGS_UPDATE_IF_NOEXIST,
-				     NULL);
-		if (!err) {
-			x->xdp_flags = modes[mode][i];
-			return 0;
-		}
-	}
-	snprintf(why, wl, "couldn't attach XDP program to '%s': %s%s", x->ifname, strerror(-err),
-		 mode == 1 ? " (hint: try generic mode)" : "");
-	return err;
-}
-
-static void detach(struct xskdp *x)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
-		    .old_prog_fd = bpf_program__fd(x->skel->progs.lwt_xdp));
-
-	if (!x->xdp_flags)
-		return;
-	/* Only our program: never take down one that replaced it. */
-	if (bpf_xdp_detach(x->ifindex, x->xdp_flags | XDP_FLAGS_REPLACE, &opts))
-		lwt_warn("xsk: couldn't detach the XDP program from '%s': %s", x->ifname,
-			 strerror(errno));
-	x->xdp_flags = 0;
-}
-
-/* --- pins ----------------------------------------------------------------- */
-
-static struct bpf_map *pinned_map(struct xskdp *x, int i)
-{
-	struct bpf_map *maps[] = { x->skel->maps.config, x->skel->maps.flows,
-				   x->skel->maps.xsks, x->skel->maps.syn_buckets,
-				   x->skel->maps.stats, x->skel->maps.peers };
-
-	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
-}
-
-static int mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX], *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* `ip netns exec` and minimal containers leave bpffs unmounted. */
-static int bpffs_ensure(const char *dir)
-{
-	struct statfs st;
-
-	if (!strncmp(dir, BPFFS "/", sizeof(BPFFS)) &&
-	    (statfs(BPFFS, &st) || st.f_type != BPF_FS_MAGIC) &&
-	    mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
-		return -errno;
-	return 0;
-}
-
-static void unpin(struct xskdp *x)
-{
-	char path[PATH_MAX + 64];
-	struct bpf_map *m;
-	int i;
-
-	if (!x->pin_dir[0])
-		return;
-	for (i = 0; (m = pinned_map(x, i)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, LWT_XDP_PROG_NAME);
-	unlink(path);
-	rmdir(x->pin_dir);
-	/* The instance directory too, if nothing else lives there. */
-	*strrchr(x->pin_dir, '/') = 0;
-	rmdir(x->pin_dir);
-	x->pin_dir[0] = 0;
-}
-
-/* Pins replace what a killed run left: a pin is only ever ours. */
-static int pin(struct xskdp *x, const char *pin_dir, char *why, size_t wl)
-{
-	char path[PATH_MAX + 64];
-	struct bpf_map *m;
-	int i, err;
-	struct statfs st;
-
-	if (snprintf(x->pin_dir, sizeof(x->pin_dir), "%s/%s", pin_dir, LWT_XDP_PIN_SUBDIR) >=
-	    (int)sizeof(x->pin_dir)) {
-		x->pin_dir[0] = 0;
-		snprintf(why, wl, "pin directory '%s' is too long", pin_dir);
-		return -ENAMETOOLONG;
-	}
-	err = bpffs_ensure(pin_dir);
-	if (!err)
-		err = mkdir_p(x->pin_dir);
-	if (!err && (statfs(x->pin_dir, &st) || st.f_type != BPF_FS_MAGIC))
-		err = -ENOTSUP;
-	if (err) {
-		snprintf(why, wl, "couldn't prepare pin directory '%s' on bpffs: %s", x->pin_dir,
-			 strerror(-err));
-		x->pin_dir[0] = 0;
-		return err;
-	}
-	for (i = 0; (m = pinned_map(x, i)); i++) {
-		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, bpf_map__name(m));
-		unlink(path);
-		err = bpf_map__pin(m, path);
-		if (err)
-			goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/%s", x->pin_dir, LWT_XDP_PROG_NAME);
-	unlink(path);
-	err = bpf_program__pin(x->skel->progs.lwt_xdp, path);
-	if (!err)
-		return 0;
-fail:
-	snprintf(why, wl, "couldn't pin '%s': %s", path, strerror(-err));
-	unpin(x);
-	return err;
-}
 
 /* --- lifecycle ------------------------------------------------------------ */
 
@@ -1089,7 +496,7 @@ static void xsk_destroy(struct lwt_dp *dp)
 	if (!dp)
 		return;
 	if (x->skel)
-		detach(x);
+		xprog_detach(x);
 	for (i = 0; x->q && i < x->nq; i++)
 		queue_close(&x->q[i]);
 	free(x->q);
@@ -1098,7 +505,7 @@ static void xsk_destroy(struct lwt_dp *dp)
 			close(x->sh[i].epfd);
 	free(x->sh);
 	if (x->skel)
-		unpin(x);
+		xprog_unpin(x);
 	lwt_xdp_bpf__destroy(x->skel);
 	if (x->raw_fd >= 0)
 		close(x->raw_fd);
@@ -1160,7 +567,7 @@ static void xsk_flow_drop(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t
 	if (!bpf_map__lookup_elem(x->skel->maps.flows, &k, sizeof(k), &v, sizeof(v), 0) &&
 	    (v.flags & LWT_XDP_FL_LEARNED))
 		bpf_map__delete_elem(x->skel->maps.flows, &k, sizeof(k), 0);
-	flow_forget(&x->sh[shard], &k);
+	xflow_forget(&x->sh[shard], &k);
 }
 
 static const struct lwt_dp_ops xsk_ops = {
@@ -1171,7 +578,7 @@ static const struct lwt_dp_ops xsk_ops = {
 	.rx_batch = xsk_rx_batch,
 	.tx_batch = xsk_tx_batch,
 	.rx_fd = xsk_rx_fd,
-	.set_filter = xsk_set_filter,
+	.set_filter = xflow_set_filter,
 	.destroy = xsk_destroy,
 };
 
@@ -1270,13 +677,13 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		snprintf(why, whylen, "couldn't load the XDP program: %s", strerror(errno));
 		goto err_free;
 	}
-	err = filter_apply(x, f);
+	err = xflow_filter_apply(x, f);
 	if (err) {
 		snprintf(why, whylen, "couldn't write the XDP maps: %s", strerror(-err));
 		goto err_destroy;
 	}
 	/* Before the sockets: a foreign program is the reason to report. */
-	err = clear_stale(x, pin_dir, why, whylen);
+	err = xprog_clear_stale(x, pin_dir, why, whylen);
 	if (err)
 		goto err_destroy;
 	err = sockets_open(x, why, whylen);
@@ -1292,13 +699,13 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		goto err_destroy;
 	}
 	if (pin_dir) {
-		err = pin(x, pin_dir, why, whylen);
+		err = xprog_pin(x, pin_dir, why, whylen);
 		if (err)
 			goto err_destroy;
 	}
 	/* Attach last: until now the program would only find empty slots; from
 	 * now on segments wait in the RX rings for the data thread. */
-	err = attach(x, mode, why, whylen);
+	err = xprog_attach(x, mode, why, whylen);
 	if (err)
 		goto err_destroy;
 	x->dp.ops = &xsk_ops;

@@ -151,6 +151,9 @@ enum lwt_msg_type {
 	LWT_MSG_P2P_REQ   = 0x0d,	/* client: coordinate a punch to a peer (struct lwt_p2p_req) */
 	LWT_MSG_P2P_PUNCH = 0x0e,	/* server: a punch order (struct lwt_p2p_punch) */
 	LWT_MSG_P2P_CLOSE = 0x0f,	/* server: end direct paths (struct lwt_p2p_req, 0 = all) */
+	LWT_MSG_MESH_REPORT = 0x12,	/* client: its direct paths up (struct lwt_mesh_report) */
+	LWT_MSG_MESH_ROUTE = 0x13,	/* server: a relay named or withdrawn (struct lwt_mesh_route) */
+	LWT_MSG_NAT_TCP   = 0x18,	/* server: the answer to a TCP NAT probe (natmsg.h, 72 bytes) */
 };
 
 /* P2P (docs/PROTOCOL.md "P2P"): only over the hub session, so only the
@@ -223,6 +226,42 @@ struct lwt_udp_probe {
 	__u8 mac[16];
 } __attribute__((packed));
 _Static_assert(sizeof(struct lwt_udp_probe) == 40, "lwt_udp_probe");
+
+/* Mesh (docs/PROTOCOL.md "Mesh"): only over the hub session. A client
+ * reports the direct paths it holds up; the hub, which alone knows who
+ * holds direct paths to whom, names a relay for a pair that has none. */
+#define LWT_MESH_REPORT_MAX 16
+#define LWT_MESH_F_RELAY 0x01		/* takes part in relayed paths (mesh on, max_hops >= 2) */
+struct lwt_mesh_entry {
+	__be32 peer_tun_ip;		/* a peer we hold a confirmed direct path to */
+	__be32 rtt_us;			/* its measured RTT, 0 = not measured yet */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_mesh_entry) == 8, "lwt_mesh_entry");
+/* Header, then n entries (the whole set: it replaces the last report). */
+struct lwt_mesh_report {
+	__u8 flags;			/* LWT_MESH_F_* */
+	__u8 max_hops;			/* the client's max_hops (for status) */
+	__u8 n;				/* entries, at most LWT_MESH_REPORT_MAX */
+	__u8 pad;
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_mesh_report) == 4, "lwt_mesh_report");
+
+enum lwt_mesh_kind {
+	LWT_MESH_VIA = 1,		/* your path to peer may go through relay */
+	LWT_MESH_RELAY = 2,		/* you may relay between peer and relay (the other end) */
+};
+#define LWT_MESH_F_WITHDRAW 0x01	/* the named route no longer holds */
+struct lwt_mesh_route {
+	__u8 kind;			/* enum lwt_mesh_kind */
+	__u8 flags;			/* LWT_MESH_F_WITHDRAW */
+	__u8 hops;			/* links on the path: 2 */
+	__u8 pad;
+	__be32 peer_tun_ip;
+	__be32 relay_tun_ip;		/* VIA: the relay; RELAY: the pair's other end */
+	__be32 relay_rtt_us;		/* VIA: the relay's RTT to peer, as it reported it */
+	__be32 peer_hub_rtt_us;		/* VIA: the peer's RTT to the hub */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_mesh_route) == 20, "lwt_mesh_route");
 
 /* Peer info: the clients a client can reach through the server. A full
  * list (LWT_PEERS_F_FULL, FIRST..LAST like route lists) or, with

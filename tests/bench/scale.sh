@@ -16,6 +16,8 @@
 #            per packet forwarded (lwt-ctl stats: totals.forwarded; the
 #            server's received records with one client), RSS per client
 #            after it;
+#   pool     the FEC pool's bytes in use when idle, the most it held and
+#            the groups it took back (status JSON fec_pool);
 #   churn    N/20 clients a second (1 to 50) leave with CLOSE and come
 #            back a second later: control bytes the server sent per leave
 #            and rejoin, over 5 s.
@@ -79,7 +81,7 @@ ROWS=()
 # run N KNOBS: one server, one swarm; appends a JSON row to ROWS.
 run() {
 	local n=$1 knobs=$2 pps to rss0 rss_idle rss_act c1 c2 f1 f2 r1 r2 b_join b_pre b_leave m_join \
-		all_up hs_s spid wpid cpu_pkt pkts t1 t2 l1 l2 b1 b2 lr
+		all_up hs_s spid wpid cpu_pkt pkts t1 t2 l1 l2 b1 b2 lr pool_idle pool_peak pool_ev
 	if [ "$knobs" = on ]; then
 		echo '{ "broadcast_throttle_ms": 500, "enable_incremental_update": true, "max_peer_info_batch_size": 30 }'
 	else
@@ -108,7 +110,7 @@ run() {
 	# Idle: the peer lists settle (throttled broadcasts), then RSS.
 	sleep 4
 	rss_idle=$(rss_kb "$spid")
-	read -r m_join b_join < <(st | jq -r '"\(.control_tx_msgs) \(.control_tx_bytes)"')
+	read -r m_join b_join pool_idle < <(st | jq -r '"\(.control_tx_msgs) \(.control_tx_bytes) \(.fec_pool.in_use_bytes // 0)"')
 	wait_for 10 "the active phase" phase_is active || return 1
 	sleep 2
 	c1=$(cpu_ticks "$spid")
@@ -125,6 +127,7 @@ run() {
 	fi
 	wait_for 30 "the active phase over" phase_is tail || return 1
 	rss_act=$(rss_kb "$spid")
+	read -r pool_peak pool_ev < <(st | jq -r '"\(.fec_pool.peak_bytes // 0) \(.fec_pool.evictions // 0)"')
 	if [ "$n" = 1 ]; then pkts=$((r2 - r1)); else pkts=$((f2 - f1)); fi
 	cpu_pkt=null
 	[ "$pkts" -gt 0 ] && cpu_pkt=$(calc "($c2 - $c1) / $HZ / $pkts * 1e6")
@@ -143,7 +146,8 @@ run() {
 		--argjson cpu_ticks "$((c2 - c1))" --argjson hz "$HZ" --argjson pkts "$pkts" \
 		--argjson secs "$(calc "$t2 - $t1")" --argjson cpu_pkt "$cpu_pkt" \
 		--argjson mj "$m_join" --argjson bj "$b_join" --argjson bl "$b_leave" --argjson lv "$((l2 - l1))" \
-		--argjson pps "$PPS" --slurpfile sw "$LOGDIR/swarm-$n-$knobs.json" \
+		--argjson pps "$PPS" --argjson pi "$pool_idle" --argjson pp "$pool_peak" --argjson pe "$pool_ev" \
+		--slurpfile sw "$LOGDIR/swarm-$n-$knobs.json" \
 		'{clients: $n, knobs: $knobs, all_up_s: $all_up, handshakes_per_s: $hs,
 		  rss_start_kb: $rss0, rss_idle_kb: $ri, rss_active_kb: $ra,
 		  rss_per_client_idle_kb: (($ri - $rss0) / $n), rss_per_client_active_kb: (($ra - $rss0) / $n),
@@ -151,6 +155,7 @@ run() {
 		  cpu_s: ($cpu_ticks / $hz), cpu_us_per_packet: $cpu_pkt,
 		  control_msgs_join: $mj, control_bytes_join: $bj, control_bytes_per_join: ($bj / $n),
 		  churn_leaves: $lv, control_bytes_per_leave_rejoin: $bl,
+		  fec_pool_idle_bytes: $pi, fec_pool_peak_bytes: $pp, fec_pool_evictions: $pe,
 		  swarm: $sw[0]}')")
 	say "N=$n knobs $knobs: all up in $all_up s ($hs_s/s); RSS $rss0 -> $rss_idle idle -> $rss_act kB active; $pkts packets, $((c2 - c1)) ticks; control $b_join B join, $b_leave B per leave+rejoin"
 	stop "$spid"
@@ -167,12 +172,13 @@ done
 printf '%s\n' "${ROWS[@]}" | jq -s '{rows: .}' >"$OUT/scale.json"
 {
 	printf '\nhub at scale (lwt-swarm, %s packets/s in all during the active phase; knobs: broadcast_throttle_ms 500, incremental, 30 a record)\n' "$PPS"
-	printf '%7s %5s %9s %8s %10s %10s %10s %9s %9s %12s %12s\n' clients knobs "all up s" "hs/s" "RSS0 kB" "kB/cl idle" "kB/cl act" "pkts/s" "us/pkt" "ctl B/join" "B/leave+join"
+	printf '%7s %5s %9s %8s %10s %10s %10s %9s %9s %12s %12s %9s %9s %7s\n' clients knobs "all up s" "hs/s" "RSS0 kB" "kB/cl idle" "kB/cl act" "pkts/s" "us/pkt" "ctl B/join" "B/leave+join" "pool0 kB" "poolpk kB" "evict"
 	jq -r '.rows[] | [.clients, .knobs, .all_up_s, .handshakes_per_s, .rss_start_kb, .rss_per_client_idle_kb,
 		.rss_per_client_active_kb, .pps_measured, (.cpu_us_per_packet // "-"), .control_bytes_per_join,
-		(.control_bytes_per_leave_rejoin // "-")] | @tsv' "$OUT/scale.json" |
-		awk -F'\t' '{ printf "%7d %5s %9.2f %8.0f %10d %10.1f %10.1f %9.0f %9s %12.0f %12s\n", $1, $2, $3, $4, $5, $6, $7, $8, ($9 == "-" ? "-" : sprintf("%.2f", $9)), $10, ($11 == "-" ? "-" : sprintf("%.0f", $11)) }'
-	printf '(us/pkt: server CPU per packet forwarded client to client; with one client, per packet it received)\n'
+		(.control_bytes_per_leave_rejoin // "-"), (.fec_pool_idle_bytes // 0), (.fec_pool_peak_bytes // 0),
+		(.fec_pool_evictions // 0)] | @tsv' "$OUT/scale.json" |
+		awk -F'\t' '{ printf "%7d %5s %9.2f %8.0f %10d %10.1f %10.1f %9.0f %9s %12.0f %12s %9.0f %9.0f %7d\n", $1, $2, $3, $4, $5, $6, $7, $8, ($9 == "-" ? "-" : sprintf("%.2f", $9)), $10, ($11 == "-" ? "-" : sprintf("%.0f", $11)), $12 / 1024, $13 / 1024, $14 }'
+	printf '(us/pkt: server CPU per packet forwarded client to client; with one client, per packet it received;\n pool0/poolpk: FEC pool bytes in use when idle, most in use; evict: groups the pool took back)\n'
 } | tee "$OUT/scale.txt"
 
 jq -r '.rows[] | select(.knobs == "on") | [.clients, .rss_per_client_idle_kb, .rss_per_client_active_kb, (.cpu_us_per_packet // "?")] | @tsv' \

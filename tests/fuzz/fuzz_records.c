@@ -4,7 +4,7 @@
  * plane (user/dataplane.c) is compiled into this file unchanged and driven
  * the way its poller drives it: segment_input() for what arrives,
  * handle_cmd() for the control thread's orders, tun_input() for what the
- * TUN gives, fec_timers()/acks_due() for its clock. Its path is the
+ * TUN gives, fec_timers() for its clock (pure ACKs included). Its path is the
  * harness's: what it sends is kept and read by the harness, which plays the
  * peer. The fake-TCP handshake is real; the session keys are built with
  * lwt_aead_create from fixed bytes (no lwt handshake), so the peer holds
@@ -802,7 +802,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tun_packet(&f);
 		else if (op < 0xf0) {
 			fec_timers(P.x);
-			acks_due(P.x);
 			flush();
 			read_events(false);
 		} else if (op == 0xff && !P.killed) {

@@ -48,6 +48,8 @@
 #       port        port-restricted cone: plain masquerade (port kept where
 #                   free), inbound only on a conntrack entry
 #       symmetric   masquerade fully-random: a new port per destination
+#       tcp-symmetric  UDP as port, TCP as symmetric (a NAT whose TCP and
+#                   UDP behave differently)
 #       port-rst    as port, and an unsolicited inbound TCP packet is
 #                   answered with a RST instead of dropped
 #       lan         as port, with two clients (cNAME and cNAME2) on the LAN
@@ -220,13 +222,16 @@ EOF
 	}
 EOF
 		natlab_rules_input "" ;;
-	port | lan | port-rst | symmetric | cgn)
-		local fr="" rst=""
+	port | lan | port-rst | symmetric | cgn | tcp-symmetric)
+		local fr="" rst="" tcp=""
 		[ "$kind" = symmetric ] && fr=" fully-random"
 		[ "$kind" = port-rst ] && rst=1
+		[ "$kind" = tcp-symmetric ] &&
+			tcp="oifname \"wan\" ip saddr $lan meta l4proto tcp masquerade fully-random"
 		cat <<EOF
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
+		$tcp
 		oifname "wan" ip saddr $lan masquerade$fr
 	}
 EOF
@@ -239,7 +244,7 @@ EOF
 natlab_site() {
 	local s=$1 kind=$2 delay=${3:-} n r c outer pub lan cli
 	natlab_wan
-	case "$kind" in none | full | restricted | port | symmetric | port-rst | lan | double) ;;
+	case "$kind" in none | full | restricted | port | symmetric | port-rst | lan | double | tcp-symmetric) ;;
 	*) fail "natlab: unknown NAT kind '$kind'" ;; esac
 	n=$((++NATLAB_SITES))
 	r=r$s c=c$s outer=r$s

@@ -99,7 +99,7 @@ static const struct bad bads[] = {
 	{ 4, 2, false },	/* 4: version 2 */
 	{ 5, 0, false },	/* 5: type 0 */
 	{ 5, 3, false },	/* 6: type 3 */
-	{ 6, 0x04, false },	/* 7: unknown request flag */
+	{ 6, 0x08, false },	/* 7: unknown request flag (0x04 is OVER_TCP) */
 	{ 6, 0x11, false },	/* 8: an answer's flag on a request */
 	{ 6, 0x40, true },	/* 9: unknown answer flag */
 	{ 7, 1, false },	/* 10: reserved */
