@@ -15,7 +15,7 @@ command -v tcpdump >/dev/null || skip "no tcpdump"
 command -v python3 >/dev/null || skip "no python3"
 
 two_hosts
-kernel_listening() { nsx s ss -Htln "sport = :9001" | grep -q 9001; }
+kernel_listening() { nsx s ss -Htln "sport = :9100" | grep -q 9100; }
 
 # The handshake packets of port $2 in pcap $1, one per line, reduced to what
 # a fingerprint sees: "S <ip header> <tcp header>" and "S. ...".
@@ -43,13 +43,13 @@ for rmem in "4096 131072 33554432" "4096 87380 6291456"; do
 import socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.99.0.1", 9001)); s.listen()
+s.bind(("10.99.0.1", 9100)); s.listen()
 c, _ = s.accept(); c.close()'
 	PY_PID=$BG_PID
 	wait_for 5 "kernel listener" kernel_listening
 	nsx c python3 -c '
 import socket
-socket.create_connection(("10.99.0.1", 9001), timeout=3).close()'
+socket.create_connection(("10.99.0.1", 9100), timeout=3).close()'
 	wait "$PY_PID" 2>/dev/null || true
 
 	start_server -xdp=false
@@ -59,7 +59,7 @@ socket.create_connection(("10.99.0.1", 9001), timeout=3).close()'
 	stop "$server_PID"
 	stop "$TD_PID"
 
-	kern=$(shape "$pcap" 9001)
+	kern=$(shape "$pcap" 9100)
 	ours=$(shape "$pcap" 9000)
 	printf 'kernel:\n%s\nlwt:\n%s\n' "$kern" "$ours"
 	[ "$(printf '%s\n' "$kern" | wc -l)" = 2 ] || fail "no kernel SYN and SYN-ACK captured"
