@@ -379,6 +379,7 @@ static void install(struct lwt_daemon *d, struct p2p_peer *e, const struct lwt_s
 	e->ask_ns = 0;
 	e->tx_seen = e->rx_seen = 0;
 	e->una_ns = 0;		/* the new flow's numbers: seen afresh */
+	e->stalled = false;
 	e->punch_ms = (uint32_t)((e->up_ns - e->order_ns) / MS);
 	e->retry_ms = 0;
 	e->why[0] = 0;

@@ -74,6 +74,7 @@ struct p2p_peer {
 	uint64_t tx_seen, rx_seen, active_ns;	/* records counted, when they last moved */
 	uint32_t una_seen;		/* the peer's last ACK we saw, */
 	uint64_t una_ns;		/* ... since when, or since nothing was outstanding */
+	bool stalled;			/* ... for too long: the path is suspect */
 	uint64_t punch_wall_ms;		/* last order, wall clock */
 	uint32_t punch_ms;		/* order to direct path, last time */
 	uint64_t up_ns;

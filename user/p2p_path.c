@@ -85,8 +85,16 @@ void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	}
 	if (e->role == LWT_P2P_RESPONDER && e->rekey_s && s->c.phase == LWT_PH_UP)
 		lwt_rekey_tick(d, i, now);
-	if (!e->ask_ns && !e->udp && ack_stalled(e, s, rtt, now)) {	/* UDP: no ACKs */
-		d->p2p->ack_stalls++;
+	/* Judged whatever else is asking (a heartbeat's ask may be out when
+	 * the path dies), counted once a stall. UDP: no ACKs. */
+	if (!e->udp && ack_stalled(e, s, rtt, now)) {
+		if (!e->stalled)
+			d->p2p->ack_stalls++;
+		e->stalled = true;
+	} else {
+		e->stalled = false;
+	}
+	if (e->stalled && !e->ask_ns) {
 		e->ka_ns = e->ask_ns = now;
 		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
 	} else if ((sent && now - last_rx > SILENT_NS && !e->ask_ns) ||
