@@ -251,6 +251,8 @@ struct lwt_slot {
 	uint64_t pub_sig;		/* snd_nxt, rcv_nxt at the last publish */
 	_Atomic uint32_t loss_ppm;	/* loss we measured towards us */
 	_Atomic uint32_t peer_loss_ppm;	/* loss the peer reported */
+	_Atomic bool p2p_shun;		/* client, direct slot: up, but the hub is better
+					 * (p2p_path.c: loss); packets go via the hub */
 	/* shared, relaxed */
 	_Atomic uint64_t last_rx_ns;	/* last authenticated record */
 	_Atomic uint64_t rtt_us;

@@ -632,8 +632,11 @@ static struct lwt_slot *client_route(struct dpctx *x, const uint8_t *pkt)
 	s = slot_by_tun_ip(x, dst);
 	if (s && s != &d->slots[0] &&
 	    atomic_load_explicit(&s->state, memory_order_acquire) == LWT_SLOT_SESSION &&
-	    lwt_slot_confirmed(s))
-		return s;
+	    lwt_slot_confirmed(s)) {
+		if (!atomic_load_explicit(&s->p2p_shun, memory_order_relaxed))
+			return s;
+		return &d->slots[0];	/* lossier than the hub (p2p_path.c) */
+	}
 	if (dst == d->cfg.tun_ip)
 		return &d->slots[0];
 	h = (ntohl(dst) * 2654435761u) >> 28;

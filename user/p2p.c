@@ -380,6 +380,9 @@ static void install(struct lwt_daemon *d, struct p2p_peer *e, const struct lwt_s
 	e->tx_seen = e->rx_seen = 0;
 	e->una_ns = 0;		/* the new flow's numbers: seen afresh */
 	e->stalled = false;
+	e->shun = false;
+	e->judge_ns = 0;
+	atomic_store_explicit(&d->slots[i].p2p_shun, false, memory_order_relaxed);
 	e->punch_ms = (uint32_t)((e->up_ns - e->order_ns) / MS);
 	e->retry_ms = 0;
 	e->why[0] = 0;

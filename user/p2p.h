@@ -33,6 +33,15 @@
 /* Our segments outstanding and the peer's ACKs (delayed at most 20 ms)
  * not advancing for this long, or 4 RTTs if longer: suspect at once. */
 #define ACK_STALL_NS (100 * MS)
+/* Loss (p2p_path.c): a direct path that loses LOSSY_PPM more than the hub
+ * path for LOSSY_NS carries nothing but probes (LOSSY_PROBE_NS apart, asks the
+ * peer answers: both directions measured) until it loses at most
+ * CLEAN_PPM more for CLEAN_NS. */
+#define LOSSY_PPM 30000
+#define LOSSY_NS (2 * NS)
+#define CLEAN_PPM 10000
+#define CLEAN_NS (4 * NS)
+#define LOSSY_PROBE_NS (100 * MS)
 #define RECENT 64
 #define UDP_KA_MAX_NS (25 * NS)	/* a UDP path's idle heartbeat, at the latest */
 
@@ -75,6 +84,8 @@ struct p2p_peer {
 	uint32_t una_seen;		/* the peer's last ACK we saw, */
 	uint64_t una_ns;		/* ... since when, or since nothing was outstanding */
 	bool stalled;			/* ... for too long: the path is suspect */
+	bool shun;			/* lossier than the hub: packets via the hub */
+	uint64_t judge_ns;		/* the loss verdict would change since then */
 	uint64_t punch_wall_ms;		/* last order, wall clock */
 	uint32_t punch_ms;		/* order to direct path, last time */
 	uint64_t up_ns;
@@ -85,6 +96,7 @@ struct p2p_peer {
 struct lwt_p2p {
 	struct p2p_peer p[LWT_P2P_SLOTS];	/* p[i] uses slot i + 1 */
 	uint64_t reqs, orders, orders_bad, paths_up, punches_failed, failovers, ack_stalls;
+	uint64_t lossy_switches;	/* direct paths put aside for their loss */
 	/* server */
 	struct {
 		uint32_t a, b;

@@ -33,6 +33,51 @@ static bool ack_stalled(struct p2p_peer *e, const struct lwt_slot *s, uint64_t r
 	return now - e->una_ns > limit;
 }
 
+static uint32_t path_loss(const struct lwt_slot *s)
+{
+	uint32_t a = atomic_load_explicit(&s->loss_ppm, memory_order_relaxed);
+	uint32_t b = atomic_load_explicit(&s->peer_loss_ppm, memory_order_relaxed);
+
+	return a > b ? a : b;
+}
+
+/* Path choice by loss, with hysteresis: the worse of the two directions
+ * as the FEC reports measure them (each side's loss_report), on the direct
+ * path against the hub's. Put aside, the direct path stays up and is
+ * probed (asks, which the peer answers: both directions keep being
+ * measured); packets take the hub. true: put aside now. */
+static bool loss_judge(struct lwt_daemon *d, struct p2p_peer *e, int i, uint64_t now)
+{
+	uint32_t dl = path_loss(&d->slots[i]), hl = path_loss(&d->slots[0]);
+	bool worse = dl > hl + (e->shun ? CLEAN_PPM : LOSSY_PPM);
+	char a[INET_ADDRSTRLEN];
+
+	if (worse != e->shun) {
+		if (!e->judge_ns)
+			e->judge_ns = now;
+		if (now - e->judge_ns >= (e->shun ? CLEAN_NS : LOSSY_NS)) {
+			e->shun = worse;
+			e->judge_ns = 0;
+			atomic_store_explicit(&d->slots[i].p2p_shun, worse, memory_order_relaxed);
+			if (worse)
+				d->p2p->lossy_switches++;
+			lwt_info("peer %s: %s (direct path loss %.1f%%, hub %.1f%%)",
+				 p2p_ip_s(e->tun_ip, a), worse ? "through the hub, the direct path "
+				 "loses more" : "direct again", dl / 1e4, hl / 1e4);
+		}
+	} else {
+		e->judge_ns = 0;
+	}
+	if (e->shun && now - e->ka_ns >= LOSSY_PROBE_NS) {
+		e->ka_ns = now;
+		if (!e->ask_ns)
+			e->ask_ns = now;	/* dead, not only lossy: p2p_timeout ends it */
+		lwt_cmd_data(d, LWT_CMD_KEEPALIVE, i, NULL, 0, NULL);
+		return true;
+	}
+	return e->shun;
+}
+
 /* A direct path in use: heartbeats, and failover when the peer stops
  * answering. Sending and hearing nothing for SILENT_NS, our ACKs stalled,
  * or every ACTIVE_NS while traffic flows, we ask (a keepalive, which the
@@ -85,6 +130,8 @@ void p2p_up_tick(struct lwt_daemon *d, struct p2p_peer *e, uint64_t now)
 	}
 	if (e->role == LWT_P2P_RESPONDER && e->rekey_s && s->c.phase == LWT_PH_UP)
 		lwt_rekey_tick(d, i, now);
+	if (loss_judge(d, e, i, now))
+		return;		/* put aside: its probes are its heartbeats */
 	/* Judged whatever else is asking (a heartbeat's ask may be out when
 	 * the path dies), counted once a stall. UDP: no ACKs. */
 	if (!e->udp && ack_stalled(e, s, rtt, now)) {
@@ -121,7 +168,7 @@ const char *lwt_p2p_path(const struct lwt_daemon *d, uint32_t ip)
 	for (int i = 0; i < LWT_P2P_SLOTS; i++) {
 		e = &d->p2p->p[i];
 		if (e->tun_ip == ip && e->state == P_UP && lwt_slot_confirmed(&d->slots[i + 1]))
-			return e->cand[e->cand_i].path;
+			return e->shun ? "relay-hub" : e->cand[e->cand_i].path;
 	}
 	return lwt_mesh_path(d, ip, NULL);
 }
@@ -151,6 +198,7 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 	cJSON_AddNumberToObject(o, "punches_failed", (double)p->punches_failed);
 	cJSON_AddNumberToObject(o, "failovers", (double)p->failovers);
 	cJSON_AddNumberToObject(o, "ack_stalls", (double)p->ack_stalls);
+	cJSON_AddNumberToObject(o, "lossy_switches", (double)p->lossy_switches);
 	cJSON_AddNumberToObject(o, "udp_paths_up", (double)p->udp_paths_up);
 	cJSON_AddNumberToObject(o, "udp_probes_ok", (double)p->udp_probes_ok);
 	cJSON_AddNumberToObject(o, "udp_probes_bad", (double)p->udp_probes_bad);
@@ -186,6 +234,9 @@ void *lwt_p2p_json(const struct lwt_daemon *d)
 				(double)atomic_load_explicit(&s->rtt_us, memory_order_relaxed));
 			cJSON_AddNumberToObject(x, "loss_ppm",
 				(double)atomic_load_explicit(&s->loss_ppm, memory_order_relaxed));
+			cJSON_AddNumberToObject(x, "peer_loss_ppm",
+				(double)atomic_load_explicit(&s->peer_loss_ppm, memory_order_relaxed));
+			cJSON_AddBoolToObject(x, "lossy", e->shun);
 			cJSON_AddNumberToObject(x, "rx_packets", (double)LWT_CTR_GET(&s->ctr, rx_packets));
 			cJSON_AddNumberToObject(x, "tx_packets", (double)LWT_CTR_GET(&s->ctr, tx_packets));
 		}
