@@ -379,6 +379,7 @@ struct lwt_daemon {
 	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
 	struct lwt_roam *roam;		/* roaming and resumption (roam.h) */
+	struct lwt_pmtu *pmtu;		/* path MTU discovery (pmtu.h), NULL: fixed mtu */
 };
 
 uint64_t lwt_now_ns(void);

@@ -375,6 +375,31 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	return 0;
 }
 
+/* Path MTU (pmtu.c): a probe record zero-padded so that its outer packet
+ * is exactly the size it names; an arriving probe whose record is as long
+ * as its size says is answered at once with an ACK naming it. */
+#define PMTU_PAD(size) ((int)(size) - (int)(SEG_HDR + REC_HDR + 1 + LWT_TAG_LEN))
+static void send_pmtu_probe(struct dpctx *x, struct lwt_slot *s, const uint8_t *pr, size_t len)
+{
+	int blen = len == sizeof(struct lwt_pmtu_probe) ? PMTU_PAD(pr[4] << 8 | pr[5]) : 0;
+	uint8_t *b = tx_buf(x), *body = b + SEG_HDR + REC_HDR + 1;
+
+	if (blen < (int)len || SEG_HDR + REC_HDR + 1 + (size_t)blen + LWT_TAG_LEN > x->seg_max)
+		return;
+	memcpy(body, pr, len);
+	memset(body + len, 0, (size_t)blen - len);
+	send_record(x, s, LWT_MSG_PMTU_PROBE, NULL, (size_t)blen, b);
+}
+
+static void pmtu_probe_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	if (len < sizeof(struct lwt_pmtu_probe) || PMTU_PAD(p[4] << 8 | p[5]) != (int)len) {
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+		return;
+	}
+	send_record(x, s, LWT_MSG_PMTU_ACK, p, sizeof(struct lwt_pmtu_probe), tx_buf(x));
+}
+
 /* reply: an answer to the peer's keepalive (echoing it), or with heartbeat
  * a keepalive that wants no answer and echoes nothing (P2P's idle one). */
 static void send_keepalive_as(struct dpctx *x, struct lwt_slot *s, bool reply, bool heartbeat)
@@ -918,6 +943,16 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		break;
 	case LWT_MSG_CLOSE:
 		post(x->d, LWT_EVT_RESET, s - x->d->slots, "close", 5);
+		break;
+	case LWT_MSG_PMTU_PROBE:
+		pmtu_probe_input(x, s, body + 1, blen - 1);
+		break;
+	case LWT_MSG_PMTU_ACK:
+		if (blen != 1 + sizeof(struct lwt_pmtu_probe)) {
+			LWT_CTR_INC(&s->ctr, drop_malformed);
+			break;
+		}
+		post_frame(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
 		break;
 	case LWT_MSG_REKEY:
 	case LWT_MSG_REKEY_ACK:
@@ -1629,7 +1664,11 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 			send_record(x, s, LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
 		break;
 	case LWT_CMD_SEND_MSG:
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
+			break;
+		if (m->u64 == LWT_MSG_PMTU_PROBE)
+			send_pmtu_probe(x, s, m->data, m->len);
+		else
 			send_record(x, s, (uint8_t)m->u64, m->data, m->len, tx_buf(x));
 		break;
 	case LWT_CMD_REKEY: {

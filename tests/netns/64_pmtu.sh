@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Path MTU discovery (mtu 0, issue 12): client and server each on a
+# 1500-byte link, a router between them whose routes both ways carry MTU
+# 1280 (the router sends what does not fit back as ICMP "fragmentation
+# needed", or drops it when the router's own ICMP is dropped):
+#
+#   c (10.97.1.2) --1500-- r [routes mtu 1280] --1500-- s (10.97.2.2)
+#
+# (a) ICMP arrives: the client finds path MTU 1280 and its TUN MTU, in
+#     `ip link` and in `lwt-ctl status`, becomes 1280 - 97 = 1183, found by
+#     ICMP; the server finds 1280 to the client and gives its tunnel IP a
+#     host route of MTU 1183;
+# (b) ICMP dropped by nft on the router (a black hole): the same, found by
+#     probes vanishing;
+# in both: a ping of 1400 with DF fails at the client's TUN, one of 1183
+# crosses; 5 MB each way compared by sha256; the router forwarded no lwt
+# segment without DF and no fragment, and fragmented nothing.
+# (c) a fixed mtu on both sides: nothing probes (no lwt segment over 1200
+#     bytes at the router, status says "off"), the TUN keeps its MTU.
+. "$(dirname "$0")/lib.sh"
+
+PMTU=1280
+INNER=$((PMTU - 97))
+
+routed_hosts
+nsx r ip route replace 10.97.1.0/24 dev v-r-c proto kernel scope link src 10.97.1.1 mtu $PMTU
+nsx r ip route replace 10.97.2.0/24 dev v-r-s proto kernel scope link src 10.97.2.1 mtu $PMTU
+
+# The router counts: lwt segments with and without DF, fragments, segments
+# over 1200 bytes; its own ICMP frag-needed (dropped in case b).
+router_fw() {
+	local icmp=$1
+	nsx r nft -f - <<NFT
+table ip pm
+delete table ip pm
+table ip pm {
+	counter df { }
+	counter nodf { }
+	counter frags { }
+	counter big { }
+	counter icmp { }
+	chain fwd {
+		type filter hook forward priority 0;
+		ip frag-off & 0x3fff != 0 counter name frags
+		tcp sport 9000 ip frag-off & 0x4000 == 0 counter name nodf
+		tcp dport 9000 ip frag-off & 0x4000 == 0 counter name nodf
+		tcp sport 9000 ip frag-off & 0x4000 != 0 counter name df
+		tcp dport 9000 ip frag-off & 0x4000 != 0 counter name df
+		tcp sport 9000 meta length > 1200 counter name big
+		tcp dport 9000 meta length > 1200 counter name big
+	}
+	chain out {
+		type filter hook output priority 0;
+		icmp type destination-unreachable icmp code frag-needed counter name icmp $icmp
+	}
+}
+NFT
+}
+ctr() { nsx r nft -j list counter ip pm "$1" | jq '.nftables[] | select(.counter) | .counter.packets'; }
+tun_mtu() { ip -n "$PFX-$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
+pm() { jget c lwtc ".pmtu.$1"; }
+settled() { [ "$(pm state)" = done ] && [ "$(jget s lwts '.peers[0].pmtu.state // ""')" = done ]; }
+
+# case NAME ICMP_VERDICT FOUND_BY
+pmtu_case() {
+	local name=$1 verdict=$2 by=$3 st
+	say "($name) ICMP $verdict on the router"
+	router_fw "$verdict"
+	start_server -mtu 0
+	start_client -mtu 0
+	wait_for 10 "session up" sessions_up c lwtc
+	wait_for 15 "both sides settled" settled || {
+		ctl c lwtc status --json | jq .pmtu; ctl s lwts status --json | jq '.peers[0].pmtu'
+		fail "($name) path MTU search did not settle"
+	}
+	ctl c lwtc status --json | jq -c .pmtu
+	ctl s lwts status --json | jq -c '.peers[0].pmtu'
+	[ "$(pm path_mtu)" = $PMTU ] || fail "($name) client found path MTU $(pm path_mtu), want $PMTU"
+	[ "$(pm found_by)" = "$by" ] || fail "($name) client found it by '$(pm found_by)', want $by"
+	[ "$(tun_mtu c lwtc)" = $INNER ] || fail "($name) ip link: lwtc MTU $(tun_mtu c lwtc), want $INNER"
+	[ "$(jget c lwtc .tun_mtu)" = $INNER ] || fail "($name) status: tun_mtu $(jget c lwtc .tun_mtu), want $INNER"
+	st=$(ctl c lwtc status)
+	printf '%s\n' "$st" | grep -q "mtu $INNER  path mtu $PMTU (done, by $by)" ||
+		fail "($name) lwt-ctl status does not show the path MTU: $(printf '%s\n' "$st" | grep '^tun:')"
+	[ "$(jget s lwts '.peers[0].pmtu.path_mtu')" = $PMTU ] ||
+		fail "($name) server found path MTU $(jget s lwts '.peers[0].pmtu.path_mtu'), want $PMTU"
+	[ "$(jget s lwts '.peers[0].pmtu.found_by')" = "$by" ] ||
+		fail "($name) server found it by '$(jget s lwts '.peers[0].pmtu.found_by')', want $by"
+	nsx s ip route show 10.0.0.2/32 dev lwts | grep -q "mtu $INNER" ||
+		fail "($name) server: no route of MTU $INNER to the client's tunnel IP: $(nsx s ip route show dev lwts)"
+	if [ "$verdict" = drop ]; then
+		[ "$(ctr icmp)" -gt 0 ] || fail "($name) the router dropped no ICMP: no black hole tested"
+	else
+		[ "$(ctr icmp)" -gt 0 ] || fail "($name) the router sent no ICMP frag-needed"
+	fi
+	nsx c ping -c 1 -W 1 -M do -s 1400 10.0.0.1 >"$LOGDIR/big-ping.txt" 2>&1 &&
+		fail "($name) a 1428-byte ping with DF crossed a TUN of MTU $INNER"
+	nsx c ping -c 3 -i 0.2 -W 2 -q -M do -s $((INNER - 28)) 10.0.0.1 | grep -q ' 0% packet loss' ||
+		fail "($name) full-size pings ($INNER) with DF do not cross"
+	xfer_sha256 s 10.0.0.1 c 5 30
+	xfer_sha256 c 10.0.0.2 s 5 30
+	[ "$(ctr nodf)" = 0 ] || fail "($name) $(ctr nodf) lwt segments without DF"
+	[ "$(ctr frags)" = 0 ] || fail "($name) $(ctr frags) fragments forwarded"
+	[ "$(ctr df)" -gt 1000 ] || fail "($name) only $(ctr df) lwt segments counted: the counters see nothing"
+	[ "$(nsx r nstat -az IpFragCreates | awk '/IpFragCreates/ {print $2}')" = 0 ] ||
+		fail "($name) the router fragmented packets"
+	stop "$client_PID"
+	stop "$server_PID"
+}
+
+pmtu_case a accept icmp
+pmtu_case b drop probes
+
+say "(c) fixed mtu: no probing"
+router_fw accept
+start_server -mtu 1100
+start_client -mtu 1100
+wait_for 10 "session up" sessions_up c lwtc
+xfer_sha256 s 10.0.0.1 c 2 30
+[ "$(pm state)" = off ] || fail "(c) client PMTU state $(pm state) with a fixed mtu"
+[ "$(jget s lwts '.peers[0].pmtu.state // "off"')" = off ] || fail "(c) server probes with a fixed mtu"
+[ "$(tun_mtu c lwtc)" = 1100 ] || fail "(c) lwtc MTU $(tun_mtu c lwtc), want 1100"
+[ "$(ctr big)" = 0 ] || fail "(c) $(ctr big) lwt segments over 1200 bytes: something probed"
+[ "$(ctr df)" -gt 500 ] || fail "(c) only $(ctr df) lwt segments counted"
+! grep -q "mtu 0:" "$LOGDIR/client.log" "$LOGDIR/server.log" || fail "(c) a PMTU search ran"
+stop "$client_PID"
+stop "$server_PID"
+say PASS
