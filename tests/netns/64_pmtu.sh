@@ -39,8 +39,8 @@ table ip pm {
 	counter nodf { }
 	counter frags { }
 	counter big { }
-	counter icmp { }
-	chain fwd {
+	counter ptb { }
+	chain pmfwd {
 		type filter hook forward priority 0;
 		ip frag-off & 0x3fff != 0 counter name frags
 		tcp sport 9000 ip frag-off & 0x4000 == 0 counter name nodf
@@ -50,9 +50,9 @@ table ip pm {
 		tcp sport 9000 meta length > 1200 counter name big
 		tcp dport 9000 meta length > 1200 counter name big
 	}
-	chain out {
+	chain pmout {
 		type filter hook output priority 0;
-		icmp type destination-unreachable icmp code frag-needed counter name icmp $icmp
+		icmp type destination-unreachable icmp code frag-needed counter name ptb $icmp
 	}
 }
 NFT
@@ -60,6 +60,8 @@ NFT
 ctr() { nsx r nft -j list counter ip pm "$1" | jq '.nftables[] | select(.counter) | .counter.packets'; }
 tun_mtu() { ip -n "$PFX-$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 pm() { jget c lwtc ".pmtu.$1"; }
+srv() { start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
+cli() { start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
 settled() { [ "$(pm state)" = done ] && [ "$(jget s lwts '.peers[0].pmtu.state // ""')" = done ]; }
 
 # case NAME ICMP_VERDICT FOUND_BY
@@ -67,8 +69,8 @@ pmtu_case() {
 	local name=$1 verdict=$2 by=$3 st
 	say "($name) ICMP $verdict on the router"
 	router_fw "$verdict"
-	start_server -mtu 0
-	start_client -mtu 0
+	srv -mtu 0
+	cli -mtu 0
 	wait_for 10 "session up" sessions_up c lwtc
 	wait_for 15 "both sides settled" settled || {
 		ctl c lwtc status --json | jq .pmtu; ctl s lwts status --json | jq '.peers[0].pmtu'
@@ -90,9 +92,9 @@ pmtu_case() {
 	nsx s ip route show 10.0.0.2/32 dev lwts | grep -q "mtu $INNER" ||
 		fail "($name) server: no route of MTU $INNER to the client's tunnel IP: $(nsx s ip route show dev lwts)"
 	if [ "$verdict" = drop ]; then
-		[ "$(ctr icmp)" -gt 0 ] || fail "($name) the router dropped no ICMP: no black hole tested"
+		[ "$(ctr ptb)" -gt 0 ] || fail "($name) the router dropped no ICMP: no black hole tested"
 	else
-		[ "$(ctr icmp)" -gt 0 ] || fail "($name) the router sent no ICMP frag-needed"
+		[ "$(ctr ptb)" -gt 0 ] || fail "($name) the router sent no ICMP frag-needed"
 	fi
 	nsx c ping -c 1 -W 1 -M do -s 1400 10.0.0.1 >"$LOGDIR/big-ping.txt" 2>&1 &&
 		fail "($name) a 1428-byte ping with DF crossed a TUN of MTU $INNER"
@@ -114,8 +116,8 @@ pmtu_case b drop probes
 
 say "(c) fixed mtu: no probing"
 router_fw accept
-start_server -mtu 1100
-start_client -mtu 1100
+srv -mtu 1100
+cli -mtu 1100
 wait_for 10 "session up" sessions_up c lwtc
 xfer_sha256 s 10.0.0.1 c 2 30
 [ "$(pm state)" = off ] || fail "(c) client PMTU state $(pm state) with a fixed mtu"
