@@ -16,6 +16,9 @@
 # in both: a ping of 1400 with DF fails at the client's TUN, one of 1183
 # crosses; 5 MB each way compared by sha256; the router forwarded no lwt
 # segment without DF and no fragment, and fragmented nothing.
+#     Then (b only) the path shrinks to 1200 under the settled sessions:
+#     the periodic confirmation finds the black hole, both sides search
+#     again and settle at 1200, transfers complete.
 # (c) a fixed mtu on both sides: nothing probes (no lwt segment over 1200
 #     bytes at the router, status says "off"), the TUN keeps its MTU.
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +72,11 @@ pmtu_case() {
 	local name=$1 verdict=$2 by=$3 st
 	say "($name) ICMP $verdict on the router"
 	router_fw "$verdict"
+	# The last case's ICMP taught the hosts' kernels the path MTU: on raw
+	# sockets a kernel that knows it answers an oversized segment with a
+	# local frag-needed, which would be no black hole.
+	nsx c ip route flush cache
+	nsx s ip route flush cache
 	srv -mtu 0
 	cli -mtu 0
 	wait_for 10 "session up" sessions_up c lwtc
@@ -107,14 +115,43 @@ pmtu_case() {
 	[ "$(ctr df)" -gt 1000 ] || fail "($name) only $(ctr df) lwt segments counted: the counters see nothing"
 	[ "$(nsx r nstat -az IpFragCreates | awk '/IpFragCreates/ {print $2}')" = 0 ] ||
 		fail "($name) the router fragmented packets"
+	[ "$verdict" = drop ] && path_shrinks
 	stop "$client_PID"
 	stop "$server_PID"
+}
+
+# (b, then) the path shrinks to 1200 under settled sessions, still without
+# ICMP: the periodic confirmation probe vanishes while the base gets
+# through, both sides declare a black hole and search again.
+path_shrinks() {
+	local p
+	say "(b) the path shrinks to 1200, no ICMP"
+	for p in "10.97.1.0/24 dev v-r-c src 10.97.1.1" "10.97.2.0/24 dev v-r-s src 10.97.2.1"; do
+		# shellcheck disable=SC2086
+		nsx r ip route replace $p proto kernel scope link mtu 1200
+	done
+	wait_for 30 "both sides found 1200" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc status --json | jq -c '[.pmtu.state, .pmtu.path_mtu]')\" = '[\"done\",1200]' ] &&
+		[ \"\$(ip netns exec $PFX-s $CTL -i lwts status --json | jq -c '[.peers[0].pmtu.state, .peers[0].pmtu.path_mtu]')\" = '[\"done\",1200]' ]" || {
+		ctl c lwtc status --json | jq -c .pmtu; ctl s lwts status --json | jq -c '.peers[0].pmtu'
+		fail "(b) the smaller path MTU was not found"
+	}
+	ctl c lwtc status --json | jq -c .pmtu
+	[ "$(pm black_holes)" -ge 1 ] || fail "(b) no black hole counted at the client"
+	[ "$(jget s lwts '.peers[0].pmtu.black_holes')" -ge 1 ] || fail "(b) no black hole counted at the server"
+	[ "$(tun_mtu c lwtc)" = $((1200 - 97)) ] || fail "(b) lwtc MTU $(tun_mtu c lwtc) after the change, want $((1200 - 97))"
+	nsx s ip route show 10.0.0.2/32 dev lwts | grep -q "mtu $((1200 - 97))" || fail "(b) server route MTU not lowered"
+	xfer_sha256 s 10.0.0.1 c 2 30
+	xfer_sha256 c 10.0.0.2 s 2 30
 }
 
 pmtu_case a accept icmp
 pmtu_case b drop probes
 
 say "(c) fixed mtu: no probing"
+for p in "10.97.1.0/24 dev v-r-c src 10.97.1.1" "10.97.2.0/24 dev v-r-s src 10.97.2.1"; do
+	# shellcheck disable=SC2086
+	nsx r ip route replace $p proto kernel scope link mtu $PMTU
+done
 router_fw accept
 srv -mtu 1100
 cli -mtu 1100
