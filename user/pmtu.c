@@ -191,11 +191,15 @@ static void unapply(struct lwt_daemon *d, struct pmtu_slot *p)
 	p->applied = 0;
 }
 
-/* The round's timeout: a few RTTs, never under 300 ms or over 3 s. */
+/* The round's timeout: a few RTTs, never under 300 ms or over 3 s. Before
+ * the first keepalive echo the handshake's duration (over an RTT) stands in. */
 static uint64_t round_ns(struct lwt_daemon *d, int i)
 {
-	uint64_t t = 4000ull * atomic_load_explicit(&d->slots[i].rtt_us, memory_order_relaxed) +
-		     150000000ull;
+	uint64_t rtt = atomic_load_explicit(&d->slots[i].rtt_us, memory_order_relaxed), t;
+
+	if (!rtt)
+		rtt = d->slots[i].c.handshake_us;
+	t = 4000ull * rtt + 150000000ull;
 
 	return t < 300000000ull ? 300000000ull : t > 3000000000ull ? 3000000000ull : t;
 }
