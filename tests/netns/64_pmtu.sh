@@ -67,6 +67,15 @@ srv() { start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun
 cli() { start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
 settled() { [ "$(pm state)" = done ] && [ "$(jget s lwts '.peers[0].pmtu.state // ""')" = done ]; }
 
+# no_frags WHAT: every lwt segment the router forwarded so far carried DF,
+# none was a fragment, the router fragmented nothing.
+no_frags() {
+	[ "$(ctr nodf)" = 0 ] || fail "($1) $(ctr nodf) lwt segments without DF"
+	[ "$(ctr frags)" = 0 ] || fail "($1) $(ctr frags) fragments forwarded"
+	[ "$(nsx r nstat -az IpFragCreates | awk '/IpFragCreates/ {print $2}')" = 0 ] ||
+		fail "($1) the router fragmented packets"
+}
+
 # case NAME ICMP_VERDICT FOUND_BY
 pmtu_case() {
 	local name=$1 verdict=$2 by=$3 st
@@ -86,6 +95,7 @@ pmtu_case() {
 	}
 	ctl c lwtc status --json | jq -c .pmtu
 	ctl s lwts status --json | jq -c '.peers[0].pmtu'
+	no_frags "$name, search"
 	[ "$(pm path_mtu)" = $PMTU ] || fail "($name) client found path MTU $(pm path_mtu), want $PMTU"
 	[ "$(pm found_by)" = "$by" ] || fail "($name) client found it by '$(pm found_by)', want $by"
 	[ "$(tun_mtu c lwtc)" = $INNER ] || fail "($name) ip link: lwtc MTU $(tun_mtu c lwtc), want $INNER"
@@ -110,11 +120,8 @@ pmtu_case() {
 		fail "($name) full-size pings ($INNER) with DF do not cross"
 	xfer_sha256 s 10.0.0.1 c 5 30
 	xfer_sha256 c 10.0.0.2 s 5 30
-	[ "$(ctr nodf)" = 0 ] || fail "($name) $(ctr nodf) lwt segments without DF"
-	[ "$(ctr frags)" = 0 ] || fail "($name) $(ctr frags) fragments forwarded"
+	no_frags "$name, transfers"
 	[ "$(ctr df)" -gt 1000 ] || fail "($name) only $(ctr df) lwt segments counted: the counters see nothing"
-	[ "$(nsx r nstat -az IpFragCreates | awk '/IpFragCreates/ {print $2}')" = 0 ] ||
-		fail "($name) the router fragmented packets"
 	[ "$verdict" = drop ] && path_shrinks
 	stop "$client_PID"
 	stop "$server_PID"
