@@ -7,7 +7,7 @@
  * A search is a series of rounds over (lo, hi]: lo is a size known to
  * work, hi the largest not known to fail. A round sends lo itself (the
  * witness: it shows the path is alive, so that silence of the larger ones
- * means "too big", not "loss") and up to PMTU_K sizes spread evenly over
+ * means "too big", not "loss") and up to 15 sizes spread evenly over
  * (lo, hi], each twice. Acks raise lo; at the round's end every size above
  * the new lo that got no ack lowers hi -- but only if the witness or a
  * larger size came back. A path of 576..1500 takes three or four rounds. */
@@ -26,8 +26,8 @@
 #include "log.h"
 #include "netlink.h"
 #include "pmtu.h"
+#include "pmtu_search.h"
 
-#define PMTU_K 15			/* sizes a round spreads over (lo, hi] */
 #define PMTU_MIN_PROBE ((int)(LWT_SEG_HDR + LWT_REC_HDR + 1 + sizeof(struct lwt_pmtu_probe) + LWT_TAG_LEN))
 #define PMTU_CONFIRM_NS (10 * 1000000000ull)	/* is the path MTU still good? */
 #define PMTU_RAISE_NS (600 * 1000000000ull)	/* search upwards again */
@@ -36,21 +36,16 @@
 
 struct pmtu_slot {
 	uint8_t state;			/* enum lwt_pmtu_state */
-	bool lo_ok;			/* lo has been acked (else: the base, assumed) */
 	bool confirm;			/* the round confirms pmtu (DONE) */
-	bool by_icmp;			/* an ICMP message narrowed this search */
 	uint8_t silent;			/* rounds in a row without any ack */
 	uint8_t confirm_fails;
 	uint64_t up_ns;			/* the session searched (its up_ns) */
 	int max;			/* largest size to try: link MTU, our buffers */
 	int pmtu;			/* the path MTU found, 0 none yet */
-	int lo, hi;
+	struct lwt_pmtu_search sr;	/* the search, or the confirmation round */
 	int applied;			/* inner MTU set (client TUN, server route), 0 none */
 	uint32_t route_ip;		/* server: the host route's address, 0 none */
 	uint32_t round;			/* round number: probe ids are round << 4 | index */
-	int n;				/* sizes in this round; size[0] is the witness */
-	uint16_t size[PMTU_K + 1];
-	uint32_t acked;			/* bit j: size[j] came back */
 	bool resent;
 	uint64_t round_ns, start_ns, next_ns;
 	uint32_t settle_ms;		/* how long the last search took */
@@ -208,11 +203,11 @@ static void send_round(struct lwt_daemon *d, int i, struct pmtu_slot *p)
 {
 	int j;
 
-	for (j = 0; j < p->n; j++) {
+	for (j = 0; j < p->sr.n; j++) {
 		struct lwt_pmtu_probe pr = { .id = htonl(p->round << 4 | (uint32_t)j),
-					     .size = htons(p->size[j]) };
+					     .size = htons(p->sr.size[j]) };
 
-		if (p->acked & (1u << j))
+		if (p->sr.acked & (1u << j))
 			continue;
 		if (lwt_send_msg(d, i, LWT_MSG_PMTU_PROBE, &pr, sizeof(pr)) == 0)
 			p->probes++;
@@ -222,14 +217,8 @@ static void send_round(struct lwt_daemon *d, int i, struct pmtu_slot *p)
 /* Start a round: the witness lo, then sizes spread over (lo, hi]. */
 static void start_round(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t now)
 {
-	int n = p->hi - p->lo, k = n < PMTU_K ? n : PMTU_K, j;
-
 	p->round++;
-	p->size[0] = (uint16_t)p->lo;
-	for (j = 1; j <= k; j++)
-		p->size[j] = (uint16_t)(p->lo + (n * j + k - 1) / k);
-	p->n = k + 1;
-	p->acked = 0;
+	lwt_pmtu_search_round(&p->sr);
 	p->resent = false;
 	p->confirm = false;
 	p->round_ns = now;
@@ -240,10 +229,10 @@ static void start_round(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64
 static void start_confirm(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t now)
 {
 	p->round++;
-	p->size[0] = LWT_PMTU_BASE;
-	p->size[1] = (uint16_t)p->pmtu;
-	p->n = 2;
-	p->acked = 0;
+	p->sr.size[0] = LWT_PMTU_BASE;
+	p->sr.size[1] = (uint16_t)p->pmtu;
+	p->sr.n = 2;
+	p->sr.acked = 0;
 	p->resent = false;
 	p->confirm = true;
 	p->round_ns = now;
@@ -254,13 +243,9 @@ static void start_search(struct lwt_daemon *d, int i, struct pmtu_slot *p, int l
 			 int hi, uint64_t now)
 {
 	p->max = path_max(d, d->slots[i].c.raddr);
-	p->lo = lo > p->max ? p->max : lo;
-	p->lo_ok = lo_ok;
-	p->hi = hi && hi < p->max ? hi : p->max;
-	if (p->hi < p->lo)
-		p->hi = p->lo;
+	lwt_pmtu_search_init(&p->sr, lo > p->max ? p->max : lo, lo_ok,
+			     hi && hi < p->max ? hi : p->max);
 	p->silent = 0;
-	p->by_icmp = false;
 	p->start_ns = now;
 	p->searches++;
 	if (p->state != LWT_PMTU_BLACK_HOLE)
@@ -276,13 +261,13 @@ static int inner_now(const struct lwt_daemon *d, const struct pmtu_slot *p)
 
 static void settle(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t now)
 {
-	p->pmtu = p->lo;
+	p->pmtu = p->sr.lo;
 	p->state = LWT_PMTU_DONE;
 	p->settle_ms = (uint32_t)((now - p->start_ns) / 1000000);
-	p->found_by = p->by_icmp ? "icmp" : "probes";
+	p->found_by = p->sr.by_icmp ? "icmp" : "probes";
 	p->confirm_fails = 0;
 	p->next_ns = now + PMTU_CONFIRM_NS;
-	p->n = 0;
+	p->sr.n = 0;
 	lwt_info("mtu 0: slot %d (%s): path MTU %d (at most %d tried) in %u ms, by %s", i,
 		 d->cfg.mode == LWT_MODE_CLIENT ? "the server" : "a client", p->pmtu, p->max,
 		 p->settle_ms, p->found_by);
@@ -292,14 +277,16 @@ static void settle(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t no
 static void confirm_end(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t now)
 {
 	int old = p->pmtu;
+	uint32_t acked = p->sr.acked;
 
-	p->n = 0;
-	if (p->acked & 2) {
+	p->sr.n = 0;
+	p->confirm = false;
+	if (acked & 2) {
 		p->confirm_fails = 0;
 		p->next_ns = now + PMTU_CONFIRM_NS;
 		return;
 	}
-	if (!(p->acked & 1)) {
+	if (!(acked & 1)) {
 		/* Nothing came back: the session's trouble, not the size's. */
 		p->next_ns = now + PMTU_CONFIRM_NS;
 		return;
@@ -319,37 +306,14 @@ static void confirm_end(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64
 	start_search(d, i, p, LWT_PMTU_BASE, true, old - 1, now);
 }
 
-/* Take the round's answers: acks raise lo; if the round ran its time and
- * something came back, the sizes above lo that did not lower hi. */
-static void collect(struct pmtu_slot *p, bool timed_out)
-{
-	int best = 0, j;
-
-	for (j = 0; j < p->n; j++)
-		if ((p->acked & (1u << j)) && p->size[j] > best)
-			best = p->size[j];
-	if (best >= p->lo) {
-		p->lo = best;
-		p->lo_ok = true;
-	}
-	if (best && timed_out)
-		for (j = 0; j < p->n; j++)
-			if (!(p->acked & (1u << j)) && p->size[j] > p->lo && p->size[j] - 1 < p->hi)
-				p->hi = p->size[j] - 1;
-	if (p->hi < p->lo)
-		p->hi = p->lo;
-	p->silent = best ? 0 : p->silent;
-	p->n = 0;
-}
-
 /* What comes after a search round: the next, or the end. */
 static void next_round(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t now)
 {
 	/* Known too big for what is in force now: down to what works while
 	 * the search goes on. */
-	if (p->lo_ok && inner_now(d, p) + (int)LWT_OVERHEAD > p->hi)
-		apply(d, i, p, p->lo);
-	if (p->lo >= p->hi && p->lo_ok)
+	if (p->sr.lo_ok && inner_now(d, p) + (int)LWT_OVERHEAD > p->sr.hi)
+		apply(d, i, p, p->sr.lo);
+	if (lwt_pmtu_search_done(&p->sr))
 		settle(d, i, p, now);
 	else
 		start_round(d, i, p, now);
@@ -363,15 +327,16 @@ static void round_end(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 		confirm_end(d, i, p, now);
 		return;
 	}
-	if (!p->acked && timed_out && ++p->silent >= PMTU_SILENT_ROUNDS) {
+	if (!p->sr.acked && timed_out && ++p->silent >= PMTU_SILENT_ROUNDS) {
 		lwt_log_rl(LWT_LOG_INFO, "mtu 0: slot %d: no answer to path MTU probes "
 			   "(an older peer?); again in %llu s", i,
 			   (unsigned long long)(PMTU_RETRY_NS / 1000000000ull));
-		p->n = 0;
+		p->sr.n = 0;
 		p->next_ns = now + PMTU_RETRY_NS;
 		return;
 	}
-	collect(p, timed_out);
+	if (lwt_pmtu_search_collect(&p->sr, timed_out))
+		p->silent = 0;
 	next_round(d, i, p, now);
 }
 
@@ -380,23 +345,20 @@ void lwt_pmtu_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len)
 	struct lwt_pmtu_probe pr;
 	struct pmtu_slot *p;
 	uint32_t id;
-	int j;
+	bool top;
 
 	if (!probing(d) || i < 0 || i >= nprobe(d) || len != 1 + sizeof(pr))
 		return;
 	p = &d->pmtu->s[i];
 	memcpy(&pr, m + 1, sizeof(pr));
 	id = ntohl(pr.id);
-	j = (int)(id & 15);
-	if (!p->n || id >> 4 != (p->round & 0x0fffffff) || j >= p->n ||
-	    ntohs(pr.size) != p->size[j])
-		return;		/* an earlier round's: ignored */
+	/* An earlier round's answer, or none of ours: ignored. */
+	if (!p->sr.n || id >> 4 != (p->round & 0x0fffffff) ||
+	    !lwt_pmtu_search_ack(&p->sr, (int)(id & 15), ntohs(pr.size), &top))
+		return;
 	p->acks++;
-	p->acked |= 1u << j;
 	/* The top size came back: nothing between to learn. */
-	if (!p->confirm && p->size[j] == p->hi && j == p->n - 1)
-		round_end(d, i, p, lwt_now_ns(), false);
-	else if (p->confirm && p->acked == 3)
+	if (p->confirm ? p->sr.acked == 3 : top)
 		round_end(d, i, p, lwt_now_ns(), false);
 }
 
@@ -414,28 +376,21 @@ static void icmp_hint(struct lwt_daemon *d, int i, int mtu)
 	}
 	if (mtu < LWT_PMTU_BASE)
 		mtu = LWT_PMTU_BASE;
-	if (p->state == LWT_PMTU_DONE ? mtu >= p->pmtu : mtu >= p->hi) {
+	if (p->state == LWT_PMTU_DONE ? mtu >= p->pmtu : mtu >= p->sr.hi) {
 		d->pmtu->icmp_ignored++;
 		return;
 	}
 	p->icmp++;
 	if (p->state == LWT_PMTU_DONE) {
 		/* The path changed under a settled MTU: search below the hint. */
+		p->confirm = false;
 		start_search(d, i, p, LWT_PMTU_BASE, false, mtu, now);
-		p->by_icmp = true;
+		p->sr.by_icmp = true;
 		return;
 	}
 	/* Mid-search: keep what this round has shown so far (no failures:
 	 * its time has not run out), then try the hint at the top. */
-	if (p->n && !p->confirm)
-		collect(p, false);
-	p->n = 0;
-	if (p->lo > mtu) {
-		p->lo = LWT_PMTU_BASE;
-		p->lo_ok = false;
-	}
-	p->hi = mtu;
-	p->by_icmp = true;
+	lwt_pmtu_search_hint(&p->sr, mtu, LWT_PMTU_BASE);
 	next_round(d, i, p, now);
 }
 
@@ -471,40 +426,18 @@ void lwt_pmtu_icmp_input(struct lwt_daemon *d)
 
 	for (k = 0; k < 64; k++) {
 		ssize_t r = recv(d->pmtu->icmp_fd, b, sizeof(b), 0);
-		size_t ihl, qihl;
-		uint32_t qs, qd;
-		uint16_t sp, dp;
-		int i, mtu;
+		struct lwt_pmtu_icmp q;
+		int i;
 
 		if (r < 0)
 			return;
 		d->pmtu->icmp_rx++;
-		/* IPv4 header, ICMP type 3 code 4 with the next-hop MTU, the
-		 * quoted IPv4 header of a TCP segment, its ports. */
-		if (r < 20 || (b[0] >> 4) != 4)
-			continue;
-		ihl = (size_t)(b[0] & 15) * 4;
-		if ((size_t)r < ihl + 8 + 20 || b[ihl] != 3 || b[ihl + 1] != 4) {
+		if (lwt_pmtu_icmp_parse(b, (size_t)r, &q) ||
+		    (i = icmp_slot(d, q.saddr, q.daddr, q.sport, q.dport)) < 0 || !probing(d)) {
 			d->pmtu->icmp_ignored++;
 			continue;
 		}
-		mtu = b[ihl + 6] << 8 | b[ihl + 7];
-		qihl = (size_t)(b[ihl + 8] & 15) * 4;
-		if ((b[ihl + 8] >> 4) != 4 || qihl < 20 || b[ihl + 8 + 9] != IPPROTO_TCP ||
-		    (size_t)r < ihl + 8 + qihl + 4 || !mtu) {
-			d->pmtu->icmp_ignored++;
-			continue;
-		}
-		memcpy(&qs, b + ihl + 8 + 12, 4);
-		memcpy(&qd, b + ihl + 8 + 16, 4);
-		memcpy(&sp, b + ihl + 8 + qihl, 2);
-		memcpy(&dp, b + ihl + 8 + qihl + 2, 2);
-		i = icmp_slot(d, qs, qd, sp, dp);
-		if (i < 0 || !probing(d)) {
-			d->pmtu->icmp_ignored++;
-			continue;
-		}
-		icmp_hint(d, i, mtu);
+		icmp_hint(d, i, q.mtu);
 	}
 }
 
@@ -516,7 +449,7 @@ static void slot_tick(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 		if (p->state != LWT_PMTU_OFF || p->route_ip) {
 			unapply(d, p);
 			p->state = LWT_PMTU_OFF;
-			p->n = 0;
+			p->sr.n = 0;
 		}
 		return;
 	}
@@ -531,7 +464,7 @@ static void slot_tick(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 		start_search(d, i, p, LWT_PMTU_BASE, false, 0, now);
 		return;
 	}
-	if (p->n) {
+	if (p->sr.n) {
 		if (now - p->round_ns >= round_ns(d, i))
 			round_end(d, i, p, now, true);
 		else if (!p->resent && now - p->round_ns >= round_ns(d, i) / 2) {
@@ -580,8 +513,8 @@ void *lwt_pmtu_json(const struct lwt_daemon *d, int i)
 	cJSON_AddNumberToObject(o, "inner_mtu", p->applied);
 	cJSON_AddNumberToObject(o, "max", p->max);
 	if (p->state == LWT_PMTU_SEARCHING || p->state == LWT_PMTU_BLACK_HOLE) {
-		cJSON_AddNumberToObject(o, "lo", p->lo);
-		cJSON_AddNumberToObject(o, "hi", p->hi);
+		cJSON_AddNumberToObject(o, "lo", p->sr.lo);
+		cJSON_AddNumberToObject(o, "hi", p->sr.hi);
 	}
 	cJSON_AddStringToObject(o, "found_by", p->found_by ? p->found_by : "");
 	cJSON_AddNumberToObject(o, "settle_ms", p->settle_ms);
