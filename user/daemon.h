@@ -248,6 +248,8 @@ struct lwt_slot {
 	_Atomic uint32_t peer_loss_ppm;	/* loss the peer reported */
 	/* shared, relaxed */
 	_Atomic uint64_t last_rx_ns;	/* last authenticated record */
+	_Atomic uint32_t path_inner_mtu;	/* server, pmtu.c: the client's path MTU less
+						 * lwt's overhead when below the TUN's, else 0 */
 	_Atomic uint64_t rtt_us;
 	_Atomic uint32_t key_epoch;	/* epoch we send under */
 	struct lwt_counters ctr;

@@ -26,6 +26,7 @@
 #include "hring.h"
 #include "log.h"
 #include "pace.h"
+#include "pmtu_search.h"
 #include "sendq.h"
 
 #define TUN_BATCH 32
@@ -710,6 +711,25 @@ static void via_hub(struct dpctx *x, const uint8_t *pkt)
 	post(x->d, LWT_EVT_PEER_VIA_HUB, p - x->d->slots, NULL, 0);
 }
 
+/* Server, hub relay: client to's path MTU (pmtu.c) may be below the TUN's,
+ * and relayed packets never pass the kernel's route of it: one too large
+ * goes back to its sender as ICMP "fragmentation needed" (DF set; its TCP
+ * then sends smaller ones) or is dropped. */
+static bool relay_too_big(struct dpctx *x, struct lwt_slot *from, struct lwt_slot *to,
+			  const uint8_t *pkt, size_t len)
+{
+	uint32_t lim = atomic_load_explicit(&to->path_inner_mtu, memory_order_relaxed);
+	uint8_t icmp[LWT_PMTU_ICMP_MAX];
+	size_t n;
+
+	if (!lim || len <= lim)
+		return false;
+	LWT_CTR_INC(&to->ctr, drop_too_big);
+	if ((pkt[6] & 0x40) && (n = lwt_pmtu_icmp_build(icmp, pkt, len, x->d->cfg.tun_ip, (int)lim)))
+		send_ip(x, from, icmp, n);
+	return true;
+}
+
 static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
 	struct lwt_daemon *d = x->d;
@@ -750,6 +770,8 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 				LWT_CTR_INC(&s->ctr, drop_isolation);
 				return;
 			}
+			if (relay_too_big(x, s, to, pkt, len))
+				return;
 			LWT_CTR_INC(&s->ctr, forwarded);
 			send_to_slot(x, to, pkt, len, false);
 			return;

@@ -165,8 +165,11 @@ static void apply(struct lwt_daemon *d, int i, struct pmtu_slot *p, int pmtu)
 			lwt_nl_route_del(d->tun.ifindex, p->route_ip, 32);
 		p->route_ip = 0;
 		p->applied = m;
+		atomic_store_explicit(&s->path_inner_mtu, 0, memory_order_relaxed);
 		return;
 	}
+	/* First the relay's limit (dataplane.c), which needs no kernel. */
+	atomic_store_explicit(&s->path_inner_mtu, (uint32_t)m, memory_order_relaxed);
 	r = lwt_nl_route_set_mtu(d->tun.ifindex, s->c.tun_ip, 32, m);
 	if (r) {
 		lwt_log_rl(LWT_LOG_WARN, "mtu 0: couldn't give client %u a route of MTU %d: %s", i, m,
@@ -178,8 +181,9 @@ static void apply(struct lwt_daemon *d, int i, struct pmtu_slot *p, int pmtu)
 	p->applied = m;
 }
 
-static void unapply(struct lwt_daemon *d, struct pmtu_slot *p)
+static void unapply(struct lwt_daemon *d, int i, struct pmtu_slot *p)
 {
+	atomic_store_explicit(&d->slots[i].path_inner_mtu, 0, memory_order_relaxed);
 	if (p->route_ip)
 		lwt_nl_route_del(d->tun.ifindex, p->route_ip, 32);
 	p->route_ip = 0;
@@ -447,7 +451,7 @@ static void slot_tick(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 
 	if (s->c.phase != LWT_PH_UP) {
 		if (p->state != LWT_PMTU_OFF || p->route_ip) {
-			unapply(d, p);
+			unapply(d, i, p);
 			p->state = LWT_PMTU_OFF;
 			p->sr.n = 0;
 		}
@@ -458,7 +462,7 @@ static void slot_tick(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 	if (p->up_ns != s->c.up_ns) {
 		p->up_ns = s->c.up_ns;
 		if (d->cfg.mode == LWT_MODE_SERVER)
-			unapply(d, p);
+			unapply(d, i, p);
 		p->state = LWT_PMTU_SEARCHING;
 		p->pmtu = 0;
 		start_search(d, i, p, LWT_PMTU_BASE, false, 0, now);

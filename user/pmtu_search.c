@@ -4,6 +4,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "faketcp.h"
 #include "pmtu_search.h"
 
 void lwt_pmtu_search_init(struct lwt_pmtu_search *s, int lo, bool lo_ok, int hi)
@@ -102,4 +103,41 @@ int lwt_pmtu_icmp_parse(const uint8_t *b, size_t len, struct lwt_pmtu_icmp *q)
 	memcpy(&q->sport, qi + qihl, 2);
 	memcpy(&q->dport, qi + qihl + 2, 2);
 	return 0;
+}
+
+size_t lwt_pmtu_icmp_build(uint8_t out[LWT_PMTU_ICMP_MAX], const uint8_t *pkt, size_t len,
+			   uint32_t src, int mtu)
+{
+	size_t ihl, q, tot;
+	uint16_t c;
+
+	if (len < 20 || (pkt[0] >> 4) != 4 || (ihl = (size_t)(pkt[0] & 15) * 4) < 20 || len < ihl ||
+	    ((pkt[6] << 8 | pkt[7]) & 0x1fff))
+		return 0;
+	/* Never an error about an ICMP error (echo and the like are fine). */
+	if (pkt[9] == IPPROTO_ICMP && (len < ihl + 1 || pkt[ihl] == 3 || pkt[ihl] == 4 ||
+				      pkt[ihl] == 5 || pkt[ihl] == 11 || pkt[ihl] == 12))
+		return 0;
+	q = ihl + 8 < len ? ihl + 8 : len;
+	tot = 20 + 8 + q;
+	memset(out, 0, 28);
+	out[0] = 0x45;
+	out[2] = (uint8_t)(tot >> 8);
+	out[3] = (uint8_t)tot;
+	out[8] = 64;
+	out[9] = IPPROTO_ICMP;
+	memcpy(out + 12, &src, 4);
+	memcpy(out + 16, pkt + 12, 4);		/* to the packet's source */
+	c = lwt_ip_csum(out, 20);
+	out[10] = (uint8_t)(c >> 8);
+	out[11] = (uint8_t)c;
+	out[20] = 3;
+	out[21] = 4;
+	out[26] = (uint8_t)(mtu >> 8);
+	out[27] = (uint8_t)mtu;
+	memcpy(out + 28, pkt, q);
+	c = lwt_ip_csum(out + 20, 8 + q);
+	out[22] = (uint8_t)(c >> 8);
+	out[23] = (uint8_t)c;
+	return tot;
 }

@@ -58,4 +58,12 @@ struct lwt_pmtu_icmp {
  * else -EINVAL. */
 int lwt_pmtu_icmp_parse(const uint8_t *b, size_t len, struct lwt_pmtu_icmp *q);
 
+/* The ICMP "fragmentation needed" (next-hop mtu) that answers the inner
+ * IPv4 packet pkt, from src (network order), into out: IPv4 header, ICMP,
+ * the packet's header and 8 bytes. Its length, or 0 where RFC 1812 says
+ * none is sent (pkt malformed, a fragment past the first, an ICMP error). */
+#define LWT_PMTU_ICMP_MAX (20 + 8 + 60 + 8)
+size_t lwt_pmtu_icmp_build(uint8_t out[LWT_PMTU_ICMP_MAX], const uint8_t *pkt, size_t len,
+			   uint32_t src, int mtu);
+
 #endif

@@ -6,6 +6,7 @@
 # needed", or drops it when the router's own ICMP is dropped):
 #
 #   c (10.97.1.2) --1500-- r [routes mtu 1280] --1500-- s (10.97.2.2)
+#   c2 (10.97.4.2) --1500-/  (c2 <-> s: 1500)
 #
 # (a) ICMP arrives: the client finds path MTU 1280 and its TUN MTU, in
 #     `ip link` and in `lwt-ctl status`, becomes 1280 - 97 = 1183, found by
@@ -19,6 +20,9 @@
 #     Then (b only) the path shrinks to 1200 under the settled sessions:
 #     the periodic confirmation finds the black hole, both sides search
 #     again and settle at 1200, transfers complete.
+#     And (a only) a second client on a 1500-byte path sends 5 MB to the
+#     first through the hub: the hub answers packets too large for the
+#     first client's path with ICMP frag-needed, the transfer completes.
 # (c) a fixed mtu on both sides: nothing probes (no lwt segment over 1200
 #     bytes at the router, status says "off"), the TUN keeps its MTU.
 . "$(dirname "$0")/lib.sh"
@@ -27,8 +31,19 @@ PMTU=1280
 INNER=$((PMTU - 97))
 
 routed_hosts
-nsx r ip route replace 10.97.1.0/24 dev v-r-c proto kernel scope link src 10.97.1.1 mtu $PMTU
-nsx r ip route replace 10.97.2.0/24 dev v-r-s proto kernel scope link src 10.97.2.1 mtu $PMTU
+# A second client (case a) behind the router too, on a path of 1500: the
+# router's MTU 1280 towards the server holds for c's packets only (a
+# policy rule by source).
+add_ns c2
+link c2 r 10.97.4.2/24 10.97.4.1/24
+nsx c2 ip route add default via 10.97.4.1
+nsx r ip rule add from 10.97.1.0/24 lookup 100
+# router_mtu M: the path between c and s carries M bytes, both ways.
+router_mtu() {
+	nsx r ip route replace 10.97.1.0/24 dev v-r-c proto kernel scope link src 10.97.1.1 mtu "$1"
+	nsx r ip route replace 10.97.2.0/24 dev v-r-s src 10.97.2.1 table 100 mtu "$1"
+}
+router_mtu $PMTU
 
 # The router counts: lwt segments with and without DF, fragments, segments
 # over 1200 bytes; its own ICMP frag-needed (dropped in case b).
@@ -123,6 +138,7 @@ pmtu_case() {
 	no_frags "$name, transfers"
 	[ "$(ctr df)" -gt 1000 ] || fail "($name) only $(ctr df) lwt segments counted: the counters see nothing"
 	[ "$verdict" = drop ] && path_shrinks
+	[ "$verdict" = accept ] && hub_relay
 	stop "$client_PID"
 	stop "$server_PID"
 }
@@ -131,12 +147,8 @@ pmtu_case() {
 # ICMP: the periodic confirmation probe vanishes while the base gets
 # through, both sides declare a black hole and search again.
 path_shrinks() {
-	local p
 	say "(b) the path shrinks to 1200, no ICMP"
-	for p in "10.97.1.0/24 dev v-r-c src 10.97.1.1" "10.97.2.0/24 dev v-r-s src 10.97.2.1"; do
-		# shellcheck disable=SC2086
-		nsx r ip route replace $p proto kernel scope link mtu 1200
-	done
+	router_mtu 1200
 	wait_for 30 "both sides found 1200" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc status --json | jq -c '[.pmtu.state, .pmtu.path_mtu]')\" = '[\"done\",1200]' ] &&
 		[ \"\$(ip netns exec $PFX-s $CTL -i lwts status --json | jq -c '[.peers[0].pmtu.state, .peers[0].pmtu.path_mtu]')\" = '[\"done\",1200]' ]" || {
 		ctl c lwtc status --json | jq -c .pmtu; ctl s lwts status --json | jq -c '.peers[0].pmtu'
@@ -151,14 +163,39 @@ path_shrinks() {
 	xfer_sha256 c 10.0.0.2 s 2 30
 }
 
+# (a, then) a second client, c2, on a 1500-byte path sends 5 MB to the
+# first through the hub: a ping of 1328 bytes with DF (TUN MTU 1403) is too
+# large for the first client's path; the hub answers it with ICMP
+# frag-needed naming 1183 (the relay does not pass the server's kernel and
+# its route MTU), c2's kernel learns it, pings of 1183 cross; 5 MB by TCP.
+hub_relay() {
+	say "(a) hub relay from a client on a larger path"
+	start client2 c2 -m client -r 10.97.2.2:9000 -t 10.0.0.3/24 -k "$KEY" -tun-name lwtc2 -mtu 0
+	wait_for 10 "c2 up" sessions_up c2 lwtc2
+	wait_for 10 "c2 settled" sh -c "[ \"\$(ip netns exec $PFX-c2 $CTL -i lwtc2 status --json | jq -r .pmtu.state)\" = done ]"
+	[ "$(jget c2 lwtc2 .pmtu.path_mtu)" = 1500 ] || fail "(a) c2's path MTU $(jget c2 lwtc2 .pmtu.path_mtu), want 1500"
+	[ "$(tun_mtu c2 lwtc2)" = 1403 ] || fail "(a) lwtc2 MTU $(tun_mtu c2 lwtc2), want 1403"
+	# TCP would not show it (c's SYN-ACK announces MSS 1143): a ping of
+	# 1328 bytes with DF, which the hub answers.
+	nsx c2 ping -c 1 -W 2 -M do -s 1300 10.0.0.2 >"$LOGDIR/relay-ping.txt" 2>&1 || true
+	cat "$LOGDIR/relay-ping.txt"
+	grep -q "Frag needed and DF set (mtu = $INNER)" "$LOGDIR/relay-ping.txt" ||
+		fail "(a) no ICMP frag-needed from the hub for a 1328-byte ping to c"
+	n=$(jget s lwts '[.peers[] | select(.tunnel_ip == "10.0.0.2") | .drop_too_big][0]')
+	[ "$n" -gt 0 ] || fail "(a) the hub limited nothing to the client (drop_too_big $n)"
+	nsx c2 ip route get 10.0.0.2 | grep -q "mtu $INNER" ||
+		fail "(a) c2's kernel did not learn MTU $INNER towards 10.0.0.2: $(nsx c2 ip route get 10.0.0.2)"
+	nsx c2 ping -c 3 -i 0.2 -W 2 -q -M do -s $((INNER - 28)) 10.0.0.2 | grep -q ' 0% packet loss' ||
+		fail "(a) full-size pings ($INNER) from c2 to c do not cross the hub"
+	xfer_sha256 c 10.0.0.2 c2 5 30
+	stop "$client2_PID"
+}
+
 pmtu_case a accept icmp
 pmtu_case b drop probes
 
 say "(c) fixed mtu: no probing"
-for p in "10.97.1.0/24 dev v-r-c src 10.97.1.1" "10.97.2.0/24 dev v-r-s src 10.97.2.1"; do
-	# shellcheck disable=SC2086
-	nsx r ip route replace $p proto kernel scope link mtu $PMTU
-done
+router_mtu $PMTU
 router_fw accept
 srv -mtu 1100
 cli -mtu 1100

@@ -3,12 +3,14 @@
  * a simulated path for a table of path MTUs (every probe up to the path
  * MTU acked, the rest vanish), safety under loss (never settling above
  * the path MTU, a silent round changing nothing), ICMP hints, and the
- * ICMP parser against a numbered table of well- and malformed messages. */
+ * ICMP parser against a numbered table of well- and malformed messages,
+ * the hub's ICMP answer to a relayed packet too large. */
 #include <errno.h>
 #include <arpa/inet.h>
 
 #include "testutil.h"
 #include "pmtu.h"
+#include "faketcp.h"
 #include "pmtu_search.h"
 
 static void test_round_layout(void **state)
@@ -205,6 +207,55 @@ static void test_icmp_parse(void **state)
 	assert_int_equal(LWT_PMTU_BASE, 576);
 }
 
+/* The hub's answer to a relayed packet too large for its receiver: parses
+ * back as what it quotes, both checksums right; none for a fragment past
+ * the first or about an ICMP error. */
+static void test_icmp_build(void **state)
+{
+	uint8_t pkt[1400] = { 0 }, out[LWT_PMTU_ICMP_MAX];
+	struct lwt_pmtu_icmp q;
+	size_t n;
+
+	pkt[0] = 0x45;
+	pkt[2] = 1400 >> 8;
+	pkt[3] = 1400 & 0xff;
+	pkt[6] = 0x40;
+	pkt[8] = 64;
+	pkt[9] = 6;
+	memcpy(pkt + 12, "\x0a\x00\x00\x03", 4);
+	memcpy(pkt + 16, "\x0a\x00\x00\x02", 4);
+	memcpy(pkt + 20, "\x9c\x40\x13\x89", 4);	/* 40000 -> 5001 */
+	n = lwt_pmtu_icmp_build(out, pkt, sizeof(pkt), inet_addr("10.0.0.1"), 1183);
+	assert_int_equal(n, 20 + 8 + 28);
+	assert_int_equal(out[2] << 8 | out[3], n);
+	assert_int_equal(lwt_ip_csum(out, 20), 0);
+	assert_int_equal(lwt_ip_csum(out + 20, n - 20), 0);
+	assert_memory_equal(out + 12, "\x0a\x00\x00\x01", 4);
+	assert_memory_equal(out + 16, "\x0a\x00\x00\x03", 4);
+	assert_int_equal(lwt_pmtu_icmp_parse(out, n, &q), 0);
+	assert_int_equal(q.mtu, 1183);
+	assert_int_equal(q.saddr, inet_addr("10.0.0.3"));
+	assert_int_equal(q.daddr, inet_addr("10.0.0.2"));
+	assert_int_equal(ntohs(q.dport), 5001);
+	/* A later fragment: none. */
+	pkt[6] = 0x00;
+	pkt[7] = 0xb9;
+	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, sizeof(pkt), 1, 1183), 0);
+	pkt[7] = 0;
+	/* About an ICMP error: none; about an echo request: one. */
+	pkt[9] = 1;
+	pkt[20] = 3;
+	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, sizeof(pkt), 1, 1183), 0);
+	pkt[20] = 8;
+	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, sizeof(pkt), 1, 1183), 56);
+	/* Malformed: too short, not IPv4, ihl past the packet. */
+	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, 19, 1, 1183), 0);
+	pkt[0] = 0x65;
+	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, sizeof(pkt), 1, 1183), 0);
+	pkt[0] = 0x4f;
+	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, 40, 1, 1183), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_icmp_parse),
+		cmocka_unit_test(test_icmp_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
