@@ -65,7 +65,7 @@ pm() { ip netns exec "$PFX-c" "$CTL" -i lwtc status --json 2>/dev/null | jq -r "
 
 # one_run: sm wm pmtu by (null if not done within 30 s)
 one_run() {
-	local t_up= t_done= i st
+	local t_up='' t_done='' i st
 	nsx c ip route flush cache 2>>"$LOGDIR/trace.log"
 	nsx s ip route flush cache 2>>"$LOGDIR/trace.log"
 	start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts -mtu 0 2>>"$LOGDIR/trace.log"
@@ -88,7 +88,7 @@ declare -A RES
 for rtt in 0 "$RTT_MS"; do
 	impair --delay-ms $((rtt / 2))
 	for c in icmp blackhole; do
-		[ $c = icmp ] && icmp_verdict accept || icmp_verdict drop
+		if [ $c = icmp ]; then icmp_verdict accept; else icmp_verdict drop; fi
 		s=() w=()
 		for ((k = 0; k < RUNS; k++)); do
 			one_run

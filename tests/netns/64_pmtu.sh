@@ -80,7 +80,7 @@ tun_mtu() { ip -n "$PFX-$1" -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\
 pm() { jget c lwtc ".pmtu.$1"; }
 srv() { start server s -m server -l 10.97.2.2:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lwts "$@"; }
 cli() { start client c -m client -r 10.97.2.2:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc "$@"; }
-settled() { [ "$(pm state)" = done ] && [ "$(jget s lwts '.peers[0].pmtu.state // ""')" = done ]; }
+settled() { [ "$(pm state)" = "done" ] && [ "$(jget s lwts '.peers[0].pmtu.state // ""')" = "done" ]; }
 
 # no_frags WHAT: every lwt segment the router forwarded so far carried DF,
 # none was a fragment, the router fragmented nothing.
