@@ -39,6 +39,7 @@ struct pmtu_slot {
 	bool confirm;			/* the round confirms pmtu (DONE) */
 	uint8_t silent;			/* rounds in a row without any ack */
 	uint8_t confirm_fails;
+	int hint;			/* DONE: an ICMP hint the running confirmation judges */
 	uint64_t up_ns;			/* the session searched (its up_ns) */
 	int max;			/* largest size to try: link MTU, our buffers */
 	int pmtu;			/* the path MTU found, 0 none yet */
@@ -49,7 +50,7 @@ struct pmtu_slot {
 	bool resent;
 	uint64_t round_ns, start_ns, next_ns;
 	uint32_t settle_ms;		/* how long the last search took */
-	uint64_t probes, acks, icmp, black_holes, searches;
+	uint64_t probes, acks, icmp, icmp_refuted, black_holes, searches;
 	const char *found_by;		/* "probes", "icmp", or NULL */
 };
 
@@ -250,6 +251,7 @@ static void start_search(struct lwt_daemon *d, int i, struct pmtu_slot *p, int l
 	lwt_pmtu_search_init(&p->sr, lo > p->max ? p->max : lo, lo_ok,
 			     hi && hi < p->max ? hi : p->max);
 	p->silent = 0;
+	p->hint = 0;
 	p->start_ns = now;
 	p->searches++;
 	if (p->state != LWT_PMTU_BLACK_HOLE)
@@ -286,17 +288,36 @@ static void confirm_end(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64
 	p->sr.n = 0;
 	p->confirm = false;
 	if (acked & 2) {
+		/* The path MTU still passes: an ICMP hint below it was false. */
+		if (p->hint) {
+			p->icmp_refuted++;
+			lwt_log_rl(LWT_LOG_INFO, "mtu 0: slot %d: ICMP said %d bytes, but %d still "
+				   "pass: ignored", i, p->hint, p->pmtu);
+		}
+		p->hint = 0;
 		p->confirm_fails = 0;
 		p->next_ns = now + PMTU_CONFIRM_NS;
 		return;
 	}
 	if (!(acked & 1)) {
 		/* Nothing came back: the session's trouble, not the size's. */
+		p->hint = 0;
+		p->confirm_fails = 0;
 		p->next_ns = now + PMTU_CONFIRM_NS;
 		return;
 	}
 	if (++p->confirm_fails < 2) {
 		start_confirm(d, i, p, now);
+		return;
+	}
+	if (p->hint) {
+		/* The ICMP told the truth: search under what it named. */
+		int hint = p->hint;
+
+		p->hint = 0;
+		p->state = LWT_PMTU_SEARCHING;
+		start_search(d, i, p, LWT_PMTU_BASE, false, hint, now);
+		p->sr.by_icmp = true;
 		return;
 	}
 	/* The base gets through twice, the path MTU not: a black hole. Down
@@ -386,10 +407,16 @@ static void icmp_hint(struct lwt_daemon *d, int i, int mtu)
 	}
 	p->icmp++;
 	if (p->state == LWT_PMTU_DONE) {
-		/* The path changed under a settled MTU: search below the hint. */
-		p->confirm = false;
-		start_search(d, i, p, LWT_PMTU_BASE, false, mtu, now);
-		p->sr.by_icmp = true;
+		/* The path may have changed under a settled MTU, or the message
+		 * is forged (it needs only the flow's addresses and ports): a
+		 * confirmation judges. The path MTU passing refutes it; the base
+		 * passing and the path MTU not starts a search below it. */
+		if (!p->hint || mtu < p->hint)
+			p->hint = mtu;
+		if (p->confirm_fails < 1)
+			p->confirm_fails = 1;
+		if (!p->sr.n)
+			start_confirm(d, i, p, now);
 		return;
 	}
 	/* Mid-search: keep what this round has shown so far (no failures:
@@ -526,6 +553,7 @@ void *lwt_pmtu_json(const struct lwt_daemon *d, int i)
 	cJSON_AddNumberToObject(o, "probes", (double)p->probes);
 	cJSON_AddNumberToObject(o, "acks", (double)p->acks);
 	cJSON_AddNumberToObject(o, "icmp", (double)p->icmp);
+	cJSON_AddNumberToObject(o, "icmp_refuted", (double)p->icmp_refuted);
 	cJSON_AddNumberToObject(o, "black_holes", (double)p->black_holes);
 	return o;
 }

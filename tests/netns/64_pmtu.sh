@@ -20,6 +20,9 @@
 #     Then (b only) the path shrinks to 1200 under the settled sessions:
 #     the periodic confirmation finds the black hole, both sides search
 #     again and settle at 1200, transfers complete.
+#     Then (a only) a forged ICMP frag-needed quoting the client's flow is
+#     refuted by a confirmation probe (path MTU unchanged); the path
+#     shrinking to 1200 is found through the router's ICMP within seconds.
 #     And (a only) a second client on a 1500-byte path sends 5 MB to the
 #     first through the hub: the hub answers packets too large for the
 #     first client's path with ICMP frag-needed, the transfer completes.
@@ -96,6 +99,7 @@ pmtu_case() {
 	local name=$1 verdict=$2 by=$3 st
 	say "($name) ICMP $verdict on the router"
 	router_fw "$verdict"
+	router_mtu $PMTU
 	# The last case's ICMP taught the hosts' kernels the path MTU: on raw
 	# sockets a kernel that knows it answers an oversized segment with a
 	# local frag-needed, which would be no black hole.
@@ -138,7 +142,7 @@ pmtu_case() {
 	no_frags "$name, transfers"
 	[ "$(ctr df)" -gt 1000 ] || fail "($name) only $(ctr df) lwt segments counted: the counters see nothing"
 	[ "$verdict" = drop ] && path_shrinks
-	[ "$verdict" = accept ] && hub_relay
+	[ "$verdict" = accept ] && hub_relay && icmp_change
 	stop "$client_PID"
 	stop "$server_PID"
 }
@@ -189,6 +193,48 @@ hub_relay() {
 		fail "(a) full-size pings ($INNER) from c2 to c do not cross the hub"
 	xfer_sha256 c 10.0.0.2 c2 5 30
 	stop "$client2_PID"
+}
+
+# (a, then) ICMP under settled sessions: a forged frag-needed (sent to the
+# client by a local raw socket, quoting its flow, naming 600) is refuted by
+# a confirmation probe; the path really shrinking to 1200 is taken from
+# the router's ICMP after one confirmation.
+forge_ptb() {
+	nsx c python3 - <<'PY'
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+q = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 1500, 0, 0x4000, 64, 6, 0,
+                socket.inet_aton("10.97.1.2"), socket.inet_aton("10.97.2.2"))
+q += struct.pack("!HHI", 40000, 9000, 1)
+m = struct.pack("!BBHHH", 3, 4, 0, 0, 600) + q
+m = m[:2] + struct.pack("!H", csum(m)) + m[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(m, ("10.97.1.2", 0))
+PY
+}
+icmp_change() {
+	say "(a) a forged ICMP naming 600 under a settled session"
+	forge_ptb
+	wait_for 5 "the forged ICMP refuted" sh -c "ip netns exec $PFX-c $CTL -i lwtc status --json | jq -en 'input | .pmtu.icmp_refuted >= 1'" ||
+		fail "(a) a forged ICMP was not refuted: $(ctl c lwtc status --json | jq -c .pmtu)"
+	[ "$(pm path_mtu)" = $PMTU ] && [ "$(tun_mtu c lwtc)" = $INNER ] ||
+		fail "(a) a forged ICMP moved the path MTU: $(pm path_mtu), TUN $(tun_mtu c lwtc)"
+	say "(a) the path shrinks to 1200, with ICMP"
+	router_mtu 1200
+	# Traffic that no longer fits makes the router speak.
+	nsx c ping -c 1 -W 1 -s $((INNER - 28)) 10.0.0.1 >/dev/null 2>&1 || true
+	wait_for 5 "both sides found 1200 by ICMP" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc status --json | jq -c '[.pmtu.state, .pmtu.path_mtu, .pmtu.found_by]')\" = '[\"done\",1200,\"icmp\"]' ] &&
+		[ \"\$(ip netns exec $PFX-s $CTL -i lwts status --json | jq -c '[.peers[0].pmtu.state, .peers[0].pmtu.path_mtu, .peers[0].pmtu.found_by]')\" = '[\"done\",1200,\"icmp\"]' ]" || {
+		ctl c lwtc status --json | jq -c .pmtu; ctl s lwts status --json | jq -c '.peers[0].pmtu'
+		fail "(a) the smaller path MTU was not found by ICMP"
+	}
+	[ "$(tun_mtu c lwtc)" = $((1200 - 97)) ] || fail "(a) lwtc MTU $(tun_mtu c lwtc) after the change, want $((1200 - 97))"
+	nsx c ping -c 3 -i 0.2 -W 2 -q -M do -s $((1200 - 97 - 28)) 10.0.0.1 | grep -q ' 0% packet loss' ||
+		fail "(a) full-size pings after the change do not cross"
 }
 
 pmtu_case a accept icmp
