@@ -233,6 +233,8 @@ icmp_change() {
 		fail "(a) the smaller path MTU was not found by ICMP"
 	}
 	[ "$(tun_mtu c lwtc)" = $((1200 - 97)) ] || fail "(a) lwtc MTU $(tun_mtu c lwtc) after the change, want $((1200 - 97))"
+	# ICMP named the size: no black hole, no fall to the base on the way.
+	[ "$(pm black_holes)" = 0 ] || fail "(a) the change was taken as a black hole: $(ctl c lwtc status --json | jq -c .pmtu)"
 	nsx c ping -c 3 -i 0.2 -W 2 -q -M do -s $((1200 - 97 - 28)) 10.0.0.1 | grep -q ' 0% packet loss' ||
 		fail "(a) full-size pings after the change do not cross"
 }
