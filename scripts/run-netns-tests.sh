@@ -14,8 +14,9 @@ if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/netns/[0-9]*.sh); fi
 # AF_XDP (native on veth); generic XDP and raw sockets are the other two.
 MATRIX=${LWT_PATH_MATRIX-10_basic 20_wrongkey 30_replay 40_rst 50_firewall 60_reconnect}
 # ... and these over raw sockets only (their own filter and RST rule; a
-# re-home on raw sockets keeps its path): the suite stays near 20 minutes.
-MATRIX_RAW=${LWT_PATH_MATRIX_RAW-63_roam 75_p2p}
+# re-home on raw sockets keeps its path; the kernel's path MTU cache and
+# raw sockets): the suite stays near 20 minutes.
+MATRIX_RAW=${LWT_PATH_MATRIX_RAW-63_roam 64_pmtu 75_p2p}
 # Seconds a test may take before it fails with its logs (LWT_TEST_TIMEOUT).
 LIMIT=${LWT_TEST_TIMEOUT:-300}
 runs=()

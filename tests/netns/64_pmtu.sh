@@ -100,11 +100,10 @@ pmtu_case() {
 	say "($name) ICMP $verdict on the router"
 	router_fw "$verdict"
 	router_mtu $PMTU
-	# The last case's ICMP taught the hosts' kernels the path MTU: on raw
-	# sockets a kernel that knows it answers an oversized segment with a
-	# local frag-needed, which would be no black hole.
-	nsx c ip route flush cache
-	nsx s ip route flush cache
+	# The last case's ICMP taught the hosts' kernels the path MTU (on raw
+	# sockets the TCP raw socket takes it): lwt's segments must not heed
+	# it (IP_PMTUDISC_PROBE), or (b) would see a local frag-needed, no
+	# black hole. No route cache flush here on purpose.
 	srv -mtu 0
 	cli -mtu 0
 	wait_for 10 "session up" sessions_up c lwtc
