@@ -223,6 +223,7 @@ bench: all $(BUILD)/tools/lwt-swarm $(BUILD)/bench/csum-bench $(BUILD)/bench/han
 	./tests/bench/auth-only.sh
 	./tests/bench/control.sh
 	./tests/bench/p2p.sh
+	./tests/bench/pmtu.sh
 	./tests/bench/ktune.sh
 	./tests/bench/scale.sh
 

@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "natdetect.h"
 #include "notify.h"
+#include "pmtu.h"
 #include "roam.h"
 
 #define TICK_MS 50
@@ -640,6 +641,8 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	case LWT_EVT_MSG:
 		if (m->len && (m->data[0] == LWT_MSG_REKEY || m->data[0] == LWT_MSG_REKEY_ACK))
 			lwt_rekey_msg(d, m->slot, m->data, m->len);
+		else if (m->len && m->data[0] == LWT_MSG_PMTU_ACK)
+			lwt_pmtu_msg(d, m->slot, m->data, m->len);
 		else if (m->len && m->data[0] == LWT_MSG_PEERS)
 			lwt_peers_msg(d, m->data, m->len);
 		else if (m->len && m->data[0] >= LWT_MSG_P2P_HELLO && m->data[0] <= LWT_MSG_P2P_CLOSE)
@@ -825,6 +828,7 @@ static void tick(struct lwt_daemon *d)
 	lwt_mesh_tick(d, now);
 	lwt_reload_tick(d);
 	lwt_roam_tick(d, now);
+	lwt_pmtu_tick(d, now);
 	lwt_notify_tick(d, now);
 	lwt_nat_tick(d, now);
 	publish_stats(d, now);
@@ -876,6 +880,8 @@ int lwt_control_run(struct lwt_daemon *d)
 		ev.data.fd = lwt_roam_fd(d);
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if ((ev.data.fd = lwt_pmtu_fd(d)) >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	for (i = 0; i < d->nslots; i++)
 		d->slots[i].c.port_fd = -1;
 	/* A HELLO from before this start may be in no replay cache: refused. */
@@ -926,6 +932,8 @@ int lwt_control_run(struct lwt_daemon *d)
 				lwt_nat_handle(d);
 			} else if (fd == lwt_roam_fd(d)) {
 				lwt_roam_input(d);
+			} else if (fd == lwt_pmtu_fd(d)) {
+				lwt_pmtu_icmp_input(d);
 			}
 		}
 	}

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "lwt/xdp.h"
 #include "natdetect.h"
+#include "pmtu.h"
 
 static const char *const phase_names[] = { "free", "tcp-handshake", "lwt-handshake", "up", "closing" };
 
@@ -60,6 +61,24 @@ static void add_counters(cJSON *o, struct lwt_counters *c)
 }
 
 /* The XDP program's counters, if the path has one. */
+/* mtu 0: a probing slot's path MTU (the metric) and search (server: per
+ * client; a client's is also the status's "pmtu"). */
+static void add_pmtu(cJSON *p, struct lwt_daemon *d, int i)
+{
+	cJSON *o;
+
+	if (!d->pmtu || (d->cfg.mode == LWT_MODE_CLIENT && i > 0))
+		return;
+	o = lwt_pmtu_json(d, i);
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(p, "path_mtu", cJSON_GetNumberValue(cJSON_GetObjectItem(o, "path_mtu")));
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		cJSON_AddItemToObject(p, "pmtu", o);
+	else
+		cJSON_Delete(o);
+}
+
 static void add_xdp(cJSON *root, struct lwt_dp *dp)
 {
 	struct lwt_xdp_stats x;
@@ -162,6 +181,10 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 	cJSON_AddNumberToObject(root, "uptime_s", (double)(now - d->start_ns) / 1e9);
 	cJSON_AddStringToObject(root, "tun", d->tun.name);
 	cJSON_AddNumberToObject(root, "tun_mtu", d->tun_mtu);
+	/* mtu 0: the client's search towards the server (a server's are per
+	 * peer). */
+	if (d->cfg.mode == LWT_MODE_CLIENT)
+		cJSON_AddItemToObject(root, "pmtu", lwt_pmtu_json(d, 0));
 	snprintf(buf, sizeof(buf), "%s/%u", inet_ntop(AF_INET, &d->cfg.tun_ip, ip, sizeof(ip)),
 		 d->cfg.tun_prefix);
 	cJSON_AddStringToObject(root, "tunnel_addr", buf);
@@ -231,6 +254,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddStringToObject(p, "session_id", buf);
 		cJSON_AddNumberToObject(p, "handshake_ms", s->c.handshake_us / 1000.0);
 		cJSON_AddNumberToObject(p, "rtt_us", (double)atomic_load(&s->rtt_us));
+		add_pmtu(p, d, i);
 		cJSON_AddNumberToObject(p, "key_epoch", (double)atomic_load(&s->key_epoch));
 		cJSON_AddNumberToObject(p, "last_rekey_ms", s->c.rk_last_us / 1000.0);
 		cJSON_AddNumberToObject(p, "up_s", s->c.phase == LWT_PH_UP ?
@@ -328,7 +352,11 @@ static char *render_text(cJSON *j, const char *what)
 			S(j, "instance"), N(j, "pid"));
 		fprintf(f, "path: %s on %s (xdp: %s, %s, %.0f queue(s))  uptime %.0f s\n", S(j, "path"),
 			S(j, "iface"), S(j, "xdp_mode"), S(j, "xsk_bind"), N(j, "queues"), N(j, "uptime_s"));
-		fprintf(f, "tun: %s %s mtu %.0f\n", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
+		fprintf(f, "tun: %s %s mtu %.0f", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
+		if ((p = cJSON_GetObjectItem(j, "pmtu")) && strcmp(S(p, "state") ?: "off", "off"))
+			fprintf(f, "  path mtu %.0f (%s%s%s)", N(p, "path_mtu"), S(p, "state"),
+				*(S(p, "found_by") ?: "") ? ", by " : "", S(p, "found_by") ?: "");
+		fprintf(f, "\n");
 		fprintf(f, "kernel tune: %s\n",
 			S(cJSON_GetObjectItem(j, "kernel_tune"), "summary") ?: "?");
 		fprintf(f, "pollers: %.0f", N(j, "poller_threads"));

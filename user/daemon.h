@@ -255,6 +255,8 @@ struct lwt_slot {
 					 * (p2p_path.c: loss); packets go via the hub */
 	/* shared, relaxed */
 	_Atomic uint64_t last_rx_ns;	/* last authenticated record */
+	_Atomic uint32_t path_inner_mtu;	/* server, pmtu.c: the client's path MTU less
+						 * lwt's overhead when below the TUN's, else 0 */
 	_Atomic uint64_t rtt_us;
 	_Atomic uint32_t key_epoch;	/* epoch we send under */
 	struct lwt_counters ctr;
@@ -390,6 +392,7 @@ struct lwt_daemon {
 	struct lwt_nat *nat;		/* NAT detection (natdetect.h), or NULL: off */
 	struct lwt_ktune ktune;		/* what enable_kernel_tune changed (ktune.c) */
 	struct lwt_roam *roam;		/* roaming and resumption (roam.h) */
+	struct lwt_pmtu *pmtu;		/* path MTU discovery (pmtu.h), NULL: fixed mtu */
 };
 
 uint64_t lwt_now_ns(void);

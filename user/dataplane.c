@@ -29,6 +29,7 @@
 #include "log.h"
 #include "p2p_udp.h"
 #include "pace.h"
+#include "pmtu_search.h"
 #include "sendq.h"
 #include "slottimer.h"
 
@@ -397,6 +398,31 @@ static int send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const 
 	return 0;
 }
 
+/* Path MTU (pmtu.c): a probe record zero-padded so that its outer packet
+ * is exactly the size it names; an arriving probe whose record is as long
+ * as its size says is answered at once with an ACK naming it. */
+#define PMTU_PAD(size) ((int)(size) - (int)(SEG_HDR + REC_HDR + 1 + LWT_TAG_LEN))
+static void send_pmtu_probe(struct dpctx *x, struct lwt_slot *s, const uint8_t *pr, size_t len)
+{
+	int blen = len == sizeof(struct lwt_pmtu_probe) ? PMTU_PAD(pr[4] << 8 | pr[5]) : 0;
+	uint8_t *b = tx_buf(x), *body = b + SEG_HDR + REC_HDR + 1;
+
+	if (blen < (int)len || SEG_HDR + REC_HDR + 1 + (size_t)blen + LWT_TAG_LEN > x->seg_max)
+		return;
+	memcpy(body, pr, len);
+	memset(body + len, 0, (size_t)blen - len);
+	send_record(x, s, LWT_MSG_PMTU_PROBE, NULL, (size_t)blen, b);
+}
+
+static void pmtu_probe_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
+{
+	if (len < sizeof(struct lwt_pmtu_probe) || PMTU_PAD(p[4] << 8 | p[5]) != (int)len) {
+		LWT_CTR_INC(&s->ctr, drop_malformed);
+		return;
+	}
+	send_record(x, s, LWT_MSG_PMTU_ACK, p, sizeof(struct lwt_pmtu_probe), tx_buf(x));
+}
+
 /* reply: an answer to the peer's keepalive (echoing it), or with heartbeat
  * a keepalive that wants no answer and echoes nothing (P2P's idle one). */
 static void send_keepalive_as(struct dpctx *x, struct lwt_slot *s, bool reply, bool heartbeat)
@@ -757,6 +783,25 @@ static bool mesh_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 	return false;
 }
 
+/* Server, hub relay: client to's path MTU (pmtu.c) may be below the TUN's,
+ * and relayed packets never pass the kernel's route of it: one too large
+ * goes back to its sender as ICMP "fragmentation needed" (DF set; its TCP
+ * then sends smaller ones) or is dropped. */
+static bool relay_too_big(struct dpctx *x, struct lwt_slot *from, struct lwt_slot *to,
+			  const uint8_t *pkt, size_t len)
+{
+	uint32_t lim = atomic_load_explicit(&to->path_inner_mtu, memory_order_relaxed);
+	uint8_t icmp[LWT_PMTU_ICMP_MAX];
+	size_t n;
+
+	if (!lim || len <= lim)
+		return false;
+	LWT_CTR_INC(&to->ctr, drop_too_big);
+	if ((pkt[6] & 0x40) && (n = lwt_pmtu_icmp_build(icmp, pkt, len, x->d->cfg.tun_ip, (int)lim)))
+		send_ip(x, from, icmp, n);
+	return true;
+}
+
 static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
 	struct lwt_daemon *d = x->d;
@@ -799,6 +844,8 @@ static void deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, 
 				LWT_CTR_INC(&s->ctr, drop_isolation);
 				return;
 			}
+			if (relay_too_big(x, s, to, pkt, len))
+				return;
 			LWT_CTR_INC(&s->ctr, forwarded);
 			send_to_slot(x, to, pkt, len, false);
 			return;
@@ -992,6 +1039,16 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		break;
 	case LWT_MSG_CLOSE:
 		post(x->d, LWT_EVT_RESET, s - x->d->slots, "close", 5);
+		break;
+	case LWT_MSG_PMTU_PROBE:
+		pmtu_probe_input(x, s, body + 1, blen - 1);
+		break;
+	case LWT_MSG_PMTU_ACK:
+		if (blen != 1 + sizeof(struct lwt_pmtu_probe)) {
+			LWT_CTR_INC(&s->ctr, drop_malformed);
+			break;
+		}
+		post_frame(x->d, LWT_EVT_MSG, s - x->d->slots, body, blen);
 		break;
 	case LWT_MSG_REKEY:
 	case LWT_MSG_REKEY_ACK:
@@ -1748,7 +1805,11 @@ static int handle_cmd(struct dpctx *x, struct lwt_msg *m)
 			send_record(x, s, LWT_MSG_CLOSE, NULL, 0, tx_buf(x));
 		break;
 	case LWT_CMD_SEND_MSG:
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_SESSION)
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_SESSION)
+			break;
+		if (m->u64 == LWT_MSG_PMTU_PROBE)
+			send_pmtu_probe(x, s, m->data, m->len);
+		else
 			send_record(x, s, (uint8_t)m->u64, m->data, m->len, tx_buf(x));
 		break;
 	case LWT_CMD_REKEY: {

@@ -21,6 +21,7 @@
 #include "natdetect.h"
 #include "netlink.h"
 #include "notify.h"
+#include "pmtu.h"
 #include "privs.h"
 #include "roam.h"
 
@@ -337,7 +338,7 @@ out_nomem:
 		goto out_ctl;
 	if (lwt_nat_create(d))
 		goto out_ctl;
-	if (lwt_roam_init(d)) {
+	if (lwt_roam_init(d) || lwt_pmtu_init(d)) {
 		lwt_err("out of memory");
 		goto out_ctl;
 	}
@@ -369,6 +370,7 @@ out_nomem:
 out_ctl:
 	lwt_nat_destroy(d);
 	lwt_roam_free(d);
+	lwt_pmtu_free(d);
 	lwt_metrics_destroy(d->metrics);
 	lwt_ctl_close(d->ctl_fd);
 out_tunq:

@@ -338,9 +338,11 @@ static void peer_all(FILE *f, const cJSON *peers, const char *path)
 		{ "lwt_peer_up_seconds", "gauge", "Seconds since the session came up", false },
 		{ "lwt_peer_key_epoch", "gauge", "Key epoch the session sends under", false },
 		{ "lwt_peer_rekey_duration_seconds", "gauge", "How long the last key rotation took", false },
+		{ "lwt_peer_path_mtu_bytes", "gauge", "mtu 0: the path MTU found towards the peer (0 while unknown)", false },
 	};
-	static const char *const gk[] = { "rtt_us", "handshake_ms", "up_s", "key_epoch", "last_rekey_ms" };
-	static const double gs[] = { 1e-6, 1e-3, 1, 1, 1e-3 };
+	static const char *const gk[] = { "rtt_us", "handshake_ms", "up_s", "key_epoch", "last_rekey_ms",
+					  "path_mtu" };
+	static const double gs[] = { 1e-6, 1e-3, 1, 1, 1e-3, 1 };
 	struct fam drops = { "lwt_peer_drops_total", "counter", "Packets of a peer dropped, by reason", false };
 	char name[96];
 	const cJSON *p;

@@ -205,6 +205,36 @@ int lwt_nl_route_add(int ifindex, uint32_t dst, uint8_t prefix, uint32_t gateway
 	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, prefix, gateway);
 }
 
+/* A route of ours with an MTU (path MTU discovery, pmtu.c: a client's
+ * tunnel IP on the server's TUN), created or replaced. */
+int lwt_nl_route_set_mtu(int ifindex, uint32_t dst, uint8_t prefix, int mtu)
+{
+	struct nlreq r;
+	uint32_t oif = ifindex, v = (uint32_t)mtu;
+	char mx[RTA_LENGTH(sizeof(v))];
+	struct rtattr *m = (struct rtattr *)mx;
+
+	if (ifindex <= 0 || prefix > 32 || mtu < 68 || mtu > 65535)
+		return -EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.h.nlmsg_type = RTM_NEWROUTE;
+	r.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+	r.rtm.rtm_family = AF_INET;
+	r.rtm.rtm_dst_len = prefix;
+	r.rtm.rtm_table = RT_TABLE_MAIN;
+	r.rtm.rtm_protocol = RTPROT_LWT;
+	r.rtm.rtm_scope = RT_SCOPE_LINK;
+	r.rtm.rtm_type = RTN_UNICAST;
+	addattr(&r.h, RTA_DST, &dst, 4);
+	addattr(&r.h, RTA_OIF, &oif, 4);
+	m->rta_type = RTAX_MTU;
+	m->rta_len = RTA_LENGTH(sizeof(v));
+	memcpy(RTA_DATA(m), &v, sizeof(v));
+	addattr(&r.h, RTA_METRICS, mx, sizeof(mx));
+	return talk(&r.h, NULL, NULL);
+}
+
 /* rtm_protocol is set: the kernel deletes only a route of our protocol. */
 int lwt_nl_route_del(int ifindex, uint32_t dst, uint8_t prefix)
 {

@@ -14,6 +14,8 @@ int lwt_nl_link_set_up(int ifindex, bool up);
 int lwt_nl_addr_add(int ifindex, uint32_t addr, uint8_t prefix);
 int lwt_nl_route_add(int ifindex, uint32_t dst, uint8_t prefix, uint32_t gateway);
 int lwt_nl_route_del(int ifindex, uint32_t dst, uint8_t prefix);
+/* Create or replace our host/net route to dst on ifindex with an MTU. */
+int lwt_nl_route_set_mtu(int ifindex, uint32_t dst, uint8_t prefix, int mtu);
 /* 1 if a connected or local route of this host (not one of ours, not on
  * skip_ifindex) overlaps dst/prefix, described in why; 0 if none; -errno. */
 int lwt_nl_route_conflict(uint32_t dst, uint8_t prefix, int skip_ifindex, char *why, size_t wl);

@@ -213,6 +213,16 @@ int lwt_rawsock_create(struct lwt_dp **out, const struct lwt_dp_filter *f)
 		goto err_close;
 	}
 	setsockopt(rs->tx_fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
+	/* DF stays as we write it, but the kernel's cached path MTU is not
+	 * applied to our segments: an ICMP frag-needed (forged or not) seen by
+	 * the TCP raw socket above would otherwise shrink them behind lwt's
+	 * back; lwt's own path MTU discovery (pmtu.c) decides. */
+	{
+		int pmtud = IP_PMTUDISC_PROBE;
+
+		if (setsockopt(rs->tx_fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtud, sizeof(pmtud)) < 0)
+			lwt_dbg("raw socket: no IP_PMTUDISC_PROBE (%s)", strerror(errno));
+	}
 	/* Our own RSTs (a direct path given up) pass the anti-RST rule. */
 	{
 		uint32_t mark = LWT_FW_MARK;

@@ -151,10 +151,23 @@ enum lwt_msg_type {
 	LWT_MSG_P2P_REQ   = 0x0d,	/* client: coordinate a punch to a peer (struct lwt_p2p_req) */
 	LWT_MSG_P2P_PUNCH = 0x0e,	/* server: a punch order (struct lwt_p2p_punch) */
 	LWT_MSG_P2P_CLOSE = 0x0f,	/* server: end direct paths (struct lwt_p2p_req, 0 = all) */
+	LWT_MSG_PMTU_PROBE = 0x10,	/* struct lwt_pmtu_probe, zero-padded to its size */
+	LWT_MSG_PMTU_ACK  = 0x11,	/* struct lwt_pmtu_probe: that probe arrived */
 	LWT_MSG_MESH_REPORT = 0x12,	/* client: its direct paths up (struct lwt_mesh_report) */
 	LWT_MSG_MESH_ROUTE = 0x13,	/* server: a relay named or withdrawn (struct lwt_mesh_route) */
 	LWT_MSG_NAT_TCP   = 0x18,	/* server: the answer to a TCP NAT probe (natmsg.h, 72 bytes) */
 };
+
+/* Path MTU probe (docs/PROTOCOL.md "Path MTU"): a sealed record whose
+ * zero padding makes its whole outer IPv4 packet (IP, TCP with timestamps,
+ * frame and record headers, type, body, tag) exactly size bytes, sent with
+ * DF. The peer answers with an ACK carrying the same id and size. */
+struct lwt_pmtu_probe {
+	__be32 id;			/* sender's choice, echoed */
+	__be16 size;			/* outer IPv4 packet length of the probe */
+	__u8 pad[2];			/* 0 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_pmtu_probe) == 8, "lwt_pmtu_probe");
 
 /* P2P (docs/PROTOCOL.md "P2P"): only over the hub session, so only the
  * authenticated hub can order a punch. A client tells the hub its LAN
