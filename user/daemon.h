@@ -239,7 +239,7 @@ struct lwt_slot {
 	uint64_t probe_from_ns;		/* a RST/FIN or a takeover asked the peer for an authenticated */
 	uint64_t probe_until_ns;	/* answer at ..., due by ... (0: no probe) */
 	uint8_t probe_asks;		/* keepalives sent for it */
-	uint8_t probe_why;		/* PROBE_RST, PROBE_TAKEOVER (dataplane.c) */
+	uint8_t probe_why;		/* PROBE_RST, PROBE_TAKEOVER (dp_int.h) */
 	uint64_t ack_due_ns;		/* when a pure ACK is owed, 0 = none */
 	uint64_t last_echo_ns, last_echo_rx_ns;	/* keepalive echo state */
 	struct lwt_fec_enc *fenc;

@@ -2,9 +2,9 @@
 /* libFuzzer target: records on a live session, from the segment in to the
  * TUN, the control thread's queue and the segments sent back. The data
  * plane (user/dataplane.c) is compiled into this file unchanged and driven
- * the way its poller drives it: segment_input() for what arrives,
- * handle_cmd() for the control thread's orders, tun_input() for what the
- * TUN gives, fec_timers() for its clock (pure ACKs included). Its path is the
+ * the way its poller drives it: dp_segment_input() for what arrives,
+ * dp_handle_cmd() for the control thread's orders, dp_tun_input() for what the
+ * TUN gives, dp_fec_timers() for its clock (pure ACKs included). Its path is the
  * harness's: what it sends is kept and read by the harness, which plays the
  * peer. The fake-TCP handshake is real; the session keys are built with
  * lwt_aead_create from fixed bytes (no lwt handshake), so the peer holds
@@ -275,7 +275,7 @@ static void peer_read(void)
 
 static void flush(void)
 {
-	tx_flush(P.x);
+	dp_tx_flush(P.x);
 	peer_read();
 }
 
@@ -286,7 +286,7 @@ static void read_events(bool segment_ok)
 
 	while (lwt_msgq_pop(&P.d.to_ctl, &m)) {
 		if (m.type == LWT_EVT_FRAME) {
-			FZ_CHECK(++P.frames_posted <= (int)hs_frames_max(&P.d),
+			FZ_CHECK(++P.frames_posted <= (int)dp_hs_frames_max(&P.d),
 				 "%d handshake frames of one flow reached the control thread",
 				 P.frames_posted);
 			continue;
@@ -528,7 +528,7 @@ static void send_segment(struct fz *f, uint8_t op)
 	P.pc.ip_id = pc.ip_id;
 	TRACE("segment variant %d, %zu payload bytes, %d authentic records (%d must be taken)\n",
 	      variant, P.plen, P.authentic, P.clean);
-	segment_input(P.x, seg, n, false);
+	dp_segment_input(P.x, seg, n, false);
 	flush();
 	tun = read_tun();
 	read_events(ok);
@@ -597,7 +597,7 @@ static void cmd(int type, uint64_t u64, void *ptr, const uint8_t *data, size_t l
 		memcpy(m.data, data, len);
 		m.len = (uint16_t)len;
 	}
-	handle_cmd(P.x, &m);
+	dp_handle_cmd(P.x, &m);
 	flush();
 	read_events(false);
 }
@@ -641,7 +641,7 @@ static void tun_packet(struct fz *f)
 	rec = REC_HDR + 1 + (P.s->fenc ? sizeof(struct lwt_fec_hdr) : 0) + n + LWT_TAG_LEN;
 	expect = !P.killed && lwt_ftcp_window_ok(&P.s->tcp, rec);
 	P.tun_expect = expect;
-	tun_input(P.x, P.tun_pkt, n);
+	dp_tun_input(P.x, P.tun_pkt, n);
 	flush();
 	FZ_CHECK(P.sent_tun == before + expect, "a %zu-byte packet from the TUN %s", n,
 		 expect ? "did not reach the peer as it was" : "was sent on a dead session");
@@ -679,30 +679,30 @@ static void setup(uint8_t hdr, uint8_t fec)
 	if (P.server) {
 		lwt_ftcp_init(&P.pc, PEER_IP, htons(40000), SELF_IP, htons(9000));
 		n = lwt_ftcp_build_syn(&P.pc, b, sizeof(b), 1400);
-		segment_input(P.x, b, n, false);
-		tx_flush(P.x);
+		dp_segment_input(P.x, b, n, false);
+		dp_tx_flush(P.x);
 		FZ_CHECK(TX.n == 1 && lwt_tcp_parse(TX.buf[0], TX.len[0], true, &g) == 0 &&
 			 lwt_ftcp_input(&P.pc, &g) == LWT_FTCP_SEND_ACK, "no SYN-ACK for the SYN");
 		TX.n = 0;
 		n = lwt_ftcp_build_ack(&P.pc, b, sizeof(b));
-		segment_input(P.x, b, n, false);
+		dp_segment_input(P.x, b, n, false);
 	} else {
 		d->cfg.remote.sin_addr.s_addr = PEER_IP;
 		d->cfg.remote.sin_port = htons(9000);
 		struct lwt_msg m = { .type = LWT_CMD_CONNECT, .slot = 0, .u64 = htons(40000) };
 
-		handle_cmd(P.x, &m);
+		dp_handle_cmd(P.x, &m);
 		lwt_ftcp_init(&P.pc, PEER_IP, htons(9000), SELF_IP, htons(40000));
 		P.pc.state = LWT_FTCP_SYN_RCVD;
 	}
-	tx_flush(P.x);
+	dp_tx_flush(P.x);
 	if (!P.server) {
 		FZ_CHECK(TX.n == 1 && lwt_tcp_parse(TX.buf[0], TX.len[0], true, &g) == 0 &&
 			 lwt_ftcp_accept_syn(&P.pc, &g) == 0, "no SYN from the client");
 		TX.n = 0;
 		n = lwt_ftcp_build_synack(&P.pc, b, sizeof(b), 1400);
-		segment_input(P.x, b, n, false);
-		tx_flush(P.x);
+		dp_segment_input(P.x, b, n, false);
+		dp_tx_flush(P.x);
 		FZ_CHECK(TX.n == 1 && lwt_tcp_parse(TX.buf[0], TX.len[0], true, &g) == 0 &&
 			 lwt_ftcp_input(&P.pc, &g) == LWT_FTCP_OK, "no ACK for the SYN-ACK");
 		TX.n = 0;
@@ -744,7 +744,7 @@ static void teardown(void)
 	struct lwt_msg m;
 
 	if (P.x) {
-		slot_free(P.x, P.s);
+		dp_slot_free(P.x, P.s);
 		poller_free(P.x);
 	}
 	lwt_slotidx_destroy(&P.d.flow_idx);
@@ -801,7 +801,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (op < 0xe0)
 			tun_packet(&f);
 		else if (op < 0xf0) {
-			fec_timers(P.x);
+			dp_fec_timers(P.x);
 			flush();
 			read_events(false);
 		} else if (op == 0xff && !P.killed) {

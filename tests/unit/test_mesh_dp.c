@@ -2,7 +2,7 @@
 /* The data plane's side of the mesh relay (user/dataplane.c compiled into
  * this file unchanged, mesh.c from liblwt): what a client takes from its
  * direct paths once the hub's routes are in. Each numbered case is one
- * inner packet handed to deliver_ip() on a direct slot, with what reaches
+ * inner packet handed to dp_deliver_ip() on a direct slot, with what reaches
  * the TUN and the counters afterwards.
  *
  * As the relay c (direct paths to a, b and x; the hub named c for a-b):
@@ -63,7 +63,7 @@ static void rig_init(struct rig *r, int me, int p1, int p2, int p3)
 		if (peer[i] < 0)
 			continue;
 		atomic_store(&r->d.slots[i].state, LWT_SLOT_SESSION);
-		tun_publish(&r->d, &r->d.slots[i], IP(peer[i]));
+		dp_tun_publish(&r->d, &r->d.slots[i], IP(peer[i]));
 		LWT_CTR_INC(&r->d.slots[i].ctr, rx_packets);	/* confirmed */
 	}
 }
@@ -98,7 +98,7 @@ static ssize_t deliver(struct rig *r, int slot, int src, int dst)
 
 	memcpy(p + 12, &s, 4);
 	memcpy(p + 16, &t, 4);
-	deliver_ip(&r->x, &r->d.slots[slot], p, sizeof(p));
+	dp_deliver_ip(&r->x, &r->d.slots[slot], p, sizeof(p));
 	n = read(r->tun[0], out, sizeof(out));
 	return n < 0 ? 0 : n;
 }
