@@ -296,6 +296,7 @@ struct lwt_slot {
 		 * its LAN candidate */
 		uint8_t p2p_flags, p2p_nat;	/* ... and its NAT as it detected it */
 		uint16_t p2p_lan_port;
+		uint16_t p2p_udp_port;	/* ... its UDP public port (network order), 0 unknown */
 		uint32_t p2p_lan_addr;
 		uint32_t p2p_tokens;	/* server: P2P_REQs it may still make (p2p_hub.c) */
 		uint64_t p2p_tok_ns;	/* ... refilled up to then */

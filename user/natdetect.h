@@ -113,8 +113,9 @@ void lwt_nattcp_start(struct lwt_nattcp *t, const struct lwt_session_keys *keys,
 /* udp_done: the UDP tests of this session are over (TCP runs after them). */
 void lwt_nattcp_tick(struct lwt_daemon *d, struct lwt_nattcp *t, uint64_t now, bool udp_done);
 void lwt_nattcp_answer(struct lwt_nattcp *t, const uint8_t *buf, size_t len);
-/* The last run found a mapping that depends on the destination. */
-bool lwt_nattcp_symmetric(const struct lwt_nattcp *t);
+/* The last run's TCP mapping: 0 unknown, 1 the same whatever the
+ * destination (or no NAT), 2 by destination. */
+int lwt_nattcp_mapping(const struct lwt_nattcp *t);
 void *lwt_nattcp_json(const struct lwt_nattcp *t);
 /* A LWT_MSG_NAT_TCP record's body, from the hub session (client). */
 void lwt_nat_tcp_msg(struct lwt_daemon *d, const uint8_t *buf, size_t len);

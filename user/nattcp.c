@@ -303,9 +303,13 @@ void lwt_nattcp_tick(struct lwt_daemon *d, struct lwt_nattcp *t, uint64_t now, b
 	finish(t, NULL);
 }
 
-bool lwt_nattcp_symmetric(const struct lwt_nattcp *t)
+int lwt_nattcp_mapping(const struct lwt_nattcp *t)
 {
-	return t && t->state == TS_DONE && t->symmetric;
+	if (!t || t->state != TS_DONE || !strcmp(t->mapping, "unknown"))
+		return 0;
+	/* "endpoint-independent or address-dependent" (one hub address): as
+	 * UDP's verdict takes it, a cone. */
+	return t->symmetric ? 2 : 1;
 }
 
 void *lwt_nattcp_json(const struct lwt_nattcp *t)

@@ -41,7 +41,7 @@ int lwt_p2p_init(struct lwt_daemon *d)
 	d->p2p = calloc(1, sizeof(*d->p2p));
 	if (!d->p2p)
 		return -ENOMEM;
-	d->p2p->nat_told = -1;
+	memset(&d->p2p->told, 0xff, sizeof(d->p2p->told));	/* nothing told */
 	return 0;
 }
 
@@ -162,20 +162,38 @@ int p2p_nat_kind(const struct lwt_daemon *d)
 	return lwt_natdet_result(d, &v, &addr, &port) ? v.kind : LWT_NAT_UNKNOWN;
 }
 
+/* What P2P_HELLO says now: our LAN candidate, what we take, our NAT as
+ * detection judged it over UDP (kind, public UDP port) and over TCP (the
+ * mapping). */
+static void hello_fill(struct lwt_daemon *d, struct lwt_p2p_hello *h)
+{
+	struct lwt_nat_verdict v;
+	uint32_t addr;
+	uint16_t port;
+	int tcp = d->nat ? lwt_nattcp_mapping(d->nat->tcp) : 0;
+
+	memset(h, 0, sizeof(*h));
+	h->lan_addr = d->local_ip;
+	h->lan_port = d->filter.lport;
+	h->flags = LWT_P2P_F_TCP | LWT_P2P_F_UDP |
+		   (tcp == 1 ? LWT_P2P_F_TCP_IND : tcp == 2 ? LWT_P2P_F_TCP_DEP : 0);
+	h->nat = (uint8_t)p2p_nat_kind(d);
+	if (lwt_natdet_result(d, &v, &addr, &port) && addr)
+		h->udp_port = htons(port);
+}
+
 /* P2P_HELLO: at the session's start, and again when NAT detection has
- * judged our NAT (the hub rules out pairs that cannot meet). */
+ * judged our NAT (the hub rules out pairs that cannot meet, and tells a
+ * peer our UDP port). */
 static void hello_hub(struct lwt_daemon *d)
 {
-	struct lwt_p2p_hello h = { 0 };
+	struct lwt_p2p_hello h;
 
-	h.lan_addr = d->local_ip;
-	h.lan_port = d->filter.lport;
-	h.flags = LWT_P2P_F_TCP | LWT_P2P_F_UDP;
-	h.nat = (uint8_t)p2p_nat_kind(d);
+	hello_fill(d, &h);
 	if (lwt_send_msg(d, 0, LWT_MSG_P2P_HELLO, &h, sizeof(h)))
 		lwt_warn("p2p: couldn't tell the hub our candidates (queue full)");
 	else
-		d->p2p->nat_told = h.nat;
+		d->p2p->told = h;
 }
 
 void lwt_p2p_hub_up(struct lwt_daemon *d)
@@ -534,8 +552,13 @@ void lwt_p2p_tick(struct lwt_daemon *d, uint64_t now)
 {
 	if (d->cfg.mode != LWT_MODE_CLIENT || !p2p_on(d))
 		return;
-	if (d->slots[0].c.phase == LWT_PH_UP && d->p2p->nat_told != p2p_nat_kind(d))
-		hello_hub(d);
+	if (d->slots[0].c.phase == LWT_PH_UP) {
+		struct lwt_p2p_hello h;
+
+		hello_fill(d, &h);
+		if (memcmp(&h, &d->p2p->told, sizeof(h)))
+			hello_hub(d);
+	}
 	for (int k = 0; k < LWT_P2P_SLOTS; k++) {
 		struct p2p_peer *e = &d->p2p->p[k];
 		struct lwt_slot *s = &d->slots[k + 1];

@@ -104,7 +104,7 @@ struct lwt_p2p {
 	} recent[RECENT];
 	unsigned int recent_next;
 	uint64_t orders_sent, reqs_refused, ruled_out, reqs_limited;
-	int nat_told;			/* client: the NAT kind last told the hub, -1 none */
+	struct lwt_p2p_hello told;	/* client: the last P2P_HELLO sent (0xff: none) */
 	/* client, UDP (p2p_udp.c): probes that authenticated, that did not
 	 * (dropped unanswered), ticks whose read bound cut reading short,
 	 * paths found */

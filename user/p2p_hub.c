@@ -55,6 +55,7 @@ static void punch_fill(struct lwt_daemon *d, struct lwt_p2p_punch *o, int to, in
 	o->strategy = LWT_P2P_TCP;
 	o->peer_nat = p->c.p2p_nat;
 	o->your_nat = t->c.p2p_nat;
+	o->peer_udp_port = p->c.p2p_udp_port;
 	o->rekey_s = htons(d->cfg.config_push_interval > 65535 ? 65535 :
 			   (uint16_t)d->cfg.config_push_interval);
 	/* The order reaches each side after half its RTT: the nearer one
@@ -71,6 +72,23 @@ static bool ruled_out(int a, int b)
 	return a == LWT_NAT_SYMMETRIC && (b == LWT_NAT_SYMMETRIC || b == LWT_NAT_PORT_RESTRICTED_CONE);
 }
 
+/* A client's NAT for fake TCP: its kind over UDP, unless detection over
+ * TCP found the mapping otherwise (a NAT may map TCP by destination and
+ * UDP not, or the reverse; filtering is judged over UDP only). */
+static int tcp_nat(const struct lwt_slot *s)
+{
+	if (s->c.p2p_flags & LWT_P2P_F_TCP_DEP)
+		return LWT_NAT_SYMMETRIC;
+	if ((s->c.p2p_flags & LWT_P2P_F_TCP_IND) && s->c.p2p_nat == LWT_NAT_SYMMETRIC)
+		return LWT_NAT_PORT_RESTRICTED_CONE;
+	return s->c.p2p_nat;
+}
+
+static bool tcp_ruled_out(const struct lwt_slot *a, const struct lwt_slot *b)
+{
+	return ruled_out(tcp_nat(a), tcp_nat(b)) || ruled_out(tcp_nat(b), tcp_nat(a));
+}
+
 /* A new session tells its P2P abilities itself (P2P_HELLO): nothing of the
  * slot's previous session stays, and its request budget starts full. */
 void lwt_p2p_hub_session_up(struct lwt_daemon *d, int i)
@@ -81,6 +99,7 @@ void lwt_p2p_hub_session_up(struct lwt_daemon *d, int i)
 	s->c.p2p_nat = LWT_NAT_UNKNOWN;
 	s->c.p2p_lan_addr = 0;
 	s->c.p2p_lan_port = 0;
+	s->c.p2p_udp_port = 0;
 	s->c.p2p_tokens = REQ_BURST;
 	s->c.p2p_tok_ns = lwt_now_ns();
 }
@@ -128,12 +147,10 @@ static void request(struct lwt_daemon *d, int i, uint32_t ip)
 	lwt_mesh_want(d, i, j);
 	/* Fake TCP ruled out: UDP where both take it and the birthday can
 	 * work (p2p_udp.c). */
-	if ((ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
-	     ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat)) &&
+	if (tcp_ruled_out(s, &d->slots[j]) &&
 	    p2p_udp_fits(s->c.p2p_nat, d->slots[j].c.p2p_nat, s->c.p2p_flags, d->slots[j].c.p2p_flags))
 		strategy = LWT_P2P_UDP;
-	if (strategy == LWT_P2P_TCP && (ruled_out(s->c.p2p_nat, d->slots[j].c.p2p_nat) ||
-					ruled_out(d->slots[j].c.p2p_nat, s->c.p2p_nat))) {
+	if (strategy == LWT_P2P_TCP && tcp_ruled_out(s, &d->slots[j])) {
 		/* Whoever asks learns it, with no secret (once per
 		 * ORDER_EVERY_NS each). */
 		if (ordered_lately(d->p2p, s, &d->slots[j], lwt_now_ns(), true))
@@ -182,11 +199,16 @@ void lwt_p2p_hub_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t le
 
 	if (s->c.phase != LWT_PH_UP)
 		return;
-	if (m[0] == LWT_MSG_P2P_HELLO && len == 1 + sizeof(struct lwt_p2p_hello)) {
-		struct lwt_p2p_hello h;
+	if (m[0] == LWT_MSG_P2P_HELLO && (len == 1 + sizeof(struct lwt_p2p_hello) ||
+					   len == 1 + LWT_P2P_HELLO_V1_LEN)) {
+		struct lwt_p2p_hello h = { 0 };
 
-		memcpy(&h, m + 1, sizeof(h));
+		memcpy(&h, m + 1, len - 1);
 		s->c.p2p_flags = h.flags;
+		/* Both mappings at once is nonsense: neither is believed. */
+		if ((h.flags & LWT_P2P_F_TCP_IND) && (h.flags & LWT_P2P_F_TCP_DEP))
+			s->c.p2p_flags &= (uint8_t)~(LWT_P2P_F_TCP_IND | LWT_P2P_F_TCP_DEP);
+		s->c.p2p_udp_port = h.udp_port;
 		s->c.p2p_nat = h.nat <= LWT_NAT_SYMMETRIC ? h.nat : LWT_NAT_UNKNOWN;
 		s->c.p2p_lan_addr = h.lan_addr;
 		s->c.p2p_lan_port = h.lan_port;

@@ -137,7 +137,9 @@ int p2p_udp_order(struct lwt_daemon *d, struct p2p_peer *e, const struct lwt_p2p
 	u->pair_id = o->pair_id;
 	u->tun_ip = e->tun_ip;
 	u->peer_addr = o->peer_pub_addr;
-	u->peer_port = o->peer_pub_port;
+	/* The peer's UDP mapping as its NAT detection saw it; else the
+	 * hub flow's (the same on a port-preserving NAT). */
+	u->peer_port = o->peer_udp_port ? o->peer_udp_port : o->peer_pub_port;
 	if (o->your_nat == LWT_NAT_SYMMETRIC && o->peer_nat != LWT_NAT_SYMMETRIC)
 		u->mode = U_HARD;
 	else if (o->peer_nat == LWT_NAT_SYMMETRIC && o->your_nat != LWT_NAT_SYMMETRIC)
@@ -146,7 +148,7 @@ int p2p_udp_order(struct lwt_daemon *d, struct p2p_peer *e, const struct lwt_p2p
 		u->mode = U_PLAIN;
 	e->udp = u;
 	e->ncand = 1;
-	e->cand[0] = (struct p2p_cand){ o->peer_pub_addr, o->peer_pub_port, "direct-udp" };
+	e->cand[0] = (struct p2p_cand){ o->peer_pub_addr, u->peer_port, "direct-udp" };
 	return 0;
 }
 

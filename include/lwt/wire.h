@@ -178,10 +178,16 @@ struct lwt_p2p_hello {
 	__be16 lan_port;
 	__u8 flags;			/* LWT_P2P_F_* the client can do */
 	__u8 nat;			/* its NAT as detected (natdetect.h enum lwt_nat_kind), 0 unknown */
+	__be16 udp_port;		/* its UDP public port as detection saw it (the hub
+					 * session's port mapped for UDP), 0 unknown */
 } __attribute__((packed));
-_Static_assert(sizeof(struct lwt_p2p_hello) == 8, "lwt_p2p_hello");
+_Static_assert(sizeof(struct lwt_p2p_hello) == 10, "lwt_p2p_hello");
+#define LWT_P2P_HELLO_V1_LEN 8		/* without udp_port: still taken */
 #define LWT_P2P_F_TCP 0x01		/* direct fake TCP (simultaneous open) */
 #define LWT_P2P_F_UDP 0x02		/* direct UDP (probes, birthday; docs/PROTOCOL.md) */
+#define LWT_P2P_F_TCP_IND 0x04		/* NAT detection over TCP: our NAT maps TCP the same
+					 * whatever the destination (or there is none) */
+#define LWT_P2P_F_TCP_DEP 0x08		/* ... maps TCP by destination (symmetric for fake TCP) */
 
 struct lwt_p2p_req {
 	__be32 peer_tun_ip;
@@ -216,7 +222,8 @@ struct lwt_p2p_punch {
 	__be32 pair_id;
 	__u8 secret[32];
 	__u8 peer_nat, your_nat;	/* as each reported it (enum lwt_nat_kind), 0 unknown */
-	__u8 pad[2];
+	__be16 peer_udp_port;		/* the peer's UDP public port as it reported it
+					 * (P2P_HELLO udp_port), 0 unknown: peer_pub_port */
 } __attribute__((packed));
 _Static_assert(sizeof(struct lwt_p2p_punch) == 68, "lwt_p2p_punch");
 

@@ -11,7 +11,8 @@
 # unsolicited SYNs with RSTs: the symmetric side opens 256 UDP ports, the
 # other probes random ports of its address), relayed through the hub where
 # neither can (two symmetric NATs: both sides' ports are random, so the
-# hub rules it out). Direct means direct: 2 MB
+# hub rules it out), and over UDP where a NAT maps TCP by destination and
+# UDP not (the client's NAT detection over TCP tells the hub). Direct means direct: 2 MB
 # with matching sha256 while the hub's forwarded counter stays flat; relayed
 # means the punch failed, the path says relay-hub and traffic still flows.
 . "$(dirname "$0")/lib.sh"
@@ -21,14 +22,14 @@ natlab_hub
 declare -A TIP=()
 n=20
 for s in "n none" "f full" "r restricted" "p port" "q port" "s symmetric" "t symmetric" \
-	"x port-rst" "l lan" "d double"; do
+	"x port-rst" "l lan" "d double" "m tcp-symmetric"; do
 	set -- $s
 	natlab_site "$1" "$2"
 	TIP[$1]=10.0.0.$((n++))
 done
 TIP[l2]=10.0.0.$n
 NATLAB_CLIENT[l2]=${NATLAB_CLIENT2[l]}
-SITES="n f r p q s t x l l2 d"
+SITES="n f r p q s t x l l2 d m"
 
 start server hub -m server -l "$HUB_ADDR:9000" -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
 for s in $SITES; do
@@ -36,10 +37,10 @@ for s in $SITES; do
 		-tun-name lwtc
 done
 for s in $SITES; do wait_for 15 "client $s up" sessions_up "${NATLAB_CLIENT[$s]}" lwtc; done
-wait_for 10 "11 sessions on the hub" sessions_up hub lwts 11
+wait_for 10 "12 sessions on the hub" sessions_up hub lwts 12
 for s in $SITES; do
 	wait_for 10 "client $s knows its peers" sh -c \
-		"[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[$s]} $CTL -i lwtc status --json | jq .known_peers)\" = 10 ]"
+		"[ \"\$(ip netns exec $PFX-${NATLAB_CLIENT[$s]} $CTL -i lwtc status --json | jq .known_peers)\" = 11 ]"
 done
 
 # path A B: A's path to B (lan, direct-tcp, direct-udp, relay-hub; none: no entry).
@@ -90,4 +91,11 @@ expect n t direct-tcp
 expect p s direct-udp
 expect x t direct-udp
 expect s t relay-hub
+# A NAT that maps TCP by destination and UDP not (tcp-symmetric): its
+# client's detection over TCP tells the hub, which orders UDP (no side
+# symmetric for UDP: both probe the other's UDP mapping) instead of a fake-
+# TCP punch that would fail.
+tcp_judged() { [ "$(jget "${NATLAB_CLIENT[m]}" lwtc .nat.tcp.mapping)" = address-and-port-dependent ]; }
+wait_for 15 "m's NAT judged over TCP" tcp_judged || fail "m: $(ctl "${NATLAB_CLIENT[m]}" lwtc status --json | jq -c .nat)"
+expect m q direct-udp
 say "ok"
