@@ -389,6 +389,12 @@ static uint16_t adv_window(const struct lwt_ftcp_conn *c)
 
 int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss)
 {
+	return lwt_ftcp_build_syn_data(c, buf, cap, mss, 0);
+}
+
+int lwt_ftcp_build_syn_data(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss,
+			    size_t plen)
+{
 	uint8_t o[20];
 	size_t n = syn_opts(c, o, mss, 0, true);
 
@@ -397,7 +403,7 @@ int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16
 	c->state = LWT_FTCP_SYN_SENT;
 	c->snd_nxt = c->iss + 1;
 	c->snd_una = c->iss;
-	r = build(c, buf, cap, LWT_TCP_SYN, c->iss, lwt_ftcp_syn_window(mss), o, n, 0);
+	r = build(c, buf, cap, LWT_TCP_SYN, c->iss, lwt_ftcp_syn_window(mss), o, n, plen);
 	if (r > 0 && c->syn_ttl) {
 		/* P2P: a first SYN that opens our NAT and dies before the
 		 * peer's, which might answer it with a RST. Once only. */

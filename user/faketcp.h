@@ -129,6 +129,11 @@ uint32_t lwt_ftcp_tsval(const struct lwt_ftcp_conn *c);
 /* Build segments into buf (IPv4 header included); return total length or
  * -ENOSPC. Data segments carry flags ACK|PSH and advance snd_nxt by plen. */
 int lwt_ftcp_build_syn(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss);
+/* The same SYN carrying plen bytes that the caller has already placed after
+ * its header (LWT_IP_HDR_LEN + LWT_TCP_SYN_HDR_LEN bytes): NAT detection's
+ * probes over TCP (nattcp.c). */
+int lwt_ftcp_build_syn_data(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss,
+			    size_t plen);
 int lwt_ftcp_build_synack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint16_t mss);
 int lwt_ftcp_build_ack(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap);
 /* Header only: writes the IP+TCP header (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN

@@ -111,12 +111,6 @@ void lwt_nattcp_start(struct lwt_nattcp *t, const struct lwt_session_keys *keys,
 	t->state = TS_PENDING;
 }
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* A SYN from local_ip:L to the probe's destination with the request as its
  * payload. */
 static void send_probe(struct lwt_nattcp *t, struct tt_probe *p, uint64_t now)
@@ -126,27 +120,19 @@ static void send_probe(struct lwt_nattcp *t, struct tt_probe *p, uint64_t now)
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = p->dst };
 	struct lwt_ftcp_conn c;
 	uint8_t pkt[LWT_IP_HDR_LEN + LWT_TCP_SYN_HDR_LEN + LWT_NATMSG_LEN];
-	size_t tot;
-	int n;
+	int tot;
 
 	lwt_ftcp_init(&c, t->local_ip, htons(t->lport), p->dst, htons(p->dport));
-	n = lwt_ftcp_build_syn(&c, pkt, sizeof(pkt), 1460);
-	if (n <= 0 || (size_t)n + LWT_NATMSG_LEN > sizeof(pkt) ||
-	    lwt_natmsg_build(t->key, &in, pkt + n))
+	if (lwt_natmsg_build(t->key, &in, pkt + LWT_IP_HDR_LEN + LWT_TCP_SYN_HDR_LEN))
 		return;
-	tot = (size_t)n + LWT_NATMSG_LEN;
-	pkt[2] = (uint8_t)(tot >> 8);
-	pkt[3] = (uint8_t)tot;
-	pkt[10] = pkt[11] = 0;
-	put_be16(pkt + 10, lwt_ip_csum(pkt, LWT_IP_HDR_LEN));
-	pkt[LWT_IP_HDR_LEN + 16] = pkt[LWT_IP_HDR_LEN + 17] = 0;
-	put_be16(pkt + LWT_IP_HDR_LEN + 16,
-		 lwt_tcp_csum(t->local_ip, p->dst, pkt + LWT_IP_HDR_LEN, tot - LWT_IP_HDR_LEN));
+	tot = lwt_ftcp_build_syn_data(&c, pkt, sizeof(pkt), 1460, LWT_NATMSG_LEN);
+	if (tot <= 0)
+		return;
 	p->seq = t->seq;
 	p->tries++;
 	p->last_ns = now;
 	t->sent++;
-	if (sendto(t->fd, pkt, tot, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+	if (sendto(t->fd, pkt, (size_t)tot, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
 		lwt_dbg("NAT detection (TCP): probe to %s:%u: %s", inet_ntoa(to.sin_addr), p->dport,
 			strerror(errno));
 }
