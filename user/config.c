@@ -248,6 +248,26 @@ static bool parse_bool(const char *v, bool *out)
 	return false;
 }
 
+/* An IPv6 entry of routes or allowed_routes (arr says which): kept apart. */
+static int set_cidr6(struct lwt_config *c, const struct lwt_cidr *arr, const char *tok,
+		     const char *key, char *err, size_t el)
+{
+	struct lwt_cidr6 *a6 = arr == c->routes ? c->routes6 : c->allowed_routes6;
+	int *n6 = arr == c->routes ? &c->n_routes6 : &c->n_allowed_routes6;
+	struct lwt_cidr6 r;
+	int i;
+
+	if (*n6 == LWT_MAX_ROUTES)
+		return lwt_config_errf(err, el, "%s: more than %d IPv6 entries", key, LWT_MAX_ROUTES);
+	if (!lwt_cidr6_parse(tok, &r))
+		return lwt_config_errf(err, el, "%s: bad IPv6 CIDR \"%s\"", key, tok);
+	for (i = r.prefix; i < 128; i++)
+		if (r.addr[i / 8] & (0x80 >> (i % 8)))
+			return lwt_config_errf(err, el, "%s: \"%s\" has host bits set", key, tok);
+	a6[(*n6)++] = r;
+	return 0;
+}
+
 static int set_cidrs(struct lwt_config *c, const struct keydef *k, const char *list, char *err,
 		     size_t el)
 {
@@ -259,11 +279,22 @@ static int set_cidrs(struct lwt_config *c, const struct keydef *k, const char *l
 		return lwt_config_errf(err, el, "%s: list too long", k->json);
 	snprintf(buf, sizeof(buf), "%s", list);
 	*n = 0;
+	if (arr == c->routes)
+		c->n_routes6 = 0;
+	else if (arr == c->allowed_routes)
+		c->n_allowed_routes6 = 0;
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		struct lwt_cidr r;
 
 		if (*n == LWT_MAX_ROUTES)
 			return lwt_config_errf(err, el, "%s: more than %d entries", k->json, LWT_MAX_ROUTES);
+		if (strchr(tok, ':')) {
+			int e6 = set_cidr6(c, arr, tok, k->json, err, el);
+
+			if (e6)
+				return e6;
+			continue;
+		}
 		if (!lwt_cidr_parse(tok, &r))
 			return lwt_config_errf(err, el, "%s: bad CIDR \"%s\"", k->json, tok);
 		if (r.addr & ~mask_of(r.prefix))
@@ -548,6 +579,8 @@ static int nat_probe_check(const struct lwt_config *c, char *err, size_t el)
 int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 {
 	struct lwt_cidr t;
+	struct lwt_cidr6 t6;
+	bool has6;
 	struct sockaddr_in sa;
 	char host[LWT_CFG_STR];
 	uint64_t id;
@@ -566,8 +599,8 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 	if (c->mode == LWT_MODE_CLIENT && !lwt_remote_parse(c->remote_addr, &sa, host, sizeof(host)))
 		return lwt_config_errf(err, el, "remote_addr: bad address \"%s\" (want host:port, host a name "
 			    "or an IPv4 address, port 1..65535)", c->remote_addr);
-	if (c->tunnel_addr[0] && (!lwt_cidr_parse(c->tunnel_addr, &t) || t.prefix < 8 || t.prefix > 30))
-		return lwt_config_errf(err, el, "tunnel_addr: bad CIDR \"%s\" (want a.b.c.d/8..30)", c->tunnel_addr);
+	if (c->tunnel_addr[0] && lwt_tunnel_addr_parse(c->tunnel_addr, &t, &t6, &has6, err, el))
+		return -EINVAL;
 	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)
 		return lwt_config_errf(err, el, "faketcp_max_segment: must be 0 or at least %d (a 576-byte packet "
 			    "and lwt's 45 bytes), got %d", 576 + 45, c->faketcp_max_segment);
@@ -679,7 +712,7 @@ static int finish(struct lwt_config *c, char *err, size_t el)
 	}
 	if (lwt_config_validate(c, err, el))
 		return -EINVAL;
-	lwt_cidr_parse(c->tunnel_addr, &t);
+	lwt_tunnel_addr_parse(c->tunnel_addr, &t, &c->tun6, &c->has_ip6, NULL, 0);
 	c->tun_ip = t.addr;
 	c->tun_prefix = t.prefix;
 	if (c->mode == LWT_MODE_SERVER)

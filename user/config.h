@@ -22,6 +22,12 @@ struct lwt_cidr {
 	uint8_t prefix;		/* 0..32 */
 };
 
+/* An IPv6 prefix (IPv6 inside the tunnel: inet6.h). */
+struct lwt_cidr6 {
+	uint8_t addr[16];
+	uint8_t prefix;		/* 0..128 */
+};
+
 struct lwt_config {
 	enum lwt_mode mode;			/* mode / -m */
 	char local_addr[LWT_CFG_STR];		/* local_addr / -l, "ip:port" */
@@ -33,6 +39,8 @@ struct lwt_config {
 	char tunnel_addr[64];			/* tunnel_addr / -t, CIDR */
 	uint32_t tun_ip;			/* network byte order */
 	uint8_t tun_prefix;
+	bool has_ip6;				/* tunnel_addr named an IPv6 prefix too */
+	struct lwt_cidr6 tun6;			/* ... that address and prefix length */
 	char key[LWT_CFG_STR];			/* key / -k */
 	char key_file[LWT_CFG_STR];		/* key_file / -key-file: read key from it */
 	bool key_from_file;			/* key came from key_file */
@@ -50,6 +58,10 @@ struct lwt_config {
 	int n_routes;
 	struct lwt_cidr allowed_routes[LWT_MAX_ROUTES]; /* allowed_routes (lwt, server) */
 	int n_allowed_routes;
+	struct lwt_cidr6 routes6[LWT_MAX_ROUTES];	/* the IPv6 entries of routes */
+	int n_routes6;
+	struct lwt_cidr6 allowed_routes6[LWT_MAX_ROUTES]; /* ... of allowed_routes */
+	int n_allowed_routes6;
 	int config_push_interval;		/* s, 0 = off */
 	bool p2p_enabled;
 	int p2p_port;
@@ -136,6 +148,12 @@ void lwt_config_log_notes(const struct lwt_config *cfg);
 bool lwt_client_id_parse(const char *s, uint64_t *out);
 /* Parse "a.b.c.d/n" -> cidr; false if malformed. */
 bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
+/* An IPv6 CIDR (host bits kept as given). inet6_cfg.c */
+bool lwt_cidr6_parse(const char *s, struct lwt_cidr6 *out);
+/* tunnel_addr: an IPv4 CIDR and optionally an IPv6 one, comma separated.
+ * 0, or -EINVAL with the reason in err. inet6_cfg.c */
+int lwt_tunnel_addr_parse(const char *s, struct lwt_cidr *v4, struct lwt_cidr6 *v6, bool *has6,
+			  char *err, size_t el);
 /* Parse "a.b.c.d:port" (a literal address, port 1..65535). */
 bool lwt_ipport_parse(const char *s, struct sockaddr_in *out);
 /* A client's remote_addr "host:port": syntax only, never a look-up. host

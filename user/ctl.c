@@ -17,6 +17,7 @@
 
 #include "ctlproto.h"
 #include "daemon.h"
+#include "inet6.h"
 #include "fecpool.h"
 #include "roam.h"
 #include "log.h"
@@ -188,6 +189,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 	snprintf(buf, sizeof(buf), "%s/%u", inet_ntop(AF_INET, &d->cfg.tun_ip, ip, sizeof(ip)),
 		 d->cfg.tun_prefix);
 	cJSON_AddStringToObject(root, "tunnel_addr", buf);
+	lwt_in6_status_json(d, root);
 	cJSON_AddNumberToObject(root, "handshakes_ok", (double)d->handshakes_ok);
 	cJSON_AddNumberToObject(root, "handshakes_failed", (double)d->handshakes_failed);
 	cJSON_AddNumberToObject(root, "reconnects", (double)d->reconnects);
@@ -246,6 +248,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 		cJSON_AddStringToObject(p, "endpoint", buf);
 		a.s_addr = d->cfg.mode == LWT_MODE_SERVER || i > 0 ? s->c.tun_ip : 0;
 		cJSON_AddStringToObject(p, "tunnel_ip", a.s_addr ? inet_ntop(AF_INET, &a, ip, sizeof(ip)) : "");
+		lwt_in6_peer_json(d, i, p);
 		/* A client's slot 0 is its hub session, the others direct paths. */
 		if (d->cfg.mode == LWT_MODE_CLIENT)
 			cJSON_AddStringToObject(p, "path", i ? lwt_p2p_path(d, s->c.tun_ip) : "hub");

@@ -57,6 +57,8 @@ enum lwt_cmd {
 	LWT_CMD_STOP,		/* data thread: exit */
 	LWT_CMD_PROBE,		/* server: ask the session on slot for an authenticated
 				 * answer (keepalives); LWT_EVT_PROBED tells how it went */
+	LWT_CMD_ROUTES6,	/* ptr = struct lwt_rt6: the new IPv6 route table
+				 * (every poller its own; inet6.h) */
 };
 
 enum lwt_evt {
@@ -332,6 +334,7 @@ struct lwt_daemon {
 	/* The slots by published flow_key and by peer_tun_ip (slotidx.h):
 	 * written by a slot's owner, read by every poller. */
 	struct lwt_slotidx flow_idx, tun_idx;
+	struct lwt_in6 *in6;		/* IPv6 inside the tunnel (inet6.h) */
 	struct lwt_hoset halfopen;	/* server: the slots in handshake */
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
 	uint32_t local_ip;		/* outer source address (network order) */

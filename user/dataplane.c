@@ -152,7 +152,7 @@ static void drain_cmds(struct dpctx *x)
 			lwt_install_free(m.ptr);
 		else if (m.type == LWT_CMD_REKEY)
 			lwt_rekey_keys_free(m.ptr);
-		else if (m.type == LWT_CMD_ROUTES)
+		else if (m.type == LWT_CMD_ROUTES || m.type == LWT_CMD_ROUTES6)
 			free(m.ptr);
 		else if (m.type == LWT_CMD_SWAP_DP)
 			dp_swap_dp(x, m.ptr);
@@ -271,6 +271,7 @@ static void poller_free(struct dpctx *x)
 	if (x->udp_ep >= 0)
 		close(x->udp_ep);
 	free(x->rt);
+	free(x->rt6);
 	free(x->txbuf);
 	free(x->tunbuf);
 	free(x->gsobuf);

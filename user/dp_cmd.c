@@ -135,6 +135,11 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		x->rt = m->ptr;
 		return 0;
 	}
+	if (m->type == LWT_CMD_ROUTES6) {
+		free(x->rt6);
+		x->rt6 = m->ptr;
+		return 0;
+	}
 	if (m->type == LWT_CMD_SWAP_DP) {
 		dp_swap_dp(x, m->ptr);
 		return 0;

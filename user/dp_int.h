@@ -96,6 +96,7 @@ struct dpctx {
 	struct lwt_sendq pend;		/* client: the reconnect queue (poller 0) */
 	int acks_pending;
 	struct lwt_rtable *rt;		/* server: advertised routes */
+	struct lwt_rt6 *rt6;		/* server: advertised IPv6 routes (in6idx.h) */
 	bool isolation;			/* client_isolation, as of the last LWT_CMD_CONFIG */
 	int fec_ceiling;		/* fec_parity, likewise */
 	/* TUN with IFF_VNET_HDR: one read brings up to 64 KB of a flow that
@@ -148,6 +149,10 @@ void dp_route_inner(struct dpctx *x, const uint8_t *pkt, size_t len, bool handed
 void dp_tun_input(struct dpctx *x, const uint8_t *pkt, size_t len);
 void dp_gro_flush(struct dpctx *x);
 void dp_deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len);
+
+/* dp_in6.c */
+void dp_in6_route(struct dpctx *x, const uint8_t *pkt, size_t len, bool handed);
+bool dp_in6_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len);
 
 /* dp_records.c */
 void dp_fec_adapt(struct dpctx *x, struct lwt_slot *s);

@@ -214,6 +214,9 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	case LWT_MSG_MESH_REPORT:
 	case LWT_MSG_MESH_ROUTE:
 	case LWT_MSG_NAT_TCP:
+	case LWT_MSG_IP6_CLAIM:
+	case LWT_MSG_IP6_RESULT:
+	case LWT_MSG_ROUTES6:
 		if (blen > LWT_MSGQ_DATA) {
 			LWT_CTR_INC(&s->ctr, drop_malformed);
 			break;

@@ -135,6 +135,10 @@ void dp_route_inner(struct dpctx *x, const uint8_t *pkt, size_t len, bool handed
 	struct lwt_slot *s;
 	uint32_t dst;
 
+	if ((pkt[0] >> 4) == 6) {
+		dp_in6_route(x, pkt, len, handed);
+		return;
+	}
 	if (d->cfg.mode == LWT_MODE_CLIENT) {
 		s = client_route(x, pkt);
 	} else {
@@ -152,8 +156,12 @@ void dp_route_inner(struct dpctx *x, const uint8_t *pkt, size_t len, bool handed
 
 void dp_tun_input(struct dpctx *x, const uint8_t *pkt, size_t len)
 {
+	if (len && (pkt[0] >> 4) == 6) {
+		dp_in6_route(x, pkt, len, false);	/* dp_in6.c */
+		return;
+	}
 	if (len < 20 || (pkt[0] >> 4) != 4) {
-		/* IPv6 and others: lwt's TUN is IPv4 only for now. */
+		/* Neither IPv4 nor IPv6. */
 		LWT_CTR_INC(&x->d->ctr, drop_no_route);
 		return;
 	}
@@ -256,6 +264,11 @@ void dp_deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size
 	uint32_t src, dst;
 	struct lwt_slot *to;
 
+	if (len && (pkt[0] >> 4) == 6) {
+		if (dp_in6_input(x, s, pkt, len))	/* dp_in6.c */
+			goto tun;
+		return;
+	}
 	if (len < 20 || (pkt[0] >> 4) != 4 || (size_t)(pkt[2] << 8 | pkt[3]) > len) {
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 		return;
@@ -299,6 +312,7 @@ void dp_deliver_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size
 			return;
 		}
 	}
+tun:
 	if (x->gro) {
 		int r = lwt_gro_add(x->gro, pkt, len);
 

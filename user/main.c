@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "daemon.h"
+#include "inet6.h"
 #include "fwrule.h"
 #include "ktune.h"
 #include "log.h"
@@ -278,6 +279,8 @@ out_nomem:
 	lwt_bufs_init(&d->bufs, d->tun_mtu);
 	d->filter.seg_max = d->bufs.seg_max;
 	r = lwt_tun_configure(&d->tun, d->cfg.tun_ip, d->cfg.tun_prefix, d->tun_mtu);
+	if (!r)
+		r = lwt_in6_tun_setup(d);	/* inet6.c */
 	if (r)
 		goto out_tun;
 

@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "inet6.h"
 #include "netlink.h"
 
 static uint32_t mask_of(uint8_t prefix)
@@ -44,7 +45,9 @@ static const char *cidr_str(uint32_t net, uint8_t prefix, char *buf, size_t len)
 	return buf;
 }
 
-static const char *status_str(int st)
+const char *lwt_route_status_str(int st);
+#define status_str lwt_route_status_str
+const char *lwt_route_status_str(int st)
 {
 	switch (st) {
 	case LWT_ROUTE_OK: return "accepted";
@@ -68,6 +71,8 @@ int lwt_routes_init(struct lwt_daemon *d)
 		d->peer_stage = calloc(LWT_MAX_PEER_ROUTES, sizeof(*d->peer_stage));
 		d->peer_route_state = calloc(LWT_MAX_PEER_ROUTES, 1);
 	}
+	if (lwt_in6_init(d))
+		return -ENOMEM;
 	return d->routes || (d->peer_routes && d->peer_stage && d->peer_route_state) ? 0 : -ENOMEM;
 }
 
@@ -77,6 +82,7 @@ void lwt_routes_free(struct lwt_daemon *d)
 	free(d->peer_routes);
 	free(d->peer_stage);
 	free(d->peer_route_state);
+	lwt_in6_free(d);
 }
 
 /* Keep a refusal for `lwt-ctl routes`: the same route from the same client
@@ -322,6 +328,7 @@ static void server_adverts(struct lwt_daemon *d, int slot, const struct lwt_rout
 
 void lwt_routes_session_up(struct lwt_daemon *d, int slot)
 {
+	lwt_in6_session_up(d, slot);
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		if (d->nroutes || d->cfg.n_routes)
 			announce(d, slot);
@@ -338,6 +345,7 @@ void lwt_routes_withdraw(struct lwt_daemon *d, int slot)
 
 	if (d->cfg.mode != LWT_MODE_SERVER)
 		return;
+	lwt_in6_slot_gone(d, slot);
 	for (i = 0; i < d->nroutes;) {
 		if (d->routes[i].slot != slot) {
 			i++;
@@ -412,6 +420,7 @@ void lwt_routes_tick(struct lwt_daemon *d, uint64_t now)
 {
 	int i;
 
+	lwt_in6_tick(d, now);
 	for (i = 0; d->cfg.mode == LWT_MODE_SERVER && i < d->nslots; i++)
 		if (d->slots[i].c.routes_owed && d->slots[i].c.phase == LWT_PH_UP &&
 		    lwt_slot_confirmed(&d->slots[i]))
@@ -497,6 +506,10 @@ void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len
 	const struct lwt_route_entry *e = h->e;
 	int n, i;
 
+	if (len && m[0] >= LWT_MSG_IP6_CLAIM && m[0] <= LWT_MSG_ROUTES6) {
+		lwt_in6_msg(d, slot, m, len);	/* inet6.c */
+		return;
+	}
 	if (len < 1 + sizeof(*h))
 		return;
 	n = h->count;
@@ -602,5 +615,6 @@ void *lwt_routes_json(const struct lwt_daemon *d)
 			cJSON_AddItemToArray(a, o);
 		}
 	}
+	lwt_in6_routes_json(d, root);
 	return root;
 }

@@ -156,7 +156,59 @@ enum lwt_msg_type {
 	LWT_MSG_MESH_REPORT = 0x12,	/* client: its direct paths up (struct lwt_mesh_report) */
 	LWT_MSG_MESH_ROUTE = 0x13,	/* server: a relay named or withdrawn (struct lwt_mesh_route) */
 	LWT_MSG_NAT_TCP   = 0x18,	/* server: the answer to a TCP NAT probe (natmsg.h, 72 bytes) */
+	LWT_MSG_IP6_CLAIM = 0x19,	/* client: its IPv6 tunnel address (struct lwt_ip6_claim) */
+	LWT_MSG_IP6_RESULT = 0x1a,	/* server: the claim's verdict (struct lwt_ip6_result) */
+	LWT_MSG_ROUTES6   = 0x1b,	/* IPv6 route lists, both ways (struct lwt_route6_msg) */
 };
+
+/* IPv6 inside the tunnel (docs/PROTOCOL.md "IPv6 inside"). The handshake
+ * carries the IPv4 tunnel address only; a client with an IPv6 one too
+ * claims it in a record right after, and again until the server answers.
+ * Until the server accepted it, the server drops the client's IPv6. */
+struct lwt_ip6_claim {
+	__u8 addr[16];
+	__u8 prefix;
+	__u8 pad[3];			/* 0 */
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_ip6_claim) == 20, "lwt_ip6_claim");
+
+enum lwt_ip6_status {
+	LWT_IP6_OK = 0,
+	LWT_IP6_NONE = 1,		/* the server has no IPv6 tunnel address */
+	LWT_IP6_OUTSIDE = 2,		/* not a host address of the server's IPv6 prefix */
+	LWT_IP6_SERVER = 3,		/* the server's own address */
+	LWT_IP6_INUSE = 4,		/* held by another client */
+	LWT_IP6_IN_ROUTE = 5,		/* inside another client's advertised route */
+};
+
+struct lwt_ip6_result {
+	__u8 status;			/* enum lwt_ip6_status */
+	__u8 server_prefix;		/* 0: the server has no IPv6 tunnel address */
+	__u8 pad[2];			/* 0 */
+	__u8 addr[16];			/* the claimed address, echoed */
+	__u8 server_addr[16];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_ip6_result) == 36, "lwt_ip6_result");
+
+/* IPv6 route lists: as struct lwt_route_msg, with kind the IPv4 message
+ * whose role it plays (LWT_MSG_ROUTES, _ROUTE_RESULT, _ROUTE_UPDATE) and
+ * the same flags, statuses and FIRST..LAST chaining. */
+#define LWT_ROUTE6_MSG_MAX 12
+struct lwt_route6_entry {
+	__u8 net[16];
+	__u8 prefix;
+	__u8 status;			/* RESULT: enum lwt_route_status; else 0 */
+	__u8 pad[2];
+} __attribute__((packed));
+_Static_assert(sizeof(struct lwt_route6_entry) == 20, "lwt_route6_entry");
+
+struct lwt_route6_msg {
+	__u8 kind;
+	__u8 flags;			/* LWT_ROUTE_F_* */
+	__u8 count;
+	__u8 pad;
+	struct lwt_route6_entry e[];
+} __attribute__((packed));
 
 /* Path MTU probe (docs/PROTOCOL.md "Path MTU"): a sealed record whose
  * zero padding makes its whole outer IPv4 packet (IP, TCP with timestamps,

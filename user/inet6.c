@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: MIT
+/* IPv6 inside the tunnel, control thread (inet6.h): the TUN's IPv6, the
+ * client's claim of its IPv6 tunnel address and the hub's verdict, IPv6
+ * route adverts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+
+#include "daemon.h"
+#include "inet6.h"
+#include "log.h"
+
+#define CLAIM_EVERY_NS (1000000000ull)		/* unanswered claim: again */
+#define CLAIM_REFUSED_NS (10000000000ull)	/* refused: asked again after this */
+
+const char *lwt_route_status_str(int st);
+
+static const char *a6(const uint8_t a[16], char *buf)
+{
+	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
+static const char *c6(const uint8_t a[16], int p, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%d", a6(a, s), p);
+	return buf;
+}
+
+static const char *claim_str(int st)
+{
+	switch (st) {
+	case LWT_IP6_OK: return "accepted";
+	case LWT_IP6_NONE: return "the server has no IPv6 tunnel address";
+	case LWT_IP6_OUTSIDE: return "not a host address of the server's IPv6 tunnel prefix";
+	case LWT_IP6_SERVER: return "the server's own address";
+	case LWT_IP6_INUSE: return "held by another client";
+	case LWT_IP6_IN_ROUTE: return "inside a route another client advertised";
+	}
+	return "refused";
+}
+
+static bool zero16(const uint8_t a[16])
+{
+	static const uint8_t z[16];
+
+	return !memcmp(a, z, 16);
+}
+
+int lwt_in6_init(struct lwt_daemon *d)
+{
+	struct lwt_in6 *v = calloc(1, sizeof(*v));
+
+	d->in6 = v;
+	if (!v)
+		return -ENOMEM;
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		v->pub = calloc(d->nslots, sizeof(*v->pub));
+		v->pub_gen = calloc(d->nslots, sizeof(*v->pub_gen));
+		v->routes = calloc(LWT_MAX_SERVER_ROUTES, sizeof(*v->routes));
+		if (!v->pub || !v->pub_gen || !v->routes || lwt_slotidx_init(&v->idx, d->nslots))
+			return -ENOMEM;
+	} else {
+		v->peer = calloc(LWT_MAX_PEER_ROUTES, sizeof(*v->peer));
+		v->stage = calloc(LWT_MAX_PEER_ROUTES, sizeof(*v->stage));
+		if (!v->peer || !v->stage)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void lwt_in6_free(struct lwt_daemon *d)
+{
+	struct lwt_in6 *v = d->in6;
+
+	if (!v)
+		return;
+	if (v->pub)
+		lwt_slotidx_destroy(&v->idx);
+	free(v->pub);
+	free(v->pub_gen);
+	free(v->routes);
+	free(v->peer);
+	free(v->stage);
+	free(v);
+	d->in6 = NULL;
+}
+
+int lwt_in6_tun_setup(struct lwt_daemon *d)
+{
+	char b[64];
+	int r;
+
+	if (!d->cfg.has_ip6)
+		return 0;
+	if (d->tun_mtu < 1280) {
+		lwt_err("tunnel_addr: IPv6 needs a TUN MTU of at least 1280, this one is %d "
+			"(raise mtu or drop the IPv6 prefix)", d->tun_mtu);
+		return -EINVAL;
+	}
+	r = lwt_nl6_enable(d->tun.name);
+	if (r) {
+		lwt_err("couldn't enable IPv6 on '%s' (net.ipv6.conf.%s.disable_ipv6): %s",
+			d->tun.name, d->tun.name, strerror(-r));
+		return r;
+	}
+	r = lwt_nl6_addr_add(d->tun.ifindex, d->cfg.tun6.addr, d->cfg.tun6.prefix);
+	if (r) {
+		lwt_err("couldn't add %s to '%s': %s",
+			c6(d->cfg.tun6.addr, d->cfg.tun6.prefix, b, sizeof(b)), d->tun.name, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* --- the route table of the pollers ------------------------------------ */
+
+static void push_table(struct lwt_daemon *d)
+{
+	struct lwt_in6 *v = d->in6;
+	struct lwt_rt6_ent *e = calloc(v->nroutes + 1, sizeof(*e));
+	int i;
+
+	if (!e) {
+		lwt_err("routes: out of memory");
+		return;
+	}
+	for (i = 0; i < v->nroutes; i++) {
+		memcpy(e[i].net, v->routes[i].net, 16);
+		e[i].prefix = v->routes[i].prefix;
+		e[i].slot = v->routes[i].slot;
+		e[i].gen = v->routes[i].gen;
+	}
+	for (i = 0; i < d->npollers; i++) {
+		struct lwt_msg m = { .type = LWT_CMD_ROUTES6, .slot = -1 };
+
+		m.ptr = lwt_rt6_build(e, v->nroutes);
+		if (!m.ptr) {
+			lwt_err("routes: out of memory for the IPv6 route table");
+			continue;
+		}
+		if (lwt_msgq_push(&d->to_dp[i], &m))
+			free(m.ptr);
+	}
+	free(e);
+}
+
+/* --- server: addresses ------------------------------------------------- */
+
+static void publish(struct lwt_daemon *d, int slot, const uint8_t a[16])
+{
+	struct lwt_in6 *v = d->in6;
+	uint64_t hi = 0, lo = 0, ohi, olo;
+	uint8_t old[16];
+
+	ohi = atomic_load_explicit(&v->pub[slot][0], memory_order_relaxed);
+	olo = atomic_load_explicit(&v->pub[slot][1], memory_order_relaxed);
+	memcpy(old, &ohi, 8);
+	memcpy(old + 8, &olo, 8);
+	if (a) {
+		memcpy(&hi, a, 8);
+		memcpy(&lo, a + 8, 8);
+	}
+	if (ohi == hi && olo == lo && (!a || v->pub_gen[slot] == d->slots[slot].gen))
+		return;
+	if (ohi || olo)
+		lwt_slotidx_del(&v->idx, lwt_in6_key(old), slot);
+	atomic_store_explicit(&v->pub[slot][0], 0, memory_order_relaxed);
+	atomic_store_explicit(&v->pub[slot][1], 0, memory_order_release);
+	if (!a)
+		return;
+	atomic_store_explicit(&v->pub_gen[slot], d->slots[slot].gen, memory_order_relaxed);
+	atomic_store_explicit(&v->pub[slot][1], lo, memory_order_relaxed);
+	atomic_store_explicit(&v->pub[slot][0], hi, memory_order_release);
+	lwt_slotidx_add(&v->idx, lwt_in6_key(a), slot);
+}
+
+static bool slot_holds(const struct lwt_daemon *d, int i, const uint8_t a[16])
+{
+	const struct lwt_in6 *v = d->in6;
+	uint64_t hi, lo;
+
+	memcpy(&hi, a, 8);
+	memcpy(&lo, a + 8, 8);
+	return atomic_load_explicit(&v->pub[i][0], memory_order_relaxed) == hi &&
+	       atomic_load_explicit(&v->pub[i][1], memory_order_relaxed) == lo &&
+	       atomic_load_explicit(&v->pub_gen[i], memory_order_relaxed) == d->slots[i].gen &&
+	       d->slots[i].c.phase == LWT_PH_UP;
+}
+
+/* The live slot holding a, other than except, or -1: the index, confirmed. */
+static int holder(const struct lwt_daemon *d, const uint8_t a[16], int except)
+{
+	const struct lwt_in6 *v = d->in6;
+	struct lwt_slotidx_it it = lwt_slotidx_first(&v->idx, lwt_in6_key(a));
+	int i;
+
+	while ((i = lwt_slotidx_next(&v->idx, &it)) >= 0)
+		if (i != except && i < d->nslots && slot_holds(d, i, a))
+			return i;
+	return -1;
+}
+
+static int route_covering(const struct lwt_daemon *d, const uint8_t a[16], int except)
+{
+	const struct lwt_in6 *v = d->in6;
+
+	for (int i = 0; i < v->nroutes; i++)
+		if (v->routes[i].slot != except && lwt_in6_within(a, v->routes[i].net, v->routes[i].prefix))
+			return i;
+	return -1;
+}
+
+static int judge_claim(struct lwt_daemon *d, int slot, const uint8_t a[16])
+{
+	const struct lwt_cidr6 *t = &d->cfg.tun6;
+	uint8_t net[16];
+	int h;
+
+	if (!d->cfg.has_ip6)
+		return LWT_IP6_NONE;
+	lwt_in6_mask(a, t->prefix, net);
+	if (!lwt_in6_within(a, t->addr, t->prefix) || !memcmp(net, a, 16))
+		return LWT_IP6_OUTSIDE;
+	if (!memcmp(a, t->addr, 16))
+		return LWT_IP6_SERVER;
+	h = holder(d, a, slot);
+	if (h >= 0) {
+		/* The same client again (a new flow of its client id while the
+		 * old one lingers): the address moves with it, as its IPv4
+		 * one does (takeover.c). */
+		if (d->slots[h].c.client_id && d->slots[h].c.client_id == d->slots[slot].c.client_id) {
+			publish(d, h, NULL);
+			return LWT_IP6_OK;
+		}
+		return LWT_IP6_INUSE;
+	}
+	if (route_covering(d, a, slot) >= 0)
+		return LWT_IP6_IN_ROUTE;
+	return LWT_IP6_OK;
+}
+
+static void announce(struct lwt_daemon *d, int only);
+
+static void server_claim(struct lwt_daemon *d, int slot, const uint8_t *p, size_t len)
+{
+	struct lwt_ip6_claim c;
+	struct lwt_ip6_result r = { 0 };
+	char b[INET6_ADDRSTRLEN], ip[INET_ADDRSTRLEN];
+	bool had;
+	int st;
+
+	if (len != sizeof(c) || d->slots[slot].c.phase != LWT_PH_UP)
+		return;
+	memcpy(&c, p, sizeof(c));
+	had = slot_holds(d, slot, c.addr);
+	st = judge_claim(d, slot, c.addr);
+	inet_ntop(AF_INET, &d->slots[slot].c.tun_ip, ip, sizeof(ip));
+	if (st == LWT_IP6_OK) {
+		publish(d, slot, c.addr);
+		if (!had) {
+			lwt_info("client %s: IPv6 tunnel address %s", ip, a6(c.addr, b));
+			announce(d, slot);
+		}
+	} else {
+		atomic_fetch_add_explicit(&d->in6->claims_refused, 1, memory_order_relaxed);
+		lwt_log_rl(LWT_LOG_WARN, "client %s: IPv6 tunnel address %s refused: %s", ip,
+			   a6(c.addr, b), claim_str(st));
+	}
+	r.status = (uint8_t)st;
+	memcpy(r.addr, c.addr, 16);
+	if (d->cfg.has_ip6) {
+		r.server_prefix = d->cfg.tun6.prefix;
+		memcpy(r.server_addr, d->cfg.tun6.addr, 16);
+	}
+	lwt_send_msg(d, slot, LWT_MSG_IP6_RESULT, &r, sizeof(r));
+}
+
+/* --- route lists --------------------------------------------------------- */
+
+static void send_list(struct lwt_daemon *d, int slot, uint8_t kind, const struct lwt_route6_entry *e,
+		      int n)
+{
+	uint8_t buf[sizeof(struct lwt_route6_msg) + LWT_ROUTE6_MSG_MAX * sizeof(struct lwt_route6_entry)];
+	struct lwt_route6_msg *m = (struct lwt_route6_msg *)buf;
+	int off = 0, c;
+
+	do {
+		c = n - off < LWT_ROUTE6_MSG_MAX ? n - off : LWT_ROUTE6_MSG_MAX;
+		memset(m, 0, sizeof(*m));
+		m->kind = kind;
+		m->flags = (off == 0 ? LWT_ROUTE_F_FIRST : 0) | (off + c == n ? LWT_ROUTE_F_LAST : 0);
+		m->count = c;
+		memcpy(m->e, e + off, c * sizeof(*e));
+		lwt_send_msg(d, slot, LWT_MSG_ROUTES6, m, sizeof(*m) + c * sizeof(*e));
+		off += c;
+	} while (off < n);
+}
+
+/* Tell every client holding an IPv6 address (or one: only) the IPv6 routes
+ * of the server and of the other clients. */
+static void announce(struct lwt_daemon *d, int only)
+{
+	struct lwt_in6 *v = d->in6;
+	struct lwt_route6_entry *e = calloc(v->nroutes + d->cfg.n_routes6 + 1, sizeof(*e));
+	int i, j, n;
+
+	if (!e)
+		return;
+	for (i = 0; i < d->nslots; i++) {
+		if ((only >= 0 && i != only) || d->slots[i].c.phase != LWT_PH_UP ||
+		    !atomic_load_explicit(&v->pub[i][0], memory_order_relaxed))
+			continue;
+		for (j = 0, n = 0; j < d->cfg.n_routes6; j++) {
+			memcpy(e[n].net, d->cfg.routes6[j].addr, 16);
+			e[n++].prefix = d->cfg.routes6[j].prefix;
+		}
+		for (j = 0; j < v->nroutes; j++) {
+			if (v->routes[j].slot == i)
+				continue;
+			memcpy(e[n].net, v->routes[j].net, 16);
+			e[n++].prefix = v->routes[j].prefix;
+		}
+		send_list(d, i, LWT_MSG_ROUTE_UPDATE, e, n);
+	}
+	free(e);
+}
+
+static int check_route(struct lwt_daemon *d, int slot, const uint8_t net[16], uint8_t p)
+{
+	const struct lwt_config *c = &d->cfg;
+	struct lwt_in6 *v = d->in6;
+	bool named = false;
+	int i;
+
+	for (i = 0; i < c->n_allowed_routes6; i++)
+		if (!memcmp(c->allowed_routes6[i].addr, net, 16) && c->allowed_routes6[i].prefix == p)
+			named = true;
+	if (p == 0 && !named)
+		return LWT_ROUTE_DEFAULT;
+	if (c->has_ip6 && lwt_in6_overlap(net, p, c->tun6.addr, c->tun6.prefix) && !named)
+		return LWT_ROUTE_TUNNEL;
+	for (i = 0; i < c->n_allowed_routes6; i++)
+		if (p >= c->allowed_routes6[i].prefix &&
+		    lwt_in6_within(net, c->allowed_routes6[i].addr, c->allowed_routes6[i].prefix))
+			break;
+	if (i == c->n_allowed_routes6)
+		return LWT_ROUTE_NOT_ALLOWED;
+	for (i = 0; i < v->nroutes; i++)
+		if (v->routes[i].slot != slot &&
+		    lwt_in6_overlap(net, p, v->routes[i].net, v->routes[i].prefix))
+			return LWT_ROUTE_CONFLICT;
+	if (c->has_ip6 && lwt_in6_within(c->tun6.addr, net, p))
+		return LWT_ROUTE_HOLDS_PEER;
+	for (i = 0; i < d->nslots; i++) {
+		uint8_t a[16];
+		uint64_t hi = atomic_load_explicit(&v->pub[i][0], memory_order_relaxed);
+		uint64_t lo = atomic_load_explicit(&v->pub[i][1], memory_order_relaxed);
+
+		if (i == slot || (!hi && !lo) || d->slots[i].c.phase != LWT_PH_UP)
+			continue;
+		memcpy(a, &hi, 8);
+		memcpy(a + 8, &lo, 8);
+		if (lwt_in6_within(a, net, p))
+			return LWT_ROUTE_HOLDS_PEER;
+	}
+	for (i = 0; i < c->n_routes6; i++)
+		if (lwt_in6_overlap(net, p, c->routes6[i].addr, c->routes6[i].prefix))
+			return LWT_ROUTE_CONFLICT;
+	return LWT_ROUTE_OK;
+}
+
+static void route_drop(struct lwt_daemon *d, int i)
+{
+	struct lwt_in6 *v = d->in6;
+
+	lwt_nl6_route_del(d->tun.ifindex, v->routes[i].net, v->routes[i].prefix);
+	v->routes[i] = v->routes[--v->nroutes];
+}
+
+static void server_adverts(struct lwt_daemon *d, int slot, const struct lwt_route6_entry *e, int n)
+{
+	struct lwt_in6 *v = d->in6;
+	struct lwt_slot *s = &d->slots[slot];
+	struct lwt_route6_entry res[LWT_MAX_ROUTES];
+	char b[64], ip[INET_ADDRSTRLEN];
+	bool changed = false, keep;
+	int i, j, st, r;
+
+	if (n > LWT_MAX_ROUTES)
+		n = LWT_MAX_ROUTES;
+	inet_ntop(AF_INET, &s->c.tun_ip, ip, sizeof(ip));
+	for (i = 0; i < v->nroutes;) {
+		keep = v->routes[i].slot != slot;
+		for (j = 0; !keep && j < n; j++)
+			keep = !memcmp(v->routes[i].net, e[j].net, 16) && v->routes[i].prefix == e[j].prefix;
+		if (keep) {
+			i++;
+			continue;
+		}
+		lwt_info("routes: %s withdrawn by client %s",
+			 c6(v->routes[i].net, v->routes[i].prefix, b, sizeof(b)), ip);
+		route_drop(d, i);
+		changed = true;
+	}
+	for (j = 0; j < n; j++) {
+		uint8_t p = e[j].prefix > 128 ? 128 : e[j].prefix, m[16];
+
+		res[j] = (struct lwt_route6_entry){ .prefix = p };
+		memcpy(res[j].net, e[j].net, 16);
+		for (i = 0; i < v->nroutes; i++)
+			if (v->routes[i].slot == slot && !memcmp(v->routes[i].net, e[j].net, 16) &&
+			    v->routes[i].prefix == p)
+				break;
+		if (i < v->nroutes)
+			continue;	/* a refresh */
+		lwt_in6_mask(e[j].net, p, m);
+		st = memcmp(m, e[j].net, 16) ? LWT_ROUTE_NOT_ALLOWED : check_route(d, slot, m, p);
+		if (st == LWT_ROUTE_OK && v->nroutes == LWT_MAX_SERVER_ROUTES)
+			st = LWT_ROUTE_FULL;
+		if (st == LWT_ROUTE_OK) {
+			r = lwt_nl6_route_add(d->tun.ifindex, m, p);
+			if (r) {
+				lwt_warn("routes: couldn't install %s: %s", c6(m, p, b, sizeof(b)), strerror(-r));
+				st = r == -EEXIST ? LWT_ROUTE_LOCAL : LWT_ROUTE_FULL;
+			}
+		}
+		res[j].status = (uint8_t)st;
+		if (st != LWT_ROUTE_OK) {
+			lwt_log_rl(LWT_LOG_WARN, "routes: client %s advertised %s: refused, %s", ip,
+				   c6(m, p, b, sizeof(b)), lwt_route_status_str(st));
+			continue;
+		}
+		v->routes[v->nroutes] = (struct lwt_route6){ .prefix = p, .slot = slot, .gen = s->gen };
+		memcpy(v->routes[v->nroutes++].net, m, 16);
+		lwt_info("routes: %s via client %s", c6(m, p, b, sizeof(b)), ip);
+		changed = true;
+	}
+	send_list(d, slot, LWT_MSG_ROUTE_RESULT, res, n);
+	if (changed) {
+		push_table(d);
+		announce(d, -1);
+	}
+}
+
+void lwt_in6_slot_gone(struct lwt_daemon *d, int slot)
+{
+	struct lwt_in6 *v = d->in6;
+	bool changed = false;
+	char b[64];
+	int i;
+
+	if (!v || d->cfg.mode != LWT_MODE_SERVER)
+		return;
+	publish(d, slot, NULL);
+	for (i = 0; i < v->nroutes;) {
+		if (v->routes[i].slot != slot) {
+			i++;
+			continue;
+		}
+		lwt_info("routes: %s withdrawn (its client left)",
+			 c6(v->routes[i].net, v->routes[i].prefix, b, sizeof(b)));
+		route_drop(d, i);
+		changed = true;
+	}
+	if (changed) {
+		push_table(d);
+		announce(d, -1);
+	}
+}
+
+/* --- client -------------------------------------------------------------- */
+
+void lwt_in6_session_up(struct lwt_daemon *d, int slot)
+{
+	struct lwt_in6 *v = d->in6;
+
+	if (!v || d->cfg.mode != LWT_MODE_CLIENT || slot || !d->cfg.has_ip6)
+		return;
+	v->claim = LWT_IN6_PENDING;
+	v->claim_next_ns = lwt_now_ns();
+	v->routes_next_ns = 0;
+}
+
+static void send_claim(struct lwt_daemon *d)
+{
+	struct lwt_ip6_claim c = { .prefix = d->cfg.tun6.prefix };
+
+	memcpy(c.addr, d->cfg.tun6.addr, 16);
+	lwt_send_msg(d, 0, LWT_MSG_IP6_CLAIM, &c, sizeof(c));
+}
+
+static void advertise(struct lwt_daemon *d)
+{
+	struct lwt_route6_entry e[LWT_MAX_ROUTES] = { 0 };
+	int i;
+
+	for (i = 0; i < d->cfg.n_routes6; i++) {
+		memcpy(e[i].net, d->cfg.routes6[i].addr, 16);
+		e[i].prefix = d->cfg.routes6[i].prefix;
+	}
+	send_list(d, 0, LWT_MSG_ROUTES, e, d->cfg.n_routes6);
+}
+
+void lwt_in6_tick(struct lwt_daemon *d, uint64_t now)
+{
+	struct lwt_in6 *v = d->in6;
+
+	if (!v || d->cfg.mode != LWT_MODE_CLIENT || !d->cfg.has_ip6 ||
+	    d->slots[0].c.phase != LWT_PH_UP || !lwt_slot_confirmed(&d->slots[0]))
+		return;
+	if (v->claim != LWT_IN6_OK && now >= v->claim_next_ns) {
+		v->claim_next_ns = now + (v->claim == LWT_IN6_REFUSED ? CLAIM_REFUSED_NS : CLAIM_EVERY_NS);
+		send_claim(d);
+	}
+	if (v->claim == LWT_IN6_OK && d->cfg.n_routes6 && now >= v->routes_next_ns) {
+		v->routes_next_ns = now + (uint64_t)d->cfg.route_update_interval * 1000000000ull;
+		advertise(d);
+	}
+}
+
+static void client_result(struct lwt_daemon *d, const uint8_t *p, size_t len)
+{
+	struct lwt_in6 *v = d->in6;
+	struct lwt_ip6_result r;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (len != sizeof(r))
+		return;
+	memcpy(&r, p, sizeof(r));
+	if (memcmp(r.addr, d->cfg.tun6.addr, 16) || v->claim == LWT_IN6_NONE)
+		return;
+	if (r.status == LWT_IP6_OK) {
+		if (v->claim != LWT_IN6_OK)
+			lwt_info("IPv6 tunnel address %s accepted by the server (its own: %s)",
+				 a6(d->cfg.tun6.addr, a), r.server_prefix ? a6(r.server_addr, b) : "none");
+		v->claim = LWT_IN6_OK;
+		memcpy(v->server_addr, r.server_addr, 16);
+		v->server_prefix = r.server_prefix;
+		v->routes_next_ns = lwt_now_ns();
+		return;
+	}
+	if (v->claim != LWT_IN6_REFUSED || v->claim_status != r.status)
+		lwt_err("IPv6 tunnel address %s refused by the server: %s (IPv4 keeps working; "
+			"asked again every %llu s)", a6(d->cfg.tun6.addr, a), claim_str(r.status),
+			CLAIM_REFUSED_NS / 1000000000ull);
+	v->claim = LWT_IN6_REFUSED;
+	v->claim_status = r.status;
+	v->claim_next_ns = lwt_now_ns() + CLAIM_REFUSED_NS;
+}
+
+static void client_route_result(struct lwt_daemon *d, const struct lwt_route6_entry *e, int n)
+{
+	struct lwt_in6 *v = d->in6;
+	char b[64];
+	int i, j;
+
+	for (j = 0; j < n; j++) {
+		for (i = 0; i < d->cfg.n_routes6; i++)
+			if (!memcmp(d->cfg.routes6[i].addr, e[j].net, 16) &&
+			    d->cfg.routes6[i].prefix == e[j].prefix)
+				break;
+		if (i == d->cfg.n_routes6 || v->route_status[i] == e[j].status + 1)
+			continue;
+		v->route_status[i] = e[j].status + 1;
+		if (e[j].status == LWT_ROUTE_OK)
+			lwt_info("routes: server accepted %s", c6(e[j].net, e[j].prefix, b, sizeof(b)));
+		else
+			lwt_warn("routes: server refused %s: %s", c6(e[j].net, e[j].prefix, b, sizeof(b)),
+				 lwt_route_status_str(e[j].status));
+	}
+}
+
+static bool same6(const struct lwt_cidr6 *a, const struct lwt_cidr6 *b)
+{
+	return a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
+}
+
+static void client_update(struct lwt_daemon *d)
+{
+	struct lwt_in6 *v = d->in6;
+	char b[64];
+	int i, j, r;
+
+	for (i = 0; i < v->npeer; i++) {
+		for (j = 0; j < v->nstage && !same6(&v->stage[j], &v->peer[i]); j++)
+			;
+		if (j < v->nstage)
+			continue;
+		lwt_nl6_route_del(d->tun.ifindex, v->peer[i].addr, v->peer[i].prefix);
+		lwt_info("routes: %s gone", c6(v->peer[i].addr, v->peer[i].prefix, b, sizeof(b)));
+	}
+	for (j = 0; j < v->nstage; j++) {
+		for (i = 0; i < v->npeer && !same6(&v->stage[j], &v->peer[i]); i++)
+			;
+		if (i < v->npeer)
+			continue;
+		c6(v->stage[j].addr, v->stage[j].prefix, b, sizeof(b));
+		r = lwt_nl6_route_add(d->tun.ifindex, v->stage[j].addr, v->stage[j].prefix);
+		if (r)
+			lwt_warn("routes: couldn't install %s from the server: %s", b, strerror(-r));
+		else
+			lwt_info("routes: %s via the tunnel", b);
+	}
+	memcpy(v->peer, v->stage, v->nstage * sizeof(*v->stage));
+	v->npeer = v->nstage;
+}
+
+static void routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
+{
+	struct lwt_in6 *v = d->in6;
+	const struct lwt_route6_msg *h = (const struct lwt_route6_msg *)(m + 1);
+	const struct lwt_route6_entry *e = h->e;
+	int n, i;
+
+	if (len < 1 + sizeof(*h))
+		return;
+	n = h->count;
+	if (n > LWT_ROUTE6_MSG_MAX || len != 1 + sizeof(*h) + n * sizeof(*e))
+		return;
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		static struct lwt_route6_entry all[LWT_MAX_ROUTES];
+		static int nall, from = -1;
+
+		if (h->kind != LWT_MSG_ROUTES || d->slots[slot].c.phase != LWT_PH_UP)
+			return;
+		if (h->flags & LWT_ROUTE_F_FIRST) {
+			nall = 0;
+			from = slot;
+		} else if (from != slot) {
+			return;
+		}
+		for (i = 0; i < n && nall < LWT_MAX_ROUTES; i++)
+			all[nall++] = e[i];
+		if (h->flags & LWT_ROUTE_F_LAST) {
+			from = -1;
+			server_adverts(d, slot, all, nall);
+		}
+		return;
+	}
+	if (slot)
+		return;
+	if (h->kind == LWT_MSG_ROUTE_RESULT) {
+		client_route_result(d, e, n);
+	} else if (h->kind == LWT_MSG_ROUTE_UPDATE) {
+		if (h->flags & LWT_ROUTE_F_FIRST)
+			v->nstage = 0;
+		for (i = 0; i < n && v->nstage < LWT_MAX_PEER_ROUTES; i++) {
+			v->stage[v->nstage].prefix = e[i].prefix > 128 ? 128 : e[i].prefix;
+			lwt_in6_mask(e[i].net, v->stage[v->nstage].prefix, v->stage[v->nstage].addr);
+			v->nstage++;
+		}
+		if (h->flags & LWT_ROUTE_F_LAST)
+			client_update(d);
+	}
+}
+
+void lwt_in6_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
+{
+	if (!d->in6 || !len)
+		return;
+	if (m[0] == LWT_MSG_IP6_CLAIM && d->cfg.mode == LWT_MODE_SERVER)
+		server_claim(d, slot, m + 1, len - 1);
+	else if (m[0] == LWT_MSG_IP6_RESULT && d->cfg.mode == LWT_MODE_CLIENT && slot == 0)
+		client_result(d, m + 1, len - 1);
+	else if (m[0] == LWT_MSG_ROUTES6)
+		routes_msg(d, slot, m, len);
+}
+
+/* --- lwt-ctl ------------------------------------------------------------- */
+
+void lwt_in6_status_json(const struct lwt_daemon *d, void *root)
+{
+	static const char *const st[] = { "none", "pending", "accepted", "refused" };
+	const struct lwt_in6 *v = d->in6;
+	char b[64];
+
+	if (!d->cfg.has_ip6 || !v)
+		return;
+	cJSON_AddStringToObject(root, "tunnel_addr6", c6(d->cfg.tun6.addr, d->cfg.tun6.prefix, b,
+							   sizeof(b)));
+	if (d->cfg.mode == LWT_MODE_CLIENT) {
+		cJSON_AddStringToObject(root, "ip6_claim", st[v->claim]);
+		if (v->claim == LWT_IN6_REFUSED)
+			cJSON_AddStringToObject(root, "ip6_claim_reason", claim_str(v->claim_status));
+		if (v->claim == LWT_IN6_OK && v->server_prefix)
+			cJSON_AddStringToObject(root, "server_tunnel_ip6", a6(v->server_addr, b));
+	} else {
+		cJSON_AddNumberToObject(root, "ip6_claims_refused",
+					(double)atomic_load_explicit(&v->claims_refused, memory_order_relaxed));
+	}
+}
+
+void lwt_in6_peer_json(const struct lwt_daemon *d, int i, void *peer)
+{
+	const struct lwt_in6 *v = d->in6;
+	uint64_t hi, lo;
+	uint8_t a[16];
+	char b[INET6_ADDRSTRLEN];
+
+	if (!v || d->cfg.mode != LWT_MODE_SERVER)
+		return;
+	hi = atomic_load_explicit(&v->pub[i][0], memory_order_relaxed);
+	lo = atomic_load_explicit(&v->pub[i][1], memory_order_relaxed);
+	memcpy(a, &hi, 8);
+	memcpy(a + 8, &lo, 8);
+	cJSON_AddStringToObject(peer, "tunnel_ip6", zero16(a) ? "" : a6(a, b));
+}
+
+void lwt_in6_routes_json(const struct lwt_daemon *d, void *root)
+{
+	const struct lwt_in6 *v = d->in6;
+	cJSON *a, *o;
+	char b[64];
+	int i;
+
+	if (!v)
+		return;
+	a = cJSON_AddArrayToObject(root, "advertised6");
+	for (i = 0; i < d->cfg.n_routes6; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "route", c6(d->cfg.routes6[i].addr, d->cfg.routes6[i].prefix,
+						       b, sizeof(b)));
+		if (d->cfg.mode == LWT_MODE_CLIENT) {
+			int st = v->route_status[i];
+
+			cJSON_AddStringToObject(o, "status", !st ? "pending" :
+						st == LWT_ROUTE_OK + 1 ? "accepted" : "refused");
+			if (st && st != LWT_ROUTE_OK + 1)
+				cJSON_AddStringToObject(o, "reason", lwt_route_status_str(st - 1));
+		}
+		cJSON_AddItemToArray(a, o);
+	}
+	if (d->cfg.mode == LWT_MODE_SERVER) {
+		a = cJSON_AddArrayToObject(root, "accepted6");
+		for (i = 0; i < v->nroutes; i++) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "route", c6(v->routes[i].net, v->routes[i].prefix, b,
+							       sizeof(b)));
+			cJSON_AddNumberToObject(o, "slot", v->routes[i].slot);
+			cJSON_AddItemToArray(a, o);
+		}
+	} else {
+		a = cJSON_AddArrayToObject(root, "from_server6");
+		for (i = 0; i < v->npeer; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(c6(v->peer[i].addr, v->peer[i].prefix,
+								      b, sizeof(b))));
+	}
+}
