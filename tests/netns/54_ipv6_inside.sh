@@ -30,7 +30,7 @@ for n in a b; do
 	wait_for 10 "$n's IPv6 address accepted" grep -q "IPv6 tunnel address fd00::1[12] accepted by the server" \
 		"$LOGDIR/$n.log" || fail "$n's IPv6 address was not accepted"
 done
-nsx a ip -6 addr show dev lwtc | grep -q "inet6 fd00::11/64" || fail "A's TUN has no IPv6 address"
+nsx a ip -6 addr show dev lwtc | grep "inet6 fd00::11/64" >/dev/null || fail "A's TUN has no IPv6 address"
 [ "$(ctl a lwtc status --json | jq -r .ip6_claim)" = accepted ] || fail "lwt-ctl status: claim not accepted"
 [ "$(ctl s lwts peers --json | jq -r '[.[].tunnel_ip6] | sort | join(",")')" = ",fd00::11,fd00::12" ] ||
 	fail "lwt-ctl peers on the hub does not show the IPv6 addresses"
