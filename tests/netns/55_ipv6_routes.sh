@@ -26,6 +26,9 @@ nsx a ip -6 addr add fd50:1::1/64 dev v-a-l nodad
 nsx l ip -6 addr add fd50:1::2/64 dev v-l-a nodad
 nsx l ip -6 route add default via fd50:1::1
 nsx a sysctl -qw net.ipv6.conf.all.forwarding=1
+# The LAN itself first (neighbour discovery waits for the link-local
+# addresses' DAD): what fails later is the tunnel's.
+wait_for 10 "A reaches its LAN host" nsx a ping -6 -c 1 -W 1 fd50:1::2 || fail "A's IPv6 LAN does not work (setup)"
 
 start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24,fd00::1/64 -k "$KEY" -tun-name lwts \
 	-allowed-routes 192.168.0.0/16,fd50::/16
