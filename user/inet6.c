@@ -671,6 +671,62 @@ void lwt_in6_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len)
 		routes_msg(d, slot, m, len);
 }
 
+/* --- reload ------------------------------------------------------------- */
+
+static bool same_list(const struct lwt_cidr6 *a, int na, const struct lwt_cidr6 *b, int nb)
+{
+	return na == nb && !memcmp(a, b, (size_t)na * sizeof(*a));
+}
+
+void lwt_in6_reload_cfg(struct lwt_config *c, const struct lwt_config *n, bool *routes,
+			bool *allowed)
+{
+	if (!same_list(c->routes6, c->n_routes6, n->routes6, n->n_routes6)) {
+		memcpy(c->routes6, n->routes6, sizeof(c->routes6));
+		c->n_routes6 = n->n_routes6;
+		*routes = true;
+	}
+	if (!same_list(c->allowed_routes6, c->n_allowed_routes6, n->allowed_routes6,
+		       n->n_allowed_routes6)) {
+		memcpy(c->allowed_routes6, n->allowed_routes6, sizeof(c->allowed_routes6));
+		c->n_allowed_routes6 = n->n_allowed_routes6;
+		*allowed = true;
+	}
+}
+
+/* As routes.c's reload: accepted IPv6 routes no longer permitted go, every
+ * client hears the new list; a client advertises its new list at once. */
+void lwt_in6_reload(struct lwt_daemon *d)
+{
+	struct lwt_in6 *v = d->in6;
+	bool changed = false;
+	char b[64];
+	int i, st;
+
+	if (!v)
+		return;
+	if (d->cfg.mode == LWT_MODE_CLIENT) {
+		memset(v->route_status, 0, sizeof(v->route_status));
+		if (v->claim == LWT_IN6_OK)
+			v->routes_next_ns = lwt_now_ns();
+		return;
+	}
+	for (i = 0; i < v->nroutes;) {
+		st = check_route(d, v->routes[i].slot, v->routes[i].net, v->routes[i].prefix);
+		if (st == LWT_ROUTE_OK) {
+			i++;
+			continue;
+		}
+		lwt_info("routes: %s withdrawn after reload: %s",
+			 c6(v->routes[i].net, v->routes[i].prefix, b, sizeof(b)), lwt_route_status_str(st));
+		route_drop(d, i);
+		changed = true;
+	}
+	if (changed)
+		push_table(d);
+	announce(d, -1);
+}
+
 /* --- lwt-ctl ------------------------------------------------------------- */
 
 void lwt_in6_status_json(const struct lwt_daemon *d, void *root)

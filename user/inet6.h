@@ -69,6 +69,12 @@ void lwt_in6_session_up(struct lwt_daemon *d, int slot);
 void lwt_in6_slot_gone(struct lwt_daemon *d, int slot);
 void lwt_in6_tick(struct lwt_daemon *d, uint64_t now);
 void lwt_in6_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
+/* A reload: the IPv6 entries of routes and allowed_routes from n into c,
+ * *routes / *allowed set when they changed; then lwt_in6_reload (from
+ * lwt_routes_reload) acts on them. */
+void lwt_in6_reload_cfg(struct lwt_config *c, const struct lwt_config *n, bool *routes,
+			bool *allowed);
+void lwt_in6_reload(struct lwt_daemon *d);
 /* lwt-ctl: status (root) and one peer (slot i) */
 void lwt_in6_status_json(const struct lwt_daemon *d, void *root);
 void lwt_in6_peer_json(const struct lwt_daemon *d, int i, void *peer);

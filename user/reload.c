@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
+#include "inet6.h"
 #include "log.h"
 #include "notify.h"
 
@@ -130,6 +131,7 @@ static int reload(struct lwt_daemon *d, struct lwt_config *n, char *msg, size_t 
 	routes = !cidrs_equal(c->routes, c->n_routes, n->routes, n->n_routes);
 	allowed = !cidrs_equal(c->allowed_routes, c->n_allowed_routes, n->allowed_routes,
 			       n->n_allowed_routes);
+	lwt_in6_reload_cfg(c, n, &routes, &allowed);	/* their IPv6 entries: inet6.c */
 	if (routes) {
 		memcpy(c->routes, n->routes, sizeof(c->routes));
 		c->n_routes = n->n_routes;

@@ -392,6 +392,7 @@ void lwt_routes_reload(struct lwt_daemon *d, bool routes, bool allowed)
 {
 	if (!routes && !allowed)
 		return;
+	lwt_in6_reload(d);
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		server_reload(d);
 		return;

@@ -7,7 +7,8 @@
 # A's LAN (and it them); the second is refused, told to A, installed
 # nowhere. A source inside A's route is A's alone: B sending from it is
 # dropped and counted. C advertising a network inside A's is told it
-# conflicts. When A leaves, its IPv6 route is gone on the hub and on B.
+# conflicts. A reload of allowed_routes withdraws A's route and gives it
+# back. When A leaves, its IPv6 route is gone on the hub and on B.
 . "$(dirname "$0")/lib.sh"
 
 lan_switch
@@ -30,9 +31,11 @@ nsx a sysctl -qw net.ipv6.conf.all.forwarding=1
 # addresses' DAD): what fails later is the tunnel's.
 wait_for 10 "A reaches its LAN host" nsx a ping -6 -c 1 -W 1 fd50:1::2 || fail "A's IPv6 LAN does not work (setup)"
 
-start server s -m server -l 10.98.0.1:9000 -t 10.0.0.1/24,fd00::1/64 -k "$KEY" -tun-name lwts \
-	-allowed-routes 192.168.0.0/16,fd50::/16
-cli a 10.0.0.11/24,fd00::11/64 -routes fd50:1::/64,fd77::/64
+# allowed_routes from a file, to reload it.
+server_cfg() { printf '{ "allowed_routes": [%s] }\n' "$1" >"$LOGDIR/server.json"; chmod 600 "$LOGDIR/server.json"; }
+server_cfg '"192.168.0.0/16", "fd50::/16"'
+start server s -c "$LOGDIR/server.json" -m server -l 10.98.0.1:9000 -t 10.0.0.1/24,fd00::1/64 -k "$KEY" -tun-name lwts
+cli a 10.0.0.11/24,fd00::11/64 -routes fd50:1::/64,fd77::/64 -route-update 1
 cli b 10.0.0.12/24,fd00::12/64
 wait_for 10 "A up" sessions_up a lwtc || fail "A did not connect"
 wait_for 10 "B up" sessions_up b lwtc || fail "B did not connect"
@@ -72,6 +75,21 @@ cli c 10.0.0.13/24,fd00::13/64 -routes fd50:1::/96
 wait_for 10 "C told" grep -q "server refused fd50:1::/96: already advertised by another client" "$LOGDIR/c.log" ||
 	fail "C not told its route conflicts with A's"
 ping6_ok b fd50:1::2 || fail "A's route lost to C's advert"
+
+say "reload: allowed_routes without fd50::/16 withdraws A's route; with it again, A's next advert gets it back"
+server_cfg '"192.168.0.0/16"'
+out=$(ctl s lwts reload) || fail "lwt-ctl reload failed: $out"
+wait_for 5 "hub withdraws after reload" grep -q "fd50:1::/64 withdrawn after reload: not in the server's allowed_routes" \
+	"$LOGDIR/server.log" || fail "the reload did not withdraw A's IPv6 route"
+wait_for 5 "B removes the route" grep -q "fd50:1::/64 gone" "$LOGDIR/b.log" || fail "B kept the withdrawn route"
+wait_for 5 "A told" grep -q "server refused fd50:1::/64: not in the server's allowed_routes" "$LOGDIR/a.log" ||
+	fail "A's next advert was not refused"
+: >"$LOGDIR/b.log"
+server_cfg '"192.168.0.0/16", "fd50::/16"'
+out=$(ctl s lwts reload) || fail "lwt-ctl reload failed: $out"
+wait_for 5 "B installs A's route again" grep -q "fd50:1::/64 via the tunnel" "$LOGDIR/b.log" ||
+	fail "A's route did not come back after the second reload"
+ping6_ok b fd50:1::2 || fail "B cannot reach A's IPv6 LAN after the reloads"
 
 say "A leaves: its IPv6 LAN is gone for everyone"
 stop "$a_PID"
