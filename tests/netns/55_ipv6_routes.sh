@@ -8,7 +8,7 @@
 # nowhere. A source inside A's route is A's alone: B sending from it is
 # dropped and counted. C advertising a network inside A's is told it
 # conflicts. A reload of allowed_routes withdraws A's route and gives it
-# back. When A leaves, its IPv6 route is gone on the hub and on B.
+# back; client_isolation keeps B from A's IPv6. When A leaves, its IPv6 route is gone on the hub and on B.
 . "$(dirname "$0")/lib.sh"
 
 lan_switch
@@ -32,7 +32,9 @@ nsx a sysctl -qw net.ipv6.conf.all.forwarding=1
 wait_for 10 "A reaches its LAN host" nsx a ping -6 -c 1 -W 1 fd50:1::2 || fail "A's IPv6 LAN does not work (setup)"
 
 # allowed_routes from a file, to reload it.
-server_cfg() { printf '{ "allowed_routes": [%s] }\n' "$1" >"$LOGDIR/server.json"; chmod 600 "$LOGDIR/server.json"; }
+server_cfg() { printf '{ "allowed_routes": [%s]%s }\n' "$1" "${2:-}" >"$LOGDIR/server.json"; chmod 600 "$LOGDIR/server.json"; }
+isolated() { ctl s lwts stats --json | jq '[.peers[].drop_isolation // 0] | add // 0'; }
+isolated_ge() { [ "$(isolated)" -ge "$1" ]; }
 server_cfg '"192.168.0.0/16", "fd50::/16"'
 start server s -c "$LOGDIR/server.json" -m server -l 10.98.0.1:9000 -t 10.0.0.1/24,fd00::1/64 -k "$KEY" -tun-name lwts
 cli a 10.0.0.11/24,fd00::11/64 -routes fd50:1::/64,fd77::/64 -route-update 1
@@ -90,6 +92,20 @@ out=$(ctl s lwts reload) || fail "lwt-ctl reload failed: $out"
 wait_for 5 "B installs A's route again" grep -q "fd50:1::/64 via the tunnel" "$LOGDIR/b.log" ||
 	fail "A's route did not come back after the second reload"
 ping6_ok b fd50:1::2 || fail "B cannot reach A's IPv6 LAN after the reloads"
+
+say "client_isolation (reloaded on): B no longer reaches A nor its LAN over IPv6, the hub still does"
+before=$(isolated)
+server_cfg '"192.168.0.0/16", "fd50::/16"' ', "client_isolation": true'
+out=$(ctl s lwts reload) || fail "lwt-ctl reload failed: $out"
+wait_for 5 "isolation applied" sh -c "! ip netns exec $PFX-b ping -6 -c 1 -W 1 fd00::11 >/dev/null 2>&1" ||
+	fail "B still reaches A's IPv6 under client_isolation"
+ping6_ok b fd50:1::2 && fail "B reaches A's IPv6 LAN under client_isolation"
+wait_for 5 "the hub counted isolated packets" isolated_ge $((before + 3)) || fail "no drop_isolation counted"
+ping6_ok s fd50:1::2 || fail "the hub lost A's IPv6 LAN under client_isolation"
+ping6_ok b fd00::1 || fail "B lost the hub's IPv6 under client_isolation"
+server_cfg '"192.168.0.0/16", "fd50::/16"'
+out=$(ctl s lwts reload) || fail "lwt-ctl reload failed: $out"
+wait_for 5 "isolation off" nsx b ping -6 -c 1 -W 1 fd00::11 || fail "B does not reach A again"
 
 say "A leaves: its IPv6 LAN is gone for everyone"
 stop "$a_PID"
