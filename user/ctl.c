@@ -356,6 +356,9 @@ static char *render_text(cJSON *j, const char *what)
 		fprintf(f, "path: %s on %s (xdp: %s, %s, %.0f queue(s))  uptime %.0f s\n", S(j, "path"),
 			S(j, "iface"), S(j, "xdp_mode"), S(j, "xsk_bind"), N(j, "queues"), N(j, "uptime_s"));
 		fprintf(f, "tun: %s %s mtu %.0f", S(j, "tun"), S(j, "tunnel_addr"), N(j, "tun_mtu"));
+		if (S(j, "tunnel_addr6"))
+			fprintf(f, "  ipv6 %s%s%s%s", S(j, "tunnel_addr6"), S(j, "ip6_claim") ? " (" : "",
+				S(j, "ip6_claim") ?: "", S(j, "ip6_claim") ? ")" : "");
 		if ((p = cJSON_GetObjectItem(j, "pmtu")) && strcmp(S(p, "state") ?: "off", "off"))
 			fprintf(f, "  path mtu %.0f (%s%s%s)", N(p, "path_mtu"), S(p, "state"),
 				*(S(p, "found_by") ?: "") ? ", by " : "", S(p, "found_by") ?: "");
@@ -386,6 +389,10 @@ static char *render_text(cJSON *j, const char *what)
 				N(p, "slot"), S(p, "endpoint"), S(p, "tunnel_ip"), S(p, "state"),
 				S(p, "session_id"), N(p, "handshake_ms"), N(p, "rtt_us"),
 				N(p, "rx_packets"), N(p, "tx_packets"));
+		/* Server: the clients' IPv6 tunnel addresses (inet6.c). */
+		cJSON_ArrayForEach(p, peers)
+			if (*(S(p, "tunnel_ip6") ?: ""))
+				fprintf(f, "ipv6: %s %s\n", S(p, "tunnel_ip"), S(p, "tunnel_ip6"));
 		/* Client: the other clients it has punched to, and how. */
 		it = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "p2p"), "paths");
 		if (cJSON_GetArraySize(it)) {

@@ -34,6 +34,8 @@ nsx a ip -6 addr show dev lwtc | grep "inet6 fd00::11/64" >/dev/null || fail "A'
 [ "$(ctl a lwtc status --json | jq -r .ip6_claim)" = accepted ] || fail "lwt-ctl status: claim not accepted"
 [ "$(ctl s lwts peers --json | jq -r '[.[].tunnel_ip6] | sort | join(",")')" = ",fd00::11,fd00::12" ] ||
 	fail "lwt-ctl peers on the hub does not show the IPv6 addresses"
+ctl a lwtc status | grep "ipv6 fd00::11/64 (accepted)" >/dev/null || fail "lwt-ctl status (text) lacks the IPv6 address"
+ctl s lwts peers | grep "^ipv6: 10.0.0.12 fd00::12$" >/dev/null || fail "lwt-ctl peers (text) lacks B's IPv6 address"
 
 say "ping6 client -> hub, hub -> client, client -> client through the hub"
 ping6_ok a fd00::1 || fail "A cannot ping6 the hub"
