@@ -75,6 +75,11 @@ void lwt_in6_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
 void lwt_in6_reload_cfg(struct lwt_config *c, const struct lwt_config *n, bool *routes,
 			bool *allowed);
 void lwt_in6_reload(struct lwt_daemon *d);
+/* inet6_routes.c, for inet6.c */
+void lwt_in6_announce(struct lwt_daemon *d, int only);
+void lwt_in6_routes_gone(struct lwt_daemon *d, int slot);
+void lwt_in6_advertise(struct lwt_daemon *d);
+void lwt_in6_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len);
 /* lwt-ctl: status (root) and one peer (slot i) */
 void lwt_in6_status_json(const struct lwt_daemon *d, void *root);
 void lwt_in6_peer_json(const struct lwt_daemon *d, int i, void *peer);
