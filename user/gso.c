@@ -193,7 +193,8 @@ struct gro_flow {
 	uint16_t next_id;	/* IPv4 id it must carry unless DF */
 	uint16_t gso_size;	/* payload of the first segment */
 	uint16_t segs;
-	uint8_t hlen;		/* IP (always 20) + TCP header */
+	uint8_t iph;		/* IP header: 20 (IPv4, no options) or 40 (IPv6) */
+	uint8_t hlen;		/* IP + TCP header */
 	bool open;		/* may still be appended to */
 	bool verified;		/* the head's TCP checksum was checked */
 	uint8_t buf[LWT_GSO_READ_BUF];
@@ -225,63 +226,85 @@ void lwt_gro_destroy(struct lwt_gro *g)
 
 static uint8_t *flow_pkt(struct gro_flow *f) { return f->buf + LWT_VNET_HDR_LEN; }
 
-static bool tcp4_csum_ok(const uint8_t *pkt, size_t len)
+static bool tcp_csum_ok(const uint8_t *pkt, size_t len, unsigned int iph)
 {
-	uint64_t sum = pseudo_sum(pkt, false, len - 20);
+	uint64_t sum = pseudo_sum(pkt, iph == 40, len - iph);
 
-	return lwt_csum64_fold(lwt_csum64(sum, pkt + 20, len - 20)) == 0xffff;
+	return lwt_csum64_fold(lwt_csum64(sum, pkt + iph, len - iph)) == 0xffff;
 }
 
-/* IPv4 without options, not a fragment, TCP, lengths exact, IP header
- * checksum right: only such packets are keyed to a flow. */
-static bool is_plain_tcp4(const uint8_t *pkt, size_t len)
+/* TCP in IPv4 without options, not a fragment, its header checksum right,
+ * or in IPv6 with TCP the first next header (no extension headers); the
+ * lengths exact: only such packets are keyed to a flow. Their IP header
+ * length (20, 40), else 0. */
+static unsigned int plain_tcp(const uint8_t *pkt, size_t len)
 {
-	return len >= 40 && pkt[0] == 0x45 && pkt[9] == IPPROTO_TCP &&
-	       get16(pkt + 2) == len && !(get16(pkt + 6) & IP4_FRAG) &&
-	       lwt_csum64_fold(lwt_csum64(0, pkt, 20)) == 0xffff &&
-	       (pkt[32] >> 4) >= 5 && 20 + (pkt[32] >> 4) * 4u <= len;
+	unsigned int iph;
+
+	if (len >= 40 && pkt[0] == 0x45) {
+		if (pkt[9] != IPPROTO_TCP || get16(pkt + 2) != len ||
+		    (get16(pkt + 6) & IP4_FRAG) ||
+		    lwt_csum64_fold(lwt_csum64(0, pkt, 20)) != 0xffff)
+			return 0;
+		iph = 20;
+	} else if (len >= 60 && pkt[0] >> 4 == 6) {
+		if (pkt[6] != IPPROTO_TCP || get16(pkt + 4) + 40u != len)
+			return 0;
+		iph = 40;
+	} else {
+		return 0;
+	}
+	return (pkt[iph + 12] >> 4) >= 5 && iph + (pkt[iph + 12] >> 4) * 4u <= len ? iph : 0;
 }
 
 /* May this segment be part of a super-packet at all (as head or tail)? */
-static bool mergeable(const uint8_t *pkt, size_t len)
+static bool mergeable(const uint8_t *pkt, size_t len, unsigned int iph)
 {
-	uint8_t fl = pkt[33];
+	uint8_t fl = pkt[iph + 13];
 
-	return 20 + (pkt[32] >> 4) * 4u < len && (fl & TCP_ACK) &&
+	return iph + (pkt[iph + 12] >> 4) * 4u < len && (fl & TCP_ACK) &&
 	       !(fl & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_CWR));
 }
 
-static struct gro_flow *flow_find(struct lwt_gro *g, const uint8_t *pkt)
+static struct gro_flow *flow_find(struct lwt_gro *g, const uint8_t *pkt, unsigned int iph)
 {
+	/* Addresses and ports: IPv4 12..23, IPv6 8..43. */
+	size_t at = iph == 20 ? 12 : 8, n = iph == 20 ? 12 : 36;
+
 	for (unsigned int i = 0; i < g->nflows; i++) {
 		struct gro_flow *f = &g->flow[i];
-		const uint8_t *h = flow_pkt(f);
 
-		/* addresses at 12..19, ports at 20..23 */
-		if (f->open && !memcmp(h + 12, pkt + 12, 12))
+		if (f->open && f->iph == iph && !memcmp(flow_pkt(f) + at, pkt + at, n))
 			return f;
 	}
 	return NULL;
 }
 
 /* Headers equal to the head's where tcp_gro_receive() wants them equal:
- * TOS, TTL, DF; ack; data offset, flags but PSH, window; every option byte.
- * Position: seq and (without DF) IPv4 id continue the super-packet. */
+ * IPv4 TOS, TTL, DF; IPv6 traffic class, flow label, hop limit; ack; data
+ * offset, flags but PSH, window; every option byte. Position: seq and
+ * (IPv4 without DF) the IP id continue the super-packet. */
 static bool continues(const struct gro_flow *f, const uint8_t *pkt, size_t len)
 {
 	const uint8_t *h = f->buf + LWT_VNET_HDR_LEN;
+	const uint8_t *t = pkt + f->iph, *ht = h + f->iph;
 	size_t payload = len - f->hlen;
 
-	if (20 + (pkt[32] >> 4) * 4u != f->hlen || payload > f->gso_size ||
-	    f->len + payload > LWT_GSO_MAX_PKT || get32(pkt + 24) != f->next_seq)
+	if (f->iph + (t[12] >> 4) * 4u != f->hlen || payload > f->gso_size ||
+	    f->len + payload > LWT_GSO_MAX_PKT || get32(t + 4) != f->next_seq)
 		return false;
-	if (pkt[1] != h[1] || pkt[8] != h[8] || ((pkt[6] ^ h[6]) & IP4_DF))
-		return false;
-	if (!(pkt[6] & IP4_DF) && get16(pkt + 4) != f->next_id)
-		return false;
-	return !memcmp(pkt + 28, h + 28, 4) && pkt[32] == h[32] &&
-	       ((pkt[33] ^ h[33]) & ~TCP_PSH) == 0 && !memcmp(pkt + 34, h + 34, 2) &&
-	       !memcmp(pkt + 40, h + 40, f->hlen - 40);
+	if (f->iph == 40) {
+		if (memcmp(pkt, h, 4) || pkt[7] != h[7])
+			return false;
+	} else {
+		if (pkt[1] != h[1] || pkt[8] != h[8] || ((pkt[6] ^ h[6]) & IP4_DF))
+			return false;
+		if (!(pkt[6] & IP4_DF) && get16(pkt + 4) != f->next_id)
+			return false;
+	}
+	return !memcmp(t + 8, ht + 8, 4) && t[12] == ht[12] &&
+	       ((t[13] ^ ht[13]) & ~TCP_PSH) == 0 && !memcmp(t + 14, ht + 14, 2) &&
+	       !memcmp(t + 20, ht + 20, f->hlen - f->iph - 20);
 }
 
 static void flow_append(struct lwt_gro *g, struct gro_flow *f, const uint8_t *pkt, size_t len)
@@ -296,8 +319,8 @@ static void flow_append(struct lwt_gro *g, struct gro_flow *f, const uint8_t *pk
 	f->segs++;
 	g->st.merged++;
 	/* Like GRO: a short segment or PSH ends the super-packet. */
-	if (pkt[33] & TCP_PSH) {
-		h[33] |= TCP_PSH;
+	if (pkt[f->iph + 13] & TCP_PSH) {
+		h[f->iph + 13] |= TCP_PSH;
 		f->open = false;
 	}
 	if (payload < f->gso_size)
@@ -314,13 +337,13 @@ static enum merge_result try_merge(struct lwt_gro *g, struct gro_flow *f, const 
 	if (!continues(f, pkt, len))
 		return NOT_NEXT;
 	if (!f->verified) {
-		if (!tcp4_csum_ok(flow_pkt(f), f->len)) {
+		if (!tcp_csum_ok(flow_pkt(f), f->len, f->iph)) {
 			g->st.bad_csum++;
 			return NOT_NEXT;	/* pkt may head a new one */
 		}
 		f->verified = true;
 	}
-	if (!tcp4_csum_ok(pkt, len)) {
+	if (!tcp_csum_ok(pkt, len, f->iph)) {
 		g->st.bad_csum++;
 		return BAD_CSUM;
 	}
@@ -328,17 +351,18 @@ static enum merge_result try_merge(struct lwt_gro *g, struct gro_flow *f, const 
 	return MERGED;
 }
 
-static int hold_flow(struct lwt_gro *g, const uint8_t *pkt, size_t len)
+static int hold_flow(struct lwt_gro *g, const uint8_t *pkt, size_t len, unsigned int iph)
 {
 	struct gro_flow *f = &g->flow[g->nflows];
-	size_t hlen = 20 + (pkt[32] >> 4) * 4u;
+	size_t hlen = iph + (pkt[iph + 12] >> 4) * 4u;
 
 	memcpy(flow_pkt(f), pkt, len);
 	f->len = len;
+	f->iph = iph;
 	f->hlen = hlen;
 	f->gso_size = len - hlen;
-	f->next_seq = get32(pkt + 24) + f->gso_size;
-	f->next_id = get16(pkt + 4) + 1;
+	f->next_seq = get32(pkt + iph + 4) + f->gso_size;
+	f->next_id = iph == 20 ? get16(pkt + 4) + 1 : 0;
 	f->segs = 1;
 	f->open = true;
 	f->verified = false;
@@ -362,15 +386,16 @@ static int hold_single(struct lwt_gro *g, const uint8_t *pkt, size_t len)
 
 int lwt_gro_add(struct lwt_gro *g, const uint8_t *pkt, size_t len)
 {
-	bool tcp, merge;
+	unsigned int iph;
+	bool merge;
 	struct gro_flow *f = NULL;
 
 	if (!len || len > LWT_GSO_MAX_PKT)
 		return -EMSGSIZE;
-	tcp = is_plain_tcp4(pkt, len);
-	merge = tcp && mergeable(pkt, len);
-	if (tcp)
-		f = flow_find(g, pkt);
+	iph = plain_tcp(pkt, len);
+	merge = iph && mergeable(pkt, len, iph);
+	if (iph)
+		f = flow_find(g, pkt, iph);
 	if (f && merge) {
 		enum merge_result r = try_merge(g, f, pkt, len);
 
@@ -386,13 +411,14 @@ int lwt_gro_add(struct lwt_gro *g, const uint8_t *pkt, size_t len)
 		return -ENOBUFS;
 	/* A PSH segment would end its super-packet at once: no use holding a
 	 * 64 KiB buffer for it. */
-	if (merge && !(pkt[33] & TCP_PSH) && g->nflows < LWT_GRO_FLOWS)
-		return hold_flow(g, pkt, len);
+	if (merge && !(pkt[iph + 13] & TCP_PSH) && g->nflows < LWT_GRO_FLOWS)
+		return hold_flow(g, pkt, len, iph);
 	return hold_single(g, pkt, len);
 }
 
 /* Turn a flow of 2+ segments into what the kernel's own GRO would hand up:
- * one IPv4 packet with the full length and CHECKSUM_PARTIAL over TCP. */
+ * one IPv4 or IPv6 packet with the full length and CHECKSUM_PARTIAL over
+ * TCP. */
 static size_t flow_finish(struct lwt_gro *g, struct gro_flow *f)
 {
 	uint8_t *pkt = flow_pkt(f);
@@ -400,14 +426,19 @@ static size_t flow_finish(struct lwt_gro *g, struct gro_flow *f)
 
 	if (f->segs > 1) {
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		vh.gso_type = f->iph == 40 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 		vh.hdr_len = f->hlen;
 		vh.gso_size = f->gso_size;
-		vh.csum_start = 20;
+		vh.csum_start = f->iph;
 		vh.csum_offset = TCP_CSUM_OFF;
-		put16(pkt + 2, f->len);
-		ip4_set_csum(pkt, 20);
-		csum_store(pkt + 20 + TCP_CSUM_OFF, lwt_csum64_fold(pseudo_sum(pkt, false, f->len - 20)));
+		if (f->iph == 40) {
+			put16(pkt + 4, f->len - 40);
+		} else {
+			put16(pkt + 2, f->len);
+			ip4_set_csum(pkt, 20);
+		}
+		csum_store(pkt + f->iph + TCP_CSUM_OFF,
+			   lwt_csum64_fold(pseudo_sum(pkt, f->iph == 40, f->len - f->iph)));
 		g->st.super++;
 	} else {
 		g->st.single++;

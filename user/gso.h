@@ -9,16 +9,17 @@
  * packets of at most hdr + gso_size bytes each.
  *
  * Write side: lwt_gro_add() collects decrypted packets and appends in-order
- * TCP/IPv4 segments of one flow to one super-packet; lwt_gro_flush() hands
- * each held packet, prefixed by its virtio_net_hdr, to the caller for one
+ * TCP segments (IPv4 or IPv6) of one flow to one super-packet;
+ * lwt_gro_flush() hands each held packet, prefixed by its virtio_net_hdr, to the caller for one
  * write(). A super-packet carries NEEDS_CSUM with the pseudo-header sum in
  * the TCP checksum field (CHECKSUM_PARTIAL, the form the kernel builds
  * itself), so it may be delivered locally or forwarded and segmented again.
  * Every segment's TCP checksum is verified before it is merged: the kernel
  * does not check a CHECKSUM_PARTIAL packet, so a bad one must not hide in it.
  *
- * IPv4 is segmented and coalesced; TCP/IPv6 is segmented (the TUN announces
- * TSO6) but never coalesced; anything else passes through unchanged. */
+ * TCP over IPv4 and IPv6 is segmented (the TUN announces TSO and TSO6) and
+ * coalesced (IPv6 only without extension headers); anything else passes
+ * through unchanged. */
 #ifndef LWT_GSO_H
 #define LWT_GSO_H
 
@@ -80,9 +81,10 @@ struct lwt_gro *lwt_gro_create(void);
 void lwt_gro_destroy(struct lwt_gro *g);
 
 /* Take a copy of one IP packet for the TUN (pkt may be reused at once).
- * A TCP/IPv4 segment is merged into the pending super-packet of its flow when
- * it continues it exactly: same addresses and ports, seq == next expected,
- * same ack, window, TOS, TTL, DF, header lengths and option bytes, flags equal
+ * A TCP segment is merged into the pending super-packet of its flow when it
+ * continues it exactly: same addresses and ports, seq == next expected,
+ * same ack, window, TOS, TTL, DF (IPv6: traffic class, flow label, hop
+ * limit), header lengths and option bytes, flags equal
  * except PSH, no SYN/FIN/RST/URG/CWR, payload no larger than the first
  * segment's, IPv4 id +1 unless DF, a valid TCP checksum, 64 KiB in total. A
  * short segment or one with PSH is merged and ends its super-packet. A packet
@@ -97,9 +99,9 @@ int lwt_gro_add(struct lwt_gro *g, const uint8_t *pkt, size_t len);
 typedef void (*lwt_gro_emit_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 /* Emit every held packet in the order its first segment came, then start
- * over. A super-packet gets GSO_TCPV4 / NEEDS_CSUM (csum_start = IP header
- * length, csum_offset 16), gso_size = its first segment's payload and a fixed
- * total length and IPv4 header checksum; any other packet GSO_NONE, flags 0,
+ * over. A super-packet gets GSO_TCPV4 or GSO_TCPV6 / NEEDS_CSUM (csum_start =
+ * IP header length, csum_offset 16), gso_size = its first segment's payload
+ * and a fixed total (IPv6: payload) length and IPv4 header checksum; any other packet GSO_NONE, flags 0,
  * bytes as added. Returns the number of packets emitted. */
 int lwt_gro_flush(struct lwt_gro *g, lwt_gro_emit_fn emit, void *ctx);
 

@@ -2,7 +2,8 @@
 /* TSO split and TCP coalescing for the vnet TUN: every segment of a 64 KiB
  * super-packet checked field by field against a plain RFC 1071 reference,
  * checksum completion, a numbered table of what may and may not be merged,
- * limits, and split -> coalesce giving back the original stream. */
+ * limits, and split -> coalesce giving back the original stream; TCP over
+ * IPv6 likewise. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,42 @@ static size_t build_tso4(uint8_t *b, struct virtio_net_hdr *vh, const struct seg
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
 		.hdr_len = 128, .gso_size = MSS, .csum_start = 20, .csum_offset = 16,
 	};
+	return len;
+}
+
+/* The same segment over IPv6 (s->saddr/daddr fill the addresses' last
+ * words; tos is the traffic class, ttl the hop limit; label the flow label). */
+static size_t build_tcp6(uint8_t *b, const struct seg *s, uint32_t label)
+{
+	size_t thl = s->no_opts ? 20 : THL, len = 40 + thl + s->payload, i;
+	uint8_t *t = b + 40;
+
+	memset(b, 0, 40 + thl);
+	wr32(b, 6u << 28 | (uint32_t)s->tos << 20 | (label & 0xfffff));
+	wr16(b + 4, thl + s->payload);
+	b[6] = IPPROTO_TCP;
+	b[7] = s->ttl;
+	b[8] = 0xfd;
+	memcpy(b + 20, &s->saddr, 4);
+	b[24] = 0xfd;
+	memcpy(b + 36, &s->daddr, 4);
+	wr16(t, s->sport);
+	wr16(t + 2, s->dport);
+	wr32(t + 4, s->seq);
+	wr32(t + 8, s->ack);
+	t[12] = (thl / 4) << 4;
+	t[13] = s->flags;
+	wr16(t + 14, s->window);
+	if (!s->no_opts) {
+		t[20] = t[21] = 1;
+		t[22] = 8;
+		t[23] = 10;
+		wr32(t + 24, s->tsval);
+		wr32(t + 28, 2000);
+	}
+	for (i = 0; i < s->payload; i++)
+		t[thl + i] = stream_byte(s->seq - ISN + i);
+	wr16(t + 16, ~ref_fold(ref_sum(t, thl + s->payload, ref_pseudo(b, thl + s->payload))));
 	return len;
 }
 
@@ -662,6 +699,109 @@ static void test_gro_limits(void **state)
 	free(k);
 }
 
+/* check_super for an IPv6 super-packet. */
+static void check_super6(struct sink *k, int i, int segs, size_t gso, uint32_t seq)
+{
+	uint8_t *b = sink_pkt(k, i), *p = b + LWT_VNET_HDR_LEN, fixed[LWT_GSO_MAX_PKT];
+	struct virtio_net_hdr vh;
+	size_t len = k->len[i] - LWT_VNET_HDR_LEN;
+
+	memcpy(&vh, b, sizeof(vh));
+	assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
+	assert_int_equal(vh.hdr_len, 40 + ((p[52] >> 4) * 4));
+	assert_int_equal(vh.gso_size, gso);
+	assert_int_equal(vh.csum_start, 40);
+	assert_int_equal(vh.csum_offset, 16);
+	assert_int_equal(rd16(p + 4), len - 40);
+	assert_int_equal(rd32(p + 44), seq);
+	assert_int_equal((len - vh.hdr_len + gso - 1) / gso, segs);
+	assert_int_equal(rd16(p + 56), ref_fold(ref_pseudo(p, len - 40)));
+	memcpy(fixed, p, len);
+	wr16(fixed + 56, ~ref_fold(ref_sum(fixed + 40, len - 40, 0)));
+	assert_true(ref_l4_ok(fixed, len));
+}
+
+/* TCP over IPv6 is coalesced like IPv4: 20 in-order segments, one
+ * super-packet with its payload length, GSO_TCPV6 and the stream intact. */
+static void test_gro_run6(void **state)
+{
+	struct lwt_gro *g = lwt_gro_create();
+	struct sink *k = sink_new();
+	struct seg s = seg_default();
+	uint8_t pkt[2048], *p;
+	int i;
+
+	assert_non_null(g);
+	for (i = 0; i < 20; i++) {
+		s.seq = ISN - 5 * MSS + i * MSS;
+		s.flags = i == 19 ? 0x18 : 0x10;
+		assert_int_equal(lwt_gro_add(g, pkt, build_tcp6(pkt, &s, 0x12345)),
+				 i ? LWT_GRO_MERGED : LWT_GRO_HELD);
+	}
+	assert_int_equal(lwt_gro_flush(g, sink_emit, k), 1);
+	assert_int_equal(k->len[0], LWT_VNET_HDR_LEN + 40 + THL + 20 * MSS);
+	check_super6(k, 0, 20, MSS, ISN - 5 * MSS);
+	p = sink_pkt(k, 0) + LWT_VNET_HDR_LEN;
+	assert_int_equal(rd32(p), 6u << 28 | 0x12345);
+	assert_int_equal(p[53], 0x18);
+	for (i = 0; i < 20 * MSS; i++)
+		if (p[40 + THL + i] != stream_byte(i - 5 * MSS))
+			fail_msg("payload byte %d", i);
+	lwt_gro_destroy(g);
+	free(k);
+}
+
+/* What ends or refuses an IPv6 merge: each case adds a clean head and a
+ * second segment changed one way; merged (1 packet) or not (2). */
+static void test_gro_table6(void **state)
+{
+	enum { C_NONE, C_LABEL, C_TCLASS, C_HOPS, C_SADDR, C_DPORT, C_GAP, C_BAD_TCP,
+	       C_EXTHDR, C_PLEN, C_V4 };
+	static const struct { int c; int want; } cases[] = {
+		{ C_NONE, 1 }, { C_LABEL, 2 }, { C_TCLASS, 2 }, { C_HOPS, 2 }, { C_SADDR, 2 },
+		{ C_DPORT, 2 }, { C_GAP, 2 }, { C_BAD_TCP, 2 }, { C_EXTHDR, 2 }, { C_PLEN, 2 },
+		{ C_V4, 2 },
+	};
+	struct lwt_gro *g = lwt_gro_create();
+	static uint8_t a[2048], b[2048];
+
+	assert_non_null(g);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct sink *k = sink_new();
+		struct seg s = seg_default(), t;
+		uint32_t label = 0xabcde;
+		size_t la = build_tcp6(a, &s, label), lb;
+
+		t = s;
+		t.seq += MSS;
+		switch (cases[c].c) {
+		case C_LABEL: label ^= 1; break;
+		case C_TCLASS: t.tos = 3; break;
+		case C_HOPS: t.ttl--; break;
+		case C_SADDR: t.saddr ^= htonl(1); break;
+		case C_DPORT: t.dport++; break;
+		case C_GAP: t.seq += 1; break;
+		default: break;
+		}
+		lb = cases[c].c == C_V4 ? build_tcp4(b, &t) : build_tcp6(b, &t, label);
+		if (cases[c].c == C_BAD_TCP)
+			b[100] ^= 0x55;
+		if (cases[c].c == C_EXTHDR)
+			b[6] = 0;		/* hop-by-hop options first */
+		if (cases[c].c == C_PLEN)
+			wr16(b + 4, rd16(b + 4) - 1);
+		assert_int_equal(lwt_gro_add(g, a, la), LWT_GRO_HELD);
+		assert_true(lwt_gro_add(g, b, lb) >= 0);
+		if (lwt_gro_flush(g, sink_emit, k) != cases[c].want)
+			fail_msg("case %zu: %d packets written, want %d", c + 1, k->n, cases[c].want);
+		if (cases[c].want == 1)
+			check_super6(k, 0, 2, MSS, s.seq);
+		free(k);
+	}
+	lwt_gro_destroy(g);
+}
+
 struct rt {
 	struct lwt_gro *g;
 	int segs;
@@ -705,6 +845,38 @@ static void test_roundtrip(void **state)
 	free(k);
 }
 
+/* The same for TCP over IPv6: a 64 KiB TSO6 read, split, coalesced back
+ * into one GSO_TCPV6 write. */
+static void test_roundtrip6(void **state)
+{
+	static uint8_t pkt[LWT_GSO_MAX_PKT];
+	struct rt r = { .g = lwt_gro_create() };
+	struct sink *k = sink_new();
+	struct virtio_net_hdr vh = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV6,
+		.hdr_len = 128, .gso_size = MSS, .csum_start = 40, .csum_offset = 16,
+	};
+	struct seg s = seg_default();
+	size_t len, i;
+	int n;
+
+	assert_non_null(r.g);
+	s.payload = LWT_GSO_MAX_PKT - 40 - THL;
+	s.flags = 0x18;
+	len = build_tcp6(pkt, &s, 7);
+	wr16(pkt + 56, ref_fold(ref_pseudo(pkt, len - 40)));
+	n = lwt_gso_split(&vh, pkt, len, rt_add, &r);
+	assert_int_equal(n, (int)((s.payload + MSS - 1) / MSS));
+	assert_int_equal(lwt_gro_flush(r.g, sink_emit, k), 1);
+	assert_int_equal(k->len[0], LWT_VNET_HDR_LEN + len);
+	check_super6(k, 0, n, MSS, ISN);
+	for (i = 0; i < s.payload; i++)
+		if (sink_pkt(k, 0)[LWT_VNET_HDR_LEN + 40 + THL + i] != stream_byte(i))
+			fail_msg("payload byte %zu", i);
+	lwt_gro_destroy(r.g);
+	free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +889,9 @@ int main(void)
 		cmocka_unit_test(test_gro_mixed),
 		cmocka_unit_test(test_gro_limits),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_gro_run6),
+		cmocka_unit_test(test_gro_table6),
+		cmocka_unit_test(test_roundtrip6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
