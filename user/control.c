@@ -121,6 +121,7 @@ void lwt_set_phase(struct lwt_slot *s, int phase)
 	s->c.phase = phase;
 	s->c.phase_ns = lwt_now_ns();
 	s->c.syn_sent = 0;
+	lwt_slotlist_note(s);
 }
 
 void lwt_cmd_connect(struct lwt_daemon *d, int slot, uint16_t lport, const struct lwt_connect *c)
@@ -725,12 +726,15 @@ static void tick(struct lwt_daemon *d)
 	uint64_t ka_ns = (uint64_t)d->cfg.keepalive * 1000000000ull;
 	uint64_t to_ns = (uint64_t)d->cfg.timeout * 1000000000ull;
 	char ps[64];
-	int i;
+	int i, nx;
 
-	/* A client's slots past 0 are its direct paths: lwt_p2p_tick. */
-	for (i = 0; i < (d->cfg.mode == LWT_MODE_CLIENT ? 1 : d->nslots); i++) {
+	/* A client's slots past 0 are its direct paths: lwt_p2p_tick. A
+	 * server's: the slots not free (slotlist.h), not every slot. */
+	for (i = d->cfg.mode == LWT_MODE_CLIENT ? 0 : lwt_slotlist_first(&d->slist); i >= 0; i = nx) {
 		struct lwt_slot *s = &d->slots[i];
 		uint64_t last_rx, silence;
+
+		nx = d->cfg.mode == LWT_MODE_CLIENT ? -1 : lwt_slotlist_next(&d->slist, i);
 
 		switch (s->c.phase) {
 		case LWT_PH_TCP:

@@ -35,6 +35,7 @@
 #include "replay.h"
 #include "resolve.h"
 #include "slotidx.h"
+#include "slotlist.h"
 #include "tun.h"
 
 enum lwt_cmd {
@@ -261,6 +262,7 @@ struct lwt_slot {
 	_Atomic uint32_t key_epoch;	/* epoch we send under */
 	struct lwt_counters ctr;
 	struct lwt_slot_pub pub;
+	struct lwt_slotlist *track;	/* control thread: its sets (slotlist.h), NULL none */
 	/* control-thread owned */
 	struct {
 		int phase;		/* enum lwt_phase */
@@ -333,6 +335,7 @@ struct lwt_daemon {
 	 * written by a slot's owner, read by every poller. */
 	struct lwt_slotidx flow_idx, tun_idx;
 	struct lwt_hoset halfopen;	/* server: the slots in handshake */
+	struct lwt_slotlist slist;	/* control thread: active, up, by tunnel IP */
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
 	uint32_t local_ip;		/* outer source address (network order) */
 	uint16_t local_port;		/* network order */
