@@ -663,18 +663,17 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 static void publish_stats(struct lwt_daemon *d, uint64_t now)
 {
 	static uint64_t next;
-	int i;
+	int i, k;
 
 	if (now < next)
 		return;
 	next = now + 1000000000ull;
 	pthread_mutex_lock(&d->dp_lock);
-	for (i = 0; d->dp->ops->peer_stats && i < d->nslots; i++) {
-		struct lwt_slot *s = &d->slots[i];
+	/* The sessions up (slotlist.h), not every slot. */
+	for (k = 0; d->dp->ops->peer_stats && k < d->slist.nup; k++) {
+		struct lwt_slot *s = &d->slots[i = d->slist.up_slot[k]];
 		struct lwt_xdp_peer_stats st = { 0 };
 
-		if (s->c.phase != LWT_PH_UP)
-			continue;
 		st.tunnel_ip = d->cfg.mode == LWT_MODE_SERVER || i > 0 ? s->c.tun_ip : 0;
 		if (d->cfg.mode == LWT_MODE_CLIENT && i > 0)
 			st.route = !strcmp(lwt_p2p_path(d, s->c.tun_ip), "lan") ? LWT_XDP_ROUTE_LAN :
