@@ -370,6 +370,7 @@ struct lwt_daemon {
 	struct lwt_route_refusal refused[LWT_ROUTE_REFUSALS];	/* server */
 	int nrefused;
 	uint64_t routes_next_ns;
+	bool routes_owed_any;		/* server: a session may be owed the route list */
 	/* peer info: server, changes not yet broadcast and the timers; client,
 	 * the peers it knows (sorted) and a full list being received */
 	struct lwt_peer_entry *peer_changes;

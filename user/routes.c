@@ -171,6 +171,7 @@ static void announce(struct lwt_daemon *d, int only)
 			continue;
 		if (!lwt_slot_confirmed(&d->slots[i])) {
 			d->slots[i].c.routes_owed = true;	/* sent once it is */
+			d->routes_owed_any = true;
 			continue;
 		}
 		d->slots[i].c.routes_owed = false;
@@ -327,6 +328,8 @@ void lwt_routes_session_up(struct lwt_daemon *d, int slot)
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		if (d->nroutes || d->cfg.n_routes)
 			announce(d, slot);
+		if (d->slots[slot].c.routes_owed)	/* from its slot's last session */
+			d->routes_owed_any = true;
 		return;
 	}
 	d->routes_next_ns = lwt_now_ns();	/* advertise at the next tick */
@@ -412,13 +415,18 @@ static void advertise(struct lwt_daemon *d)
 
 void lwt_routes_tick(struct lwt_daemon *d, uint64_t now)
 {
+	bool owed = false;
 	int i, k;
 
-	for (k = 0; d->cfg.mode == LWT_MODE_SERVER && k < d->slist.nup; k++) {
+	/* Only while some session is owed the list: not a walk a tick. */
+	for (k = 0; d->cfg.mode == LWT_MODE_SERVER && d->routes_owed_any && k < d->slist.nup; k++) {
 		i = d->slist.up_slot[k];
 		if (d->slots[i].c.routes_owed && lwt_slot_confirmed(&d->slots[i]))
 			announce(d, i);
+		owed |= d->slots[i].c.routes_owed;
 	}
+	if (d->routes_owed_any)
+		d->routes_owed_any = owed;
 	if (d->cfg.mode != LWT_MODE_CLIENT || d->slots[0].c.phase != LWT_PH_UP ||
 	    !d->routes_next_ns || now < d->routes_next_ns)
 		return;
