@@ -18,7 +18,8 @@ int lwt_slotlist_init(struct lwt_slotlist *l, struct lwt_slot *base, int nslots)
 	l->up_at = malloc(nslots * sizeof(*l->up_at));
 	l->up_slot = malloc(nslots * sizeof(*l->up_slot));
 	l->up_ip = malloc(nslots * sizeof(*l->up_ip));
-	if (!l->next || !l->prev || !l->phase || !l->ip || !l->up_at || !l->up_slot || !l->up_ip ||
+	l->due = calloc(nslots, sizeof(*l->due));
+	if (!l->next || !l->prev || !l->phase || !l->ip || !l->up_at || !l->up_slot || !l->up_ip || !l->due ||
 	    lwt_slotidx_init(&l->by_ip, nslots)) {
 		lwt_slotlist_destroy(l);
 		return -ENOMEM;
@@ -40,6 +41,7 @@ void lwt_slotlist_destroy(struct lwt_slotlist *l)
 	free(l->up_at);
 	free(l->up_slot);
 	free(l->up_ip);
+	free(l->due);
 	lwt_slotidx_destroy(&l->by_ip);
 	*l = (struct lwt_slotlist){ .head = -1, .tail = -1 };
 }
@@ -109,6 +111,8 @@ void lwt_slotlist_set(struct lwt_slotlist *l, int i, int phase, uint32_t tun_ip)
 		up_add(l, i, tun_ip);
 	else if (phase == LWT_PH_UP)
 		l->up_ip[l->up_at[i]] = tun_ip;
+	if (phase != was)
+		l->due[i] = 0;
 	l->phase[i] = (uint8_t)phase;
 	ip = phase == LWT_PH_HELLO || phase == LWT_PH_UP ? tun_ip : 0;
 	if (ip != l->ip[i]) {
@@ -116,6 +120,11 @@ void lwt_slotlist_set(struct lwt_slotlist *l, int i, int phase, uint32_t tun_ip)
 		lwt_slotidx_add(&l->by_ip, ip, i);
 		l->ip[i] = ip;
 	}
+}
+
+bool lwt_slotlist_resting(const struct lwt_slotlist *l, int slot, uint64_t now)
+{
+	return l->due && l->phase[slot] == LWT_PH_UP && l->due[slot] > now;
 }
 
 void lwt_slotlist_note(struct lwt_slot *s)

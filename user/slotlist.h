@@ -19,6 +19,7 @@
 #ifndef LWT_SLOTLIST_H
 #define LWT_SLOTLIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "slotidx.h"
@@ -36,6 +37,7 @@ struct lwt_slotlist {
 	int *up_at;			/* [nslots]: place in up_slot[], -1 none */
 	int *up_slot;			/* [nup]: the slots up ... */
 	uint32_t *up_ip;		/* ... and their tunnel IPs (0: none yet) */
+	uint64_t *due;			/* [nslots]: a session's next tick (ns), 0 the next */
 	struct lwt_slotidx by_ip;
 };
 
@@ -63,6 +65,23 @@ static inline int lwt_slotlist_next(const struct lwt_slotlist *l, int slot)
 {
 	return l->next[slot];
 }
+
+/* A session's timers (control.c's tick: keepalive, silence, key rotation)
+ * are not due before at: tick() passes it by until then. A phase change
+ * makes it due at once; so does lwt_slotlist_wake (an event on the slot). */
+static inline void lwt_slotlist_set_due(struct lwt_slotlist *l, int slot, uint64_t at)
+{
+	if (l->due)
+		l->due[slot] = at;
+}
+
+static inline void lwt_slotlist_wake(struct lwt_slotlist *l, int slot)
+{
+	lwt_slotlist_set_due(l, slot, 0);
+}
+
+/* A session whose timers are not due at now (the slot itself unread). */
+bool lwt_slotlist_resting(const struct lwt_slotlist *l, int slot, uint64_t now);
 
 /* Candidates for the slots in LWT_PH_HELLO or LWT_PH_UP that hold tunnel IP
  * ip: lwt_slotidx_first/next on l->by_ip; the caller checks each. */

@@ -7,7 +7,8 @@
  * with an IP is among the candidates for that IP. Then a long random run
  * (takeovers, reconnects, expiry, kills, reconcile repairs all come down to
  * such changes) checks the same after every change, and a walk of the
- * active list that frees the slot in hand as it goes. */
+ * active list that frees the slot in hand as it goes, and a session's
+ * next tick (due). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include "testutil.h"
@@ -180,12 +181,43 @@ static void test_walk_frees(void **state)
 	lwt_slotlist_destroy(&l);
 }
 
+/* A session's next tick: passed by until due; a phase change, or a wake,
+ * makes it due at once; a slot not up is never passed by. */
+static void test_due(void **state)
+{
+	struct lwt_slotlist l;
+
+	(void)state;
+	reset(&l);
+	lwt_slotlist_set(&l, 4, LWT_PH_HELLO, IP(4));
+	lwt_slotlist_set_due(&l, 4, 100);
+	assert_false(lwt_slotlist_resting(&l, 4, 50));	/* in handshake: every tick */
+	lwt_slotlist_set(&l, 4, LWT_PH_UP, IP(4));
+	assert_false(lwt_slotlist_resting(&l, 4, 50));	/* just up: due at once */
+	lwt_slotlist_set_due(&l, 4, 100);
+	assert_true(lwt_slotlist_resting(&l, 4, 50));
+	assert_false(lwt_slotlist_resting(&l, 4, 100));
+	lwt_slotlist_set(&l, 4, LWT_PH_UP, IP(4));	/* no change: still resting */
+	assert_true(lwt_slotlist_resting(&l, 4, 99));
+	lwt_slotlist_wake(&l, 4);
+	assert_false(lwt_slotlist_resting(&l, 4, 50));
+	lwt_slotlist_set_due(&l, 4, 100);
+	lwt_slotlist_set(&l, 4, LWT_PH_CLOSING, IP(4));
+	lwt_slotlist_set(&l, 4, LWT_PH_FREE, 0);
+	lwt_slotlist_set(&l, 4, LWT_PH_TCP, 0);
+	lwt_slotlist_set(&l, 4, LWT_PH_HELLO, IP(5));
+	lwt_slotlist_set(&l, 4, LWT_PH_UP, IP(5));
+	assert_false(lwt_slotlist_resting(&l, 4, 50));	/* a new session: due at once */
+	lwt_slotlist_destroy(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_walk_frees),
+		cmocka_unit_test(test_due),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
