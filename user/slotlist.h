@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* The control thread's view of its slots, kept up to date at every change
- * of a slot's phase (lwt_set_phase; reconcile.c) so that nothing it does per
- * handshake or per tick has to walk every slot:
+ * of a slot's phase or tunnel IP (lwt_set_phase, which follows each change
+ * of c.tun_ip; reconcile.c's repairs) so that nothing it does per handshake
+ * or per tick has to walk every slot:
  *   active   the slots not free, a doubly linked list (tick() walks these:
  *            a hub with 10,000 slots and a few clients walks a few);
  *   up       the slots in LWT_PH_UP, a dense array of (slot, tunnel IP)
  *            and its count (the admission limit, peer lists, status);
  *   by IP    the slots in LWT_PH_HELLO or LWT_PH_UP by their tunnel IP
  *            (c.tun_ip), a slotidx.h table: the candidates that the
- *            tunnel-IP checks (takeover.c) then judge by the slot itself.
+ *            tunnel-IP checks (takeover.c) then judge by the slot itself;
+ *   due      each session's next tick (control.c's up_next): tick() passes
+ *            by a session until then.
  * The data plane's tun_idx is no substitute for the last: a poller adds a
  * slot there only once it has taken the keys (an order in its queue), and
  * the admission decides on the control thread's phase of the slot, which
