@@ -121,6 +121,7 @@ void lwt_set_phase(struct lwt_slot *s, int phase)
 	s->c.phase = phase;
 	s->c.phase_ns = lwt_now_ns();
 	s->c.syn_sent = 0;
+	lwt_slotlist_note(s);
 }
 
 void lwt_cmd_connect(struct lwt_daemon *d, int slot, uint16_t lport, const struct lwt_connect *c)
@@ -581,6 +582,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	s = &d->slots[m->slot];
 	if (m->gen != s->gen)
 		return;
+	lwt_slotlist_wake(&d->slist, m->slot);	/* its timers may have moved */
 	if (d->cfg.mode == LWT_MODE_CLIENT && (m->slot > 0 || m->type == LWT_EVT_WANT_PEER)) {
 		lwt_p2p_event(d, m);
 		return;
@@ -662,18 +664,17 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 static void publish_stats(struct lwt_daemon *d, uint64_t now)
 {
 	static uint64_t next;
-	int i;
+	int i, k;
 
 	if (now < next)
 		return;
 	next = now + 1000000000ull;
 	pthread_mutex_lock(&d->dp_lock);
-	for (i = 0; d->dp->ops->peer_stats && i < d->nslots; i++) {
-		struct lwt_slot *s = &d->slots[i];
+	/* The sessions up (slotlist.h), not every slot. */
+	for (k = 0; d->dp->ops->peer_stats && k < d->slist.nup; k++) {
+		struct lwt_slot *s = &d->slots[i = d->slist.up_slot[k]];
 		struct lwt_xdp_peer_stats st = { 0 };
 
-		if (s->c.phase != LWT_PH_UP)
-			continue;
 		st.tunnel_ip = d->cfg.mode == LWT_MODE_SERVER || i > 0 ? s->c.tun_ip : 0;
 		if (d->cfg.mode == LWT_MODE_CLIENT && i > 0)
 			st.route = !strcmp(lwt_p2p_path(d, s->c.tun_ip), "lan") ? LWT_XDP_ROUTE_LAN :
@@ -719,18 +720,62 @@ static uint64_t client_unheard(struct lwt_daemon *d, struct lwt_slot *s, uint64_
 	return 0;
 }
 
+/* Server, session slot i after its tick: when it next needs one (its
+ * keepalive, its silence timeout, its key rotation), so that tick() passes
+ * it by until then (slotlist.h). A phase change, an event on the slot or a
+ * reload wakes it sooner; a record that moves last_rx only makes the
+ * timeout's check come early. */
+static void up_next(struct lwt_daemon *d, int i, uint64_t now, uint64_t ka_ns, uint64_t to_ns)
+{
+	struct lwt_slot *s = &d->slots[i];
+	uint64_t last_rx = atomic_load_explicit(&s->last_rx_ns, memory_order_relaxed);
+	uint64_t at = s->c.last_ka_ns + ka_ns, t = (last_rx ? last_rx : now) + to_ns + 1;
+
+	if (t < at)
+		at = t;
+	if (d->cfg.config_push_interval > 0) {
+		t = !s->c.rk_pending ? s->c.rk_next_ns :
+		    s->c.rk_sent_ns ? s->c.rk_sent_ns + REKEY_RETRY_NS : now;
+		if (t < at)
+			at = t;
+	}
+	lwt_slotlist_set_due(&d->slist, i, at > now ? at : now + 1);
+}
+
+/* Server: a reload that changed the timers' settings wakes every session. */
+static void up_wake_on_reload(struct lwt_daemon *d)
+{
+	static int ka, to, push;
+
+	if (ka == d->cfg.keepalive && to == d->cfg.timeout && push == d->cfg.config_push_interval)
+		return;
+	ka = d->cfg.keepalive;
+	to = d->cfg.timeout;
+	push = d->cfg.config_push_interval;
+	for (int k = 0; k < d->slist.nup; k++)
+		lwt_slotlist_wake(&d->slist, d->slist.up_slot[k]);
+}
+
 static void tick(struct lwt_daemon *d)
 {
 	uint64_t now = lwt_now_ns();
 	uint64_t ka_ns = (uint64_t)d->cfg.keepalive * 1000000000ull;
 	uint64_t to_ns = (uint64_t)d->cfg.timeout * 1000000000ull;
 	char ps[64];
-	int i;
+	int i, nx;
 
-	/* A client's slots past 0 are its direct paths: lwt_p2p_tick. */
-	for (i = 0; i < (d->cfg.mode == LWT_MODE_CLIENT ? 1 : d->nslots); i++) {
+	/* A client's slots past 0 are its direct paths: lwt_p2p_tick. A
+	 * server's: the slots not free (slotlist.h), not every slot, and of
+	 * the sessions those whose timers are due. */
+	if (d->cfg.mode == LWT_MODE_SERVER)
+		up_wake_on_reload(d);
+	for (i = d->cfg.mode == LWT_MODE_CLIENT ? 0 : lwt_slotlist_first(&d->slist); i >= 0; i = nx) {
 		struct lwt_slot *s = &d->slots[i];
 		uint64_t last_rx, silence;
+
+		nx = d->cfg.mode == LWT_MODE_CLIENT ? -1 : lwt_slotlist_next(&d->slist, i);
+		if (d->cfg.mode == LWT_MODE_SERVER && lwt_slotlist_resting(&d->slist, i, now))
+			continue;
 
 		switch (s->c.phase) {
 		case LWT_PH_TCP:
@@ -820,6 +865,8 @@ static void tick(struct lwt_daemon *d)
 				lwt_rekey_tick(d, i, now);
 			break;
 		}
+		if (d->cfg.mode == LWT_MODE_SERVER && s->c.phase == LWT_PH_UP)
+			up_next(d, i, now, ka_ns, to_ns);
 	}
 	lwt_reconcile_tick(d, now);
 	lwt_routes_tick(d, now);

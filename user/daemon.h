@@ -35,6 +35,7 @@
 #include "replay.h"
 #include "resolve.h"
 #include "slotidx.h"
+#include "slotlist.h"
 #include "tun.h"
 
 enum lwt_cmd {
@@ -263,6 +264,7 @@ struct lwt_slot {
 	_Atomic uint32_t key_epoch;	/* epoch we send under */
 	struct lwt_counters ctr;
 	struct lwt_slot_pub pub;
+	struct lwt_slotlist *track;	/* control thread: its sets (slotlist.h), NULL none */
 	/* control-thread owned */
 	struct {
 		int phase;		/* enum lwt_phase */
@@ -336,6 +338,7 @@ struct lwt_daemon {
 	struct lwt_slotidx flow_idx, tun_idx;
 	struct lwt_in6 *in6;		/* IPv6 inside the tunnel (inet6.h) */
 	struct lwt_hoset halfopen;	/* server: the slots in handshake */
+	struct lwt_slotlist slist;	/* control thread: active, up, by tunnel IP */
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
 	uint32_t local_ip;		/* outer source address (network order) */
 	uint16_t local_port;		/* network order */
@@ -370,6 +373,7 @@ struct lwt_daemon {
 	struct lwt_route_refusal refused[LWT_ROUTE_REFUSALS];	/* server */
 	int nrefused;
 	uint64_t routes_next_ns;
+	bool routes_owed_any;		/* server: a session may be owed the route list */
 	/* peer info: server, changes not yet broadcast and the timers; client,
 	 * the peers it knows (sorted) and a full list being received */
 	struct lwt_peer_entry *peer_changes;

@@ -279,6 +279,7 @@ static void poller_free(struct dpctx *x)
 	lwt_sendq_uninit(&x->pend);
 	lwt_fecpool_destroy(x->fpool);
 	lwt_stimer_uninit(&x->tm);
+	lwt_slotfree_uninit(&x->fr);
 	free(x);
 }
 
@@ -320,7 +321,8 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->fpool = lwt_fecpool_create(MAX(fec_pool_bytes(d) / (size_t)x->np,
 					  2 * lwt_fecpool_cost((size_t)LWT_FEC_PEER_MAX_SHARDS *
 								(x->pkt_max + 2))));
-	if (!x->fpool || lwt_stimer_init(&x->tm, d->nslots))
+	if (!x->fpool || lwt_stimer_init(&x->tm, d->nslots) ||
+	    lwt_slotfree_init(&x->fr, id, d->npollers, d->nslots))
 		goto fail;
 	x->txbuf = malloc((size_t)LWT_DP_BATCH * x->seg_max);
 	x->tunbuf = malloc(x->pkt_max + 1);

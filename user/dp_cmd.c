@@ -49,7 +49,7 @@ void dp_slot_free(struct dpctx *x, struct lwt_slot *s)
 				      s->tcp.rport);
 	dp_flow_publish(x->d, s, 0);
 	dp_tun_publish(x->d, s, 0);
-	atomic_store_explicit(&s->state, LWT_SLOT_FREE, memory_order_release);
+	dp_slot_state(x, s, LWT_SLOT_FREE);
 	lwt_aead_destroy(s->tx);
 	lwt_aead_destroy(s->rx);
 	s->tx = s->rx = NULL;
@@ -165,7 +165,7 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->tcp.syn_ttl = c.syn_ttl;
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;
-		atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+		dp_slot_state(x, s, LWT_SLOT_HANDSHAKE);
 		if (c.udp) {	/* a direct UDP path: nothing to open */
 			lwt_udp_dp_attach(x->udp_ep, s, m->slot, c.udp_fd);
 			dp_post(d, LWT_EVT_ESTABLISHED, m->slot, NULL, 0);
@@ -217,7 +217,7 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		keys_reset(s);
 		free(in);
 		atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
-		atomic_store_explicit(&s->state, LWT_SLOT_SESSION, memory_order_release);
+		dp_slot_state(x, s, LWT_SLOT_SESSION);
 		if (d->cfg.mode == LWT_MODE_CLIENT && s == &d->slots[0])
 			dp_pend_flush(x, s);
 		break;

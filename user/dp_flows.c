@@ -41,10 +41,9 @@ static int poller_with_room(struct dpctx *x)
 	struct lwt_daemon *d = x->d;
 	int i;
 
-	for (i = 0; i < d->nslots; i++)
-		if (lwt_slot_owner(d, i) != x->id &&
-		    atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_FREE)
-			return lwt_slot_owner(d, i);
+	for (i = 0; i < x->np; i++)
+		if (i != x->id && atomic_load_explicit(&d->px[i]->fr.nfree, memory_order_relaxed) > 0)
+			return i;
 	return -1;
 }
 
@@ -164,17 +163,11 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 		LWT_CTR_INC(&d->ctr, drop_halfopen);
 		return NULL;
 	}
-	/* A free slot of ours, if we hold under our share of half-open flows. */
-	for (i = x->id, n = 0; i < d->nslots; i += x->np) {
-		int st = atomic_load_explicit(&d->slots[i].state, memory_order_relaxed);
-
-		if (st == LWT_SLOT_HANDSHAKE)
-			n++;
-		else if (st == LWT_SLOT_FREE && !s)
-			s = &d->slots[i];
-	}
-	if (n >= (MAX_EMBRYONIC + x->np - 1) / x->np)
-		s = NULL;
+	/* A free slot of ours, if we hold under our share of half-open flows
+	 * (slotfree.h: no walk over our slots). */
+	i = lwt_slotfree_first(&x->fr);
+	if (i >= 0 && x->fr.nhs < (MAX_EMBRYONIC + x->np - 1) / x->np)
+		s = &d->slots[i];
 	if (!s) {
 		int to = handed ? -1 : poller_with_room(x);
 
@@ -191,7 +184,7 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 	s->session_id = 0;
 	atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->last_rx_ns, lwt_now_ns(), memory_order_relaxed);
-	atomic_store_explicit(&s->state, LWT_SLOT_HANDSHAKE, memory_order_release);
+	dp_slot_state(x, s, LWT_SLOT_HANDSHAKE);
 	dp_flow_publish(d, s, dp_flow_key(g->saddr, g->sport, g->dport));
 	halfopen_note(x, s);
 	LWT_CTR_INC(&d->ctr, cookie_flows);

@@ -28,6 +28,7 @@
 #include "pace.h"
 #include "pmtu_search.h"
 #include "sendq.h"
+#include "slotfree.h"
 #include "slottimer.h"
 
 #define TUN_BATCH 32
@@ -106,6 +107,7 @@ struct dpctx {
 	struct lwt_pace pace;		/* faketcp_pacing_us (pace.h) */
 	struct lwt_fecpool *fpool;	/* FEC groups in flight of our slots' coders */
 	struct lwt_stimer tm;		/* our slots' timers (dp_slot_timers) */
+	struct lwt_slotfree fr;		/* our slots free, in handshake (slotfree.h) */
 	uint64_t tx_segs;		/* segments committed, for the pacer */
 	int udp_ep;			/* client: the direct UDP paths of our slots (p2p_udp_dp.c) */
 };
@@ -173,6 +175,14 @@ uint64_t dp_fec_timers(struct dpctx *x);
 void dp_keys_switch(struct lwt_slot *s, struct lwt_aead *tx, struct lwt_aead *rx,
 		    uint16_t epoch, uint64_t prev_until_ns);
 void dp_slot_free(struct dpctx *x, struct lwt_slot *s);
+/* Slot s of ours takes state st (enum lwt_slot_state): stored, and counted
+ * in x->fr. Every change of a slot's state goes through here. */
+static inline void dp_slot_state(struct dpctx *x, struct lwt_slot *s, int st)
+{
+	lwt_slotfree_move(&x->fr, (int)(s - x->d->slots),
+			  atomic_load_explicit(&s->state, memory_order_relaxed), st);
+	atomic_store_explicit(&s->state, st, memory_order_release);
+}
 void dp_swap_dp(struct dpctx *x, struct lwt_dp *dp);
 int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m);
 

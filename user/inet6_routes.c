@@ -86,12 +86,14 @@ void lwt_in6_announce(struct lwt_daemon *d, int only)
 {
 	struct lwt_in6 *v = d->in6;
 	struct lwt_route6_entry *e = calloc(v->nroutes + d->cfg.n_routes6 + 1, sizeof(*e));
-	int i, j, n;
+	int i, j, k, n;
 
 	if (!e)
 		return;
-	for (i = 0; i < d->nslots; i++) {
-		if ((only >= 0 && i != only) || d->slots[i].c.phase != LWT_PH_UP ||
+	/* One slot, or the sessions up (slotlist.h), not every slot. */
+	for (k = 0; k < (only >= 0 ? 1 : d->slist.nup); k++) {
+		i = only >= 0 ? only : d->slist.up_slot[k];
+		if (d->slots[i].c.phase != LWT_PH_UP ||
 		    !atomic_load_explicit(&v->pub[i][0], memory_order_relaxed))
 			continue;
 		for (j = 0, n = 0; j < d->cfg.n_routes6; j++) {
@@ -135,11 +137,13 @@ static int check_route(struct lwt_daemon *d, int slot, const uint8_t net[16], ui
 			return LWT_ROUTE_CONFLICT;
 	if (c->has_ip6 && lwt_in6_within(c->tun6.addr, net, p))
 		return LWT_ROUTE_HOLDS_PEER;
-	for (i = 0; i < d->nslots; i++) {
+	for (int k = 0; k < d->slist.nup; k++) {
 		uint8_t a[16];
-		uint64_t hi = atomic_load_explicit(&v->pub[i][0], memory_order_relaxed);
-		uint64_t lo = atomic_load_explicit(&v->pub[i][1], memory_order_relaxed);
+		uint64_t hi, lo;
 
+		i = d->slist.up_slot[k];
+		hi = atomic_load_explicit(&v->pub[i][0], memory_order_relaxed);
+		lo = atomic_load_explicit(&v->pub[i][1], memory_order_relaxed);
 		if (i == slot || (!hi && !lo) || d->slots[i].c.phase != LWT_PH_UP)
 			continue;
 		memcpy(a, &hi, 8);

@@ -214,7 +214,8 @@ out_nomem:
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	if (!d->slots || lwt_routes_init(d) || lwt_peers_init(d) || lwt_p2p_init(d) ||
 	    lwt_mesh_init(d) ||
-	    lwt_slotidx_init(&d->flow_idx, d->nslots) || lwt_slotidx_init(&d->tun_idx, d->nslots)) {
+	    lwt_slotidx_init(&d->flow_idx, d->nslots) || lwt_slotidx_init(&d->tun_idx, d->nslots) ||
+	    lwt_slotlist_init(&d->slist, d->slots, d->nslots)) {
 		lwt_err("out of memory for %d slots", d->nslots);
 		goto out_q;
 	}
@@ -391,6 +392,7 @@ out_port:
 out_slots:
 	lwt_slotidx_destroy(&d->flow_idx);
 	lwt_slotidx_destroy(&d->tun_idx);
+	lwt_slotlist_destroy(&d->slist);
 	free(d->slots);
 	lwt_routes_free(d);
 	lwt_peers_free(d);

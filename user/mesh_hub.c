@@ -100,12 +100,15 @@ static int best_relay(struct lwt_daemon *d, int ia, int ib, uint64_t *rtt_b)
 	uint64_t best = UINT64_MAX, ra, rb;
 	int k = -1;
 
-	for (int j = 0; j < d->nslots; j++) {
+	/* The sessions up (slotlist.h); a tie goes to the lowest slot. */
+	for (int u = 0; u < d->slist.nup; u++) {
+		int j = d->slist.up_slot[u];
+
 		if (j == ia || j == ib || !client(d, j))
 			continue;
 		if (!(ra = linked(d, ia, j)) || !(rb = linked(d, ib, j)))
 			continue;
-		if (ra + rb < best) {
+		if (ra + rb < best || (ra + rb == best && j < k)) {
 			best = ra + rb;
 			k = j;
 			*rtt_b = rb - 1;

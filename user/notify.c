@@ -18,10 +18,8 @@ static bool wd_checked;
 
 static void status_line(struct lwt_daemon *d, char *buf, size_t len)
 {
-	int i, up = 0;
+	int up = d->slist.nup;
 
-	for (i = 0; i < d->nslots; i++)
-		up += d->slots[i].c.phase == LWT_PH_UP;
 	if (d->cfg.mode == LWT_MODE_SERVER)
 		snprintf(buf, len, "path %s%s%s, %d client session(s), tun %s", d->dp->ops->name,
 			 d->dp->ifname[0] ? " on " : "", d->dp->ifname, up, d->tun.name);

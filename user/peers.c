@@ -74,13 +74,13 @@ static int send_entries(struct lwt_daemon *d, int slot, const struct lwt_peer_en
  * full lists one flush sends. Returns the count. */
 static int list_all(struct lwt_daemon *d, struct lwt_peer_entry *all, int *of)
 {
-	int j, n = 0;
+	const struct lwt_slotlist *l = &d->slist;
+	int k, n = 0;
 
-	for (j = 0; j < d->nslots; j++)
-		if (d->slots[j].c.phase == LWT_PH_UP && d->slots[j].c.tun_ip) {
-			of[n] = j;
-			all[n++] = (struct lwt_peer_entry){ .tun_ip = d->slots[j].c.tun_ip,
-							    .op = LWT_PEER_UP };
+	for (k = 0; k < l->nup; k++)
+		if (l->up_ip[k]) {
+			of[n] = l->up_slot[k];
+			all[n++] = (struct lwt_peer_entry){ .tun_ip = l->up_ip[k], .op = LWT_PEER_UP };
 		}
 	return n;
 }
@@ -141,8 +141,8 @@ static void flush_full(struct lwt_daemon *d, uint64_t now)
 		}
 		if (s->c.phase == LWT_PH_UP) {
 			if (!all) {
-				all = malloc((d->nslots + 1) * sizeof(*all));
-				of = malloc((d->nslots + 1) * sizeof(*of));
+				all = malloc((d->slist.nup + 1) * sizeof(*all));
+				of = malloc((d->slist.nup + 1) * sizeof(*of));
 				if (all && of)
 					nall = list_all(d, all, of);
 			}
@@ -162,14 +162,15 @@ static void broadcast(struct lwt_daemon *d, uint64_t now)
 {
 	bool incr = d->cfg.enable_incremental_update && d->npeer_changes < MAX_CHANGES;
 	struct lwt_peer_entry *tmp = NULL;
-	int i, j, n;
+	int i, j, k, n;
 
 	d->peers_due_ns = 0;
 	d->peers_last_ns = now;
 	if (d->npeer_changes && incr)
 		tmp = malloc(d->npeer_changes * sizeof(*tmp));
-	for (i = 0; d->npeer_changes && i < d->nslots; i++) {
-		struct lwt_slot *s = &d->slots[i];
+	/* The sessions up (slotlist.h), not every slot. */
+	for (k = 0; d->npeer_changes && k < d->slist.nup; k++) {
+		struct lwt_slot *s = &d->slots[i = d->slist.up_slot[k]];
 
 		if (s->c.phase != LWT_PH_UP || s->c.peers_full)
 			continue;
@@ -231,9 +232,8 @@ void lwt_peers_tick(struct lwt_daemon *d, uint64_t now)
 	if (now < resync_ns)
 		return;
 	resync_ns = now + (uint64_t)d->cfg.route_advert_interval * 1000000000ull;
-	for (i = 0; i < d->nslots; i++)
-		if (d->slots[i].c.phase == LWT_PH_UP)
-			owe(d, i);
+	for (i = 0; i < d->slist.nup; i++)
+		owe(d, d->slist.up_slot[i]);
 	flush_full(d, now);
 }
 

@@ -59,6 +59,7 @@ void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now)
 				   "control thread (an event was lost): freeing it", i);
 			s->c.phase = LWT_PH_CLOSING;
 			s->c.phase_ns = now;
+			lwt_slotlist_note(s);
 			lwt_cmd(d, LWT_CMD_KILL, i, NULL);
 		} else if (ph == LWT_PH_CLOSING && st == LWT_SLOT_FREE) {
 			if (!strike(s, gen))
@@ -66,6 +67,7 @@ void lwt_reconcile_tick(struct lwt_daemon *d, uint64_t now)
 			lwt_dbg("slot %d: freed by the data plane, its KILLED event lost", i);
 			s->c.phase = LWT_PH_FREE;
 			s->c.phase_ns = now;
+			lwt_slotlist_note(s);
 		} else if (ph == LWT_PH_CLOSING) {
 			if (!strike(s, gen))
 				continue;

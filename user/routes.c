@@ -166,15 +166,18 @@ static void push_table(struct lwt_daemon *d)
 static void announce(struct lwt_daemon *d, int only)
 {
 	struct lwt_route_entry *e = calloc(d->nroutes + d->cfg.n_routes + 1, sizeof(*e));
-	int i, j, n;
+	int i, j, k, n;
 
 	if (!e)
 		return;
-	for (i = 0; i < d->nslots; i++) {
-		if ((only >= 0 && i != only) || d->slots[i].c.phase != LWT_PH_UP)
+	/* One slot, or the sessions up (slotlist.h): not every slot. */
+	for (k = 0; k < (only >= 0 ? 1 : d->slist.nup); k++) {
+		i = only >= 0 ? only : d->slist.up_slot[k];
+		if (d->slots[i].c.phase != LWT_PH_UP)
 			continue;
 		if (!lwt_slot_confirmed(&d->slots[i])) {
 			d->slots[i].c.routes_owed = true;	/* sent once it is */
+			d->routes_owed_any = true;
 			continue;
 		}
 		d->slots[i].c.routes_owed = false;
@@ -222,9 +225,9 @@ static int check(struct lwt_daemon *d, int slot, uint32_t net, uint8_t prefix)
 	 * client's own tunnel address. */
 	if (within(c->tun_ip, 32, net, prefix))
 		return LWT_ROUTE_HOLDS_PEER;
-	for (i = 0; i < d->nslots; i++)
-		if (i != slot && d->slots[i].c.phase == LWT_PH_UP && d->slots[i].c.tun_ip &&
-		    within(d->slots[i].c.tun_ip, 32, net, prefix))
+	for (i = 0; i < d->slist.nup; i++)
+		if (d->slist.up_slot[i] != slot && d->slist.up_ip[i] &&
+		    within(d->slist.up_ip[i], 32, net, prefix))
 			return LWT_ROUTE_HOLDS_PEER;
 	for (i = 0; i < c->n_routes; i++)
 		if (overlap(net, prefix, c->routes[i].addr, c->routes[i].prefix))
@@ -332,6 +335,8 @@ void lwt_routes_session_up(struct lwt_daemon *d, int slot)
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		if (d->nroutes || d->cfg.n_routes)
 			announce(d, slot);
+		if (d->slots[slot].c.routes_owed)	/* from its slot's last session */
+			d->routes_owed_any = true;
 		return;
 	}
 	d->routes_next_ns = lwt_now_ns();	/* advertise at the next tick */
@@ -419,13 +424,19 @@ static void advertise(struct lwt_daemon *d)
 
 void lwt_routes_tick(struct lwt_daemon *d, uint64_t now)
 {
-	int i;
+	bool owed = false;
+	int i, k;
 
 	lwt_in6_tick(d, now);
-	for (i = 0; d->cfg.mode == LWT_MODE_SERVER && i < d->nslots; i++)
-		if (d->slots[i].c.routes_owed && d->slots[i].c.phase == LWT_PH_UP &&
-		    lwt_slot_confirmed(&d->slots[i]))
+	/* Only while some session is owed the list: not a walk a tick. */
+	for (k = 0; d->cfg.mode == LWT_MODE_SERVER && d->routes_owed_any && k < d->slist.nup; k++) {
+		i = d->slist.up_slot[k];
+		if (d->slots[i].c.routes_owed && lwt_slot_confirmed(&d->slots[i]))
 			announce(d, i);
+		owed |= d->slots[i].c.routes_owed;
+	}
+	if (d->routes_owed_any)
+		d->routes_owed_any = owed;
 	if (d->cfg.mode != LWT_MODE_CLIENT || d->slots[0].c.phase != LWT_PH_UP ||
 	    !d->routes_next_ns || now < d->routes_next_ns)
 		return;

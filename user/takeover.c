@@ -54,7 +54,8 @@ int lwt_admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, co
 	      int *same)
 {
 	char ts[INET_ADDRSTRLEN];
-	int j, up = 0, limit;
+	struct lwt_slotidx_it it;
+	int j, up, limit;
 
 	*same = -1;
 	ip_str(h->tunnel_ip, ts);
@@ -81,21 +82,23 @@ int lwt_admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, co
 			   "group", ps, h->fec_data, h->fec_parity, LWT_FEC_PEER_MAX_SHARDS);
 		return LWT_REJECT_FEC;
 	}
-	for (j = 0; j < d->nslots; j++) {
+	/* The sessions up but slot i's and those of this tunnel IP: the up
+	 * count less the candidates by IP that are such sessions. */
+	up = d->slist.nup - (d->slots[i].c.phase == LWT_PH_UP);
+	it = lwt_slotlist_ip_first(&d->slist, h->tunnel_ip);
+	while ((j = lwt_slotidx_next(&d->slist.by_ip, &it)) >= 0) {
 		struct lwt_slot *o = &d->slots[j];
 
-		if (j == i || o->c.phase != LWT_PH_UP)
+		if (j == i || o->c.phase != LWT_PH_UP || o->c.tun_ip != h->tunnel_ip)
 			continue;
-		if (o->c.tun_ip == h->tunnel_ip) {
-			if (o->c.client_id != h->client_id) {
-				lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s already in "
-					   "use by %s", ps, ts, lwt_peer_str(o, (char[64]){ 0 }, 64));
-				return LWT_REJECT_IP_INUSE;
-			}
-			*same = j;
-			continue;
+		if (o->c.client_id != h->client_id) {
+			lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: tunnel IP %s already in use by %s",
+				   ps, ts, lwt_peer_str(o, (char[64]){ 0 }, 64));
+			return LWT_REJECT_IP_INUSE;
 		}
-		up++;
+		if (j > *same)
+			*same = j;
+		up--;
 	}
 	limit = d->cfg.multi_client ? d->cfg.max_clients : 1;
 	if (up >= limit) {
@@ -109,7 +112,10 @@ int lwt_admit(struct lwt_daemon *d, int i, const struct lwt_hs_hello_info *h, co
  * whose keys went in early. */
 int lwt_ip_holder(struct lwt_daemon *d, int i, uint32_t ip)
 {
-	for (int j = 0; j < d->nslots; j++) {
+	struct lwt_slotidx_it it = lwt_slotlist_ip_first(&d->slist, ip);
+	int j;
+
+	while ((j = lwt_slotidx_next(&d->slist.by_ip, &it)) >= 0) {
 		struct lwt_slot *o = &d->slots[j];
 
 		if (j != i && o->c.tun_ip == ip &&

@@ -6,7 +6,8 @@
 # 30 entries a record), and lwt-swarm acting as N real clients from N
 # addresses of 10.200.0.0/16 in one namespace (tests/tools/lwt-swarm.c):
 #   join     handshakes completed a second, time for all N up (the swarm's
-#            clock), control bytes the server sent per join;
+#            clock), server CPU (utime+stime) from the swarm's start until
+#            all are up, control bytes the server sent per join;
 #   idle     4 s of keepalives: server RSS per client (VmRSS over the RSS
 #            the server had before the swarm, / N);
 #   active   LWT_BENCH_SCALE_PPS packets a second in all (each client
@@ -81,7 +82,7 @@ ROWS=()
 # run N KNOBS: one server, one swarm; appends a JSON row to ROWS.
 run() {
 	local n=$1 knobs=$2 pps to rss0 rss_idle rss_act c1 c2 f1 f2 r1 r2 b_join b_pre b_leave m_join \
-		all_up hs_s spid wpid cpu_pkt pkts t1 t2 l1 l2 b1 b2 lr pool_idle pool_peak pool_ev
+		all_up hs_s spid wpid cpu_pkt pkts t1 t2 l1 l2 b1 b2 lr pool_idle pool_peak pool_ev cj1 cj2
 	if [ "$knobs" = on ]; then
 		echo '{ "broadcast_throttle_ms": 500, "enable_incremental_update": true, "max_peer_info_batch_size": 30 }'
 	else
@@ -97,6 +98,7 @@ run() {
 	to=peers
 	[ "$n" = 1 ] && to=hub
 	rm -f "$LOGDIR/swarm.status"
+	cj1=$(cpu_ticks "$spid")
 	nsbg w "$SWARM" -i v-w-s -r 10.89.0.1:9000 -k "$KEY" -n "$n" -s 10.200.0.0/16 -t 10.201.0.2/16 \
 		-j 5000 --join-timeout 600 --idle 6 --active 12 --pps "$pps" --to "$to" --tail -1 \
 		--leave-rate "$lr" --rejoin-after 1 --churn-in tail \
@@ -104,6 +106,7 @@ run() {
 	wpid=$BG_PID
 	[[ $PERF_N == *" $n "* && $knobs == on ]] && perf_start "$spid"
 	wait_for 900 "the join of $n" phase_is idle || return 1
+	cj2=$(cpu_ticks "$spid")
 	perf_stop "$n-join"
 	all_up=$(swarm_st .all_up_s)
 	hs_s=$(swarm_st .handshakes_per_s)
@@ -144,11 +147,12 @@ run() {
 	ROWS+=("$(jq -c -n --argjson n "$n" --arg knobs "$knobs" --argjson all_up "$all_up" --argjson hs "$hs_s" \
 		--argjson rss0 "$rss0" --argjson ri "$rss_idle" --argjson ra "$rss_act" \
 		--argjson cpu_ticks "$((c2 - c1))" --argjson hz "$HZ" --argjson pkts "$pkts" \
+		--argjson join_ticks "$((cj2 - cj1))" \
 		--argjson secs "$(calc "$t2 - $t1")" --argjson cpu_pkt "$cpu_pkt" \
 		--argjson mj "$m_join" --argjson bj "$b_join" --argjson bl "$b_leave" --argjson lv "$((l2 - l1))" \
 		--argjson pps "$PPS" --argjson pi "$pool_idle" --argjson pp "$pool_peak" --argjson pe "$pool_ev" \
 		--slurpfile sw "$LOGDIR/swarm-$n-$knobs.json" \
-		'{clients: $n, knobs: $knobs, all_up_s: $all_up, handshakes_per_s: $hs,
+		'{clients: $n, knobs: $knobs, all_up_s: $all_up, handshakes_per_s: $hs, join_cpu_s: ($join_ticks / $hz),
 		  rss_start_kb: $rss0, rss_idle_kb: $ri, rss_active_kb: $ra,
 		  rss_per_client_idle_kb: (($ri - $rss0) / $n), rss_per_client_active_kb: (($ra - $rss0) / $n),
 		  target_pps: $pps, packets_in_window: $pkts, window_s: $secs, pps_measured: ($pkts / $secs),
@@ -157,7 +161,7 @@ run() {
 		  churn_leaves: $lv, control_bytes_per_leave_rejoin: $bl,
 		  fec_pool_idle_bytes: $pi, fec_pool_peak_bytes: $pp, fec_pool_evictions: $pe,
 		  swarm: $sw[0]}')")
-	say "N=$n knobs $knobs: all up in $all_up s ($hs_s/s); RSS $rss0 -> $rss_idle idle -> $rss_act kB active; $pkts packets, $((c2 - c1)) ticks; control $b_join B join, $b_leave B per leave+rejoin"
+	say "N=$n knobs $knobs: all up in $all_up s ($hs_s/s), server CPU $((cj2 - cj1)) ticks of 1/$HZ s for the join; RSS $rss0 -> $rss_idle idle -> $rss_act kB active; $pkts packets, $((c2 - c1)) ticks; control $b_join B join, $b_leave B per leave+rejoin"
 	stop "$spid"
 }
 
@@ -172,13 +176,13 @@ done
 printf '%s\n' "${ROWS[@]}" | jq -s '{rows: .}' >"$OUT/scale.json"
 {
 	printf '\nhub at scale (lwt-swarm, %s packets/s in all during the active phase; knobs: broadcast_throttle_ms 500, incremental, 30 a record)\n' "$PPS"
-	printf '%7s %5s %9s %8s %10s %10s %10s %9s %9s %12s %12s %9s %9s %7s\n' clients knobs "all up s" "hs/s" "RSS0 kB" "kB/cl idle" "kB/cl act" "pkts/s" "us/pkt" "ctl B/join" "B/leave+join" "pool0 kB" "poolpk kB" "evict"
-	jq -r '.rows[] | [.clients, .knobs, .all_up_s, .handshakes_per_s, .rss_start_kb, .rss_per_client_idle_kb,
+	printf '%7s %5s %9s %8s %8s %10s %10s %10s %9s %9s %12s %12s %9s %9s %7s\n' clients knobs "all up s" "hs/s" "join CPU" "RSS0 kB" "kB/cl idle" "kB/cl act" "pkts/s" "us/pkt" "ctl B/join" "B/leave+join" "pool0 kB" "poolpk kB" "evict"
+	jq -r '.rows[] | [.clients, .knobs, .all_up_s, .handshakes_per_s, (.join_cpu_s // 0), .rss_start_kb, .rss_per_client_idle_kb,
 		.rss_per_client_active_kb, .pps_measured, (.cpu_us_per_packet // "-"), .control_bytes_per_join,
 		(.control_bytes_per_leave_rejoin // "-"), (.fec_pool_idle_bytes // 0), (.fec_pool_peak_bytes // 0),
 		(.fec_pool_evictions // 0)] | @tsv' "$OUT/scale.json" |
-		awk -F'\t' '{ printf "%7d %5s %9.2f %8.0f %10d %10.1f %10.1f %9.0f %9s %12.0f %12s %9.0f %9.0f %7d\n", $1, $2, $3, $4, $5, $6, $7, $8, ($9 == "-" ? "-" : sprintf("%.2f", $9)), $10, ($11 == "-" ? "-" : sprintf("%.0f", $11)), $12 / 1024, $13 / 1024, $14 }'
-	printf '(us/pkt: server CPU per packet forwarded client to client; with one client, per packet it received;\n pool0/poolpk: FEC pool bytes in use when idle, most in use; evict: groups the pool took back)\n'
+		awk -F'\t' '{ printf "%7d %5s %9.2f %8.0f %8.2f %10d %10.1f %10.1f %9.0f %9s %12.0f %12s %9.0f %9.0f %7d\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, ($10 == "-" ? "-" : sprintf("%.2f", $10)), $11, ($12 == "-" ? "-" : sprintf("%.0f", $12)), $13 / 1024, $14 / 1024, $15 }'
+	printf '(join CPU: server CPU-seconds from the swarm'"'"'s start until all were up;\n us/pkt: server CPU per packet forwarded client to client; with one client, per packet it received;\n pool0/poolpk: FEC pool bytes in use when idle, most in use; evict: groups the pool took back)\n'
 } | tee "$OUT/scale.txt"
 
 jq -r '.rows[] | select(.knobs == "on") | [.clients, .rss_per_client_idle_kb, .rss_per_client_active_kb, (.cpu_us_per_packet // "?")] | @tsv' \

@@ -50,6 +50,7 @@ static struct lwt_daemon *daemon_new(int mode)
 	pthread_mutex_init(&d->dp_lock, NULL);
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	assert_non_null(d->slots);
+	assert_int_equal(lwt_slotlist_init(&d->slist, d->slots, d->nslots), 0);
 	assert_int_equal(lwt_msgq_init(&d->to_dp[0], 256), 0);
 	assert_int_equal(lwt_p2p_init(d), 0);
 	assert_int_equal(lwt_mesh_init(d), 0);
@@ -60,6 +61,7 @@ static struct lwt_daemon *daemon_new(int mode)
 		s->c.phase = LWT_PH_UP;
 		s->c.tun_ip = IP(i);
 		s->c.session_id = 0x100 + i;
+		lwt_slotlist_note(s);
 	}
 	return d;
 }
@@ -69,6 +71,7 @@ static void daemon_free(struct lwt_daemon *d)
 	lwt_mesh_free(d);
 	lwt_p2p_free(d);
 	lwt_msgq_uninit(&d->to_dp[0]);
+	lwt_slotlist_destroy(&d->slist);
 	free(d->slots);
 	free(d);
 }
@@ -149,8 +152,10 @@ static void test_hub(void **state)
 	assert_string_equal(routes(d), "0:via:1:b:c 1:via:1:a:c 2:relay:1:a:b ");
 	/* 5 */
 	d->slots[X].c.phase = LWT_PH_HELLO;
+	lwt_slotlist_note(&d->slots[X]);
 	report(d, X, LWT_MESH_F_RELAY, 2, A, B);
 	d->slots[X].c.phase = LWT_PH_UP;
+	lwt_slotlist_note(&d->slots[X]);
 	assert_string_equal(routes(d), "");
 	assert_int_equal(d->mesh->named, 1);
 	assert_int_equal(d->mesh->withdrawn, 1);

@@ -46,6 +46,7 @@ static struct lwt_daemon *server_new(void)
 	pthread_mutex_init(&d->dp_lock, NULL);
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	assert_non_null(d->slots);
+	assert_int_equal(lwt_slotlist_init(&d->slist, d->slots, d->nslots), 0);
 	assert_int_equal(lwt_msgq_init(&d->to_dp[0], 256), 0);
 	assert_int_equal(lwt_routes_init(d), 0);
 	assert_int_equal(lwt_peers_init(d), 0);
@@ -86,6 +87,7 @@ static void session(struct lwt_daemon *d, const struct lwt_session_keys *k, uint
 	s->c.raddr = inet_addr("192.0.2.1");
 	s->c.rport = htons(40000);
 	s->c.port_fd = -1;
+	lwt_slotlist_note(s);
 }
 
 /* Slot 1: the same client id on a new flow whose handshake's cA is ca,
@@ -114,6 +116,7 @@ static void claim(struct lwt_daemon *d, const uint8_t *ca, uint32_t gen)
 	s->c.hs.ack.session_id = 0x5e55105e;
 	s->c.client_id = ID;
 	s->c.tun_ip = inet_addr("10.0.0.2");
+	lwt_slotlist_note(s);
 	lwt_server_confirmed(d, 1);
 	assert_true(lwt_takeover_waiting(d, 1));
 	drain(d);
@@ -200,6 +203,7 @@ static void test_resume(void **state)
 	lwt_msgq_uninit(&d->to_dp[0]);
 	lwt_routes_free(d);
 	lwt_peers_free(d);
+	lwt_slotlist_destroy(&d->slist);
 	free(d->slots);
 	free(d);
 }

@@ -44,6 +44,7 @@ static struct lwt_daemon *daemon_new(void)
 	pthread_mutex_init(&d->dp_lock, NULL);
 	d->slots = calloc(d->nslots, sizeof(*d->slots));
 	assert_non_null(d->slots);
+	assert_int_equal(lwt_slotlist_init(&d->slist, d->slots, d->nslots), 0);
 	assert_int_equal(lwt_msgq_init(&d->to_dp[0], 256), 0);
 	assert_int_equal(lwt_routes_init(d), 0);
 	assert_int_equal(lwt_peers_init(d), 0);
@@ -102,6 +103,7 @@ static void session(struct lwt_daemon *d, int i, uint32_t gen)
 	s->c.raddr = inet_addr("192.0.2.1");
 	s->c.rport = htons(40000);
 	s->c.port_fd = -1;
+	lwt_slotlist_note(s);
 }
 
 /* Slot i: a handshake of the same client id and tunnel IP, confirmed now. */
@@ -125,6 +127,7 @@ static void claim(struct lwt_daemon *d, int i, uint32_t gen)
 	s->c.hs.ack.session_id = 0x5e55105e;
 	s->c.client_id = ID;
 	s->c.tun_ip = inet_addr("10.0.0.2");
+	lwt_slotlist_note(s);
 	lwt_server_confirmed(d, i);
 }
 
@@ -188,6 +191,7 @@ static void test_takeover(void **state)
 	lwt_msgq_uninit(&d->to_dp[0]);
 	lwt_routes_free(d);
 	lwt_peers_free(d);
+	lwt_slotlist_destroy(&d->slist);
 	free(d->slots);
 	free(d);
 }
