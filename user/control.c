@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
+#include "underlay6.h"
 #include "lwt/xdp.h"
 #include "log.h"
 #include "metrics.h"
@@ -45,6 +46,8 @@ const char *lwt_peer_str(const struct lwt_slot *s, char *buf, size_t len)
 	char ip[INET_ADDRSTRLEN];
 	struct in_addr a = { .s_addr = s->c.raddr };
 
+	if (lwt_addr_key32_is_v6(s->c.raddr))	/* "[v6]:port" */
+		return lwt_addr_str(&s->c.ep, s->c.rport, buf, len);
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	snprintf(buf, len, "%s:%u", ip, ntohs(s->c.rport));
 	return buf;
@@ -193,9 +196,12 @@ static void client_connect(struct lwt_daemon *d)
 	 * NAT mapping the hub sees is the one peers punch to). */
 	if (d->cfg.p2p_enabled && d->cfg.p2p_port)
 		sa.sin_port = htons((uint16_t)d->cfg.p2p_port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+	if (d->cfg.remote6)	/* the port reserved on the IPv6 source */
+		fd = lwt_u6_reserve_client_port(d, &sa.sin_port);
+	else
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (!d->cfg.remote6 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0))) {
 		lwt_err("couldn't reserve a local TCP port: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -212,6 +218,11 @@ static void client_connect(struct lwt_daemon *d)
 		d->dp->ops->set_filter(d->dp, &d->filter);
 	s->c.raddr = d->cfg.remote.sin_addr.s_addr;
 	s->c.rport = d->cfg.remote.sin_port;
+	lwt_addr_from_v4(&s->c.ep, s->c.raddr);
+	if (d->cfg.remote6) {
+		s->c.raddr = lwt_addr_key32(&d->cfg.remote_ep);
+		s->c.ep = d->cfg.remote_ep;
+	}
 	s->c.start_ns = lwt_now_ns();
 	set_phase(s, LWT_PH_TCP);
 	lwt_info("connecting to %s from port %u", d->cfg.remote_addr, ntohs(sa.sin_port));
@@ -589,6 +600,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	case LWT_EVT_NEW_FLOW:
 		s->c.raddr = s->tcp.raddr;
 		s->c.rport = s->tcp.rport;
+		s->c.ep = s->tcp.ra;
 		s->c.start_ns = lwt_now_ns();
 		s->c.port_fd = -1;
 		s->c.client_id = 0;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define LWT_DP_BATCH 32
 #define LWT_DP_RXBUF 65536	/* largest (GRO-merged) segment we accept */
 
@@ -80,6 +82,12 @@ struct lwt_dp_flow {
 struct lwt_dp_filter {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
+	/* IPv6 underlay (addr.h): a client whose server is IPv6 (v6, la6 and
+	 * ra6 its addresses); a server that listens on IPv4, IPv6 or both
+	 * (listen6 with la6 its address, :: any). A server with neither
+	 * flag listens on IPv4 (as before IPv6). */
+	bool v6, listen4, listen6;
+	struct lwt_addr la6, ra6;
 	int server;
 	/* Client: direct (P2P) flows come to lport from anywhere: every
 	 * segment to it is ours (none reaches the kernel, which would RST). */

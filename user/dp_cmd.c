@@ -156,7 +156,11 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->gen = m->gen;
 		s->hs_frames = 0;
 		s->hs_responder = c.responder;
-		lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, c.raddr, c.rport);
+		if (m->len != sizeof(c) && d->cfg.remote6)	/* the hub over IPv6 */
+			lwt_ftcp_init_addr(&s->tcp, &d->local_ep6, (uint16_t)m->u64,
+					   &d->cfg.remote_ep, c.rport);
+		else
+			lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, c.raddr, c.rport);
 		s->tcp.syn_ttl = c.syn_ttl;
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;

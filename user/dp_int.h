@@ -39,6 +39,8 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SEG_HDR LWT_SEG_HDR
+/* Slot s's segment header: 20 bytes more over IPv6. */
+#define SEG_HDR_OF(s) (LWT_SEG_HDR + ((s)->tcp.v6 ? LWT_IP6_EXTRA : 0))
 #define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
 #define REPORT_RECORDS 2000			/* ...or sooner, after this many records */

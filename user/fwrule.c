@@ -14,12 +14,13 @@
 #include "fwrule.h"
 #include "log.h"
 
-enum { FW_NONE = 0, FW_NFT = 1, FW_IPT = 2 };
+enum { FW_NONE = 0, FW_NFT = 1, FW_IPT = 2, FW_IPT6 = 3 };
 #define LWT_FW_MARK_S "0x6c777400"
 _Static_assert(LWT_FW_MARK == 0x6c777400u, "LWT_FW_MARK_S");
 
 static const char *const nft_paths[] = { "/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft", NULL };
 static const char *const ipt_paths[] = { "/usr/sbin/iptables", "/sbin/iptables", NULL };
+static const char *const ip6t_paths[] = { "/usr/sbin/ip6tables", "/sbin/ip6tables", NULL };
 
 static const char *find(const char *const *paths)
 {
@@ -113,21 +114,23 @@ static void ipt_delete(const char *ipt, const char *inst)
 void lwt_fwrule_cleanup_stale(const char *instance)
 {
 	char inst[32];
-	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	const char *nft = find(nft_paths), *ipt = find(ipt_paths), *ip6t = find(ip6t_paths);
 
 	sanitize(inst, sizeof(inst), instance);
 	if (nft)
 		nft_delete(nft, inst);
 	if (ipt)
 		ipt_delete(ipt, inst);
+	if (ip6t)
+		ipt_delete(ip6t, inst);
 }
 
 /* ports: a client with P2P also drops RSTs from its local port (to
  * anyone: its direct flows), kept in set `ports` (lwt_fwrule_client_port). */
 static int install(struct lwt_fwrule *r, const char *instance, const char *nft_match,
-		   const char *const ipt_match[], bool ports)
+		   const char *const ipt_match[], bool ports, bool v6)
 {
-	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	const char *nft = find(nft_paths), *ipt = find(v6 ? ip6t_paths : ipt_paths);
 	char rules[512], chain[48];
 	int rc;
 
@@ -181,8 +184,9 @@ static int install(struct lwt_fwrule *r, const char *instance, const char *nft_m
 		argv[i] = NULL;
 		if (run(newc, NULL, false) == 0 && run(argv, NULL, false) == 0 &&
 		    run(link, NULL, false) == 0) {
-			r->backend = FW_IPT;
-			lwt_info("firewall: iptables chain %s drops the kernel's RSTs", chain);
+			r->backend = v6 ? FW_IPT6 : FW_IPT;
+			lwt_info("firewall: %s chain %s drops the kernel's RSTs", v6 ? "ip6tables" :
+				 "iptables", chain);
 			return 0;
 		}
 		ipt_delete(ipt, r->instance);
@@ -205,7 +209,7 @@ int lwt_fwrule_install_server(struct lwt_fwrule *r, const char *instance, uint32
 		snprintf(m, sizeof(m), "ip saddr %s tcp sport %u", as, ntohs(port));
 	else
 		snprintf(m, sizeof(m), "tcp sport %u", ntohs(port));
-	return install(r, instance, m, addr ? ipt_addr : ipt_any, false);
+	return install(r, instance, m, addr ? ipt_addr : ipt_any, false, false);
 }
 
 int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32_t raddr,
@@ -218,7 +222,24 @@ int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32
 	inet_ntop(AF_INET, &a, as, sizeof(as));
 	snprintf(ps, sizeof(ps), "%u", ntohs(rport));
 	snprintf(m, sizeof(m), "ip daddr %s tcp dport %u", as, ntohs(rport));
-	if (install(r, instance, m, ipt, p2p))
+	if (install(r, instance, m, ipt, p2p, false))
+		return -ENOTSUP;
+	r->p2p = p2p;
+	return 0;
+}
+
+int lwt_fwrule_install_client6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *raddr, uint16_t rport, bool p2p)
+{
+	char m[128], ps[8], as[INET6_ADDRSTRLEN];
+	const char *ipt[] = { "-p", "tcp", "-d", as, "--dport", ps, NULL };
+
+	if (lwt_addr_is_v4(raddr))
+		return lwt_fwrule_install_client(r, instance, lwt_addr_v4(raddr), rport, p2p);
+	inet_ntop(AF_INET6, raddr->b, as, sizeof(as));
+	snprintf(ps, sizeof(ps), "%u", ntohs(rport));
+	snprintf(m, sizeof(m), "ip6 daddr %s tcp dport %u", as, ntohs(rport));
+	if (install(r, instance, m, ipt, p2p, true))
 		return -ENOTSUP;
 	r->p2p = p2p;
 	return 0;
@@ -264,11 +285,11 @@ int lwt_fwrule_client_port(struct lwt_fwrule *r, uint16_t lport)
 
 void lwt_fwrule_remove(struct lwt_fwrule *r)
 {
-	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	const char *nft = find(nft_paths), *ipt = find(r->backend == FW_IPT6 ? ip6t_paths : ipt_paths);
 
 	if (r->backend == FW_NFT && nft)
 		nft_delete(nft, r->instance);
-	else if (r->backend == FW_IPT && ipt)
+	else if ((r->backend == FW_IPT || r->backend == FW_IPT6) && ipt)
 		ipt_delete(ipt, r->instance);
 	if (r->backend)
 		lwt_info("firewall: anti-RST rule removed");

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 /* The raw-socket path marks what it sends (SO_MARK): the rule drops only
  * the kernel's RSTs, never lwt's own (a direct path given up). */
 #define LWT_FW_MARK 0x6c777400u
@@ -30,6 +32,10 @@ int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32
 /* Client with P2P: its direct flows leave from lport (network order), to
  * any address: drop the kernel's RSTs from it too (the previous port's rule
  * goes). 0 or -EIO. */
+/* The same for a server reached over IPv6 (nft "ip6 daddr", or an
+ * ip6tables chain); a v4-mapped raddr is lwt_fwrule_install_client. */
+int lwt_fwrule_install_client6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *raddr, uint16_t rport, bool p2p);
 int lwt_fwrule_client_port(struct lwt_fwrule *r, uint16_t lport);
 /* Remove this instance's rule; idempotent; async-signal-unsafe (runs nft). */
 void lwt_fwrule_remove(struct lwt_fwrule *r);

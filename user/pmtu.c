@@ -476,7 +476,9 @@ static void slot_tick(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 {
 	struct lwt_slot *s = &d->slots[i];
 
-	if (s->c.phase != LWT_PH_UP) {
+	/* A session over IPv6 keeps the MTU picked at start for IPv6's
+	 * header (probing and ICMPv6 Packet Too Big: not yet). */
+	if (s->c.phase != LWT_PH_UP || lwt_addr_key32_is_v6(s->c.raddr)) {
 		if (p->state != LWT_PMTU_OFF || p->route_ip) {
 			unapply(d, i, p);
 			p->state = LWT_PMTU_OFF;

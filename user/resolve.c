@@ -148,7 +148,10 @@ static bool is_name(const struct lwt_daemon *d)
 {
 	struct in_addr a;
 
-	return d->cfg.mode == LWT_MODE_CLIENT && inet_pton(AF_INET, d->cfg.remote_host, &a) != 1;
+	struct in6_addr a6;
+
+	return d->cfg.mode == LWT_MODE_CLIENT && inet_pton(AF_INET, d->cfg.remote_host, &a) != 1 &&
+	       inet_pton(AF_INET6, d->cfg.remote_host, &a6) != 1;
 }
 
 /* Poll the signalfd (and fd, if >= 0) for up to ms (-1: no limit). 1 when

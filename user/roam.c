@@ -323,6 +323,10 @@ static void check(struct lwt_daemon *d, uint64_t now)
 	bool was_lost = r->no_route;
 
 	r->check_ns = 0;
+	/* Roaming follows IPv4 routes only: a server over IPv6 keeps the
+	 * source and interface of the start (see README, IPv6 underlay). */
+	if (d->cfg.remote6)
+		return;
 	err = lwt_nl_route_get(server, &ifindex, &src, &gw);
 	if (!err && !src)
 		err = lwt_local_ip_for(server, &src);

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Fake TCP over an IPv6 underlay. (1) IPv6 only: a server on [::]:9000 and
+# a client given -r [fd97::2]:9000, no IPv4 address on the link at all:
+# session up, ping, a sha256-checked transfer, iperf3 both ways; the
+# segments on the wire are IPv6/TCP with hop limit 64 and a flow label; the
+# endpoint shows as [addr]:port. (2) Dual stack: the same server socket
+# takes a client over IPv4 and one over IPv6 at once, both carry traffic.
+. "$(dirname "$0")/lib.sh"
+
+command -v tcpdump >/dev/null || skip "tcpdump not installed"
+
+# link6 A B ADDR_A ADDR_B: a veth pair with IPv6 addresses only (no DAD
+# wait: nodad).
+link6() {
+	local a=$1 b=$2 aa=$3 ba=$4
+	ip link add "v-$a-$b" netns "$PFX-$a" type veth peer "v-$b-$a" netns "$PFX-$b"
+	ip -n "$PFX-$a" addr add "$aa" dev "v-$a-$b" nodad
+	ip -n "$PFX-$b" addr add "$ba" dev "v-$b-$a" nodad
+	ip -n "$PFX-$a" link set "v-$a-$b" up
+	ip -n "$PFX-$b" link set "v-$b-$a" up
+}
+
+say "part 1: IPv6-only underlay"
+add_ns s
+add_ns c
+link6 s c fd97::2/64 fd97::1/64
+nsbg c timeout 60 tcpdump -i v-c-s -n -U -w "$LOGDIR/wire.pcap" -c 40 'ip6 and tcp port 9000' 2>/dev/null
+dump_pid=$BG_PID
+wait_for 5 "tcpdump running" test -s "$LOGDIR/wire.pcap"
+start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
+start client c -m client -r '[fd97::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
+wait_for 10 "client session up" sessions_up c lwtc
+wait_for 5 "server session up" sessions_up s lwts
+ep=$(jget s lwts '.peers[0].endpoint')
+say "server sees the client at $ep"
+[[ "$ep" == "[fd97::1]:"* ]] || fail "endpoint $ep, expected [fd97::1]:port"
+ep=$(jget c lwtc '.peers[0].endpoint')
+[ "$ep" = "[fd97::2]:9000" ] || fail "client endpoint $ep, expected [fd97::2]:9000"
+got=$(jget c lwtc '.path')
+say "data path $got"
+
+say "ping both ways"
+nsx c ping -c 20 -i 0.05 -W 1 -q 10.0.0.1 | tee "$LOGDIR/ping1.txt"
+grep -q ' 0% packet loss' "$LOGDIR/ping1.txt" || fail "loss client -> server"
+nsx s ping -c 20 -i 0.05 -W 1 -q 10.0.0.2 | tee "$LOGDIR/ping2.txt"
+grep -q ' 0% packet loss' "$LOGDIR/ping2.txt" || fail "loss server -> client"
+
+say "8 MB through the tunnel, sha256 compared"
+xfer_sha256 s 10.0.0.1 c 8
+
+say "iperf3 both directions"
+up=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-up.json" -t 3)
+down=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-down.json" -t 3 -R)
+say "iperf3 client->server $(jq -n "$up/1e6|floor") Mbit/s, server->client $(jq -n "$down/1e6|floor") Mbit/s"
+jq -e "$up > 1e6 and $down > 1e6" >/dev/null <<<null || fail "iperf3 carried under 1 Mbit/s"
+
+say "the wire: IPv6/TCP, hop limit 64, a flow label, valid checksums, never a fragment"
+wait "$dump_pid" || true
+nsx c tcpdump -r "$LOGDIR/wire.pcap" -n -v 2>/dev/null | tee "$LOGDIR/wire.txt" | head -6
+n=$(grep -c 'hlim 64, next-header TCP' "$LOGDIR/wire.txt" || true)
+[ "$n" -ge 20 ] || fail "only $n segments with hop limit 64 and TCP next to IPv6"
+grep -q 'flowlabel 0x[0-9a-f]*[1-9a-f]' "$LOGDIR/wire.txt" || fail "no flow label on the segments"
+grep -qi 'incorrect\|bad cksum' "$LOGDIR/wire.txt" && fail "tcpdump found a bad checksum"
+grep -q 'frag' "$LOGDIR/wire.txt" && fail "a fragment on the wire"
+rst=$(grep -c 'Flags \[R' "$LOGDIR/wire.txt" || true)
+[ "$rst" -eq 0 ] || fail "$rst RSTs on the wire (the kernel answered a segment)"
+stop "$client_PID"
+stop "$server_PID"
+assert_no_rule s
+assert_no_rule c
+
+say "part 2: dual stack, one listen socket, clients over IPv4 and IPv6 at once"
+add_ns c4
+ip link add v-s-c4 netns "$PFX-s" type veth peer v-c4-s netns "$PFX-c4"
+ip -n "$PFX-s" addr add 10.99.0.1/24 dev v-s-c4
+ip -n "$PFX-c4" addr add 10.99.0.2/24 dev v-c4-s
+ip -n "$PFX-s" link set v-s-c4 up
+ip -n "$PFX-c4" link set v-c4-s up
+start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts \
+	-max-clients 4
+start client c -m client -r '[fd97::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
+start client4 c4 -m client -r 10.99.0.1:9000 -t 10.0.0.3/24 -k "$KEY" -tun-name lwtc4
+wait_for 10 "both sessions up on the server" sessions_up s lwts 2
+wait_for 5 "v6 client up" sessions_up c lwtc
+wait_for 5 "v4 client up" sessions_up c4 lwtc4
+eps=$(jget s lwts '[.peers[].endpoint] | sort | join(" ")')
+say "server endpoints: $eps"
+[[ "$eps" == *"10.99.0.2:"* && "$eps" == *"[fd97::1]:"* ]] || fail "endpoints $eps"
+nsx c ping -c 10 -i 0.05 -W 1 -q 10.0.0.1 | tee "$LOGDIR/ping6.txt"
+grep -q ' 0% packet loss' "$LOGDIR/ping6.txt" || fail "loss over IPv6"
+nsx c4 ping -c 10 -i 0.05 -W 1 -q 10.0.0.1 | tee "$LOGDIR/ping4.txt"
+grep -q ' 0% packet loss' "$LOGDIR/ping4.txt" || fail "loss over IPv4"
+# Both at once: the two transfers overlap.
+iperf_run s 10.0.0.1 c4 "$LOGDIR/iperf-v4.json" -t 3 >"$LOGDIR/bps4" &
+bg=$!
+up6=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-v6.json" -t 3)
+wait "$bg" || true
+up4=$(cat "$LOGDIR/bps4")
+say "at once: over IPv6 $(jq -n "$up6/1e6|floor") Mbit/s, over IPv4 $(jq -n "$up4/1e6|floor") Mbit/s"
+jq -e "$up6 > 1e6 and $up4 > 1e6" >/dev/null <<<null || fail "a family carried under 1 Mbit/s"
+say PASS
