@@ -5,7 +5,9 @@
 # session up, ping, a sha256-checked transfer, iperf3 both ways; the
 # segments on the wire are IPv6/TCP with hop limit 64 and a flow label; the
 # endpoint shows as [addr]:port. (2) Dual stack: the same server socket
-# takes a client over IPv4 and one over IPv6 at once, both carry traffic.
+# (JSON "local_addr": "[::]:9000") takes a client over IPv4 and one over
+# IPv6 at once, both carry traffic; the IPv6 client names its server by a
+# name with only an AAAA record (a hosts file of its namespace).
 . "$(dirname "$0")/lib.sh"
 
 command -v tcpdump >/dev/null || skip "tcpdump not installed"
@@ -57,7 +59,8 @@ jq -e "$up > 1e6 and $down > 1e6" >/dev/null <<<null || fail "iperf3 carried und
 
 say "the wire: IPv6/TCP, hop limit 64, a flow label, valid checksums, never a fragment"
 wait "$dump_pid" || true
-nsx c tcpdump -r "$LOGDIR/wire.pcap" -n -v 2>/dev/null | tee "$LOGDIR/wire.txt" | head -6
+nsx c tcpdump -r "$LOGDIR/wire.pcap" -n -v >"$LOGDIR/wire.txt" 2>/dev/null
+sed -n 1,4p "$LOGDIR/wire.txt"
 n=$(grep -c 'hlim 64, next-header TCP' "$LOGDIR/wire.txt" || true)
 [ "$n" -ge 20 ] || fail "only $n segments with hop limit 64 and TCP next to IPv6"
 grep -q 'flowlabel 0x[0-9a-f]*[1-9a-f]' "$LOGDIR/wire.txt" || fail "no flow label on the segments"
@@ -77,13 +80,23 @@ ip -n "$PFX-s" addr add 10.99.0.1/24 dev v-s-c4
 ip -n "$PFX-c4" addr add 10.99.0.2/24 dev v-c4-s
 ip -n "$PFX-s" link set v-s-c4 up
 ip -n "$PFX-c4" link set v-c4-s up
-start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts \
-	-max-clients 4
-start client c -m client -r '[fd97::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
+ETC=/etc/netns/$PFX-c
+mkdir -p "$ETC"
+at_exit "rm -rf '$ETC'"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$ETC/resolv.conf"
+printf '127.0.0.1 localhost\nfd97::2 hub6.test\n' >"$ETC/hosts"
+cat >"$LOGDIR/server.json" <<JSON
+{ "mode": "server", "local_addr": "[::]:9000", "tunnel_addr": "10.0.0.1/24",
+  "key": "$KEY", "tun_name": "lwts", "max_clients": 4 }
+JSON
+start server s -c "$LOGDIR/server.json"
+start client c -m client -r hub6.test:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
 start client4 c4 -m client -r 10.99.0.1:9000 -t 10.0.0.3/24 -k "$KEY" -tun-name lwtc4
 wait_for 10 "both sessions up on the server" sessions_up s lwts 2
 wait_for 5 "v6 client up" sessions_up c lwtc
 wait_for 5 "v4 client up" sessions_up c4 lwtc4
+grep -q 'server hub6.test resolved to fd97::2 (IPv6)' "$LOGDIR/client.log" ||
+	fail "the client did not take the AAAA record"
 eps=$(jget s lwts '[.peers[].endpoint] | sort | join(" ")')
 say "server endpoints: $eps"
 [[ "$eps" == *"10.99.0.2:"* && "$eps" == *"[fd97::1]:"* ]] || fail "endpoints $eps"
