@@ -165,7 +165,7 @@ void lwt_slot_kill(struct lwt_daemon *d, int i)
 		lwt_routes_withdraw(d, i);
 		pthread_mutex_lock(&d->dp_lock);
 		if (d->dp->ops->peer_stats)
-			d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, NULL);
+			d->dp->ops->peer_stats(d->dp, &s->c.ep, s->c.rport, NULL);
 		pthread_mutex_unlock(&d->dp_lock);
 	}
 	set_phase(s, LWT_PH_CLOSING);
@@ -704,7 +704,7 @@ static void publish_stats(struct lwt_daemon *d, uint64_t now)
 		st.fec_packets_rebuilt = LWT_PUB_GET(s, packets_rebuilt);
 		st.fec_groups_unrecoverable = LWT_PUB_GET(s, groups_unrecoverable);
 		st.key_epoch = atomic_load(&s->key_epoch);
-		d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, &st);
+		d->dp->ops->peer_stats(d->dp, &s->c.ep, s->c.rport, &st);
 	}
 	pthread_mutex_unlock(&d->dp_lock);
 }

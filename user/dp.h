@@ -45,7 +45,8 @@ struct lwt_dp_ops {
 	int (*rx_fd)(struct lwt_dp *dp, int shard);
 	/* Publish a peer's counters (AF_XDP: the pinned peers map); NULL st
 	 * removes it. Optional. */
-	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
+	int (*peer_stats)(struct lwt_dp *dp, const struct lwt_addr *addr, uint16_t port,
+			  const void *st);
 	/* The XDP program's counters (struct lwt_xdp_stats, summed over CPUs)
 	 * into st. Optional (no XDP program: NULL). */
 	int (*xdp_stats)(struct lwt_dp *dp, void *st);
@@ -54,8 +55,8 @@ struct lwt_dp_ops {
 	/* A flow we learned is over (its slot was freed): stop steering it.
 	 * Addresses and ports network order, as in the segments we send.
 	 * Optional. */
-	void (*flow_drop)(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
-			  uint32_t raddr, uint16_t rport);
+	void (*flow_drop)(struct lwt_dp *dp, int shard, const struct lwt_addr *laddr,
+			  uint16_t lport, const struct lwt_addr *raddr, uint16_t rport);
 	void (*destroy)(struct lwt_dp *dp);
 };
 
@@ -119,7 +120,7 @@ enum lwt_xsk_mode {
 
 /* AF_XDP path (xsk.c) on ifname: loads and attaches bpf/lwt_xdp.bpf.c, one
  * AF_XDP socket per RX queue. pin_dir (e.g. /sys/fs/bpf/lwt/<tun>, or NULL)
- * gets the maps and program pinned under pin_dir/xdp-v2/ (bpffs mounted if
+ * gets the maps and program pinned under pin_dir/LWT_XDP_PIN_SUBDIR/ (bpffs mounted if
  * needed); destroy removes them and detaches. On failure returns -errno and
  * writes a one-line reason into why: the caller falls back to raw sockets. */
 int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const char *ifname,

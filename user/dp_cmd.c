@@ -45,7 +45,7 @@ void dp_slot_free(struct dpctx *x, struct lwt_slot *s)
 #undef FOLD
 	if (x->d->cfg.mode == LWT_MODE_SERVER && x->dp->ops->flow_drop &&
 	    atomic_load_explicit(&s->flow_key, memory_order_relaxed))
-		x->dp->ops->flow_drop(x->dp, x->id, s->tcp.laddr, s->tcp.lport, s->tcp.raddr,
+		x->dp->ops->flow_drop(x->dp, x->id, &s->tcp.la, s->tcp.lport, &s->tcp.ra,
 				      s->tcp.rport);
 	dp_flow_publish(x->d, s, 0);
 	dp_tun_publish(x->d, s, 0);

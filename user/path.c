@@ -96,10 +96,7 @@ int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *
 		snprintf(why, wl, "unknown XDP mode '%s' (auto, native, generic)", mode);
 		return -EINVAL;
 	}
-	if (lwt_u6_active(d)) {
-		snprintf(why, wl, "AF_XDP does not carry the IPv6 underlay yet");
-		return -EAFNOSUPPORT;
-	}
+
 	snprintf(pin, sizeof(pin), "%s/%s", d->pin_root[0] ? d->pin_root : "/sys/fs/bpf/lwt",
 		 d->instance);
 	return lwt_xsk_create(out, &d->filter, ifname, m, pin, why, wl);
