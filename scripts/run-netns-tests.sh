@@ -12,7 +12,7 @@ cd "$ROOT"
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/netns/[0-9]*.sh); fi
 # The foundation tests run again over the other data paths: the default is
 # AF_XDP (native on veth); generic XDP and raw sockets are the other two.
-MATRIX=${LWT_PATH_MATRIX-10_basic 30_replay 40_rst}
+MATRIX=${LWT_PATH_MATRIX-10_basic 30_replay 40_rst 52_ipv6_underlay}
 # ... and these over raw sockets only (their own filter and RST rule; a
 # re-home on raw sockets keeps its path; the kernel's path MTU cache and
 # raw sockets; the segments a strict firewall
