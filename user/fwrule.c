@@ -125,6 +125,36 @@ void lwt_fwrule_cleanup_stale(const char *instance)
 		ipt_delete(ip6t, inst);
 }
 
+/* An iptables (or ip6tables) chain LWT-<inst> dropping the RSTs that
+ * match, linked from OUTPUT. 0, or -EIO with the chain removed. */
+static int ipt_install(const char *ipt, const char *inst, const char *const match[])
+{
+	char chain[48];
+	const char *newc[] = { ipt, "-w", "-N", chain, NULL };
+	const char *link[] = { ipt, "-w", "-I", "OUTPUT", "-j", chain, NULL };
+	const char *argv[24];
+	int i = 0, j;
+
+	snprintf(chain, sizeof(chain), "LWT-%s", inst);
+	argv[i++] = ipt;
+	argv[i++] = "-w";
+	argv[i++] = "-A";
+	argv[i++] = chain;
+	for (j = 0; match[j] && i < 18; j++)
+		argv[i++] = match[j];
+	argv[i++] = "--tcp-flags";
+	argv[i++] = "RST";
+	argv[i++] = "RST";
+	argv[i++] = "-j";
+	argv[i++] = "DROP";
+	argv[i] = NULL;
+	if (run(newc, NULL, false) == 0 && run(argv, NULL, false) == 0 &&
+	    run(link, NULL, false) == 0)
+		return 0;
+	ipt_delete(ipt, inst);
+	return -EIO;
+}
+
 /* ports: a client with P2P also drops RSTs from its local port (to
  * anyone: its direct flows), kept in set `ports` (lwt_fwrule_client_port). */
 static int install(struct lwt_fwrule *r, const char *instance, const char *nft_match,
@@ -163,33 +193,12 @@ static int install(struct lwt_fwrule *r, const char *instance, const char *nft_m
 		}
 		lwt_warn("firewall: nft failed (status %d); trying iptables", rc);
 	}
-	if (ipt) {
-		const char *newc[] = { ipt, "-w", "-N", chain, NULL };
-		const char *link[] = { ipt, "-w", "-I", "OUTPUT", "-j", chain, NULL };
-		const char *argv[24];
-		int i = 0, j;
-
+	if (ipt && ipt_install(ipt, r->instance, ipt_match) == 0) {
+		r->backend = v6 ? FW_IPT6 : FW_IPT;
 		snprintf(chain, sizeof(chain), "LWT-%s", r->instance);
-		argv[i++] = ipt;
-		argv[i++] = "-w";
-		argv[i++] = "-A";
-		argv[i++] = chain;
-		for (j = 0; ipt_match[j] && i < 18; j++)
-			argv[i++] = ipt_match[j];
-		argv[i++] = "--tcp-flags";
-		argv[i++] = "RST";
-		argv[i++] = "RST";
-		argv[i++] = "-j";
-		argv[i++] = "DROP";
-		argv[i] = NULL;
-		if (run(newc, NULL, false) == 0 && run(argv, NULL, false) == 0 &&
-		    run(link, NULL, false) == 0) {
-			r->backend = v6 ? FW_IPT6 : FW_IPT;
-			lwt_info("firewall: %s chain %s drops the kernel's RSTs", v6 ? "ip6tables" :
-				 "iptables", chain);
-			return 0;
-		}
-		ipt_delete(ipt, r->instance);
+		lwt_info("firewall: %s chain %s drops the kernel's RSTs", v6 ? "ip6tables" :
+			 "iptables", chain);
+		return 0;
 	}
 	lwt_err("firewall: neither nft nor iptables could install the anti-RST rule");
 	return -ENOTSUP;
@@ -225,6 +234,38 @@ int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32
 	if (install(r, instance, m, ipt, p2p, false))
 		return -ENOTSUP;
 	r->p2p = p2p;
+	return 0;
+}
+
+int lwt_fwrule_install_server6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *addr, bool listen4, uint16_t port)
+{
+	char m[160], ps[8], as[INET6_ADDRSTRLEN];
+	const char *ipt_any[] = { "-p", "tcp", "--sport", ps, NULL };
+	const char *ipt_addr[] = { "-p", "tcp", "-s", as, "--sport", ps, NULL };
+	const char *ip6t = find(ip6t_paths);
+	bool any = lwt_addr_is_any(addr);
+
+	inet_ntop(AF_INET6, addr->b, as, sizeof(as));
+	snprintf(ps, sizeof(ps), "%u", ntohs(port));
+	if (listen4)		/* [::]: both families, one inet rule */
+		snprintf(m, sizeof(m), "tcp sport %u", ntohs(port));
+	else if (any)
+		snprintf(m, sizeof(m), "meta nfproto ipv6 tcp sport %u", ntohs(port));
+	else
+		snprintf(m, sizeof(m), "ip6 saddr %s tcp sport %u", as, ntohs(port));
+	if (install(r, instance, m, any ? ipt_any : ipt_addr, false, !listen4))
+		return -ENOTSUP;
+	/* iptables covers IPv4 only: IPv6 gets an ip6tables chain beside. */
+	if (r->backend == FW_IPT && listen4) {
+		if (!ip6t || ipt_install(ip6t, r->instance, ipt_any)) {
+			lwt_err("firewall: no ip6tables chain for the IPv6 side of [::]:%s", ps);
+			lwt_fwrule_remove(r);
+			return -ENOTSUP;
+		}
+		r->ipt6 = true;
+		lwt_info("firewall: ip6tables chain LWT-%s drops the kernel's RSTs", r->instance);
+	}
 	return 0;
 }
 
@@ -291,6 +332,9 @@ void lwt_fwrule_remove(struct lwt_fwrule *r)
 		nft_delete(nft, r->instance);
 	else if ((r->backend == FW_IPT || r->backend == FW_IPT6) && ipt)
 		ipt_delete(ipt, r->instance);
+	if (r->ipt6 && find(ip6t_paths))
+		ipt_delete(find(ip6t_paths), r->instance);
+	r->ipt6 = false;
 	if (r->backend)
 		lwt_info("firewall: anti-RST rule removed");
 	r->backend = FW_NONE;

@@ -304,7 +304,10 @@ out_nomem:
 		goto out_tun;
 
 	if (d->cfg.mode == LWT_MODE_SERVER)
-		r = lwt_fwrule_install_server(&d->fw, d->instance, d->local_ip, d->local_port);
+		r = d->cfg.listen6 ?
+		    lwt_fwrule_install_server6(&d->fw, d->instance, &d->cfg.listen_ep6, d->cfg.listen4,
+					       d->local_port) :
+		    lwt_fwrule_install_server(&d->fw, d->instance, d->local_ip, d->local_port);
 	else
 		r = d->cfg.remote6 ?
 		    lwt_fwrule_install_client6(&d->fw, d->instance, &d->cfg.remote_ep,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Fake TCP over an IPv6 underlay. (1) IPv6 only: a server on [::]:9000 and
-# a client given -r [fd97::2]:9000, no IPv4 address on the link at all:
+# a client given -r [fd97:2::2]:9000 one router away, no IPv4 address on
+# any link:
 # session up, ping, a sha256-checked transfer, iperf3 both ways; the
 # segments on the wire are IPv6/TCP with hop limit 64 and a flow label; the
 # endpoint shows as [addr]:port. (2) Dual stack: the same server socket
@@ -12,26 +13,8 @@
 
 command -v tcpdump >/dev/null || skip "tcpdump not installed"
 
-# link6 A B ADDR_A ADDR_B: a veth pair with IPv6 addresses only (no DAD
-# wait: nodad).
-link6() {
-	local a=$1 b=$2 aa=$3 ba=$4
-	ip link add "v-$a-$b" netns "$PFX-$a" type veth peer "v-$b-$a" netns "$PFX-$b"
-	ip -n "$PFX-$a" addr add "$aa" dev "v-$a-$b" nodad
-	ip -n "$PFX-$b" addr add "$ba" dev "v-$b-$a" nodad
-	ip -n "$PFX-$a" link set "v-$a-$b" up
-	ip -n "$PFX-$b" link set "v-$b-$a" up
-}
-
 say "part 1: IPv6-only underlay, client and server one router apart"
-add_ns s
-add_ns r
-add_ns c
-link6 c r fd97:1::2/64 fd97:1::1/64
-link6 r s fd97:2::1/64 fd97:2::2/64
-nsx c ip -6 route add default via fd97:1::1
-nsx s ip -6 route add default via fd97:2::1
-nsx r sysctl -qw net.ipv6.conf.all.forwarding=1
+routed_hosts6
 # The router sees every segment, whatever path (XDP or not) the ends use:
 # the first 300 whole (their checksums checked), all of them cut short.
 nsbg r timeout 60 tcpdump -i v-r-s -n -U -c 300 -w "$LOGDIR/wire.pcap" 'ip6 and tcp port 9000' 2>/dev/null
