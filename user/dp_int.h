@@ -118,6 +118,8 @@ struct fec_ctx {
 
 #define ST_ADD(x, f, v) atomic_fetch_add_explicit(&(x)->st.f, (v), memory_order_relaxed)
 #define PMTU_PAD(size) ((int)(size) - (int)(SEG_HDR + REC_HDR + 1 + LWT_TAG_LEN))
+/* ... over slot s's path (20 bytes less padding over IPv6). */
+#define PMTU_PAD_OF(s, size) (PMTU_PAD(size) - ((s)->tcp.v6 ? LWT_IP6_EXTRA : 0))
 #define PUB_SET(s, f, v) atomic_store_explicit(&(s)->pub.f, (v), memory_order_relaxed)
 
 /* dp_send.c */

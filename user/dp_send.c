@@ -166,7 +166,7 @@ int dp_send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const void
  * as its size says is answered at once with an ACK naming it. */
 void dp_send_pmtu_probe(struct dpctx *x, struct lwt_slot *s, const uint8_t *pr, size_t len)
 {
-	int blen = len == sizeof(struct lwt_pmtu_probe) ? PMTU_PAD(pr[4] << 8 | pr[5]) : 0;
+	int blen = len == sizeof(struct lwt_pmtu_probe) ? PMTU_PAD_OF(s, pr[4] << 8 | pr[5]) : 0;
 	uint8_t *b = dp_tx_buf(x), *body = b + SEG_HDR_OF(s) + REC_HDR + 1;
 
 	if (blen < (int)len || SEG_HDR_OF(s) + REC_HDR + 1 + (size_t)blen + LWT_TAG_LEN > x->seg_max)
