@@ -18,7 +18,6 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
-#include "underlay6.h"
 #include "lwt/xdp.h"
 #include "log.h"
 #include "metrics.h"
@@ -26,6 +25,7 @@
 #include "notify.h"
 #include "pmtu.h"
 #include "roam.h"
+#include "underlay6.h"
 
 #define TICK_MS 50
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The outer data path behind one small interface: receive a batch of IPv4
- * packets carrying fake-TCP segments, send a batch. The raw-socket path
+ * or IPv6 packets carrying fake-TCP segments, send a batch. The raw-socket path
  * (rawsock.c) and the AF_XDP path (xsk.c) implement it without touching
  * session, crypto or FEC code.
  *
@@ -21,7 +21,7 @@
 #define LWT_DP_RXBUF 65536	/* largest (GRO-merged) segment we accept */
 
 struct lwt_dp_pkt {
-	uint8_t *data;		/* IPv4 header first */
+	uint8_t *data;		/* IPv4 or IPv6 header first */
 	uint32_t len;
 	/* tx: a server flow without a session yet (cookie SYN-ACK, handshake):
 	 * AF_XDP must not learn it (steer it to us) from this packet; its

@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 
 #include "daemon.h"
-#include "underlay6.h"
 #include "fwrule.h"
 #include "ktune.h"
 #include "log.h"
@@ -25,6 +24,7 @@
 #include "pmtu.h"
 #include "privs.h"
 #include "roam.h"
+#include "underlay6.h"
 
 /* A segment's TCP payload beyond the inner packet it carries (bufs.h:
  * lwt's framing, FEC header and parity length, tag). */

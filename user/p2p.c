@@ -201,7 +201,7 @@ static void hello_hub(struct lwt_daemon *d)
 void lwt_p2p_hub_up(struct lwt_daemon *d)
 {
 	if (d->cfg.p2p_enabled && d->cfg.remote6 && !d->p2p_v6_noted) {
-		((struct lwt_daemon *)d)->p2p_v6_noted = true;
+		d->p2p_v6_noted = true;
 		lwt_info("p2p: the hub session runs over IPv6; direct paths are IPv4 only: none "
 			 "offered");
 	}

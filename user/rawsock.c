@@ -3,7 +3,10 @@
  * filter so only our flow's segments are copied to us), SOCK_RAW/IPPROTO_RAW
  * (IP_HDRINCL) for send. Batched with recvmmsg/sendmmsg. One socket receives
  * (shard 0: every raw socket would get a copy of each segment); every shard
- * sends on the shared send socket with its own message arrays. */
+ * sends on the shared send socket with its own message arrays. IPv6
+ * (rawsock6.c) has sockets of its own beside, opened for a client of an
+ * IPv6 server or a server listening on IPv6; a server on both families
+ * offers its poller one epoll fd over the two receive sockets. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +98,7 @@ static int rx4(struct rawsock *rs, struct lwt_dp_pkt *pkts, int max);
 static int rs_rx_batch(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, int max)
 {
 	struct rawsock *rs = RS(dp);
-	int i, n, n6;
+	int n, n6;
 
 	if (shard)
 		return 0;
@@ -109,7 +112,6 @@ static int rs_rx_batch(struct lwt_dp *dp, int shard, struct lwt_dp_pkt *pkts, in
 		LWT_DP_ERR_ADD(dp, rx_errors, 1);
 		return n ? n : n6;
 	}
-	(void)i;
 	return n + n6;
 }
 
@@ -141,7 +143,8 @@ static int rx4(struct rawsock *rs, struct lwt_dp_pkt *pkts, int max)
 
 static int tx4(struct rawsock *rs, const struct lwt_dp_pkt *pkts, int n);
 
-/* Runs of one family go to that family's socket, in order. */
+/* Runs of one family go to that family's socket, in order. Returns n:
+ * what a socket refused is lost, as on a wire, and counted. */
 static int rs_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *pkts, int n)
 {
 	struct rawsock *rs = RS(dp);
