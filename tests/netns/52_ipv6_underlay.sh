@@ -23,6 +23,8 @@ dump_pid=$BG_PID
 wait_for 5 "tcpdump running" test -s "$LOGDIR/all.pcap"
 wait_for 5 "tcpdump running" test -s "$LOGDIR/wire.pcap"
 start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
+# The server's anti-RST rule stands before the client's first SYN.
+wait_for 5 "server listening" grep -q "listening on" "$LOGDIR/server.log"
 start client c -m client -r '[fd97:2::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
 wait_for 10 "client session up" sessions_up c lwtc
 wait_for 5 "server session up" sessions_up s lwts
@@ -99,6 +101,8 @@ cat >"$LOGDIR/server.json" <<JSON
   "key": "$KEY", "tun_name": "lwts", "max_clients": 4 }
 JSON
 start server s -c "$LOGDIR/server.json"
+# The server's anti-RST rule stands before the client's first SYN.
+wait_for 5 "server listening" grep -q "listening on" "$LOGDIR/server.log"
 start client c -m client -r hub6.test:9000 -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
 start client4 c4 -m client -r 10.99.0.1:9000 -t 10.0.0.3/24 -k "$KEY" -tun-name lwtc4
 wait_for 10 "both sessions up on the server" sessions_up s lwts 2

@@ -26,6 +26,8 @@ NFT
 nsx r sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
 [ "$(nsx r sysctl -n net.netfilter.nf_conntrack_tcp_be_liberal)" = 0 ] || fail "be_liberal not 0"
 start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
+# The server's anti-RST rule stands before the client's first SYN.
+wait_for 5 "server listening" grep -q "listening on" "$LOGDIR/server.log"
 start client c -m client -r '[fd97:2::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
 wait_for 10 "session up" sessions_up c lwtc
 nsx c nft list table inet lwt_lwtc | tee "$LOGDIR/client-rule.txt"
@@ -65,6 +67,8 @@ wait_for 5 "tcpdump running" test -s "$LOGDIR/rst.pcap"
 export LWT_HIDE="/usr/sbin/nft /usr/bin/nft"
 for f in $LWT_HIDE; do [ -e "$f" ] || LWT_HIDE=${LWT_HIDE/$f/}; done
 start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts -xdp=false
+# The server's anti-RST rule stands before the client's first SYN.
+wait_for 5 "server listening" grep -q "listening on" "$LOGDIR/server.log"
 start client c -m client -r '[fd97:2::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc -xdp=false
 unset LWT_HIDE
 wait_for 10 "client session up" sessions_up c lwtc

@@ -51,6 +51,8 @@ for c in "a:accept:icmp" "b:drop:probes"; do
 	say "($name) ICMPv6 Packet Too Big: $verdict on the router"
 	router_fw "$verdict"
 	start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts -mtu 0
+	# The server's anti-RST rule stands before the client's first SYN.
+	wait_for 5 "server listening" grep -q "listening on" "$LOGDIR/server.log"
 	start client c -m client -r '[fd97:2::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc -mtu 0
 	wait_for 10 "session up" sessions_up c lwtc
 	wait_for 15 "both sides settled" settled || {
