@@ -19,7 +19,7 @@ MATRIX=${LWT_PATH_MATRIX-10_basic 30_replay 40_rst 52_ipv6_underlay}
 # judges are built by the same code on every path, but reach the wire
 # without XDP's TX ring): the suite stays near 20 minutes. 20_wrongkey (the
 # control thread's handshake, whatever the path) runs once.
-MATRIX_RAW=${LWT_PATH_MATRIX_RAW-50_firewall 53_ipv6_firewall 54_ipv6_pmtu 60_reconnect 63_roam 64_pmtu 75_p2p}
+MATRIX_RAW=${LWT_PATH_MATRIX_RAW-50_firewall 53_ipv6_firewall 54_ipv6_pmtu 55_ipv6_roam 60_reconnect 63_roam 64_pmtu 75_p2p}
 # Seconds a test may take before it fails with its logs (LWT_TEST_TIMEOUT).
 LIMIT=${LWT_TEST_TIMEOUT:-300}
 runs=()
