@@ -518,7 +518,7 @@ void lwt_pmtu_icmp_input(struct lwt_daemon *d)
 		bool six = k & 1;	/* ICMP and ICMPv6 in turn, until both are dry */
 		int fd = six ? d->pmtu->icmp6_fd : d->pmtu->icmp4_fd;
 		ssize_t r = fd >= 0 ? recv(fd, b, sizeof(b), 0) : -1;
-		struct lwt_pmtu_icmp q;
+		struct lwt_pmtu_icmp q = { 0 };	/* the IPv4 parse leaves v6 unset */
 		int i;
 
 		if (r < 0) {
