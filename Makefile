@@ -224,6 +224,7 @@ bench: all $(BUILD)/tools/lwt-swarm $(BUILD)/bench/csum-bench $(BUILD)/bench/han
 	./tests/bench/control.sh
 	./tests/bench/p2p.sh
 	./tests/bench/pmtu.sh
+	./tests/bench/ipv6.sh
 	./tests/bench/ktune.sh
 	./tests/bench/scale.sh
 

@@ -42,6 +42,16 @@ bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_h
 
 	if (!s || strlen(s) >= sizeof(host))
 		return false;
+	if (s[0] == '[') {	/* "[v6]:port": the IPv6 part is the caller's (addr.h) */
+		const char *why;
+
+		if (!lwt_hostport_split(s, host, sizeof(host), &port, &why))
+			return false;
+		memset(out, 0, sizeof(*out));
+		out->sin_family = AF_INET;
+		out->sin_port = htons((uint16_t)port);
+		return true;
+	}
 	snprintf(host, sizeof(host), "%s", s);
 	colon = strrchr(host, ':');
 	if (!colon)
@@ -93,6 +103,18 @@ bool lwt_remote_parse(const char *s, struct sockaddr_in *out, char *host, size_t
 	char *end;
 	long port;
 
+	if (s && s[0] == '[') {	/* "[v6]:port": an IPv6 literal (lwt_remote6_parse) */
+		const char *why;
+		struct lwt_addr a;
+
+		if (!lwt_hostport_split(s, host, hl, &port, &why) || !lwt_addr_parse(host, &a) ||
+		    lwt_addr_is_any(&a))
+			return false;
+		memset(out, 0, sizeof(*out));
+		out->sin_family = AF_INET;
+		out->sin_port = htons((uint16_t)port);
+		return true;
+	}
 	if (!colon || colon == s || (size_t)(colon - s) >= hl)
 		return false;
 	memcpy(host, s, colon - s);

@@ -9,7 +9,9 @@ void lwt_bufs_init(struct lwt_bufs *b, int tun_mtu)
 	if (tun_mtu > LWT_MTU_MAX)
 		tun_mtu = LWT_MTU_MAX;
 	b->pkt_max = (uint32_t)tun_mtu;
-	b->seg_max = (uint32_t)tun_mtu + LWT_OVERHEAD;
+	/* Room for an IPv6 header too (40 bytes, not 20): one size for
+	 * either family's segments. */
+	b->seg_max = (uint32_t)tun_mtu + LWT_OVERHEAD + LWT_IP6_EXTRA;
 }
 
 int lwt_bufs_mtu_for_link(int link_mtu)

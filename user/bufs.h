@@ -35,7 +35,8 @@ _Static_assert(LWT_MTU_MAX + LWT_OVERHEAD - LWT_SEG_HDR - sizeof(struct lwt_fram
 
 struct lwt_bufs {
 	uint32_t pkt_max;	/* largest inner packet: the TUN MTU */
-	uint32_t seg_max;	/* largest segment we build: pkt_max + LWT_OVERHEAD */
+	uint32_t seg_max;	/* largest segment we build: pkt_max + LWT_OVERHEAD
+				 * + LWT_IP6_EXTRA (an IPv6 one) */
 };
 
 /* The sizes for a TUN MTU (LWT_MTU_MIN..LWT_MTU_MAX). */

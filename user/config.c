@@ -39,8 +39,8 @@ struct keydef {
 
 static const struct keydef keys[] = {
 	{ "mode", "m", K_MODE, F(mode), 0, 0, "server or client" },
-	{ "local_addr", "l", K_STR, F(local_addr), 0, 0, "server: listen address ip:port (default 0.0.0.0:9000)" },
-	{ "remote_addr", "r", K_STR, F(remote_addr), 0, 0, "client: server host:port" },
+	{ "local_addr", "l", K_STR, F(local_addr), 0, 0, "server: listen address ip:port, [ipv6]:port, [::]:port for both families (default 0.0.0.0:9000)" },
+	{ "remote_addr", "r", K_STR, F(remote_addr), 0, 0, "client: server host:port or [ipv6]:port" },
 	{ "tunnel_addr", "t", K_STR, F(tunnel_addr), 0, 0, "tunnel IP in CIDR, optionally with an IPv6 one: 10.0.0.2/24,fd00::2/64 (default 10.0.0.1/24 server, 10.0.0.2/24 client)" },
 	{ "key", "k", K_STR, F(key), 0, 0, "pre-shared key (this or key_file required)" },
 	{ "key_file", "key-file", K_STR, F(key_file), 0, 0, "lwt: file whose first line is the key (not shown in ps)" },
@@ -594,11 +594,13 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 	if (c->mode == LWT_MODE_SERVER && c->remote_addr[0])
 		return lwt_config_errf(err, el, "remote_addr: only for client mode");
 	if (c->mode == LWT_MODE_SERVER && !lwt_hostport_parse(c->local_addr, &sa, true))
-		return lwt_config_errf(err, el, "local_addr: bad address \"%s\" (want ip:port)", c->local_addr);
+		return lwt_config_errf(err, el, "local_addr: bad address \"%s\" (%s)", c->local_addr,
+				       lwt_hostport_why(c->local_addr, "want ip:port or [ipv6]:port"));
 	/* A name need not resolve yet: the daemon retries (resolve.c). */
 	if (c->mode == LWT_MODE_CLIENT && !lwt_remote_parse(c->remote_addr, &sa, host, sizeof(host)))
-		return lwt_config_errf(err, el, "remote_addr: bad address \"%s\" (want host:port, host a name "
-			    "or an IPv4 address, port 1..65535)", c->remote_addr);
+		return lwt_config_errf(err, el, "remote_addr: bad address \"%s\" (%s)", c->remote_addr,
+			    lwt_hostport_why(c->remote_addr, "want host:port, host a name or an IPv4 "
+					     "address, or [ipv6]:port; port 1..65535"));
 	if (c->tunnel_addr[0] && lwt_tunnel_addr_parse(c->tunnel_addr, &t, &t6, &has6, err, el))
 		return -EINVAL;
 	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)
@@ -719,6 +721,7 @@ static int finish(struct lwt_config *c, char *err, size_t el)
 		lwt_hostport_parse(c->local_addr, &c->local, true);
 	else
 		lwt_remote_parse(c->remote_addr, &c->remote, c->remote_host, sizeof(c->remote_host));
+	lwt_config_underlay6(c);
 	if (c->metrics_listen[0])
 		lwt_ipport_parse(c->metrics_listen, &c->metrics);
 	if (c->nat_probe_addr[0])

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "addr.h"
+
 #define LWT_MAX_ROUTES 64
 #define LWT_CFG_STR 256
 
@@ -36,6 +38,15 @@ struct lwt_config {
 	struct sockaddr_in remote;		/* remote_addr: port; address of a literal, or
 					 * as resolved by the daemon (resolve.c) */
 	char remote_host[LWT_CFG_STR];		/* ... its host part (a name or a literal) */
+	/* IPv6 underlay (addr.h). local_addr "[::]:port" listens on both
+	 * families, "[v6]:port" on that address only, "ip:port" on IPv4 only.
+	 * remote6: the server is reached over IPv6 at remote_ep (a literal
+	 * "[v6]:port", or a name resolved to an AAAA record); port as
+	 * remote.sin_port. */
+	bool listen4, listen6;
+	struct lwt_addr listen_ep6;		/* the IPv6 listen address (:: = any) */
+	bool remote6;
+	struct lwt_addr remote_ep;
 	char tunnel_addr[64];			/* tunnel_addr / -t, CIDR */
 	uint32_t tun_ip;			/* network byte order */
 	uint8_t tun_prefix;
@@ -160,6 +171,12 @@ bool lwt_ipport_parse(const char *s, struct sockaddr_in *out);
  * gets the host part; out the port, and the address when host is an IPv4
  * literal (else 0.0.0.0: a name, resolved by the daemon, resolve.c). */
 bool lwt_remote_parse(const char *s, struct sockaddr_in *out, char *host, size_t hl);
+/* config6.c: why s failed to parse as an address and port, for the
+ * error message: an IPv6-form reason, else dflt. */
+const char *lwt_hostport_why(const char *s, const char *dflt);
+/* config6.c: set listen4/listen6/listen_ep6 (server) or remote6/remote_ep
+ * (client, a literal) from the parsed local_addr / remote_addr. */
+void lwt_config_underlay6(struct lwt_config *c);
 /* Parse "host:port" (host may be a name; resolved with getaddrinfo AF_INET). */
 bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host);
 

@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "pmtu.h"
 #include "roam.h"
+#include "underlay6.h"
 
 #define TICK_MS 50
 #define PHASE_TIMEOUT_NS (5ull * 1000000000ull)	/* SYN or HELLO unanswered */
@@ -45,6 +46,8 @@ const char *lwt_peer_str(const struct lwt_slot *s, char *buf, size_t len)
 	char ip[INET_ADDRSTRLEN];
 	struct in_addr a = { .s_addr = s->c.raddr };
 
+	if (lwt_addr_key32_is_v6(s->c.raddr))	/* "[v6]:port" */
+		return lwt_addr_str(&s->c.ep, s->c.rport, buf, len);
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	snprintf(buf, len, "%s:%u", ip, ntohs(s->c.rport));
 	return buf;
@@ -163,7 +166,7 @@ void lwt_slot_kill(struct lwt_daemon *d, int i)
 		lwt_routes_withdraw(d, i);
 		pthread_mutex_lock(&d->dp_lock);
 		if (d->dp->ops->peer_stats)
-			d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, NULL);
+			d->dp->ops->peer_stats(d->dp, &s->c.ep, s->c.rport, NULL);
 		pthread_mutex_unlock(&d->dp_lock);
 	}
 	set_phase(s, LWT_PH_CLOSING);
@@ -194,9 +197,12 @@ static void client_connect(struct lwt_daemon *d)
 	 * NAT mapping the hub sees is the one peers punch to). */
 	if (d->cfg.p2p_enabled && d->cfg.p2p_port)
 		sa.sin_port = htons((uint16_t)d->cfg.p2p_port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+	if (d->cfg.remote6)	/* the port reserved on the IPv6 source */
+		fd = lwt_u6_reserve_client_port(d, &sa.sin_port);
+	else
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (!d->cfg.remote6 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0))) {
 		lwt_err("couldn't reserve a local TCP port: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -213,6 +219,11 @@ static void client_connect(struct lwt_daemon *d)
 		d->dp->ops->set_filter(d->dp, &d->filter);
 	s->c.raddr = d->cfg.remote.sin_addr.s_addr;
 	s->c.rport = d->cfg.remote.sin_port;
+	lwt_addr_from_v4(&s->c.ep, s->c.raddr);
+	if (d->cfg.remote6) {
+		s->c.raddr = lwt_addr_key32(&d->cfg.remote_ep);
+		s->c.ep = d->cfg.remote_ep;
+	}
 	s->c.start_ns = lwt_now_ns();
 	set_phase(s, LWT_PH_TCP);
 	lwt_info("connecting to %s from port %u", d->cfg.remote_addr, ntohs(sa.sin_port));
@@ -591,6 +602,7 @@ static void handle_event(struct lwt_daemon *d, const struct lwt_msg *m)
 	case LWT_EVT_NEW_FLOW:
 		s->c.raddr = s->tcp.raddr;
 		s->c.rport = s->tcp.rport;
+		s->c.ep = s->tcp.ra;
 		s->c.start_ns = lwt_now_ns();
 		s->c.port_fd = -1;
 		s->c.client_id = 0;
@@ -693,7 +705,7 @@ static void publish_stats(struct lwt_daemon *d, uint64_t now)
 		st.fec_packets_rebuilt = LWT_PUB_GET(s, packets_rebuilt);
 		st.fec_groups_unrecoverable = LWT_PUB_GET(s, groups_unrecoverable);
 		st.key_epoch = atomic_load(&s->key_epoch);
-		d->dp->ops->peer_stats(d->dp, s->c.raddr, s->c.rport, &st);
+		d->dp->ops->peer_stats(d->dp, &s->c.ep, s->c.rport, &st);
 	}
 	pthread_mutex_unlock(&d->dp_lock);
 }

@@ -243,8 +243,7 @@ cJSON *lwt_ctl_stats(struct lwt_daemon *d)
 #undef SUM
 		p = cJSON_CreateObject();
 		cJSON_AddNumberToObject(p, "slot", i);
-		snprintf(buf, sizeof(buf), "%s:%u", inet_ntop(AF_INET, &a, ip, sizeof(ip)),
-			 ntohs(s->c.rport));
+		lwt_peer_str(s, buf, sizeof(buf));	/* "[v6]:port" over IPv6 */
 		cJSON_AddStringToObject(p, "endpoint", buf);
 		a.s_addr = d->cfg.mode == LWT_MODE_SERVER || i > 0 ? s->c.tun_ip : 0;
 		cJSON_AddStringToObject(p, "tunnel_ip", a.s_addr ? inet_ntop(AF_INET, &a, ip, sizeof(ip)) : "");

@@ -279,8 +279,9 @@ struct lwt_slot {
 		uint64_t client_id;
 		uint32_t tun_ip;	/* network order */
 		uint8_t tun_prefix;
-		uint32_t raddr;		/* network order */
+		uint32_t raddr;		/* network order; IPv6: lwt_addr_key32() */
 		uint16_t rport;
+		struct lwt_addr ep;	/* the peer's outer address, either family */
 		uint32_t session_id;
 		struct lwt_hs_server hs;	/* server: a handshake awaiting its CONFIRM */
 		/* server, takeover.c: a confirmed handshake waiting for the probe
@@ -341,6 +342,8 @@ struct lwt_daemon {
 	struct lwt_slotlist slist;	/* control thread: active, up, by tunnel IP */
 	struct lwt_counters ctr;	/* totals, including packets of no slot */
 	uint32_t local_ip;		/* outer source address (network order) */
+	struct lwt_addr local_ep6;	/* client over IPv6: its IPv6 source address */
+	bool p2p_v6_noted;		/* client over IPv6: "no P2P" said once */
 	uint16_t local_port;		/* network order */
 	uint16_t mss;			/* advertised in SYN and SYN-ACK */
 	int tun_mtu;

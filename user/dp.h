@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The outer data path behind one small interface: receive a batch of IPv4
- * packets carrying fake-TCP segments, send a batch. The raw-socket path
+ * or IPv6 packets carrying fake-TCP segments, send a batch. The raw-socket path
  * (rawsock.c) and the AF_XDP path (xsk.c) implement it without touching
  * session, crypto or FEC code.
  *
@@ -15,11 +15,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define LWT_DP_BATCH 32
 #define LWT_DP_RXBUF 65536	/* largest (GRO-merged) segment we accept */
 
 struct lwt_dp_pkt {
-	uint8_t *data;		/* IPv4 header first */
+	uint8_t *data;		/* IPv4 or IPv6 header first */
 	uint32_t len;
 	/* tx: a server flow without a session yet (cookie SYN-ACK, handshake):
 	 * AF_XDP must not learn it (steer it to us) from this packet; its
@@ -43,7 +45,8 @@ struct lwt_dp_ops {
 	int (*rx_fd)(struct lwt_dp *dp, int shard);
 	/* Publish a peer's counters (AF_XDP: the pinned peers map); NULL st
 	 * removes it. Optional. */
-	int (*peer_stats)(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st);
+	int (*peer_stats)(struct lwt_dp *dp, const struct lwt_addr *addr, uint16_t port,
+			  const void *st);
 	/* The XDP program's counters (struct lwt_xdp_stats, summed over CPUs)
 	 * into st. Optional (no XDP program: NULL). */
 	int (*xdp_stats)(struct lwt_dp *dp, void *st);
@@ -52,8 +55,8 @@ struct lwt_dp_ops {
 	/* A flow we learned is over (its slot was freed): stop steering it.
 	 * Addresses and ports network order, as in the segments we send.
 	 * Optional. */
-	void (*flow_drop)(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
-			  uint32_t raddr, uint16_t rport);
+	void (*flow_drop)(struct lwt_dp *dp, int shard, const struct lwt_addr *laddr,
+			  uint16_t lport, const struct lwt_addr *raddr, uint16_t rport);
 	void (*destroy)(struct lwt_dp *dp);
 };
 
@@ -80,6 +83,12 @@ struct lwt_dp_flow {
 struct lwt_dp_filter {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
+	/* IPv6 underlay (addr.h): a client whose server is IPv6 (v6, la6 and
+	 * ra6 its addresses); a server that listens on IPv4, IPv6 or both
+	 * (listen6 with la6 its address, :: any). A server with neither
+	 * flag listens on IPv4 (as before IPv6). */
+	bool v6, listen4, listen6;
+	struct lwt_addr la6, ra6;
 	int server;
 	/* Client: direct (P2P) flows come to lport from anywhere: every
 	 * segment to it is ours (none reaches the kernel, which would RST). */
@@ -111,7 +120,7 @@ enum lwt_xsk_mode {
 
 /* AF_XDP path (xsk.c) on ifname: loads and attaches bpf/lwt_xdp.bpf.c, one
  * AF_XDP socket per RX queue. pin_dir (e.g. /sys/fs/bpf/lwt/<tun>, or NULL)
- * gets the maps and program pinned under pin_dir/xdp-v2/ (bpffs mounted if
+ * gets the maps and program pinned under pin_dir/LWT_XDP_PIN_SUBDIR/ (bpffs mounted if
  * needed); destroy removes them and detaches. On failure returns -errno and
  * writes a one-line reason into why: the caller falls back to raw sockets. */
 int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const char *ifname,

@@ -45,7 +45,7 @@ void dp_slot_free(struct dpctx *x, struct lwt_slot *s)
 #undef FOLD
 	if (x->d->cfg.mode == LWT_MODE_SERVER && x->dp->ops->flow_drop &&
 	    atomic_load_explicit(&s->flow_key, memory_order_relaxed))
-		x->dp->ops->flow_drop(x->dp, x->id, s->tcp.laddr, s->tcp.lport, s->tcp.raddr,
+		x->dp->ops->flow_drop(x->dp, x->id, &s->tcp.la, s->tcp.lport, &s->tcp.ra,
 				      s->tcp.rport);
 	dp_flow_publish(x->d, s, 0);
 	dp_tun_publish(x->d, s, 0);
@@ -161,7 +161,11 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		s->gen = m->gen;
 		s->hs_frames = 0;
 		s->hs_responder = c.responder;
-		lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, c.raddr, c.rport);
+		if (m->len != sizeof(c) && d->cfg.remote6)	/* the hub over IPv6 */
+			lwt_ftcp_init_addr(&s->tcp, &d->local_ep6, (uint16_t)m->u64,
+					   &d->cfg.remote_ep, c.rport);
+		else
+			lwt_ftcp_init(&s->tcp, d->local_ip, (uint16_t)m->u64, c.raddr, c.rport);
 		s->tcp.syn_ttl = c.syn_ttl;
 		atomic_store_explicit(&s->rtt_us, 0, memory_order_relaxed);
 		s->last_echo_ns = 0;

@@ -255,6 +255,12 @@ void dp_segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 			dp_handoff(x, lwt_slot_owner(d, (int)(s - d->slots)), H_OUTER, pkt, len);
 		return;
 	}
+	/* An IPv6 flow is keyed by a hash of its address: confirm it here,
+	 * where the flow's state is ours to read. */
+	if (g.v6 != s->tcp.v6 || (g.v6 && !lwt_addr_eq(&g.sa, &s->tcp.ra))) {
+		LWT_CTR_INC(&d->ctr, drop_unknown_flow);
+		return;
+	}
 	dp_touch(x, s);
 	before = s->tcp.state;
 	v = lwt_ftcp_input(&s->tcp, &g);

@@ -40,6 +40,8 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SEG_HDR LWT_SEG_HDR
+/* Slot s's segment header: 20 bytes more over IPv6. */
+#define SEG_HDR_OF(s) (LWT_SEG_HDR + ((s)->tcp.v6 ? LWT_IP6_EXTRA : 0))
 #define REC_HDR LWT_REC_HDR
 #define REPORT_NS (1000000000ull)		/* loss report period (adaptive FEC) */
 #define REPORT_RECORDS 2000			/* ...or sooner, after this many records */
@@ -119,6 +121,8 @@ struct fec_ctx {
 
 #define ST_ADD(x, f, v) atomic_fetch_add_explicit(&(x)->st.f, (v), memory_order_relaxed)
 #define PMTU_PAD(size) ((int)(size) - (int)(SEG_HDR + REC_HDR + 1 + LWT_TAG_LEN))
+/* ... over slot s's path (20 bytes less padding over IPv6). */
+#define PMTU_PAD_OF(s, size) (PMTU_PAD(size) - ((s)->tcp.v6 ? LWT_IP6_EXTRA : 0))
 #define PUB_SET(s, f, v) atomic_store_explicit(&(s)->pub.f, (v), memory_order_relaxed)
 
 /* dp_send.c */

@@ -4,7 +4,7 @@
 
 static void pmtu_probe_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t len)
 {
-	if (len < sizeof(struct lwt_pmtu_probe) || PMTU_PAD(p[4] << 8 | p[5]) != (int)len) {
+	if (len < sizeof(struct lwt_pmtu_probe) || PMTU_PAD_OF(s, p[4] << 8 | p[5]) != (int)len) {
 		LWT_CTR_INC(&s->ctr, drop_malformed);
 		return;
 	}

@@ -101,9 +101,9 @@ void dp_send_plain(struct dpctx *x, struct lwt_slot *s, const uint8_t *p, size_t
 	uint8_t *b = dp_tx_buf(x);
 	int n;
 
-	if (len > x->seg_max - SEG_HDR)
+	if (len > x->seg_max - SEG_HDR_OF(s))
 		return;
-	memcpy(b + SEG_HDR, p, len);
+	memcpy(b + SEG_HDR_OF(s), p, len);
 	n = lwt_ftcp_build_data(&s->tcp, b, x->seg_max, len);
 	dp_tx_commit(x, s, n);
 }
@@ -120,7 +120,7 @@ int dp_send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const void
 	bool authed;
 	int n;
 
-	if (SEG_HDR + plen > x->seg_max)
+	if (SEG_HDR_OF(s) + plen > x->seg_max)
 		return -EMSGSIZE;
 	if (!lwt_ftcp_window_ok(&s->tcp, plen)) {
 		LWT_CTR_INC(&s->ctr, drop_window);
@@ -137,7 +137,7 @@ int dp_send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const void
 		LWT_CTR_INC(&s->ctr, drop_queue_full);
 		return -EOVERFLOW;
 	}
-	f = b + SEG_HDR;
+	f = b + SEG_HDR_OF(s);
 	/* encrypt_after_auth: data goes in clear under a GMAC tag over header
 	 * and payload; everything else stays sealed. */
 	authed = s->auth_only && (type == LWT_MSG_IP || type == LWT_MSG_FEC);
@@ -166,10 +166,10 @@ int dp_send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const void
  * as its size says is answered at once with an ACK naming it. */
 void dp_send_pmtu_probe(struct dpctx *x, struct lwt_slot *s, const uint8_t *pr, size_t len)
 {
-	int blen = len == sizeof(struct lwt_pmtu_probe) ? PMTU_PAD(pr[4] << 8 | pr[5]) : 0;
-	uint8_t *b = dp_tx_buf(x), *body = b + SEG_HDR + REC_HDR + 1;
+	int blen = len == sizeof(struct lwt_pmtu_probe) ? PMTU_PAD_OF(s, pr[4] << 8 | pr[5]) : 0;
+	uint8_t *b = dp_tx_buf(x), *body = b + SEG_HDR_OF(s) + REC_HDR + 1;
 
-	if (blen < (int)len || SEG_HDR + REC_HDR + 1 + (size_t)blen + LWT_TAG_LEN > x->seg_max)
+	if (blen < (int)len || SEG_HDR_OF(s) + REC_HDR + 1 + (size_t)blen + LWT_TAG_LEN > x->seg_max)
 		return;
 	memcpy(body, pr, len);
 	memset(body + len, 0, (size_t)blen - len);
@@ -255,11 +255,11 @@ void dp_probe_check(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 void dp_fec_emit(void *ctx, const struct lwt_fec_hdr *h, const uint8_t *p, size_t len)
 {
 	struct fec_ctx *c = ctx;
-	uint8_t *b = dp_tx_buf(c->x), *body = b + SEG_HDR + REC_HDR + 1;
+	uint8_t *b = dp_tx_buf(c->x), *body = b + SEG_HDR_OF(c->s) + REC_HDR + 1;
 
 	/* A parity shard is 2 bytes longer than the longest packet of its group:
 	 * seg_max has room for it (bufs.h). */
-	if (SEG_HDR + REC_HDR + 1 + sizeof(*h) + len + LWT_TAG_LEN > c->x->seg_max) {
+	if (SEG_HDR_OF(c->s) + REC_HDR + 1 + sizeof(*h) + len + LWT_TAG_LEN > c->x->seg_max) {
 		LWT_CTR_INC(&c->s->ctr, drop_too_big);
 		return;
 	}
@@ -287,7 +287,7 @@ void dp_send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t 
 		return;
 	}
 	b = dp_tx_buf(x);
-	memcpy(b + SEG_HDR + REC_HDR + 1, pkt, len);
+	memcpy(b + SEG_HDR_OF(s) + REC_HDR + 1, pkt, len);
 	dp_send_record(x, s, LWT_MSG_IP, NULL, len, b);
 }
 

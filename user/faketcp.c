@@ -211,9 +211,12 @@ static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get1
 
 int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_tcp_seg *s)
 {
-	size_t ihl, tot, doff, o;
+	size_t ihl, tot;
 	const uint8_t *t;
+	int r;
 
+	if (len >= 1 && pkt[0] >> 4 == 6)
+		return lwt_tcp_parse6(pkt, len, verify_csum, s);
 	if (len < LWT_IP_HDR_LEN)
 		return -EBADMSG;
 	if (pkt[0] >> 4 != 4)
@@ -229,18 +232,34 @@ int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_t
 	if (verify_csum && lwt_ip_csum(pkt, ihl))
 		return -EBADMSG;
 	t = pkt + ihl;
-	doff = (t[12] >> 4) * 4u;
-	if (doff < 20 || ihl + doff > tot)
+	if ((t[12] >> 4) * 4u < 20 || ihl + (t[12] >> 4) * 4u > tot)
 		return -EBADMSG;
 	memset(s, 0, sizeof(*s));
 	memcpy(&s->saddr, pkt + 12, 4);
 	memcpy(&s->daddr, pkt + 16, 4);
 	if (verify_csum && lwt_tcp_csum(s->saddr, s->daddr, t, tot - ihl))
 		return -EBADMSG;
-	memcpy(&s->sport, t, 2);
-	memcpy(&s->dport, t + 2, 2);
+	r = lwt_tcp_parse_l4(t, tot - ihl, s);
+	if (r)
+		return r;
+	lwt_addr_from_v4(&s->sa, s->saddr);
+	lwt_addr_from_v4(&s->da, s->daddr);
 	s->ttl = pkt[8];
 	s->ip_id = get16(pkt + 4);
+	return 0;
+}
+
+int lwt_tcp_parse_l4(const uint8_t *t, size_t tlen, struct lwt_tcp_seg *s)
+{
+	size_t doff, o;
+
+	if (tlen < 20)
+		return -EBADMSG;
+	doff = (t[12] >> 4) * 4u;
+	if (doff < 20 || doff > tlen)
+		return -EBADMSG;
+	memcpy(&s->sport, t, 2);
+	memcpy(&s->dport, t + 2, 2);
 	s->seq = get32(t + 4);
 	s->ack = get32(t + 8);
 	s->flags = t[13] & 0x3f;
@@ -289,7 +308,7 @@ int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_t
 		o += l;
 	}
 	s->payload = t + doff;
-	s->payload_len = tot - ihl - doff;
+	s->payload_len = tlen - doff;
 	return 0;
 }
 
@@ -297,6 +316,8 @@ void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
 		   uint32_t raddr, uint16_t rport)
 {
 	memset(c, 0, sizeof(*c));
+	lwt_addr_from_v4(&c->la, laddr);
+	lwt_addr_from_v4(&c->ra, raddr);
 	c->laddr = laddr;
 	c->lport = lport;
 	c->raddr = raddr;
@@ -311,31 +332,31 @@ void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
 	c->mss = 536;
 }
 
+void lwt_ftcp_init_addr(struct lwt_ftcp_conn *c, const struct lwt_addr *la, uint16_t lport,
+			const struct lwt_addr *ra, uint16_t rport)
+{
+	lwt_ftcp_init(c, lwt_addr_key32(la), lport, lwt_addr_key32(ra), rport);
+	if (lwt_addr_is_v4(ra))
+		return;
+	c->la = *la;
+	c->ra = *ra;
+	c->v6 = true;
+	/* Linux (auto_flowlabels, flowlabel_state_ranges): the label comes
+	 * from the socket's random txhash, 20 bits with the top one clear. */
+	do
+		c->flowlabel = rand32() & 0x7ffff;
+	while (!c->flowlabel);
+}
+
 uint32_t lwt_ftcp_tsval(const struct lwt_ftcp_conn *c)
 {
 	return now_ms() + c->ts_offset;
 }
 
-/* Write IP + TCP headers; opts/optlen are the TCP options. */
-static int build(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint8_t flags, uint32_t seq,
-		 uint16_t window, const uint8_t *opts, size_t optlen, size_t plen)
+/* The TCP header without its checksum. */
+static void put_tcp(const struct lwt_ftcp_conn *c, uint8_t *t, uint8_t flags, uint32_t seq,
+		    uint16_t window, const uint8_t *opts, size_t optlen, size_t thl)
 {
-	size_t thl = 20 + optlen, tot = LWT_IP_HDR_LEN + thl + plen;
-	uint8_t *ip = buf, *t = buf + LWT_IP_HDR_LEN;
-
-	if (tot > cap || tot > 65535)
-		return -ENOSPC;
-	ip[0] = 0x45;
-	ip[1] = 0;
-	put16(ip + 2, (uint16_t)tot);
-	put16(ip + 4, c->ip_id++);
-	put16(ip + 6, 0x4000);	/* DF */
-	ip[8] = 64;
-	ip[9] = 6;
-	put16(ip + 10, 0);
-	memcpy(ip + 12, &c->laddr, 4);
-	memcpy(ip + 16, &c->raddr, 4);
-	put16(ip + 10, lwt_ip_csum(ip, LWT_IP_HDR_LEN));
 	memcpy(t, &c->lport, 2);
 	memcpy(t + 2, &c->rport, 2);
 	put32(t + 4, seq);
@@ -347,6 +368,34 @@ static int build(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint8_t flag
 	put16(t + 18, 0);
 	if (optlen)
 		memcpy(t + 20, opts, optlen);
+}
+
+/* Write IP + TCP headers; opts/optlen are the TCP options. */
+static int build(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, uint8_t flags, uint32_t seq,
+		 uint16_t window, const uint8_t *opts, size_t optlen, size_t plen)
+{
+	size_t thl = 20 + optlen, tot = lwt_ftcp_nhlen(c) + thl + plen;
+	uint8_t *ip = buf, *t = buf + lwt_ftcp_nhlen(c);
+
+	if (tot > cap || tot > 65535)
+		return -ENOSPC;
+	if (c->v6) {
+		put_tcp(c, t, flags, seq, window, opts, optlen, thl);
+		lwt_ftcp_put_ip6(c, ip, tot);
+		return (int)tot;
+	}
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, (uint16_t)tot);
+	put16(ip + 4, c->ip_id++);
+	put16(ip + 6, 0x4000);	/* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	put16(ip + 10, 0);
+	memcpy(ip + 12, &c->laddr, 4);
+	memcpy(ip + 16, &c->raddr, 4);
+	put16(ip + 10, lwt_ip_csum(ip, LWT_IP_HDR_LEN));
+	put_tcp(c, t, flags, seq, window, opts, optlen, thl);
 	put16(t + 16, lwt_tcp_csum(c->laddr, c->raddr, t, thl + plen));
 	return (int)tot;
 }
@@ -404,7 +453,10 @@ int lwt_ftcp_build_syn_data(struct lwt_ftcp_conn *c, uint8_t *buf, size_t cap, u
 	c->snd_nxt = c->iss + 1;
 	c->snd_una = c->iss;
 	r = build(c, buf, cap, LWT_TCP_SYN, c->iss, lwt_ftcp_syn_window(mss), o, n, plen);
-	if (r > 0 && c->syn_ttl) {
+	if (r > 0 && c->syn_ttl && c->v6) {
+		buf[7] = c->syn_ttl;	/* hop limit: no header checksum */
+		c->syn_ttl = 0;
+	} else if (r > 0 && c->syn_ttl) {
 		/* P2P: a first SYN that opens our NAT and dies before the
 		 * peer's, which might answer it with a RST. Once only. */
 		buf[8] = c->syn_ttl;
@@ -682,11 +734,12 @@ uint32_t lwt_syncookie_now(void)
 
 /* The 29 hashed bits of a cookie. Addresses/ports as the SYN had them
  * (saddr = the client). */
-static uint32_t cookie_hash(const struct lwt_syncookie_key *k, uint32_t saddr, uint32_t daddr,
-			    uint16_t sport, uint16_t dport, uint32_t sseq, uint32_t count,
-			    unsigned int mssi, unsigned int opts)
+static uint32_t cookie_hash(const struct lwt_syncookie_key *k, const struct lwt_tcp_seg *sg,
+			    uint32_t sseq, uint32_t count, unsigned int mssi, unsigned int opts)
 {
-	uint8_t b[24];
+	uint32_t saddr = sg->saddr, daddr = sg->daddr;
+	uint16_t sport = sg->sport, dport = sg->dport;
+	uint8_t b[24 + 32];
 
 	memcpy(b, &saddr, 4);
 	memcpy(b + 4, &daddr, 4);
@@ -698,18 +751,35 @@ static uint32_t cookie_hash(const struct lwt_syncookie_key *k, uint32_t saddr, u
 	b[21] = (uint8_t)opts;
 	b[22] = 'c';
 	b[23] = 0;
+	if (!sg->v6)
+		return (uint32_t)(siphash24(k, b, 24) >> 35);
+	memcpy(b + 24, sg->sa.b, 16);	/* IPv6: the full addresses, not their stand-ins */
+	memcpy(b + 40, sg->da.b, 16);
 	return (uint32_t)(siphash24(k, b, sizeof(b)) >> 35);
 }
 
 /* Per address pair TSval offset (Linux: secure_tcp_ts_off). */
-static uint32_t cookie_ts_off(const struct lwt_syncookie_key *k, uint32_t saddr, uint32_t daddr)
+static uint32_t cookie_ts_off(const struct lwt_syncookie_key *k, const struct lwt_tcp_seg *sg)
 {
-	uint8_t b[9];
+	uint8_t b[9 + 32];
 
-	memcpy(b, &saddr, 4);
-	memcpy(b + 4, &daddr, 4);
+	memcpy(b, &sg->saddr, 4);
+	memcpy(b + 4, &sg->daddr, 4);
 	b[8] = 't';
+	if (!sg->v6)
+		return (uint32_t)siphash24(k, b, 9);
+	memcpy(b + 9, sg->sa.b, 16);
+	memcpy(b + 25, sg->da.b, 16);
 	return (uint32_t)siphash24(k, b, sizeof(b));
+}
+
+/* IPv6: the flow label of a cookie flow, the same on the SYN-ACK and on
+ * the flow the ACK makes (random-looking, as Linux's; stateless here). */
+static uint32_t cookie_flowlabel(const struct lwt_syncookie_key *k, const struct lwt_tcp_seg *sg)
+{
+	uint32_t l = (cookie_ts_off(k, sg) * 2654435761u) >> 13 & 0x7ffff;
+
+	return l ? l : 1;
 }
 
 int lwt_ftcp_build_cookie_synack(const struct lwt_syncookie_key *k, uint32_t count,
@@ -730,11 +800,11 @@ int lwt_ftcp_build_cookie_synack(const struct lwt_syncookie_key *k, uint32_t cou
 		opts = (syn->has_ws ? syn->wscale : TS_OPT_WS_NONE) |
 		       (syn->sack_perm ? TS_OPT_SACK : 0);
 	}
-	lwt_ftcp_init(&c, syn->daddr, syn->dport, syn->saddr, syn->sport);
-	c.iss = cookie_hash(k, syn->saddr, syn->daddr, syn->sport, syn->dport, syn->seq, count,
-			    mssi, opts) << 3 | (count & 1) << 2 | mssi;
+	lwt_ftcp_init_addr(&c, &syn->da, syn->dport, &syn->sa, syn->sport);
+	c.iss = cookie_hash(k, syn, syn->seq, count, mssi, opts) << 3 | (count & 1) << 2 | mssi;
 	c.rcv_nxt = syn->seq + 1;
-	c.ts_offset = cookie_ts_off(k, syn->saddr, syn->daddr);
+	c.ts_offset = cookie_ts_off(k, syn);
+	c.flowlabel = cookie_flowlabel(k, syn);
 	/* Options in Linux's order for what the peer offered. */
 	o[n++] = 2; o[n++] = 4; put16(o + n, mss); n += 2;
 	if (syn->has_ts) {
@@ -768,13 +838,12 @@ int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
 	cnt = ((count & 1) == ((cookie >> 2) & 1)) ? count : count - 1;
 	if (s->has_ts)
 		opts = s->tsecr & TS_OPT_MASK;
-	if (cookie_hash(k, s->saddr, s->daddr, s->sport, s->dport, sseq, cnt, mssi, opts) !=
-	    cookie >> 3)
+	if (cookie_hash(k, s, sseq, cnt, mssi, opts) != cookie >> 3)
 		return -EACCES;
 	ws = opts & 0x0f;
 	if (ws != TS_OPT_WS_NONE && ws > 14)
 		return -EACCES;
-	lwt_ftcp_init(c, s->daddr, s->dport, s->saddr, s->sport);
+	lwt_ftcp_init_addr(c, &s->da, s->dport, &s->sa, s->sport);
 	c->iss = cookie;
 	c->snd_nxt = c->snd_una = s->ack;
 	c->irs = sseq;
@@ -789,7 +858,8 @@ int lwt_ftcp_accept_cookie(const struct lwt_syncookie_key *k, uint32_t count,
 	c->peer_ts = s->has_ts;
 	c->peer_sack = (opts & TS_OPT_SACK) != 0;
 	c->ts_recent = s->has_ts ? s->tsval : 0;
-	c->ts_offset = cookie_ts_off(k, s->saddr, s->daddr);
+	c->ts_offset = cookie_ts_off(k, s);
+	c->flowlabel = cookie_flowlabel(k, s);
 	c->rcv_wnd = est_window(c);
 	c->state = LWT_FTCP_ESTABLISHED;
 	return 0;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define LWT_TCP_FIN 0x01
 #define LWT_TCP_SYN 0x02
 #define LWT_TCP_RST 0x04
@@ -18,6 +20,8 @@
 #define LWT_TCP_ACK 0x10
 
 #define LWT_IP_HDR_LEN 20
+#define LWT_IP6_HDR_LEN 40
+#define LWT_IP6_EXTRA (LWT_IP6_HDR_LEN - LWT_IP_HDR_LEN)	/* an IPv6 segment's header is this much longer */
 #define LWT_TCP_SYN_HDR_LEN 40		/* 20 + MSS,SACK_PERM,TS,NOP,WS */
 #define LWT_TCP_DATA_HDR_LEN 32		/* 20 + NOP,NOP,TS */
 #define LWT_FTCP_WSCALE 7		/* our window scale before lwt_ftcp_profile_load() */
@@ -41,9 +45,14 @@ int lwt_ftcp_profile_load(const char *root);
 uint16_t lwt_ftcp_syn_window(uint16_t mss);
 uint16_t lwt_ftcp_synack_window(uint16_t mss, bool ts);
 
-/* A parsed IPv4/TCP segment. Pointers point into the input buffer. */
+/* A parsed IPv4/TCP or IPv6/TCP segment. Pointers point into the input
+ * buffer. saddr/daddr: IPv4 addresses, or for IPv6 their lwt_addr_key32()
+ * stand-ins; sa/da: the full addresses, both families. */
 struct lwt_tcp_seg {
 	uint32_t saddr, daddr;		/* network order */
+	struct lwt_addr sa, da;
+	bool v6;
+	uint32_t flowlabel;		/* IPv6 */
 	uint16_t sport, dport;		/* network order */
 	uint32_t seq, ack;
 	uint8_t flags;
@@ -66,6 +75,13 @@ struct lwt_tcp_seg {
  * GSO super-packets: then the buffer length counts) is accepted.
  * 0 or -EBADMSG / -EPROTONOSUPPORT (not IPv4/TCP, fragments). */
 int lwt_tcp_parse(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_tcp_seg *out);
+/* The IPv6 half of it (faketcp6.c), called by lwt_tcp_parse for version 6:
+ * a fixed header whose next header is TCP; any extension header (hop-by-hop,
+ * routing, fragment, ...) is -EPROTONOSUPPORT, so a fragment never passes.
+ * Payload length 0 (a GSO/GRO super-packet) takes the buffer length. */
+int lwt_tcp_parse6(const uint8_t *pkt, size_t len, bool verify_csum, struct lwt_tcp_seg *out);
+/* The TCP options and fields after the network header (shared by both). */
+int lwt_tcp_parse_l4(const uint8_t *t, size_t tlen, struct lwt_tcp_seg *s);
 
 /* Internet checksum helpers. lwt_csum64 sums in memory byte order, eight
  * bytes a step (RFC 1071: the folded result, stored with memcpy, is right on
@@ -81,6 +97,9 @@ uint16_t lwt_csum_fold(uint32_t sum);
 uint32_t lwt_csum_partial(const void *data, size_t len, uint32_t sum);
 uint16_t lwt_ip_csum(const void *iphdr, size_t len);
 uint16_t lwt_tcp_csum(uint32_t saddr, uint32_t daddr, const void *tcp, size_t tcp_len);
+/* The same over the IPv6 pseudo-header (RFC 8200 8.1). */
+uint16_t lwt_tcp_csum6(const struct lwt_addr *saddr, const struct lwt_addr *daddr,
+		       const void *tcp, size_t tcp_len);
 
 /* Sequence arithmetic (RFC 1982). */
 static inline bool lwt_seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -98,7 +117,11 @@ enum lwt_ftcp_state {
 /* One fake-TCP flow. Not thread safe by itself: snd_nxt and ip_id are
  * advanced by lwt_ftcp_build_* which the caller serialises per flow. */
 struct lwt_ftcp_conn {
-	uint32_t laddr, raddr;		/* network order */
+	uint32_t laddr, raddr;		/* network order; IPv6: lwt_addr_key32() stand-ins */
+	struct lwt_addr la, ra;		/* the full addresses, both families */
+	bool v6;			/* IPv6 segments (40-byte header) */
+	uint32_t flowlabel;		/* IPv6 flow label, random per flow as Linux's
+					 * auto_flowlabels (bit 19 clear: stateless range) */
 	uint16_t lport, rport;		/* network order */
 	enum lwt_ftcp_state state;
 	uint32_t iss, irs;		/* initial send / receive seq */
@@ -123,6 +146,18 @@ struct lwt_ftcp_conn {
 /* Initialise a flow (random ISN, TS offset, IP ID). */
 void lwt_ftcp_init(struct lwt_ftcp_conn *c, uint32_t laddr, uint16_t lport,
 		   uint32_t raddr, uint16_t rport);
+/* The same for either family (an IPv6 flow when ra is not v4-mapped; la
+ * must then be IPv6 too). */
+void lwt_ftcp_init_addr(struct lwt_ftcp_conn *c, const struct lwt_addr *la, uint16_t lport,
+			const struct lwt_addr *ra, uint16_t rport);
+/* Bytes of network header in this flow's segments (20 or 40). */
+static inline size_t lwt_ftcp_nhlen(const struct lwt_ftcp_conn *c)
+{
+	return c->v6 ? LWT_IP6_HDR_LEN : LWT_IP_HDR_LEN;
+}
+/* faketcp6.c: write the IPv6 header of a segment of tot bytes (header
+ * included) whose TCP part follows it, and the TCP checksum. */
+void lwt_ftcp_put_ip6(const struct lwt_ftcp_conn *c, uint8_t *ip6, size_t tot);
 /* Current TSval for this flow (ms clock + offset). */
 uint32_t lwt_ftcp_tsval(const struct lwt_ftcp_conn *c);
 

@@ -14,12 +14,13 @@
 #include "fwrule.h"
 #include "log.h"
 
-enum { FW_NONE = 0, FW_NFT = 1, FW_IPT = 2 };
+enum { FW_NONE = 0, FW_NFT = 1, FW_IPT = 2, FW_IPT6 = 3 };
 #define LWT_FW_MARK_S "0x6c777400"
 _Static_assert(LWT_FW_MARK == 0x6c777400u, "LWT_FW_MARK_S");
 
 static const char *const nft_paths[] = { "/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft", NULL };
 static const char *const ipt_paths[] = { "/usr/sbin/iptables", "/sbin/iptables", NULL };
+static const char *const ip6t_paths[] = { "/usr/sbin/ip6tables", "/sbin/ip6tables", NULL };
 
 static const char *find(const char *const *paths)
 {
@@ -113,21 +114,53 @@ static void ipt_delete(const char *ipt, const char *inst)
 void lwt_fwrule_cleanup_stale(const char *instance)
 {
 	char inst[32];
-	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	const char *nft = find(nft_paths), *ipt = find(ipt_paths), *ip6t = find(ip6t_paths);
 
 	sanitize(inst, sizeof(inst), instance);
 	if (nft)
 		nft_delete(nft, inst);
 	if (ipt)
 		ipt_delete(ipt, inst);
+	if (ip6t)
+		ipt_delete(ip6t, inst);
+}
+
+/* An iptables (or ip6tables) chain LWT-<inst> dropping the RSTs that
+ * match, linked from OUTPUT. 0, or -EIO with the chain removed. */
+static int ipt_install(const char *ipt, const char *inst, const char *const match[])
+{
+	char chain[48];
+	const char *newc[] = { ipt, "-w", "-N", chain, NULL };
+	const char *link[] = { ipt, "-w", "-I", "OUTPUT", "-j", chain, NULL };
+	const char *argv[24];
+	int i = 0, j;
+
+	snprintf(chain, sizeof(chain), "LWT-%s", inst);
+	argv[i++] = ipt;
+	argv[i++] = "-w";
+	argv[i++] = "-A";
+	argv[i++] = chain;
+	for (j = 0; match[j] && i < 18; j++)
+		argv[i++] = match[j];
+	argv[i++] = "--tcp-flags";
+	argv[i++] = "RST";
+	argv[i++] = "RST";
+	argv[i++] = "-j";
+	argv[i++] = "DROP";
+	argv[i] = NULL;
+	if (run(newc, NULL, false) == 0 && run(argv, NULL, false) == 0 &&
+	    run(link, NULL, false) == 0)
+		return 0;
+	ipt_delete(ipt, inst);
+	return -EIO;
 }
 
 /* ports: a client with P2P also drops RSTs from its local port (to
  * anyone: its direct flows), kept in set `ports` (lwt_fwrule_client_port). */
 static int install(struct lwt_fwrule *r, const char *instance, const char *nft_match,
-		   const char *const ipt_match[], bool ports)
+		   const char *const ipt_match[], bool ports, bool v6)
 {
-	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	const char *nft = find(nft_paths), *ipt = find(v6 ? ip6t_paths : ipt_paths);
 	char rules[512], chain[48];
 	int rc;
 
@@ -160,32 +193,12 @@ static int install(struct lwt_fwrule *r, const char *instance, const char *nft_m
 		}
 		lwt_warn("firewall: nft failed (status %d); trying iptables", rc);
 	}
-	if (ipt) {
-		const char *newc[] = { ipt, "-w", "-N", chain, NULL };
-		const char *link[] = { ipt, "-w", "-I", "OUTPUT", "-j", chain, NULL };
-		const char *argv[24];
-		int i = 0, j;
-
+	if (ipt && ipt_install(ipt, r->instance, ipt_match) == 0) {
+		r->backend = v6 ? FW_IPT6 : FW_IPT;
 		snprintf(chain, sizeof(chain), "LWT-%s", r->instance);
-		argv[i++] = ipt;
-		argv[i++] = "-w";
-		argv[i++] = "-A";
-		argv[i++] = chain;
-		for (j = 0; ipt_match[j] && i < 18; j++)
-			argv[i++] = ipt_match[j];
-		argv[i++] = "--tcp-flags";
-		argv[i++] = "RST";
-		argv[i++] = "RST";
-		argv[i++] = "-j";
-		argv[i++] = "DROP";
-		argv[i] = NULL;
-		if (run(newc, NULL, false) == 0 && run(argv, NULL, false) == 0 &&
-		    run(link, NULL, false) == 0) {
-			r->backend = FW_IPT;
-			lwt_info("firewall: iptables chain %s drops the kernel's RSTs", chain);
-			return 0;
-		}
-		ipt_delete(ipt, r->instance);
+		lwt_info("firewall: %s chain %s drops the kernel's RSTs", v6 ? "ip6tables" :
+			 "iptables", chain);
+		return 0;
 	}
 	lwt_err("firewall: neither nft nor iptables could install the anti-RST rule");
 	return -ENOTSUP;
@@ -205,7 +218,7 @@ int lwt_fwrule_install_server(struct lwt_fwrule *r, const char *instance, uint32
 		snprintf(m, sizeof(m), "ip saddr %s tcp sport %u", as, ntohs(port));
 	else
 		snprintf(m, sizeof(m), "tcp sport %u", ntohs(port));
-	return install(r, instance, m, addr ? ipt_addr : ipt_any, false);
+	return install(r, instance, m, addr ? ipt_addr : ipt_any, false, false);
 }
 
 int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32_t raddr,
@@ -218,7 +231,56 @@ int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32
 	inet_ntop(AF_INET, &a, as, sizeof(as));
 	snprintf(ps, sizeof(ps), "%u", ntohs(rport));
 	snprintf(m, sizeof(m), "ip daddr %s tcp dport %u", as, ntohs(rport));
-	if (install(r, instance, m, ipt, p2p))
+	if (install(r, instance, m, ipt, p2p, false))
+		return -ENOTSUP;
+	r->p2p = p2p;
+	return 0;
+}
+
+int lwt_fwrule_install_server6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *addr, bool listen4, uint16_t port)
+{
+	char m[160], ps[8], as[INET6_ADDRSTRLEN];
+	const char *ipt_any[] = { "-p", "tcp", "--sport", ps, NULL };
+	const char *ipt_addr[] = { "-p", "tcp", "-s", as, "--sport", ps, NULL };
+	const char *ip6t = find(ip6t_paths);
+	bool any = lwt_addr_is_any(addr);
+
+	inet_ntop(AF_INET6, addr->b, as, sizeof(as));
+	snprintf(ps, sizeof(ps), "%u", ntohs(port));
+	if (listen4)		/* [::]: both families, one inet rule */
+		snprintf(m, sizeof(m), "tcp sport %u", ntohs(port));
+	else if (any)
+		snprintf(m, sizeof(m), "meta nfproto ipv6 tcp sport %u", ntohs(port));
+	else
+		snprintf(m, sizeof(m), "ip6 saddr %s tcp sport %u", as, ntohs(port));
+	if (install(r, instance, m, any ? ipt_any : ipt_addr, false, !listen4))
+		return -ENOTSUP;
+	/* iptables covers IPv4 only: IPv6 gets an ip6tables chain beside. */
+	if (r->backend == FW_IPT && listen4) {
+		if (!ip6t || ipt_install(ip6t, r->instance, ipt_any)) {
+			lwt_err("firewall: no ip6tables chain for the IPv6 side of [::]:%s", ps);
+			lwt_fwrule_remove(r);
+			return -ENOTSUP;
+		}
+		r->ipt6 = true;
+		lwt_info("firewall: ip6tables chain LWT-%s drops the kernel's RSTs", r->instance);
+	}
+	return 0;
+}
+
+int lwt_fwrule_install_client6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *raddr, uint16_t rport, bool p2p)
+{
+	char m[128], ps[8], as[INET6_ADDRSTRLEN];
+	const char *ipt[] = { "-p", "tcp", "-d", as, "--dport", ps, NULL };
+
+	if (lwt_addr_is_v4(raddr))
+		return lwt_fwrule_install_client(r, instance, lwt_addr_v4(raddr), rport, p2p);
+	inet_ntop(AF_INET6, raddr->b, as, sizeof(as));
+	snprintf(ps, sizeof(ps), "%u", ntohs(rport));
+	snprintf(m, sizeof(m), "ip6 daddr %s tcp dport %u", as, ntohs(rport));
+	if (install(r, instance, m, ipt, p2p, true))
 		return -ENOTSUP;
 	r->p2p = p2p;
 	return 0;
@@ -264,12 +326,15 @@ int lwt_fwrule_client_port(struct lwt_fwrule *r, uint16_t lport)
 
 void lwt_fwrule_remove(struct lwt_fwrule *r)
 {
-	const char *nft = find(nft_paths), *ipt = find(ipt_paths);
+	const char *nft = find(nft_paths), *ipt = find(r->backend == FW_IPT6 ? ip6t_paths : ipt_paths);
 
 	if (r->backend == FW_NFT && nft)
 		nft_delete(nft, r->instance);
-	else if (r->backend == FW_IPT && ipt)
+	else if ((r->backend == FW_IPT || r->backend == FW_IPT6) && ipt)
 		ipt_delete(ipt, r->instance);
+	if (r->ipt6 && find(ip6t_paths))
+		ipt_delete(find(ip6t_paths), r->instance);
+	r->ipt6 = false;
 	if (r->backend)
 		lwt_info("firewall: anti-RST rule removed");
 	r->backend = FW_NONE;

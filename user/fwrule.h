@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 /* The raw-socket path marks what it sends (SO_MARK): the rule drops only
  * the kernel's RSTs, never lwt's own (a direct path given up). */
 #define LWT_FW_MARK 0x6c777400u
@@ -18,6 +20,7 @@ struct lwt_fwrule {
 	int backend;		/* 0 none, 1 nft, 2 iptables */
 	bool p2p;		/* client: its local port's RSTs too */
 	uint16_t lport;		/* ... that port (network order), 0 none yet */
+	bool ipt6;		/* iptables backend: an ip6tables chain besides */
 };
 
 /* Server: drop outgoing RSTs with TCP source port `port` (network order) sent
@@ -30,6 +33,14 @@ int lwt_fwrule_install_client(struct lwt_fwrule *r, const char *instance, uint32
 /* Client with P2P: its direct flows leave from lport (network order), to
  * any address: drop the kernel's RSTs from it too (the previous port's rule
  * goes). 0 or -EIO. */
+/* Server on IPv6 (addr, :: any), and on IPv4 too with listen4 ([::]):
+ * nft's inet table covers both; iptables needs an ip6tables chain beside. */
+int lwt_fwrule_install_server6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *addr, bool listen4, uint16_t port);
+/* The same for a server reached over IPv6 (nft "ip6 daddr", or an
+ * ip6tables chain); a v4-mapped raddr is lwt_fwrule_install_client. */
+int lwt_fwrule_install_client6(struct lwt_fwrule *r, const char *instance,
+			       const struct lwt_addr *raddr, uint16_t rport, bool p2p);
 int lwt_fwrule_client_port(struct lwt_fwrule *r, uint16_t lport);
 /* Remove this instance's rule; idempotent; async-signal-unsafe (runs nft). */
 void lwt_fwrule_remove(struct lwt_fwrule *r);

@@ -25,6 +25,7 @@
 #include "pmtu.h"
 #include "privs.h"
 #include "roam.h"
+#include "underlay6.h"
 
 /* A segment's TCP payload beyond the inner packet it carries (bufs.h:
  * lwt's framing, FEC header and parity length, tag). */
@@ -68,6 +69,11 @@ static int pick_mtu(struct lwt_daemon *d)
 {
 	char ifn[IF_NAMESIZE] = "";
 	int link = outer_link_mtu(d, ifn), mtu;
+
+	/* IPv6 segments carry 20 bytes more header: the MTU and MSS are
+	 * picked for a link that much smaller. */
+	if (lwt_u6_active(d))
+		link = link ? link - LWT_IP6_EXTRA : 1500 - LWT_IP6_EXTRA;
 
 	d->mss = link > 40 ? (uint16_t)(link - 40 > 65535 ? 65535 : link - 40) : 1460;
 	/* ... and the SYN's window and window scale (DESIGN: the SYN equals
@@ -136,7 +142,7 @@ static void check_remote(const struct lwt_config *c)
 	char why[96];
 	uint32_t a;
 
-	if (c->mode == LWT_MODE_CLIENT && !c->remote.sin_addr.s_addr &&
+	if (c->mode == LWT_MODE_CLIENT && !c->remote.sin_addr.s_addr && !c->remote6 &&
 	    lwt_resolve_host(c->remote_host, &a, why, sizeof(why)))
 		lwt_warn("remote_addr: %s does not resolve now (%s); the daemon would wait for it, "
 			 "retrying", c->remote_host, why);
@@ -149,7 +155,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int i;
 	sigset_t mask;
-	int r, rc = 1, port_fd = -1;
+	int r, rc = 1, port_fd = -1, port6_fd = -1;
 
 	lwt_log_route_libbpf();
 	r = lwt_config_from_argv(&d->cfg, argc, argv, err, sizeof(err));
@@ -230,7 +236,17 @@ out_nomem:
 			goto out_slots;
 		}
 		d->filter = (struct lwt_dp_filter){ .laddr = d->local_ip, .lport = d->local_port,
-						    .server = 1 };
+						    .server = 1, .listen4 = d->cfg.listen4,
+						    .listen6 = d->cfg.listen6,
+						    .la6 = d->cfg.listen_ep6 };
+		if (d->cfg.listen6) {
+			port6_fd = lwt_u6_reserve_port(d);
+			if (port6_fd < 0) {
+				lwt_err("couldn't reserve TCP port %u on %s: %s", ntohs(d->local_port),
+					d->cfg.local_addr, strerror(-port6_fd));
+				goto out_port;
+			}
+		}
 	} else {
 		/* A name that does not resolve yet waits here, before anything
 		 * is created; a SIGTERM meanwhile is a clean stop. */
@@ -244,7 +260,10 @@ out_nomem:
 		}
 		/* No route yet (a client that boots before its network): it
 		 * comes up without one, and roam.c connects once one appears. */
-		r = lwt_local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
+		if (d->cfg.remote6)
+			r = 0;
+		else
+			r = lwt_local_ip_for(d->cfg.remote.sin_addr.s_addr, &d->local_ip);
 		if (r) {
 			d->local_ip = 0;
 			lwt_warn("no route to server %s yet (%s); waiting for one", d->cfg.remote_addr,
@@ -254,6 +273,9 @@ out_nomem:
 						    .raddr = d->cfg.remote.sin_addr.s_addr,
 						    .rport = d->cfg.remote.sin_port,
 						    .p2p = d->cfg.p2p_enabled };
+		if (d->cfg.remote6 && (r = lwt_u6_client_setup(d)))
+			lwt_warn("no route to server %s yet (%s); waiting for one", d->cfg.remote_addr,
+				 strerror(-r));
 	}
 	d->filter.queue_pkts = d->cfg.recv_queue_size;
 
@@ -286,9 +308,15 @@ out_nomem:
 		goto out_tun;
 
 	if (d->cfg.mode == LWT_MODE_SERVER)
-		r = lwt_fwrule_install_server(&d->fw, d->instance, d->local_ip, d->local_port);
+		r = d->cfg.listen6 ?
+		    lwt_fwrule_install_server6(&d->fw, d->instance, &d->cfg.listen_ep6, d->cfg.listen4,
+					       d->local_port) :
+		    lwt_fwrule_install_server(&d->fw, d->instance, d->local_ip, d->local_port);
 	else
-		r = lwt_fwrule_install_client(&d->fw, d->instance, d->cfg.remote.sin_addr.s_addr,
+		r = d->cfg.remote6 ?
+		    lwt_fwrule_install_client6(&d->fw, d->instance, &d->cfg.remote_ep,
+					       d->cfg.remote.sin_port, d->cfg.p2p_enabled) :
+		    lwt_fwrule_install_client(&d->fw, d->instance, d->cfg.remote.sin_addr.s_addr,
 					      d->cfg.remote.sin_port, d->cfg.p2p_enabled);
 	if (r) {
 		lwt_err("couldn't install the firewall rule that stops kernel RSTs: %s", strerror(-r));
@@ -389,6 +417,8 @@ out_tun:
 out_port:
 	if (port_fd >= 0)
 		close(port_fd);
+	if (port6_fd >= 0)
+		close(port6_fd);
 out_slots:
 	lwt_slotidx_destroy(&d->flow_idx);
 	lwt_slotidx_destroy(&d->tun_idx);

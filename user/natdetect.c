@@ -522,6 +522,13 @@ int lwt_nat_create(struct lwt_daemon *d)
 	d->nat = NULL;
 	if (!d->cfg.enable_nat_detection)
 		return 0;
+	/* NAT detection is IPv4 (as P2P, which it serves): a hub reached
+	 * over IPv6 is not asked. */
+	if (d->cfg.mode == LWT_MODE_CLIENT && d->cfg.remote6) {
+		lwt_info("NAT detection: the hub is reached over IPv6; detection is IPv4 only: "
+			 "not run");
+		return 0;
+	}
 	nat = calloc(1, sizeof(*nat));
 	if (!nat)
 		return -ENOMEM;

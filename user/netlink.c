@@ -346,6 +346,11 @@ static int route_cb(struct nlmsghdr *m, void *arg)
 	return 0;
 }
 
+int lwt_nl_talk(struct nlmsghdr *h, int (*cb)(struct nlmsghdr *, void *), void *arg)
+{
+	return talk(h, cb, arg);
+}
+
 int lwt_nl_route_get(uint32_t dst, int *ifindex, uint32_t *src, uint32_t *gateway)
 {
 	struct route_ans a = { 0 };

@@ -67,7 +67,9 @@ void lwt_p2p_free(struct lwt_daemon *d)
 
 bool p2p_on(const struct lwt_daemon *d)
 {
-	return d->p2p && d->cfg.p2p_enabled && d->nslots > 1;
+	/* P2P, NAT detection and mesh relay are IPv4: a hub session over
+	 * IPv6 offers none of them (the hub orders no punches for it). */
+	return d->p2p && d->cfg.p2p_enabled && d->nslots > 1 && !d->cfg.remote6;
 }
 
 int p2p_slot_of(const struct lwt_daemon *d, const struct p2p_peer *e)
@@ -198,6 +200,11 @@ static void hello_hub(struct lwt_daemon *d)
 
 void lwt_p2p_hub_up(struct lwt_daemon *d)
 {
+	if (d->cfg.p2p_enabled && d->cfg.remote6 && !d->p2p_v6_noted) {
+		d->p2p_v6_noted = true;
+		lwt_info("p2p: the hub session runs over IPv6; direct paths are IPv4 only: none "
+			 "offered");
+	}
 	if (p2p_on(d))
 		hello_hub(d);
 }

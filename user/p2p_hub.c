@@ -205,6 +205,9 @@ void lwt_p2p_hub_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t le
 
 		memcpy(&h, m + 1, len - 1);
 		s->c.p2p_flags = h.flags;
+		/* A client over IPv6: P2P is IPv4 only, no punch is ever ordered. */
+		if (lwt_addr_key32_is_v6(s->c.raddr))
+			s->c.p2p_flags = 0;
 		/* Both mappings at once is nonsense: neither is believed. */
 		if ((h.flags & LWT_P2P_F_TCP_IND) && (h.flags & LWT_P2P_F_TCP_DEP))
 			s->c.p2p_flags &= (uint8_t)~(LWT_P2P_F_TCP_IND | LWT_P2P_F_TCP_DEP);

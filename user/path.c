@@ -17,6 +17,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "roam.h"
+#include "underlay6.h"
 
 int lwt_path_iface(struct lwt_daemon *d, char *ifname, char *why, size_t wl)
 {
@@ -24,6 +25,8 @@ int lwt_path_iface(struct lwt_daemon *d, char *ifname, char *why, size_t wl)
 	uint32_t src, gw;
 	int ifindex, n = 0, r;
 
+	if (lwt_u6_active(d))
+		return lwt_u6_iface(d, ifname, why, wl);
 	if (d->cfg.mode == LWT_MODE_CLIENT) {
 		r = lwt_nl_route_get(d->cfg.remote.sin_addr.s_addr, &ifindex, &src, &gw);
 		if (r || !if_indextoname(ifindex, ifname)) {
@@ -93,6 +96,7 @@ int lwt_path_open(struct lwt_daemon *d, bool xdp, const char *mode, const char *
 		snprintf(why, wl, "unknown XDP mode '%s' (auto, native, generic)", mode);
 		return -EINVAL;
 	}
+
 	snprintf(pin, sizeof(pin), "%s/%s", d->pin_root[0] ? d->pin_root : "/sys/fs/bpf/lwt",
 		 d->instance);
 	return lwt_xsk_create(out, &d->filter, ifname, m, pin, why, wl);

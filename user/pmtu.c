@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/icmp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <cjson/cJSON.h>
@@ -27,6 +28,7 @@
 #include "netlink.h"
 #include "pmtu.h"
 #include "pmtu_search.h"
+#include "underlay6.h"
 
 #define PMTU_MIN_PROBE ((int)(LWT_SEG_HDR + LWT_REC_HDR + 1 + sizeof(struct lwt_pmtu_probe) + LWT_TAG_LEN))
 #define PMTU_CONFIRM_NS (10 * 1000000000ull)	/* is the path MTU still good? */
@@ -55,7 +57,9 @@ struct pmtu_slot {
 };
 
 struct lwt_pmtu {
-	int icmp_fd;
+	int icmp_fd;			/* what the control thread polls: the ICMP
+					 * socket, or an epoll set of it and icmp6_fd */
+	int icmp4_fd, icmp6_fd;
 	uint64_t icmp_rx, icmp_ignored;
 	struct pmtu_slot s[];
 };
@@ -81,6 +85,38 @@ static int nprobe(const struct lwt_daemon *d)
 	return d->cfg.mode == LWT_MODE_CLIENT ? 1 : d->nslots;
 }
 
+/* IPv6 sessions: an ICMPv6 socket for Packet Too Big, polled with the
+ * ICMP one through an epoll set (one fd for the control thread). */
+static void pmtu6_open(struct lwt_daemon *d)
+{
+	struct lwt_pmtu *p = d->pmtu;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep;
+
+	if (!lwt_u6_active(d))
+		return;
+	p->icmp6_fd = lwt_pmtu_icmp6_open();
+	if (p->icmp6_fd < 0) {
+		lwt_warn("mtu 0: couldn't open an ICMPv6 socket: %s; IPv6 path MTU found by probes "
+			 "only", strerror(-p->icmp6_fd));
+		p->icmp6_fd = -1;
+		return;
+	}
+	if (p->icmp4_fd < 0) {
+		p->icmp_fd = p->icmp6_fd;
+		return;
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p->icmp4_fd, &ev) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, p->icmp6_fd, &ev) < 0) {
+		lwt_warn("mtu 0: couldn't poll ICMP and ICMPv6 together: %s", strerror(errno));
+		if (ep >= 0)
+			close(ep);
+		return;
+	}
+	p->icmp_fd = ep;
+}
+
 int lwt_pmtu_init(struct lwt_daemon *d)
 {
 	struct icmp_filter f = { .data = ~(1u << ICMP_DEST_UNREACH) };
@@ -97,7 +133,10 @@ int lwt_pmtu_init(struct lwt_daemon *d)
 			 strerror(errno));
 	else if (setsockopt(p->icmp_fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f)) < 0)
 		lwt_info("mtu 0: no ICMP_FILTER (%s): every ICMP message is read", strerror(errno));
+	p->icmp4_fd = p->icmp_fd;
+	p->icmp6_fd = -1;
 	d->pmtu = p;
+	pmtu6_open(d);
 	return 0;
 }
 
@@ -105,7 +144,11 @@ void lwt_pmtu_free(struct lwt_daemon *d)
 {
 	if (!d->pmtu)
 		return;
-	if (d->pmtu->icmp_fd >= 0)
+	if (d->pmtu->icmp4_fd >= 0)
+		close(d->pmtu->icmp4_fd);
+	if (d->pmtu->icmp6_fd >= 0)
+		close(d->pmtu->icmp6_fd);
+	if (d->pmtu->icmp_fd >= 0 && d->pmtu->icmp_fd != d->pmtu->icmp4_fd)
 		close(d->pmtu->icmp_fd);
 	free(d->pmtu);
 	d->pmtu = NULL;
@@ -116,24 +159,37 @@ int lwt_pmtu_fd(const struct lwt_daemon *d)
 	return d->pmtu ? d->pmtu->icmp_fd : -1;
 }
 
-/* The largest outer packet towards raddr: the MTU of the link the route
- * takes, at most what our buffers hold. */
-static int path_max(struct lwt_daemon *d, uint32_t raddr)
+/* The slot's session runs over IPv6: 20 bytes more header, the floor 1280. */
+static bool v6(const struct lwt_daemon *d, int i)
+{
+	return lwt_addr_key32_is_v6(d->slots[i].c.raddr);
+}
+
+static int base(const struct lwt_daemon *d, int i)
+{
+	return v6(d, i) ? LWT_PMTU_BASE6 : LWT_PMTU_BASE;
+}
+
+/* The largest outer packet towards slot i's peer: the MTU of the link the
+ * route takes, at most what our buffers hold. */
+static int path_max(struct lwt_daemon *d, int i)
 {
 	int ifindex = 0, mtu = 0, cap = (int)d->bufs.seg_max;
 	uint32_t src, gw;
+	uint8_t gw6[16];
 
-	if (!lwt_nl_route_get(raddr, &ifindex, &src, &gw) && ifindex > 0)
+	if (v6(d, i) ? !lwt_nl_route_get6(d->slots[i].c.ep.b, &ifindex, gw6) && ifindex > 0 :
+	    !lwt_nl_route_get(d->slots[i].c.raddr, &ifindex, &src, &gw) && ifindex > 0)
 		mtu = lwt_nl_link_mtu(ifindex);
 	if (mtu <= 0 || mtu > cap)
 		mtu = cap;
-	return mtu < LWT_PMTU_BASE ? LWT_PMTU_BASE : mtu;
+	return mtu < base(d, i) ? base(d, i) : mtu;
 }
 
-/* The inner MTU for an outer path MTU. */
-static int inner_mtu(const struct lwt_daemon *d, int pmtu)
+/* The inner MTU for an outer path MTU of slot i. */
+static int inner_mtu(const struct lwt_daemon *d, int i, int pmtu)
 {
-	int m = pmtu - (int)LWT_OVERHEAD;
+	int m = pmtu - (int)LWT_OVERHEAD - (v6(d, i) ? LWT_IP6_EXTRA : 0);
 
 	if (m > (int)d->bufs.pkt_max)
 		m = (int)d->bufs.pkt_max;
@@ -145,7 +201,7 @@ static int inner_mtu(const struct lwt_daemon *d, int pmtu)
 static void apply(struct lwt_daemon *d, int i, struct pmtu_slot *p, int pmtu)
 {
 	struct lwt_slot *s = &d->slots[i];
-	int m = inner_mtu(d, pmtu), r;
+	int m = inner_mtu(d, i, pmtu), r;
 
 	if (m == p->applied)
 		return;
@@ -234,7 +290,7 @@ static void start_round(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64
 static void start_confirm(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t now)
 {
 	p->round++;
-	p->sr.size[0] = LWT_PMTU_BASE;
+	p->sr.size[0] = (uint16_t)base(d, i);
 	p->sr.size[1] = (uint16_t)p->pmtu;
 	p->sr.n = 2;
 	p->sr.acked = 0;
@@ -247,7 +303,7 @@ static void start_confirm(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint
 static void start_search(struct lwt_daemon *d, int i, struct pmtu_slot *p, int lo, bool lo_ok,
 			 int hi, uint64_t now)
 {
-	p->max = path_max(d, d->slots[i].c.raddr);
+	p->max = path_max(d, i);
 	lwt_pmtu_search_init(&p->sr, lo > p->max ? p->max : lo, lo_ok,
 			     hi && hi < p->max ? hi : p->max);
 	p->silent = 0;
@@ -316,19 +372,19 @@ static void confirm_end(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64
 
 		p->hint = 0;
 		p->state = LWT_PMTU_SEARCHING;
-		start_search(d, i, p, LWT_PMTU_BASE, false, hint, now);
+		start_search(d, i, p, base(d, i), false, hint, now);
 		p->sr.by_icmp = true;
 		return;
 	}
 	/* The base gets through twice, the path MTU not: a black hole. Down
 	 * to the base at once, then search under the old value. */
 	lwt_log_rl(LWT_LOG_WARN, "mtu 0: slot %d: packets of %d bytes vanish (no ICMP): "
-		   "black hole; TUN/route MTU from the base %d, searching", i, old, LWT_PMTU_BASE);
+		   "black hole; TUN/route MTU from the base %d, searching", i, old, base(d, i));
 	p->black_holes++;
 	p->state = LWT_PMTU_BLACK_HOLE;
 	p->pmtu = 0;
-	apply(d, i, p, LWT_PMTU_BASE);
-	start_search(d, i, p, LWT_PMTU_BASE, true, old - 1, now);
+	apply(d, i, p, base(d, i));
+	start_search(d, i, p, base(d, i), true, old - 1, now);
 }
 
 /* What comes after a search round: the next, or the end. */
@@ -336,7 +392,7 @@ static void next_round(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_
 {
 	/* Known too big for what is in force now: down to what works while
 	 * the search goes on. */
-	if (p->sr.lo_ok && inner_now(d, p) + (int)LWT_OVERHEAD > p->sr.hi)
+	if (p->sr.lo_ok && inner_now(d, p) + (int)LWT_OVERHEAD + (v6(d, i) ? LWT_IP6_EXTRA : 0) > p->sr.hi)
 		apply(d, i, p, p->sr.lo);
 	if (lwt_pmtu_search_done(&p->sr))
 		settle(d, i, p, now);
@@ -399,8 +455,8 @@ static void icmp_hint(struct lwt_daemon *d, int i, int mtu)
 		d->pmtu->icmp_ignored++;
 		return;
 	}
-	if (mtu < LWT_PMTU_BASE)
-		mtu = LWT_PMTU_BASE;
+	if (mtu < base(d, i))
+		mtu = base(d, i);
 	if (p->state == LWT_PMTU_DONE ? mtu >= p->pmtu : mtu >= p->sr.hi) {
 		d->pmtu->icmp_ignored++;
 		return;
@@ -421,21 +477,22 @@ static void icmp_hint(struct lwt_daemon *d, int i, int mtu)
 	}
 	/* Mid-search: keep what this round has shown so far (no failures:
 	 * its time has not run out), then try the hint at the top. */
-	lwt_pmtu_search_hint(&p->sr, mtu, LWT_PMTU_BASE);
+	lwt_pmtu_search_hint(&p->sr, mtu, base(d, i));
 	next_round(d, i, p, now);
 }
 
 /* The slot whose flow the quoted packet belongs to, or -1. */
-static int icmp_slot(struct lwt_daemon *d, uint32_t saddr, uint32_t daddr, uint16_t sport,
-		     uint16_t dport)
+static int icmp_slot(struct lwt_daemon *d, const struct lwt_pmtu_icmp *q)
 {
+	uint32_t saddr = q->saddr, daddr = q->daddr;
+	uint16_t sport = q->sport, dport = q->dport;
 	int i;
 
 	if (d->cfg.mode == LWT_MODE_CLIENT) {
 		struct lwt_slot *s = &d->slots[0];
 
 		if (s->c.phase == LWT_PH_UP && s->c.raddr == daddr && s->c.rport == dport &&
-		    (!d->local_ip || d->local_ip == saddr))
+		    (!d->local_ip || d->local_ip == saddr) && (!q->v6 || lwt_addr_eq(&s->c.ep, &q->da6)))
 			return 0;
 		return -1;
 	}
@@ -444,7 +501,8 @@ static int icmp_slot(struct lwt_daemon *d, uint32_t saddr, uint32_t daddr, uint1
 	for (i = 0; i < d->nslots; i++) {
 		struct lwt_slot *s = &d->slots[i];
 
-		if (s->c.phase == LWT_PH_UP && s->c.raddr == daddr && s->c.rport == dport)
+		if (s->c.phase == LWT_PH_UP && s->c.raddr == daddr && s->c.rport == dport &&
+		    (!q->v6 || lwt_addr_eq(&s->c.ep, &q->da6)))
 			return i;
 	}
 	return -1;
@@ -452,19 +510,26 @@ static int icmp_slot(struct lwt_daemon *d, uint32_t saddr, uint32_t daddr, uint1
 
 void lwt_pmtu_icmp_input(struct lwt_daemon *d)
 {
-	uint8_t b[576];
+	uint8_t b[1280];
+	bool dry4 = false;
 	int k;
 
-	for (k = 0; k < 64; k++) {
-		ssize_t r = recv(d->pmtu->icmp_fd, b, sizeof(b), 0);
-		struct lwt_pmtu_icmp q;
+	for (k = 0; k < 128; k++) {
+		bool six = k & 1;	/* ICMP and ICMPv6 in turn, until both are dry */
+		int fd = six ? d->pmtu->icmp6_fd : d->pmtu->icmp4_fd;
+		ssize_t r = fd >= 0 ? recv(fd, b, sizeof(b), 0) : -1;
+		struct lwt_pmtu_icmp q = { 0 };	/* the IPv4 parse leaves v6 unset */
 		int i;
 
-		if (r < 0)
-			return;
+		if (r < 0) {
+			if (six && (d->pmtu->icmp4_fd < 0 || dry4))
+				return;
+			dry4 |= !six;
+			continue;
+		}
 		d->pmtu->icmp_rx++;
-		if (lwt_pmtu_icmp_parse(b, (size_t)r, &q) ||
-		    (i = icmp_slot(d, q.saddr, q.daddr, q.sport, q.dport)) < 0 || !probing(d)) {
+		if ((six ? lwt_pmtu_icmp6_parse(b, (size_t)r, &q) : lwt_pmtu_icmp_parse(b, (size_t)r, &q)) ||
+		    (i = icmp_slot(d, &q)) < 0 || !probing(d)) {
 			d->pmtu->icmp_ignored++;
 			continue;
 		}
@@ -492,7 +557,7 @@ static void slot_tick(struct lwt_daemon *d, int i, struct pmtu_slot *p, uint64_t
 			unapply(d, i, p);
 		p->state = LWT_PMTU_SEARCHING;
 		p->pmtu = 0;
-		start_search(d, i, p, LWT_PMTU_BASE, false, 0, now);
+		start_search(d, i, p, base(d, i), false, 0, now);
 		return;
 	}
 	if (p->sr.n) {

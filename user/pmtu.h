@@ -24,6 +24,7 @@
 struct lwt_daemon;
 
 #define LWT_PMTU_BASE 576		/* IPv4: every path carries this (RFC 791) */
+#define LWT_PMTU_BASE6 1280		/* IPv6: every link carries this (RFC 8200) */
 
 enum lwt_pmtu_state {
 	LWT_PMTU_OFF = 0,		/* a fixed mtu, or no session */

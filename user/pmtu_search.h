@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define LWT_PMTU_SPREAD 15
 #define LWT_PMTU_ROUND_MAX (LWT_PMTU_SPREAD + 1)
 
@@ -50,13 +52,20 @@ static inline bool lwt_pmtu_search_done(const struct lwt_pmtu_search *s)
  * order, mtu host order. */
 struct lwt_pmtu_icmp {
 	int mtu;
-	uint32_t saddr, daddr;
+	uint32_t saddr, daddr;		/* IPv6: lwt_addr_key32() stand-ins */
 	uint16_t sport, dport;
+	bool v6;			/* ICMPv6 Packet Too Big: sa6, da6 */
+	struct lwt_addr sa6, da6;
 };
 /* b: an IPv4 packet as a raw ICMP socket reads it. 0 if it is a type 3
  * code 4 with a non-zero MTU quoting an IPv4 TCP header (ports included),
  * else -EINVAL. */
 int lwt_pmtu_icmp_parse(const uint8_t *b, size_t len, struct lwt_pmtu_icmp *q);
+/* pmtu6.c: a raw ICMPv6 socket passing only Packet Too Big (fd or
+ * -errno), and the parse of what it reads: 0 for a type 2 code 0 with an
+ * MTU of at least 1280 quoting an IPv6 TCP segment, else -EINVAL. */
+int lwt_pmtu_icmp6_open(void);
+int lwt_pmtu_icmp6_parse(const uint8_t *b, size_t len, struct lwt_pmtu_icmp *q);
 
 /* The ICMP "fragmentation needed" (next-hop mtu) that answers the inner
  * IPv4 packet pkt, from src (network order), into out: IPv4 header, ICMP,

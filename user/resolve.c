@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "resolve.h"
 #include "roam.h"
+#include "underlay6.h"
 
 #define RETRY_MAX_S 30
 #define NOTIFY_EVERY_S 10
@@ -41,8 +42,36 @@ struct answer {
 	int rc;			/* 0, or -ENOENT and err */
 	int n;			/* addresses, in getaddrinfo's order */
 	uint32_t addr[ANSWER_MAX];	/* network order */
+	int n6;			/* AAAA answers */
+	struct lwt_addr addr6[ANSWER_MAX];
+	bool v6_first;		/* getaddrinfo (RFC 6724 order) put IPv6 first */
 	char err[96];
 };
+_Static_assert(sizeof(struct answer) < 4096, "one write below PIPE_BUF");
+
+/* A and AAAA records of host, each in getaddrinfo's order. */
+static void resolve_both(const char *host, struct answer *a)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res, *i;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+
+	if (rc) {
+		snprintf(a->err, sizeof(a->err), "%s", rc == EAI_SYSTEM ? strerror(errno) :
+			 gai_strerror(rc));
+		return;
+	}
+	for (i = res; i; i = i->ai_next) {
+		if (i->ai_family == AF_INET && a->n < ANSWER_MAX)
+			a->addr[a->n++] = ((struct sockaddr_in *)i->ai_addr)->sin_addr.s_addr;
+		else if (i->ai_family == AF_INET6 && a->n6 < ANSWER_MAX)
+			lwt_addr_from_sa(&a->addr6[a->n6++], NULL, i->ai_addr);
+		if (i == res)
+			a->v6_first = i->ai_family == AF_INET6;
+	}
+	freeaddrinfo(res);
+	if (!a->n && !a->n6)
+		snprintf(a->err, sizeof(a->err), "%s", gai_strerror(EAI_NONAME));
+}
 
 /* Up to max A records of host into addr: their count, or 0 and err. */
 static int resolve_all(const char *host, uint32_t *addr, int max, char *err, size_t el)
@@ -73,8 +102,8 @@ static void *job_run(void *arg)
 	struct answer a = { 0 };
 	ssize_t n;
 
-	a.n = resolve_all(j->host, a.addr, ANSWER_MAX, a.err, sizeof(a.err));
-	a.rc = a.n ? 0 : -ENOENT;
+	resolve_both(j->host, &a);
+	a.rc = a.n || a.n6 ? 0 : -ENOENT;
 	/* One write below PIPE_BUF: whole or not at all. A reader gone
 	 * (EPIPE; SIGPIPE is ignored) does not care. */
 	n = write(j->wfd, &a, sizeof(a));
@@ -148,7 +177,10 @@ static bool is_name(const struct lwt_daemon *d)
 {
 	struct in_addr a;
 
-	return d->cfg.mode == LWT_MODE_CLIENT && inet_pton(AF_INET, d->cfg.remote_host, &a) != 1;
+	struct in6_addr a6;
+
+	return d->cfg.mode == LWT_MODE_CLIENT && inet_pton(AF_INET, d->cfg.remote_host, &a) != 1 &&
+	       inet_pton(AF_INET6, d->cfg.remote_host, &a6) != 1;
 }
 
 /* Poll the signalfd (and fd, if >= 0) for up to ms (-1: no limit). 1 when
@@ -219,6 +251,17 @@ int lwt_resolve_start(struct lwt_daemon *d)
 		if (rc)
 			break;
 		collect(r, &a);
+		if (!a.rc && a.n6 && (a.v6_first || !a.n)) {
+			/* IPv6 where the host's address selection puts it first,
+			 * or the name has no A record (resolve6 below). */
+			char s6[LWT_ADDR_STRLEN];
+
+			d->cfg.remote6 = true;
+			d->cfg.remote_ep = a.addr6[0];
+			lwt_info("server %s resolved to %s (IPv6)", host,
+				 lwt_addr_str(&a.addr6[0], 0, s6, sizeof(s6)));
+			break;
+		}
 		if (!a.rc) {
 			d->cfg.remote.sin_addr.s_addr = a.addr[0];
 			lwt_info("server %s resolved to %s", host, ip_s(a.addr[0], s));
@@ -289,6 +332,37 @@ static void follow(struct lwt_daemon *d, uint32_t addr)
 	lwt_roam_recheck(d);
 }
 
+/* A server over IPv6 whose name now points elsewhere: the anti-RST rule,
+ * the source address and the data path's filter follow (the connect that
+ * comes next sets the filter). */
+static void follow6(struct lwt_daemon *d, const struct answer *a)
+{
+	char os[LWT_ADDR_STRLEN], ns[LWT_ADDR_STRLEN];
+	struct lwt_addr old = d->cfg.remote_ep;
+	int i, err;
+
+	for (i = 0; i < a->n6; i++)
+		if (lwt_addr_eq(&a->addr6[i], &old))
+			return;
+	lwt_addr_str(&old, 0, os, sizeof(os));
+	lwt_addr_str(&a->addr6[0], 0, ns, sizeof(ns));
+	err = lwt_fwrule_install_client6(&d->fw, d->instance, &a->addr6[0], d->cfg.remote.sin_port,
+					 d->cfg.p2p_enabled);
+	if (err) {
+		lwt_err("server %s moved from %s to %s, but the firewall rule for it couldn't be "
+			"installed (%s); still trying %s", d->cfg.remote_host, os, ns, strerror(-err), os);
+		lwt_fwrule_install_client6(&d->fw, d->instance, &old, d->cfg.remote.sin_port,
+					   d->cfg.p2p_enabled);
+		return;
+	}
+	d->cfg.remote_ep = a->addr6[0];
+	if (lwt_u6_client_setup(d))
+		lwt_warn("server %s moved from %s to %s, to which no route leads", d->cfg.remote_host,
+			 os, ns);
+	else
+		lwt_info("server %s moved from %s to %s", d->cfg.remote_host, os, ns);
+}
+
 bool lwt_resolve_reconnect(struct lwt_daemon *d, uint64_t now)
 {
 	struct lwt_resolver *r = &d->resolver;
@@ -310,6 +384,17 @@ bool lwt_resolve_reconnect(struct lwt_daemon *d, uint64_t now)
 			   d->cfg.remote_host, LWT_RESOLVE_WAIT_MS / 1000,
 			   ip_s(d->cfg.remote.sin_addr.s_addr, os));
 		return true;
+	}
+	/* The family chosen at start stays (a flow, its filter and its
+	 * anti-RST rule are of one family). */
+	if (d->cfg.remote6) {
+		if (!a.rc && a.n6)
+			follow6(d, &a);
+		return true;
+	}
+	if (!a.rc && !a.n) {
+		a.rc = -ENOENT;
+		snprintf(a.err, sizeof(a.err), "no IPv4 address any more");
 	}
 	if (a.rc) {
 		lwt_log_rl(LWT_LOG_WARN, "couldn't resolve %s: %s; trying the last address %s",

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "roam.h"
+#include "underlay6.h"
 
 #define CHECK_DELAY_NS (30ull * 1000000ull)
 #define RETRY_MIN_MS 1000
@@ -62,7 +63,8 @@ static const char *if_s(int ifindex, char *buf)
 int lwt_roam_init(struct lwt_daemon *d)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE };
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE |
+					       RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE };
 	struct lwt_roam *r = calloc(1, sizeof(*r));
 	int buf = NL_RCVBUF;
 	uint32_t src, gw;
@@ -89,8 +91,13 @@ int lwt_roam_init(struct lwt_daemon *d)
 	if (r->fd < 0)
 		lwt_warn("roaming: couldn't watch routes through netlink (%s); the route to the "
 			 "server is looked at every %d s instead", strerror(errno), POLL_S);
-	if (d->local_ip)
+	if (d->local_ip && d->cfg.remote6) {
+		uint8_t gw6[16];
+
+		lwt_nl_route_get6(d->cfg.remote_ep.b, &r->ifindex, gw6);
+	} else if (d->local_ip) {
 		lwt_nl_route_get(d->cfg.remote.sin_addr.s_addr, &r->ifindex, &src, &gw);
+	}
 	/* AF_XDP asked for, but raw sockets taken as no interface led to
 	 * the server at start: attached once one does. */
 	r->xdp_wanted = d->cfg.enable_xdp && !d->local_ip && !strcmp(d->dp->xdp_mode, "none");
@@ -139,7 +146,8 @@ static bool relevant(const struct lwt_daemon *d, const struct nlmsghdr *m)
 	case RTM_DELADDR: {
 		const struct ifaddrmsg *ifa = NLMSG_DATA(m);
 
-		return m->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)) && ifa->ifa_family == AF_INET &&
+		return m->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)) &&
+		       ifa->ifa_family == (d->cfg.remote6 ? AF_INET6 : AF_INET) &&
 		       (int)ifa->ifa_index != d->tun.ifindex;
 	}
 	case RTM_NEWROUTE:
@@ -148,7 +156,8 @@ static bool relevant(const struct lwt_daemon *d, const struct nlmsghdr *m)
 		const struct rtattr *at;
 		int len = RTM_PAYLOAD(m), oif = 0;
 
-		if (m->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) || rt->rtm_family != AF_INET)
+		if (m->nlmsg_len < NLMSG_LENGTH(sizeof(*rt)) ||
+		    rt->rtm_family != (d->cfg.remote6 ? AF_INET6 : AF_INET))
 			return false;
 		for (at = RTM_RTA(rt); RTA_OK(at, len); at = RTA_NEXT(at, len))
 			if (at->rta_type == RTA_OIF && RTA_PAYLOAD(at) >= 4)
@@ -281,20 +290,27 @@ static void path_settle(struct lwt_daemon *d)
 
 /* The route to the server leaves by ifindex from src now: a new flow
  * there. */
-static void rehome(struct lwt_daemon *d, int ifindex, uint32_t src)
+static void rehome(struct lwt_daemon *d, int ifindex, uint32_t src, const struct lwt_addr *src6)
 {
 	struct lwt_roam *r = d->roam;
 	struct lwt_slot *s = &d->slots[0];
-	char oi[IF_NAMESIZE], ni[IF_NAMESIZE], oa[INET_ADDRSTRLEN], na[INET_ADDRSTRLEN];
+	char oi[IF_NAMESIZE], ni[IF_NAMESIZE], oa[LWT_ADDR_STRLEN], na[LWT_ADDR_STRLEN];
 
 	if_s(ifindex, ni);
-	ip_s(src, na);
+	if (src6) {	/* a server over IPv6 (roam6 below) */
+		lwt_addr_str(src6, 0, na, sizeof(na));
+		lwt_addr_str(&d->local_ep6, 0, oa, sizeof(oa));
+		src = lwt_addr_key32(src6);
+	} else {
+		ip_s(src, na);
+		ip_s(d->local_ip, oa);
+	}
 	if (!d->local_ip)
 		lwt_info("roaming: a route to server %s appeared on %s (source %s); connecting",
 			 d->cfg.remote_addr, ni, na);
 	else
 		lwt_info("roaming: route to server %s moved from %s (%s) to %s (%s); re-homing",
-			 d->cfg.remote_addr, if_s(r->ifindex, oi), ip_s(d->local_ip, oa), ni, na);
+			 d->cfg.remote_addr, if_s(r->ifindex, oi), oa, ni, na);
 	r->rehomes++;
 	r->ifindex = ifindex;
 	/* The old flow goes; its session stays known for the RESUME. */
@@ -308,6 +324,10 @@ static void rehome(struct lwt_daemon *d, int ifindex, uint32_t src)
 	d->backoff_ms = 0;
 	d->local_ip = src;
 	d->filter.laddr = src;
+	if (src6) {
+		d->local_ep6 = *src6;
+		d->filter.la6 = *src6;
+	}
 	path_move(d, ni);
 	/* Due now: the tick resolves remote_addr and connects as soon as
 	 * the data plane has let the old flow go. */
@@ -318,14 +338,25 @@ static void check(struct lwt_daemon *d, uint64_t now)
 {
 	struct lwt_roam *r = d->roam;
 	uint32_t server = d->cfg.remote.sin_addr.s_addr, src = 0, gw;
-	char ifn[IF_NAMESIZE], as[INET_ADDRSTRLEN];
+	char ifn[IF_NAMESIZE], as[LWT_ADDR_STRLEN];
+	struct lwt_addr src6;
 	int ifindex = 0, err;
 	bool was_lost = r->no_route;
 
 	r->check_ns = 0;
-	err = lwt_nl_route_get(server, &ifindex, &src, &gw);
-	if (!err && !src)
-		err = lwt_local_ip_for(server, &src);
+	if (d->cfg.remote6) {	/* a server over IPv6: its route and source */
+		uint8_t gw6[16];
+
+		err = lwt_nl_route_get6(d->cfg.remote_ep.b, &ifindex, gw6);
+		if (!err)
+			err = lwt_u6_source_for(&d->cfg.remote_ep, &src6);
+		if (!err)
+			src = lwt_addr_key32(&src6);
+	} else {
+		err = lwt_nl_route_get(server, &ifindex, &src, &gw);
+		if (!err && !src)
+			err = lwt_local_ip_for(server, &src);
+	}
 	if (err || !ifindex) {
 		if (!r->no_route)
 			lwt_info("roaming: no route to server %s (%s); waiting for one",
@@ -338,15 +369,17 @@ static void check(struct lwt_daemon *d, uint64_t now)
 	}
 	r->no_route = false;
 	r->retry_ms = 0;
-	if (ifindex == r->ifindex && src == d->local_ip) {
+	if (ifindex == r->ifindex && src == d->local_ip &&
+	    (!d->cfg.remote6 || lwt_addr_eq(&src6, &d->local_ep6))) {
 		/* The flow in use still leaves as it did: nothing to do (a
 		 * link that flapped back, a route elsewhere). */
 		if (was_lost)
 			lwt_info("roaming: route to server %s back on %s (%s), as before",
-				 d->cfg.remote_addr, if_s(ifindex, ifn), ip_s(src, as));
+				 d->cfg.remote_addr, if_s(ifindex, ifn), d->cfg.remote6 ?
+				 lwt_addr_str(&src6, 0, as, sizeof(as)) : ip_s(src, as));
 		return;
 	}
-	rehome(d, ifindex, src);
+	rehome(d, ifindex, src, d->cfg.remote6 ? &src6 : NULL);
 }
 
 void lwt_roam_recheck(struct lwt_daemon *d)

@@ -98,7 +98,8 @@ static void server_hello(struct lwt_daemon *d, int i, const uint8_t *f, size_t l
 	}
 	if (!lwt_hs_limit_allow(&d->hs_limit, s->c.raddr, now)) {
 		lwt_log_rl(LWT_LOG_WARN, "peer %s: refused: too many failed handshakes from %s (%d, "
-			   "then one per %d s); no curve work done", ps, ip_str(s->c.raddr, src),
+			   "then one per %d s); no curve work done", ps,
+			   lwt_addr_str(&s->c.ep, 0, src, sizeof(src)),
 			   LWT_HS_GUESS_BURST, LWT_HS_GUESS_EVERY_MS / 1000);
 		lwt_reject(d, i, LWT_REJECT_LIMIT);
 		return;

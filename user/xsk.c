@@ -48,6 +48,7 @@
 #include "dp.h"
 #include "log.h"
 #include "netlink.h"
+#include "rawsock6.h"
 #include "lwt/xdp.h"
 #include "lwt_xdp.skel.h"
 
@@ -73,7 +74,7 @@ static void rx_return(struct xskdp *x, struct xshard *h)
 	h->nlent = 0;
 }
 
-/* Link header length of an IPv4 frame, or 0. */
+/* Link header length of an IPv4 or IPv6 frame, or 0. */
 static uint32_t l2_len(const uint8_t *f, uint32_t len)
 {
 	uint32_t off = 12;
@@ -85,7 +86,7 @@ static uint32_t l2_len(const uint8_t *f, uint32_t len)
 		if (len < off + 2)
 			return 0;
 		et = (uint16_t)(f[off] << 8 | f[off + 1]);
-		if (et == ETH_P_IP)
+		if (et == ETH_P_IP || et == ETH_P_IPV6)
 			return off + 2 <= len ? off + 2 : 0;
 		if (et != ETH_P_8021Q && et != ETH_P_8021AD)
 			return 0;
@@ -227,6 +228,13 @@ static int tx_raw(struct xskdp *x, const struct lwt_dp_pkt *p)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 
+	/* IPv6: the kernel's path, as for IPv4 (rawsock6.c's socket). */
+	if (p->data[0] >> 4 == 6) {
+		if (x->raw6_fd < 0)
+			return -EAFNOSUPPORT;
+		return lwt_rs6_send(x->raw6_fd, p, 1) == 1 ? 0 : -EIO;
+	}
+
 	memcpy(&sa.sin_addr, p->data + 16, 4);
 	if (sendto(x->raw_fd, p->data, p->len, MSG_DONTWAIT, (struct sockaddr *)&sa,
 		   sizeof(sa)) < 0)
@@ -307,7 +315,7 @@ static int xsk_tx_batch(struct lwt_dp *dp, int shard, const struct lwt_dp_pkt *p
 		}
 		if (!p->no_learn)
 			xflow_learn(x, h, p->data, p->len, now);
-		l2 = xl2_for(x, h, ld32(p->data + 16), now);
+		l2 = xl2_for(x, h, p->data, now);
 		if (!l2) {
 			r = tx_raw(x, p);
 			if (r) {
@@ -509,14 +517,18 @@ static void xsk_destroy(struct lwt_dp *dp)
 	lwt_xdp_bpf__destroy(x->skel);
 	if (x->raw_fd >= 0)
 		close(x->raw_fd);
+	if (x->raw6_fd >= 0)
+		close(x->raw6_fd);
 	free(x);
 }
 
-static int xsk_peer_stats(struct lwt_dp *dp, uint32_t addr, uint16_t port, const void *st)
+static int xsk_peer_stats(struct lwt_dp *dp, const struct lwt_addr *addr, uint16_t port,
+			  const void *st)
 {
-	struct lwt_xdp_peer_key k = { .addr = addr, .port = port };
+	struct lwt_xdp_peer_key k = { .port = port };
 	struct bpf_map *m = X(dp)->skel->maps.peers;
 
+	memcpy(&k.addr, addr->b, sizeof(k.addr));	/* both v4-mapped */
 	if (!st)
 		return bpf_map__delete_elem(m, &k, sizeof(k), 0) ? -errno : 0;
 	return bpf_map__update_elem(m, &k, sizeof(k), st, sizeof(struct lwt_xdp_peer_stats), 0) ?
@@ -553,8 +565,8 @@ static int xsk_xdp_stats(struct lwt_dp *dp, void *out)
 
 /* A learned flow's slot was freed: the program stops steering it now, not
  * when it has aged out. */
-static void xsk_flow_drop(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t lport,
-			  uint32_t raddr, uint16_t rport)
+static void xsk_flow_drop(struct lwt_dp *dp, int shard, const struct lwt_addr *laddr,
+			  uint16_t lport, const struct lwt_addr *raddr, uint16_t rport)
 {
 	struct xskdp *x = (struct xskdp *)dp;
 	struct lwt_xdp_flow_key k = { .lport = lport, .rport = rport };
@@ -562,8 +574,8 @@ static void xsk_flow_drop(struct lwt_dp *dp, int shard, uint32_t laddr, uint16_t
 
 	if (shard < 0 || shard >= x->nshards)
 		return;
-	lwt_xdp_addr_v4(&k.raddr, raddr);
-	lwt_xdp_addr_v4(&k.laddr, laddr);
+	memcpy(&k.raddr, raddr->b, sizeof(k.raddr));
+	memcpy(&k.laddr, laddr->b, sizeof(k.laddr));
 	if (!bpf_map__lookup_elem(x->skel->maps.flows, &k, sizeof(k), &v, sizeof(v), 0) &&
 	    (v.flags & LWT_XDP_FL_LEARNED))
 		bpf_map__delete_elem(x->skel->maps.flows, &k, sizeof(k), 0);
@@ -618,6 +630,14 @@ static int sockets_open(struct xskdp *x, char *why, size_t wl)
 		snprintf(why, wl, "couldn't open raw IP socket: %s", strerror(errno));
 		return -errno;
 	}
+	/* Now, while the privilege to open one is still ours (privs.c). */
+	if (x->filter.v6 || x->filter.listen6) {
+		x->raw6_fd = lwt_rs6_open_tx();
+		if (x->raw6_fd < 0) {
+			snprintf(why, wl, "couldn't open raw IPv6 socket: %s", strerror(-x->raw6_fd));
+			return x->raw6_fd;
+		}
+	}
 	return 0;
 }
 
@@ -636,7 +656,7 @@ int lwt_xsk_create(struct lwt_dp **out, const struct lwt_dp_filter *f, const cha
 		snprintf(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
-	x->raw_fd = -1;
+	x->raw_fd = x->raw6_fd = -1;
 	/* UMEM from the config: room for twice the receive queue, a power of
 	 * two between XSK_MIN_FRAMES and XSK_FRAMES (4 KB each, pinned). */
 	for (x->frames = XSK_MIN_FRAMES; x->frames < XSK_FRAMES &&

@@ -30,7 +30,7 @@ static uint32_t hash32(uint32_t v)
 
 static uint32_t key_hash(const struct lwt_xdp_flow_key *k)
 {
-	return hash32(k->raddr.w[3] ^ hash32(k->laddr.w[3]) ^
+	return hash32(k->raddr.w[3] ^ hash32(k->laddr.w[3] ^ k->raddr.w[1]) ^
 		      ((uint32_t)k->rport << 16 | k->lport));
 }
 
@@ -41,6 +41,15 @@ static int flow_key_of(const uint8_t *ip, uint32_t len, struct lwt_xdp_flow_key 
 {
 	uint32_t ihl;
 
+	if (len >= 60 && ip[0] >> 4 == 6 && ip[6] == IPPROTO_TCP) {	/* we send no extension header */
+		memset(k, 0, sizeof(*k));
+		memcpy(&k->raddr, ip + 24, 16);
+		memcpy(&k->laddr, ip + 8, 16);
+		memcpy(&k->rport, ip + 42, 2);
+		memcpy(&k->lport, ip + 40, 2);
+		*tcp_flags = ip[40 + 13];
+		return 0;
+	}
 	if (len < 20 || (ip[0] >> 4) != 4 || ip[9] != IPPROTO_TCP)
 		return -1;
 	ihl = (ip[0] & 0x0f) * 4u;
@@ -143,6 +152,8 @@ static int config_write(struct xskdp *x, const struct lwt_dp_filter *f)
 		c.laddr = f->laddr;
 		c.lport = f->lport;
 	}
+	if (f->server && f->listen6)
+		c.flags |= LWT_XDP_CF_LISTEN6;
 	c.owner_pid = getpid();
 	if (bpf_map__update_elem(x->skel->maps.config, &zero, sizeof(zero), &c, sizeof(c), 0))
 		return -errno;
@@ -175,8 +186,13 @@ int xflow_filter_apply(struct xskdp *x, const struct lwt_dp_filter *f)
 	/* A client without a local port yet has no flow; no laddr, no key. */
 	if (f->server || !f->lport || !f->laddr || !f->raddr)
 		return 0;
-	lwt_xdp_addr_v4(&k.raddr, f->raddr);
-	lwt_xdp_addr_v4(&k.laddr, f->laddr);
+	if (f->v6) {	/* a server over IPv6 (laddr/raddr: stand-ins, addr.h) */
+		memcpy(&k.raddr, f->ra6.b, 16);
+		memcpy(&k.laddr, f->la6.b, 16);
+	} else {
+		lwt_xdp_addr_v4(&k.raddr, f->raddr);
+		lwt_xdp_addr_v4(&k.laddr, f->laddr);
+	}
 	err = flow_add(x, &k, 0);
 	if (err)
 		return err;
@@ -199,29 +215,48 @@ int xflow_set_filter(struct lwt_dp *dp, const struct lwt_dp_filter *f)
 /* The neighbour table's entry for ip's next hop, if the route to ip leaves
  * through our interface; else (no route, another interface, no entry yet)
  * unresolved, and the kernel's own path sends and resolves. */
-static void l2_resolve(struct xskdp *x, struct l2peer *p)
+static int l2_resolve6(struct xskdp *x, const struct lwt_addr *ip, uint8_t mac[6])
 {
-	uint8_t mac[6];
-	uint32_t src, gw;
+	static const uint8_t zero[16];
+	uint8_t gw[16];
 	int ifindex;
 
-	if (lwt_nl_route_get(p->ip, &ifindex, &src, &gw) || ifindex != x->ifindex ||
-	    lwt_nl_neigh_get(ifindex, gw ? gw : p->ip, mac)) {
+	if (lwt_nl_route_get6(ip->b, &ifindex, gw) || ifindex != x->ifindex)
+		return -1;
+	return lwt_nl_neigh_get6(ifindex, memcmp(gw, zero, 16) ? gw : ip->b, mac);
+}
+
+static void l2_resolve(struct xskdp *x, struct l2peer *p)
+{
+	bool v4 = lwt_addr_is_v4(&p->ip);
+	uint32_t src, gw, ip4 = lwt_addr_v4(&p->ip);
+	uint8_t mac[6];
+	int ifindex;
+
+	if (v4 ? lwt_nl_route_get(ip4, &ifindex, &src, &gw) || ifindex != x->ifindex ||
+		 lwt_nl_neigh_get(ifindex, gw ? gw : ip4, mac) :
+		 l2_resolve6(x, &p->ip, mac)) {
 		p->hlen = 0;
 		return;
 	}
 	memcpy(p->hdr, mac, 6);
 	memcpy(p->hdr + 6, x->mac, 6);
-	p->hdr[12] = 0x08;
-	p->hdr[13] = 0x00;
+	p->hdr[12] = v4 ? 0x08 : 0x86;
+	p->hdr[13] = v4 ? 0x00 : 0xdd;
 	p->hlen = ETH_HLEN_;
 }
 
-const struct l2peer *xl2_for(struct xskdp *x, struct xshard *h, uint32_t ip, uint64_t now)
+const struct l2peer *xl2_for(struct xskdp *x, struct xshard *h, const uint8_t *pkt, uint64_t now)
 {
-	struct l2peer *p = &h->peers[hash32(ip) % PEERS];
+	struct lwt_addr ip;
+	struct l2peer *p;
 
-	if (p->ip != ip) {
+	if (pkt[0] >> 4 == 6)
+		memcpy(ip.b, pkt + 24, 16);
+	else
+		lwt_addr_from_v4(&ip, ld32(pkt + 16));
+	p = &h->peers[hash32(lwt_addr_key32(&ip)) % PEERS];
+	if (!lwt_addr_eq(&p->ip, &ip)) {
 		memset(p, 0, sizeof(*p));
 		p->ip = ip;
 	}

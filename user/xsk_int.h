@@ -61,9 +61,9 @@ struct xq {
 /* The link header to send to one IPv4 address with, from the neighbour
  * table. */
 struct l2peer {
-	uint32_t ip;		/* network order; 0 = empty slot */
+	struct lwt_addr ip;	/* IPv6, or IPv4 v4-mapped; all zero = empty slot */
 	uint8_t hlen;		/* 0 = unresolved */
-	uint8_t hdr[ETH_HLEN_];	/* ends with ethertype IPv4 */
+	uint8_t hdr[ETH_HLEN_];	/* ends with ethertype IPv4 or IPv6 */
 	uint64_t retry_ns;	/* next neighbour-table look-up */
 };
 
@@ -98,6 +98,7 @@ struct xskdp {
 	struct xq *q;
 	struct xshard *sh;
 	int raw_fd;
+	int raw6_fd;		/* IPv6 segments without a link header yet; -1 none */
 	struct lwt_dp_filter filter;
 	int static_flow;	/* the filter's client flow is in flows */
 	struct lwt_xdp_flow_key static_key;
@@ -138,7 +139,8 @@ void xflow_forget(struct xshard *h, const struct lwt_xdp_flow_key *k);
 void xflows_age(struct xskdp *x, uint64_t now);
 /* The link header to send to ip with (NULL: not known yet, use the raw
  * socket). */
-const struct l2peer *xl2_for(struct xskdp *x, struct xshard *h, uint32_t ip, uint64_t now);
+/* The link header for packet ip's destination (IPv4 or IPv6). */
+const struct l2peer *xl2_for(struct xskdp *x, struct xshard *h, const uint8_t *ip, uint64_t now);
 
 /* xsk_prog.c */
 /* Clear what a killed run of ours left on the link (its program, if its

@@ -22,7 +22,7 @@
 
 /* Pinned under <pin_dir>/LWT_XDP_PIN_SUBDIR/<name>. Bump the version whenever a
  * map definition below changes: a pinned map is reused only if it matches. */
-#define LWT_XDP_PIN_SUBDIR	"xdp-v2"
+#define LWT_XDP_PIN_SUBDIR	"xdp-v3"
 #define LWT_XDP_PROG_NAME	"lwt_xdp"
 #define LWT_XDP_MAP_CONFIG	"config"
 #define LWT_XDP_MAP_FLOWS	"flows"
@@ -122,13 +122,15 @@ struct lwt_xdp_stats {
 _Static_assert(sizeof(struct lwt_xdp_stats) == 96, "lwt_xdp_stats");
 
 /* peers map: per-peer session counters published by the daemon (every
- * second), keyed by the peer's outer IPv4 address and port, so that
- * `bpftool map dump` shows FEC and traffic figures beside the XDP ones. */
+ * second), keyed by the peer's outer address (IPv6, or IPv4 v4-mapped) and
+ * port, so that `bpftool map dump` shows FEC and traffic figures beside
+ * the XDP ones. */
 struct lwt_xdp_peer_key {
-	__be32 addr;
+	struct lwt_xdp_addr addr;
 	__be16 port;
 	__u16 pad;
 };
+_Static_assert(sizeof(struct lwt_xdp_peer_key) == 20, "lwt_xdp_peer_key");
 
 struct lwt_xdp_peer_stats {
 	__be32 tunnel_ip;

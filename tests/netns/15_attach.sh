@@ -30,7 +30,7 @@ answered() { [ "$(grep -c 'bytes from' "$LOGDIR/ping.txt")" -ge "$1" ]; }
 xdp_on() {
 	local n=$1 l=$2 tun=$3 want=$4 prog=no pins=no
 	ip -n "$PFX-$n" -d link show "$l" | grep -q 'prog/xdp' && prog=yes
-	[ -e "$(bpffs "$n")/lwt/$tun/xdp-v2/flows" ] && pins=yes
+	[ -e "$(bpffs "$n")/lwt/$tun/xdp-v3/flows" ] && pins=yes
 	[ "$prog$pins" = "$want$want" ] || fail "$n: XDP program on $l: $prog, pins of $tun: $pins (want $want)"
 }
 switch_both() {

@@ -32,7 +32,7 @@ start server s -m server -l 10.97.0.1:9000 -t 10.0.0.1/24 -k "$KEY" -tun-name lw
 srv=$server_PID
 wait_for 10 "server status" ctl s lwts status --json
 [ "$(ctl s lwts status --json | jq -r .path)" = af-xdp ] || skip "the server is not on AF_XDP here"
-FLOWS="$(bpffs s)/lwt/lwts/xdp-v2/flows"
+FLOWS="$(bpffs s)/lwt/lwts/xdp-v3/flows"
 command -v bpftool >/dev/null || skip "no bpftool"
 nflows() { bpftool -j map dump pinned "$FLOWS" | jq length; }
 busy() { jget s lwts .slots_busy_dataplane; }

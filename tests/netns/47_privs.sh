@@ -79,7 +79,7 @@ switch() {
 	pings "$n detached"
 	run ctl "$n" "$tun" attach "$l" || fail "$n: lwt-ctl attach failed after the drop"
 	[ "$(jget "$n" "$tun" .path)" = af-xdp ] || fail "$n: not on AF_XDP after attach"
-	[ -e "$(bpffs "$n")/lwt/$tun/xdp-v2/lwt_xdp" ] || fail "$n: attach pinned no program"
+	[ -e "$(bpffs "$n")/lwt/$tun/xdp-v3/lwt_xdp" ] || fail "$n: attach pinned no program"
 	pings "$n attached"
 }
 
@@ -103,7 +103,7 @@ phase() {
 	fi
 	switch s lwts v-s-c
 	switch c lwtc v-c-s
-	owner=$(stat -c %u:%g "$(bpffs s)/lwt/lwts/xdp-v2/flows")
+	owner=$(stat -c %u:%g "$(bpffs s)/lwt/lwts/xdp-v3/flows")
 	[ "$owner" = "$uid:$gid" ] || fail "$label: pins made by attach belong to $owner, not $uid:$gid"
 	# The table the daemon removes at exit (stop asserts it is gone).
 	nsx s nft list tables | grep -qx "table inet lwt_lwts" || fail "$label: no nft table"

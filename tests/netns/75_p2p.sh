@@ -52,8 +52,8 @@ ep=$(jget "${NATLAB_CLIENT[a]}" lwtc "[.p2p.paths[] | select(.tunnel_ip == \"10.
 if [ "$(jget "${NATLAB_CLIENT[a]}" lwtc .path)" = af-xdp ]; then
 	# Published once a second; bpftool shows the fields by name (BTF).
 	wait_for 3 "a's pinned peers map shows the direct path" sh -c \
-		"nsenter -t $ca_PID -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v2/peers | grep -q '\"route\": 1,'" ||
-		fail "a's pinned peers map shows no direct path: $(nsenter -t "$ca_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v2/peers 2>&1 | grep -E 'route|tunnel_ip' | tr -s ' ' | tr '\n' ' ')"
+		"nsenter -t $ca_PID -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v3/peers | grep -q '\"route\": 1,'" ||
+		fail "a's pinned peers map shows no direct path: $(nsenter -t "$ca_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwtc/xdp-v3/peers 2>&1 | grep -E 'route|tunnel_ip' | tr -s ' ' | tr '\n' ' ')"
 fi
 # Prometheus sees the route too.
 nsx "${NATLAB_CLIENT[a]}" curl -sf http://127.0.0.1:9586/metrics >"$LOGDIR/a.prom" || fail "a's /metrics"

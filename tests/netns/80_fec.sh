@@ -70,12 +70,12 @@ say "server FEC: shards lost $lost, rebuilt $rebuilt, groups unrecoverable $unre
 # The same counters in the pinned peers map (published every second), read
 # through the daemon's own mount namespace where its bpffs is.
 mapped() {
-	nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v2/peers |
+	nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v3/peers |
 		jq -en "input | .[0].formatted.value.fec_packets_rebuilt >= $rebuilt and .[0].formatted.value.fec_shards_lost > 0"
 }
 wait_for 5 "FEC counters in the pinned peers map" mapped ||
-	fail "pinned peers map lacks the FEC counters: $(nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v2/peers 2>&1 | head -c 600)"
-nsenter -t "$server_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v2/peers | grep -E '"fec_|tunnel_ip' | tr -s ' ' | tr '\n' ' '
+	fail "pinned peers map lacks the FEC counters: $(nsenter -t "$server_PID" -m -n bpftool -j map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v3/peers 2>&1 | head -c 600)"
+nsenter -t "$server_PID" -m -n bpftool map dump pinned /sys/fs/bpf/lwt/lwts/xdp-v3/peers | grep -E '"fec_|tunnel_ip' | tr -s ' ' | tr '\n' ' '
 echo
 down
 

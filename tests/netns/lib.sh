@@ -61,6 +61,30 @@ link() {
 	ip -n "$PFX-$b" link set "v-$b-$a" up
 }
 
+# link6 A B ADDR_A ADDR_B: link's IPv6 twin: a veth pair with IPv6 addresses
+# only, usable at once (nodad: no duplicate address detection to wait for).
+link6() {
+	local a=$1 b=$2 aa=$3 ba=$4
+	ip link add "v-$a-$b" netns "$PFX-$a" type veth peer "v-$b-$a" netns "$PFX-$b"
+	ip -n "$PFX-$a" addr add "$aa" dev "v-$a-$b" nodad
+	ip -n "$PFX-$b" addr add "$ba" dev "v-$b-$a" nodad
+	ip -n "$PFX-$a" link set "v-$a-$b" up
+	ip -n "$PFX-$b" link set "v-$b-$a" up
+}
+
+# routed_hosts6: routed_hosts over IPv6 only: client ns "c" (fd97:1::2),
+# router "r" (fd97:1::1 / fd97:2::1), server "s" (fd97:2::2).
+routed_hosts6() {
+	add_ns s
+	add_ns r
+	add_ns c
+	link6 c r fd97:1::2/64 fd97:1::1/64
+	link6 r s fd97:2::1/64 fd97:2::2/64
+	nsx c ip -6 route add default via fd97:1::1
+	nsx s ip -6 route add default via fd97:2::1
+	nsx r sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
 # Each namespace gets a bpffs of its own, mounted in the root mount
 # namespace under /run/lwtt/ and bound over /sys/fs/bpf for every daemon
 # started in it: the daemon pins there as it would on a host, and what it
@@ -127,6 +151,8 @@ daemon_leftovers() {
 			echo "nft table inet lwt_$tun in $n"
 		ip netns exec "$PFX-$n" iptables -S 2>/dev/null | grep -q -- "-N LWT-$tun\$" &&
 			echo "iptables chain LWT-$tun in $n"
+		ip netns exec "$PFX-$n" ip6tables -S 2>/dev/null | grep -q -- "-N LWT-$tun\$" &&
+			echo "ip6tables chain LWT-$tun in $n"
 		[ -e "$d/lwt/$tun" ] && echo "bpffs pins in $n: $(cd "$d" && find "lwt/$tun" | tr '\n' ' ')"
 	fi
 	for p in "${!DAEMON_NS[@]}"; do
@@ -237,6 +263,9 @@ assert_no_rule() {
 	fi
 	if ip netns exec "$PFX-$n" iptables -S 2>/dev/null | grep -q 'LWT-'; then
 		fail "iptables chain left behind in $n"
+	fi
+	if ip netns exec "$PFX-$n" ip6tables -S 2>/dev/null | grep -q 'LWT-'; then
+		fail "ip6tables chain left behind in $n"
 	fi
 }
 
