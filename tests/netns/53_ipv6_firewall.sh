@@ -3,7 +3,8 @@
 # The IPv6 underlay through a strict stateful firewall, and lwt's anti-RST
 # rule for IPv6. (1) A router that drops and counts conntrack-invalid
 # packets (ct state invalid, nf_conntrack_tcp_be_liberal=0) carries iperf3
-# each way over IPv6 with its invalid counter still 0. The client's rule is
+# each way over IPv6, and inner IPv6 (a dual-stack tunnel: ping6, 20 MB
+# sha256, iperf3 -6), with its invalid counter still 0. The client's rule is
 # nft "ip6 daddr"; on raw sockets, where the kernel sees the segments, it is
 # what drops the kernel's RSTs. (2) nft hidden: the server on [::] falls
 # back to an iptables and an ip6tables chain, the client to ip6tables; the
@@ -25,10 +26,10 @@ table inet fw {
 NFT
 nsx r sysctl -qw net.netfilter.nf_conntrack_tcp_be_liberal=0
 [ "$(nsx r sysctl -n net.netfilter.nf_conntrack_tcp_be_liberal)" = 0 ] || fail "be_liberal not 0"
-start server s -m server -l '[::]:9000' -t 10.0.0.1/24 -k "$KEY" -tun-name lwts
+start server s -m server -l '[::]:9000' -t 10.0.0.1/24,fd00::1/64 -k "$KEY" -tun-name lwts
 # The server's anti-RST rule stands before the client's first SYN.
 wait_for 5 "server listening" grep -q "listening on" "$LOGDIR/server.log"
-start client c -m client -r '[fd97:2::2]:9000' -t 10.0.0.2/24 -k "$KEY" -tun-name lwtc
+start client c -m client -r '[fd97:2::2]:9000' -t 10.0.0.2/24,fd00::2/64 -k "$KEY" -tun-name lwtc
 wait_for 10 "session up" sessions_up c lwtc
 nsx c nft list table inet lwt_lwtc | tee "$LOGDIR/client-rule.txt"
 grep -q 'ip6 daddr fd97:2::2 tcp dport 9000' "$LOGDIR/client-rule.txt" ||
@@ -39,6 +40,7 @@ for dir in up down; do
 	say "iperf3 $dir: $(jq -n "$bps/1e6|floor") Mbit/s"
 	jq -e "$bps > 1e6" >/dev/null <<<null || fail "iperf3 $dir carried under 1 Mbit/s"
 done
+inner6_traffic s fd00::1 c lwtc
 nsx r nft list counters
 inv=$(nsx r nft -j list counter inet fw cnt_invalid | jq '.nftables[] | select(.counter) | .counter.packets')
 est=$(nsx r nft -j list counter inet fw cnt_est | jq '.nftables[] | select(.counter) | .counter.packets')

@@ -401,13 +401,35 @@ impair_restart() {
 # xfer_sha256 SRV_NS ADDR CLI_NS MB [TIMEOUT_S]: MB of random bytes from
 # CLI_NS to ADDR:5001 in SRV_NS over nc; fails unless all arrive with the
 # same sha256. Sets XFER_MBPS (Mbit/s, whole).
+# ss_addr ADDR: ADDR as ss prints a listening socket's, [v6] bracketed.
+ss_addr() { case "$1" in *:*) echo "[$1]" ;; *) echo "$1" ;; esac; }
+
+# ip6_accepted NS TUN: the client's IPv6 tunnel address is accepted.
+ip6_accepted() { [ "$(ctl "$1" "$2" status --json | jq -r .ip6_claim)" = accepted ]; }
+
+# inner6_traffic SNS SADDR6 CNS CTUN: inner IPv6 from client CNS (its TUN
+# CTUN) to SNS's tunnel address SADDR6 once its claim is accepted: ping6
+# without loss, 20 MB with sha256 compared, 3 s of iperf3 -6 (more than
+# 1 Mbit/s).
+inner6_traffic() {
+	local sn=$1 a6=$2 cn=$3 ctun=$4 bps
+	wait_for 10 "$cn's IPv6 tunnel address accepted" ip6_accepted "$cn" "$ctun" ||
+		fail "$cn's IPv6 tunnel address was not accepted"
+	nsx "$cn" ping -6 -c 10 -i 0.05 -W 1 -q "$a6" | tee "$LOGDIR/ping6-$cn.txt" >&2
+	grep -q ' 0% packet loss' "$LOGDIR/ping6-$cn.txt" || fail "inner IPv6: loss $cn -> $a6"
+	xfer_sha256 "$sn" "$a6" "$cn" 20
+	bps=$(iperf_run "$sn" "$a6" "$cn" "$LOGDIR/iperf6-$cn.json" -t 3)
+	say "inner IPv6 iperf3 $cn -> $a6: $(jq -n "$bps/1e6|floor") Mbit/s"
+	jq -e "$bps > 1e6" >/dev/null <<<null || fail "inner IPv6 iperf3 carried under 1 Mbit/s"
+}
+
 xfer_sha256() {
 	local sn=$1 addr=$2 cn=$3 mb=$4 t=${5:-60} want got ncpid t0 t1
 	head -c $((mb * 1024 * 1024)) /dev/urandom >"$LOGDIR/blob"
 	want=$(sha256sum <"$LOGDIR/blob" | cut -d' ' -f1)
 	nsbg "$sn" sh -c "timeout $((t + 10)) nc -l -N $addr 5001 | sha256sum | cut -d' ' -f1 > '$LOGDIR/got'"
 	ncpid=$BG_PID
-	wait_for 5 "nc listening" nsx "$sn" sh -c "ss -ltn | grep -q $addr:5001"
+	wait_for 5 "nc listening" nsx "$sn" sh -c "ss -ltn | grep -qF '$(ss_addr "$addr"):5001'"
 	t0=$(date +%s.%N)
 	nsx "$cn" timeout "$t" nc -N "$addr" 5001 <"$LOGDIR/blob" || fail "transfer did not finish"
 	wait "$ncpid" || true
@@ -439,7 +461,7 @@ iperf_run() {
 	local sn=$1 addr=$2 cn=$3 out=$4 port=$((5200 + BASHPID % 700)) ipid; shift 4
 	nsbg "$sn" timeout 180 iperf3 -s -1 -B "$addr" -p "$port" >/dev/null 2>&1
 	ipid=$BG_PID
-	wait_for 5 "iperf3 listening on $addr:$port" nsx "$sn" sh -c "ss -ltn | grep -q '$addr:$port '" >&2
+	wait_for 5 "iperf3 listening on $addr:$port" nsx "$sn" sh -c "ss -ltn | grep -qF '$(ss_addr "$addr"):$port '" >&2
 	nsx "$cn" timeout 150 iperf3 -c "$addr" -p "$port" --connect-timeout 5000 -J "$@" >"$out" || true
 	stop "$ipid"
 	jq '.end.sum_received.bits_per_second // 0' "$out" 2>/dev/null || echo 0
