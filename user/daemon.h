@@ -516,7 +516,7 @@ void lwt_p2p_hub_session_up(struct lwt_daemon *d, int i);
  * (the hub's config_push_interval, told in the punch order; 0 off). */
 const struct lwt_psk_keys *lwt_p2p_psk(struct lwt_daemon *d, int i);
 unsigned int lwt_p2p_rekey_s(struct lwt_daemon *d, int i);
-/* control.c: key rotation of slot i (server, or a direct path's responder
+/* rekey.c: key rotation of slot i (server, or a direct path's responder
  * offers; the other side answers). */
 void lwt_rekey_tick(struct lwt_daemon *d, int i, uint64_t now);
 void lwt_rekey_msg(struct lwt_daemon *d, int i, const uint8_t *m, size_t len);
