@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer target: the IPv4/TCP segment parser (lwt_tcp_parse) and the
+/* libFuzzer target: the IPv4/TCP and IPv6/TCP segment parser (lwt_tcp_parse) and the
  * fake-TCP state machine behind it (lwt_ftcp_input, lwt_ftcp_accept_syn).
  * Input: one byte choosing the flow's state and window, then the packet.
  * Invariants:
  *  - a parse that succeeds describes bytes inside the input: payload
- *    within it, doff and payload_len adding up to the IP total length;
+ *    within it, doff and payload_len adding up to the IP total length
+ *    (IPv6: 40 + payload length);
  *  - checking checksums never accepts what the unchecked parse refuses,
  *    and both parse the same fields;
  *  - encode(decode(x)): the parsed header and payload, built again with
@@ -35,10 +36,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_parse(const uint8_t *pkt, size_t len, const struct lwt_tcp_seg *g)
 {
-	size_t ihl = (pkt[0] & 15) * 4u, tot = (size_t)(pkt[2] << 8 | pkt[3]);
+	bool v6 = pkt[0] >> 4 == 6;
+	size_t ihl = v6 ? 40 : (pkt[0] & 15) * 4u;
+	size_t tot = v6 ? (size_t)(pkt[4] << 8 | pkt[5]) : (size_t)(pkt[2] << 8 | pkt[3]);
 
+	FZ_CHECK(g->v6 == v6, "parsed as IPv%d, version nibble %u", g->v6 ? 6 : 4, pkt[0] >> 4);
 	if (!tot)
 		tot = len;
+	else if (v6)
+		tot += 40;
 	FZ_CHECK(g->payload >= pkt && g->payload + g->payload_len <= pkt + len,
 		 "payload %p+%zu outside the input %p+%zu", (void *)g->payload, g->payload_len,
 		 (void *)pkt, len);
@@ -58,21 +64,26 @@ static void round_trip(const struct lwt_tcp_seg *g)
 	struct lwt_tcp_seg h;
 	int n;
 
-	if (LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN + g->payload_len > sizeof(buf))
+	size_t nh;
+
+	if (LWT_IP6_HDR_LEN + LWT_TCP_DATA_HDR_LEN + g->payload_len > sizeof(buf))
 		return;
-	lwt_ftcp_init(&c, g->saddr, g->sport, g->daddr, g->dport);
+	lwt_ftcp_init_addr(&c, &g->sa, g->sport, &g->da, g->dport);
+	FZ_CHECK(c.v6 == g->v6, "a flow from an IPv%d segment is IPv%d", g->v6 ? 6 : 4, c.v6 ? 6 : 4);
+	nh = lwt_ftcp_nhlen(&c);
 	c.snd_nxt = g->seq;
 	c.rcv_nxt = g->ack;
-	memcpy(buf + LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN, g->payload, g->payload_len);
+	memcpy(buf + nh + LWT_TCP_DATA_HDR_LEN, g->payload, g->payload_len);
 	n = lwt_ftcp_build_data(&c, buf, sizeof(buf), g->payload_len);
 	if (n < 0) {
-		FZ_CHECK(LWT_IP_HDR_LEN + LWT_TCP_DATA_HDR_LEN + g->payload_len > 65535,
+		FZ_CHECK(nh + LWT_TCP_DATA_HDR_LEN + g->payload_len > 65535,
 			 "build_data refused %zu payload bytes", g->payload_len);
 		return;
 	}
 	FZ_CHECK(lwt_tcp_parse(buf, n, true, &h) == 0, "our own segment (%d bytes) does not parse", n);
 	FZ_CHECK(h.saddr == g->saddr && h.daddr == g->daddr && h.sport == g->sport &&
-		 h.dport == g->dport, "addresses or ports changed");
+		 h.dport == g->dport && !memcmp(&h.sa, &g->sa, sizeof(h.sa)) &&
+		 !memcmp(&h.da, &g->da, sizeof(h.da)) && h.v6 == g->v6, "addresses or ports changed");
 	FZ_CHECK(h.seq == g->seq && h.ack == g->ack, "seq/ack %u/%u became %u/%u", g->seq, g->ack,
 		 h.seq, h.ack);
 	FZ_CHECK(h.flags == (LWT_TCP_ACK | LWT_TCP_PSH) && h.has_ts && h.doff == LWT_TCP_DATA_HDR_LEN,
@@ -194,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	round_trip(&g);
 
 	/* The flow this segment belongs to, in the state mode picks. */
-	lwt_ftcp_init(&c, g.daddr, g.dport, g.saddr, g.sport);
+	lwt_ftcp_init_addr(&c, &g.da, g.dport, &g.sa, g.sport);
 	switch (mode & 3) {
 	case 0:	/* server: a SYN opens the flow */
 		if (lwt_ftcp_accept_syn(&c, &g) == 0) {
