@@ -41,6 +41,7 @@ static const struct keydef keys[] = {
 	{ "mode", "m", K_MODE, F(mode), 0, 0, "server or client" },
 	{ "local_addr", "l", K_STR, F(local_addr), 0, 0, "server: listen address ip:port, [ipv6]:port, [::]:port for both families (default 0.0.0.0:9000)" },
 	{ "remote_addr", "r", K_STR, F(remote_addr), 0, 0, "client: server host:port or [ipv6]:port" },
+	{ "remote_family", "remote-family", K_STR, F(remote_family), 0, 0, "lwt, client: the family of the server's address when its name has A and AAAA records: auto (the host's address selection), ipv4 or ipv6 (default auto)" },
 	{ "tunnel_addr", "t", K_STR, F(tunnel_addr), 0, 0, "tunnel IP in CIDR, optionally with an IPv6 one: 10.0.0.2/24,fd00::2/64 (default 10.0.0.1/24 server, 10.0.0.2/24 client)" },
 	{ "key", "k", K_STR, F(key), 0, 0, "pre-shared key (this or key_file required)" },
 	{ "key_file", "key-file", K_STR, F(key_file), 0, 0, "lwt: file whose first line is the key (not shown in ps)" },
@@ -222,6 +223,7 @@ void lwt_config_defaults(struct lwt_config *c)
 	c->route_advert_interval = 300;
 	snprintf(c->transport, sizeof(c->transport), "rawtcp");
 	snprintf(c->xdp_mode, sizeof(c->xdp_mode), "auto");
+	snprintf(c->remote_family, sizeof(c->remote_family), "auto");
 	c->log_level = LWT_LOG_INFO;
 }
 

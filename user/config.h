@@ -47,6 +47,7 @@ struct lwt_config {
 	struct lwt_addr listen_ep6;		/* the IPv6 listen address (:: = any) */
 	bool remote6;
 	struct lwt_addr remote_ep;
+	char remote_family[8];			/* remote_family (lwt): auto, ipv4, ipv6 */
 	char tunnel_addr[64];			/* tunnel_addr / -t, CIDR */
 	uint32_t tun_ip;			/* network byte order */
 	uint8_t tun_prefix;

@@ -103,6 +103,22 @@ int lwt_config_validate(const struct lwt_config *c, char *err, size_t el)
 		return lwt_config_errf(err, el, "remote_addr: bad address \"%s\" (%s)", c->remote_addr,
 			    lwt_hostport_why(c->remote_addr, "want host:port, host a name or an IPv4 "
 					     "address, or [ipv6]:port; port 1..65535"));
+	if (strcmp(c->remote_family, "auto") && strcmp(c->remote_family, "ipv4") &&
+	    strcmp(c->remote_family, "ipv6"))
+		return lwt_config_errf(err, el, "remote_family: must be auto, ipv4 or ipv6, got \"%s\"",
+				       c->remote_family);
+	/* A literal is its own family. */
+	if (c->mode == LWT_MODE_CLIENT && strcmp(c->remote_family, "auto")) {
+		bool lit6 = c->remote_addr[0] == '[';
+		struct in_addr a4;
+
+		if (lit6 && !strcmp(c->remote_family, "ipv4"))
+			return lwt_config_errf(err, el, "remote_family: ipv4, but remote_addr \"%s\" is "
+					       "an IPv6 address", c->remote_addr);
+		if (!lit6 && inet_pton(AF_INET, host, &a4) == 1 && !strcmp(c->remote_family, "ipv6"))
+			return lwt_config_errf(err, el, "remote_family: ipv6, but remote_addr \"%s\" is "
+					       "an IPv4 address", c->remote_addr);
+	}
 	if (c->tunnel_addr[0] && lwt_tunnel_addr_parse(c->tunnel_addr, &t, &t6, &has6, err, el))
 		return -EINVAL;
 	if (c->faketcp_max_segment && c->faketcp_max_segment < 576 + 45)

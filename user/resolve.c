@@ -96,6 +96,23 @@ int lwt_resolve_host(const char *host, uint32_t *addr, char *err, size_t el)
 	return resolve_all(host, addr, 1, err, el) ? 0 : -ENOENT;
 }
 
+/* remote_family: only the configured family's answers count. */
+static void family_filter(const struct lwt_daemon *d, struct answer *a)
+{
+	if (a->rc || !strcmp(d->cfg.remote_family, "auto"))
+		return;
+	if (!strcmp(d->cfg.remote_family, "ipv4"))
+		a->n6 = 0;
+	else
+		a->n = 0;
+	if (!a->n && !a->n6) {
+		a->rc = -ENOENT;
+		snprintf(a->err, sizeof(a->err), "no %s address (remote_family %s)",
+			 !strcmp(d->cfg.remote_family, "ipv4") ? "IPv4 (A)" : "IPv6 (AAAA)",
+			 d->cfg.remote_family);
+	}
+}
+
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
@@ -251,6 +268,7 @@ int lwt_resolve_start(struct lwt_daemon *d)
 		if (rc)
 			break;
 		collect(r, &a);
+		family_filter(d, &a);
 		if (!a.rc && a.n6 && (a.v6_first || !a.n)) {
 			/* IPv6 where the host's address selection puts it first,
 			 * or the name has no A record (resolve6 below). */
