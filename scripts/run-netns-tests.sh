@@ -12,14 +12,14 @@ cd "$ROOT"
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(tests/netns/[0-9]*.sh); fi
 # The foundation tests run again over the other data paths: the default is
 # AF_XDP (native on veth); generic XDP and raw sockets are the other two.
-MATRIX=${LWT_PATH_MATRIX-10_basic 30_replay 40_rst 52_ipv6_underlay}
+MATRIX=${LWT_PATH_MATRIX-10_basic 30_replay 40_rst}
 # ... and these over raw sockets only (their own filter and RST rule; a
 # re-home on raw sockets keeps its path; the kernel's path MTU cache and
 # raw sockets; the segments a strict firewall
 # judges are built by the same code on every path, but reach the wire
 # without XDP's TX ring): the suite stays near 20 minutes. 20_wrongkey (the
 # control thread's handshake, whatever the path) runs once.
-MATRIX_RAW=${LWT_PATH_MATRIX_RAW-50_firewall 53_ipv6_firewall 56_ipv6_pmtu 57_ipv6_roam 60_reconnect 63_roam 64_pmtu 75_p2p}
+MATRIX_RAW=${LWT_PATH_MATRIX_RAW-50_firewall 52_ipv6_underlay 53_ipv6_firewall 56_ipv6_pmtu 57_ipv6_roam 60_reconnect 63_roam 64_pmtu 75_p2p}
 # Seconds a test may take before it fails with its logs (LWT_TEST_TIMEOUT).
 LIMIT=${LWT_TEST_TIMEOUT:-300}
 runs=()
