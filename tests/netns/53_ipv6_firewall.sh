@@ -4,7 +4,9 @@
 # rule for IPv6. (1) A router that drops and counts conntrack-invalid
 # packets (ct state invalid, nf_conntrack_tcp_be_liberal=0) carries iperf3
 # each way over IPv6, and inner IPv6 (a dual-stack tunnel: ping6, 20 MB
-# sha256, iperf3 -6), with its invalid counter still 0. The client's rule is
+# sha256, iperf3 -6); then, the underlay dual-stack, a second client over
+# IPv4 to the same [::] server beside it (iperf3, inner IPv6 likewise): the
+# invalid counter is still 0. The client's rule is
 # nft "ip6 daddr"; on raw sockets, where the kernel sees the segments, it is
 # what drops the kernel's RSTs. (2) nft hidden: the server on [::] falls
 # back to an iptables and an ip6tables chain, the client to ip6tables; the
@@ -13,6 +15,15 @@
 
 SECS=${LWT_FW_SECONDS:-5}
 routed_hosts6
+# Dual stack: the router's server side and the server get IPv4 too, and a
+# second client reaches the server over IPv4 through the same firewall.
+add_ns c4
+link c4 r 10.97.3.2/24 10.97.3.1/24
+ip -n "$PFX-r" addr add 10.97.2.1/24 dev v-r-s
+ip -n "$PFX-s" addr add 10.97.2.2/24 dev v-s-r
+nsx c4 ip route add default via 10.97.3.1
+nsx s ip route add default via 10.97.2.1
+nsx r sysctl -qw net.ipv4.ip_forward=1
 nsx r nft -f - <<'NFT'
 table inet fw {
 	counter cnt_invalid { }
@@ -41,6 +52,18 @@ for dir in up down; do
 	jq -e "$bps > 1e6" >/dev/null <<<null || fail "iperf3 $dir carried under 1 Mbit/s"
 done
 inner6_traffic s fd00::1 c lwtc
+say "dual stack: a client over IPv4 through the same firewall, beside the IPv6 one"
+start client4 c4 -m client -r 10.97.2.2:9000 -t 10.0.0.3/24,fd00::3/64 -k "$KEY" -tun-name lwtc4
+wait_for 10 "IPv4 client up" sessions_up c4 lwtc4
+wait_for 5 "server holds both" sessions_up s lwts 2
+eps=$(jget s lwts '[.peers[].endpoint] | sort | join(" ")')
+say "server endpoints: $eps"
+[[ "$eps" == *"10.97.3.2:"* && "$eps" == *"[fd97:1::2]:"* ]] || fail "endpoints $eps, want one of each family"
+bps=$(iperf_run s 10.0.0.1 c4 "$LOGDIR/iperf-c4.json" -t "$SECS")
+say "iperf3 over IPv4: $(jq -n "$bps/1e6|floor") Mbit/s"
+jq -e "$bps > 1e6" >/dev/null <<<null || fail "iperf3 over IPv4 carried under 1 Mbit/s"
+inner6_traffic s fd00::1 c4 lwtc4
+nsx c ping -c 5 -i 0.05 -W 1 -q 10.0.0.1 | grep -q ' 0% packet loss' || fail "the IPv6 client lost traffic beside the IPv4 one"
 nsx r nft list counters
 inv=$(nsx r nft -j list counter inet fw cnt_invalid | jq '.nftables[] | select(.counter) | .counter.packets')
 est=$(nsx r nft -j list counter inet fw cnt_est | jq '.nftables[] | select(.counter) | .counter.packets')
@@ -56,6 +79,7 @@ case "${LWT_EXTRA_ARGS:-}" in
 	[ "$dropped" -gt 0 ] || fail "the client's ip6 rule dropped no RST"
 	;;
 esac
+stop "$client4_PID"
 stop "$client_PID"
 stop "$server_PID"
 
