@@ -92,6 +92,24 @@ void dp_in6_route(struct dpctx *x, const uint8_t *pkt, size_t len, bool handed)
 	dp_send_to_slot(x, s, pkt, len, handed);
 }
 
+/* Hub relay, as relay_too_big (dp_route.c) for IPv4: a packet larger than
+ * client to's path allows goes back to its sender as ICMPv6 Packet Too Big
+ * (IPv6 is never fragmented on the way) from our IPv6 tunnel address. */
+static bool too_big6(struct dpctx *x, struct lwt_slot *from, struct lwt_slot *to,
+		     const uint8_t *pkt, size_t len)
+{
+	uint32_t lim = atomic_load_explicit(&to->path_inner_mtu, memory_order_relaxed);
+	uint8_t icmp[LWT_PMTU_ICMP6_MAX];
+	size_t n;
+
+	if (!lim || len <= lim)
+		return false;
+	LWT_CTR_INC(&to->ctr, drop_too_big);
+	if ((n = lwt_pmtu_icmp6_build(icmp, pkt, len, x->d->cfg.tun6.addr, (int)lim)))
+		dp_send_ip(x, from, icmp, n);
+	return true;
+}
+
 /* An IPv6 packet that came over slot s: true if it is for our TUN. */
 bool dp_in6_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t len)
 {
@@ -131,6 +149,8 @@ bool dp_in6_input(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_
 		LWT_CTR_INC(&s->ctr, drop_isolation);
 		return false;
 	}
+	if (too_big6(x, s, to, pkt, len))
+		return false;
 	LWT_CTR_INC(&s->ctr, forwarded);
 	dp_send_to_slot(x, to, pkt, len, false);
 	return false;

@@ -105,6 +105,49 @@ int lwt_pmtu_icmp_parse(const uint8_t *b, size_t len, struct lwt_pmtu_icmp *q)
 	return 0;
 }
 
+size_t lwt_pmtu_icmp6_build(uint8_t out[LWT_PMTU_ICMP6_MAX], const uint8_t *pkt, size_t len,
+			    const uint8_t src[16], int mtu)
+{
+	static const uint8_t any[16];
+	uint8_t tail[8] = { 0 };
+	size_t q, plen;
+	uint64_t sum;
+	uint16_t c;
+
+	if (len < 40 || pkt[0] >> 4 != 6 || (size_t)(pkt[4] << 8 | pkt[5]) + 40 > len ||
+	    pkt[8] == 0xff || !memcmp(pkt + 8, any, 16))
+		return 0;
+	/* Never an error about an ICMPv6 error (types below 128). */
+	if (pkt[6] == IPPROTO_ICMPV6 && (len < 41 || pkt[40] < 128))
+		return 0;
+	q = len < LWT_PMTU_ICMP6_MAX - 48 ? len : LWT_PMTU_ICMP6_MAX - 48;
+	plen = 8 + q;
+	memset(out, 0, 48);
+	out[0] = 0x60;
+	out[4] = (uint8_t)(plen >> 8);
+	out[5] = (uint8_t)plen;
+	out[6] = IPPROTO_ICMPV6;
+	out[7] = 64;
+	memcpy(out + 8, src, 16);
+	memcpy(out + 24, pkt + 8, 16);		/* to the packet's source */
+	out[40] = 2;				/* Packet Too Big, code 0 */
+	out[44] = (uint8_t)((uint32_t)mtu >> 24);
+	out[45] = (uint8_t)((uint32_t)mtu >> 16);
+	out[46] = (uint8_t)(mtu >> 8);
+	out[47] = (uint8_t)mtu;
+	memcpy(out + 48, pkt, q);
+	/* Pseudo-header: addresses, upper-layer length, next header 58. */
+	tail[2] = (uint8_t)(plen >> 8);
+	tail[3] = (uint8_t)plen;
+	tail[7] = IPPROTO_ICMPV6;
+	sum = lwt_csum64(0, out + 8, 32);
+	sum = lwt_csum64(sum, tail, sizeof(tail));
+	sum = lwt_csum64(sum, out + 40, plen);
+	c = (uint16_t)~lwt_csum64_fold(sum);
+	memcpy(out + 42, &c, 2);
+	return 40 + plen;
+}
+
 size_t lwt_pmtu_icmp_build(uint8_t out[LWT_PMTU_ICMP_MAX], const uint8_t *pkt, size_t len,
 			   uint32_t src, int mtu)
 {

@@ -74,5 +74,13 @@ int lwt_pmtu_icmp6_parse(const uint8_t *b, size_t len, struct lwt_pmtu_icmp *q);
 #define LWT_PMTU_ICMP_MAX (20 + 8 + 60 + 8)
 size_t lwt_pmtu_icmp_build(uint8_t out[LWT_PMTU_ICMP_MAX], const uint8_t *pkt, size_t len,
 			   uint32_t src, int mtu);
+/* The same for an inner IPv6 packet: an ICMPv6 Packet Too Big (RFC 4443
+ * 3.2) from src to the packet's source, quoting as much of the packet as
+ * keeps the answer within 1280 bytes. Its length, or 0 where none is sent
+ * (pkt malformed, about an ICMPv6 error, from an unspecified or multicast
+ * source). */
+#define LWT_PMTU_ICMP6_MAX 1280
+size_t lwt_pmtu_icmp6_build(uint8_t out[LWT_PMTU_ICMP6_MAX], const uint8_t *pkt, size_t len,
+			    const uint8_t src[16], int mtu);
 
 #endif

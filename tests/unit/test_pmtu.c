@@ -256,6 +256,93 @@ static void test_icmp_build(void **state)
 	assert_int_equal(lwt_pmtu_icmp_build(out, pkt, 40, 1, 1183), 0);
 }
 
+/* The ICMPv6 checksum of the message at m (plen bytes) from the IPv6
+ * header h, by the plain RFC 1071 sum: 0xffff when right. */
+static uint16_t icmp6_sum(const uint8_t *h, const uint8_t *m, size_t plen)
+{
+	uint32_t s = 0;
+	size_t i;
+
+	for (i = 8; i < 40; i += 2)
+		s += (uint32_t)(h[i] << 8 | h[i + 1]);
+	s += (uint32_t)plen + IPPROTO_ICMPV6;
+	for (i = 0; i + 1 < plen; i += 2)
+		s += (uint32_t)(m[i] << 8 | m[i + 1]);
+	if (plen & 1)
+		s += (uint32_t)m[plen - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* The hub's answer to a relayed inner IPv6 packet too large for its
+ * receiver: an ICMPv6 Packet Too Big within 1280 bytes, to the packet's
+ * source, checksum right, that the client side's parser reads back; none
+ * about an ICMPv6 error, from a multicast or unspecified source, or for a
+ * malformed packet. */
+static void test_icmp6_build(void **state)
+{
+	uint8_t pkt[1400] = { 0 }, out[LWT_PMTU_ICMP6_MAX], hub[16] = { 0xfd };
+	struct lwt_pmtu_icmp q;
+	size_t n, plen;
+
+	hub[15] = 1;
+	pkt[0] = 0x60;
+	pkt[4] = (1400 - 40) >> 8;
+	pkt[5] = (1400 - 40) & 0xff;
+	pkt[6] = 6;
+	pkt[7] = 64;
+	pkt[8] = 0xfd;
+	pkt[23] = 0x13;				/* fd00::13 */
+	pkt[24] = 0xfd;
+	pkt[39] = 0x11;				/* -> fd00::11 */
+	memcpy(pkt + 40, "\x9c\x40\x13\x89", 4);	/* 40000 -> 5001 */
+	for (size_t i = 60; i < sizeof(pkt); i++)
+		pkt[i] = (uint8_t)(i * 7);
+	n = lwt_pmtu_icmp6_build(out, pkt, sizeof(pkt), hub, 1353);
+	assert_int_equal(n, 1280);
+	plen = (size_t)(out[4] << 8 | out[5]);
+	assert_int_equal(plen, 1280 - 40);
+	assert_int_equal(out[0] >> 4, 6);
+	assert_int_equal(out[6], IPPROTO_ICMPV6);
+	assert_int_equal(out[7], 64);
+	assert_memory_equal(out + 8, hub, 16);
+	assert_memory_equal(out + 24, pkt + 8, 16);
+	assert_int_equal(icmp6_sum(out, out + 40, plen), 0xffff);
+	assert_memory_equal(out + 48, pkt, 1280 - 48);
+	assert_int_equal(lwt_pmtu_icmp6_parse(out + 40, n - 40, &q), 0);
+	assert_int_equal(q.mtu, 1353);
+	assert_memory_equal(q.sa6.b, pkt + 8, 16);
+	assert_memory_equal(q.da6.b, pkt + 24, 16);
+	assert_int_equal(ntohs(q.dport), 5001);
+	/* A small packet is quoted whole (odd length: the checksum's tail). */
+	pkt[4] = 0;
+	pkt[5] = 61;
+	n = lwt_pmtu_icmp6_build(out, pkt, 101, hub, 1353);
+	assert_int_equal(n, 48 + 101);
+	assert_int_equal(icmp6_sum(out, out + 40, n - 40), 0xffff);
+	pkt[5] = 60;
+	/* About an ICMPv6 error: none; about an echo request: one. */
+	pkt[6] = IPPROTO_ICMPV6;
+	pkt[40] = 1;
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 100, hub, 1353), 0);
+	pkt[40] = 128;
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 100, hub, 1353), 148);
+	/* A multicast or unspecified source, a payload length past the
+	 * packet, not IPv6, too short: none. */
+	pkt[8] = 0xff;
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 100, hub, 1353), 0);
+	memset(pkt + 8, 0, 16);
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 100, hub, 1353), 0);
+	pkt[8] = 0xfd;
+	pkt[23] = 0x13;
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 99, hub, 1353), 0);
+	pkt[0] = 0x45;
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 100, hub, 1353), 0);
+	pkt[0] = 0x60;
+	assert_int_equal(lwt_pmtu_icmp6_build(out, pkt, 39, hub, 1353), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_icmp_parse),
 		cmocka_unit_test(test_icmp_build),
+		cmocka_unit_test(test_icmp6_build),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
