@@ -87,6 +87,9 @@ static void check_cfg(const struct lwt_config *c)
 {
 	char err[512];
 	struct lwt_cidr t;
+	struct lwt_cidr6 t6;
+	bool has6;
+	char errb[256];
 
 	FZ_CHECK(lwt_config_validate(c, err, sizeof(err)) == 0, "an accepted config does not "
 		 "validate: %s", err);
@@ -111,9 +114,11 @@ static void check_cfg(const struct lwt_config *c)
 		FZ_CHECK(c->allowed_routes[i].prefix <= 32 &&
 			 !(c->allowed_routes[i].addr & ~mask_of(c->allowed_routes[i].prefix)),
 			 "allowed route %d host bits", i);
-	FZ_CHECK(lwt_cidr_parse(c->tunnel_addr, &t) && t.addr == c->tun_ip &&
-		 t.prefix == c->tun_prefix, "tun_ip/prefix do not match tunnel_addr \"%s\"",
-		 c->tunnel_addr);
+	/* The IPv4 prefix, and an IPv6 one beside it (inet6_cfg.c). */
+	FZ_CHECK(!lwt_tunnel_addr_parse(c->tunnel_addr, &t, &t6, &has6, errb, sizeof(errb)) &&
+		 t.addr == c->tun_ip && t.prefix == c->tun_prefix && has6 == c->has_ip6 &&
+		 (!has6 || (!memcmp(t6.addr, c->tun6.addr, 16) && t6.prefix == c->tun6.prefix)),
+		 "tun_ip/prefix (or the IPv6 ones) do not match tunnel_addr \"%s\"", c->tunnel_addr);
 	FZ_CHECK(c->key[0], "accepted without a key");
 }
 
