@@ -8,7 +8,8 @@
 # (AF_XDP native, raw sockets). Both use a fixed TUN MTU of 1380, so the
 # inner traffic is the same and only the outer header differs (72 bytes
 # instead of 52). Each run: iperf3 client -> server for SECS seconds;
-# reported: the median per family and the ratio IPv6/IPv4. The machine may
+# reported: the median per family and the ratio IPv6/IPv4. Then inner IPv4
+# against inner IPv6 through one dual-stack tunnel. The machine may
 # be shared: figures are what this run saw. Asserts nothing about speed.
 # Writes build/bench/ipv6.json.
 . "$(dirname "$0")/lib.sh"
@@ -47,5 +48,31 @@ for path in native raw; do
 	results=$(jq -c --arg p "$path" --argjson a "$m4" --argjson b "$m6" --argjson r "$ratio" \
 		'. + [{path: $p, v4_bps: $a, v6_bps: $b, ratio: $r}]' <<<"$results")
 done
+# Inside: one dual-stack tunnel (10.0.0.x/24,fd00::x/64) over the IPv4
+# underlay on AF_XDP; iperf3 to the server's inner IPv4 and IPv6 address,
+# alternating (the TUN's coalescing of received TCP, gso.c, serves both).
+start server s -m server -l 10.99.0.1:9000 -t 10.0.0.1/24,fd00::1/64 -k "$KEY" -tun-name lwts -mtu 1380
+wait_for 5 "server up" ip -n "$PFX-s" link show lwts
+start client c -m client -r 10.99.0.1:9000 -t 10.0.0.2/24,fd00::2/64 -k "$KEY" -tun-name lwtc -mtu 1380
+wait_for 10 "client up" sessions_up c lwtc
+wait_for 10 "inner IPv6 accepted" ip6_accepted c lwtc
+: >"$LOGDIR/in4.txt"
+: >"$LOGDIR/in6.txt"
+for i in $(seq "$RUNS"); do
+	for fam in in4 in6; do
+		dst=10.0.0.1; [ $fam = in6 ] && dst=fd00::1
+		bps=$(iperf_run s "$dst" c "$LOGDIR/iperf-inner-$fam-$i.json" -t "$SECS")
+		say "inner $fam run $i: $(jq -n "$bps/1e6|floor") Mbit/s"
+		echo "$bps" >>"$LOGDIR/$fam.txt"
+	done
+done
+stop "$client_PID"
+stop "$server_PID"
+m4=$(median <"$LOGDIR/in4.txt")
+m6=$(median <"$LOGDIR/in6.txt")
+ratio=$(jq -n "if $m4 > 0 then $m6 / $m4 else 0 end")
+say "inside: IPv4 median $(jq -n "$m4/1e6|floor") Mbit/s, IPv6 median $(jq -n "$m6/1e6|floor") Mbit/s, IPv6/IPv4 $(jq -n "$ratio*1000|floor/1000")"
+results=$(jq -c --argjson a "$m4" --argjson b "$m6" --argjson r "$ratio" \
+	'. + [{path: "inner-native", v4_bps: $a, v6_bps: $b, ratio: $r}]' <<<"$results")
 jq -n --argjson r "$results" --argjson runs "$RUNS" --argjson secs "$SECS" \
 	'{runs: $runs, seconds: $secs, tun_mtu: 1380, results: $r}' | tee "$OUT/ipv6.json"
