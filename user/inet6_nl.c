@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "inet6.h"
+#include "netlink.h"
 
 #define RTPROT_LWT 0x4c	/* as netlink.c: routes we install carry it */
 
@@ -38,41 +39,10 @@ static void addattr6(struct nlmsghdr *h, int type, const void *data, size_t len)
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
-/* Send a request, wait for its ACK: 0 or -errno. */
+/* Send a request, wait for its ACK: 0 or -errno (netlink.c's exchange). */
 static int ack_talk(struct nlmsghdr *h)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[1024];
-	int fd, err = -EPROTO;
-	ssize_t n;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	h->nlmsg_seq = 1;
-	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		goto out;
-	}
-	do
-		n = recv(fd, buf, sizeof(buf), 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (struct nlmsghdr *m = (struct nlmsghdr *)buf; NLMSG_OK(m, n); m = NLMSG_NEXT(m, n)) {
-		if (m->nlmsg_type == NLMSG_ERROR &&
-		    m->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
-			int e = ((struct nlmsgerr *)NLMSG_DATA(m))->error;
-
-			err = e > 0 || e < -4095 ? -EPROTO : e;
-			break;
-		}
-	}
-out:
-	close(fd);
-	return err;
+	return lwt_nl_talk(h, NULL, NULL);
 }
 
 int lwt_nl6_enable(const char *ifname)
