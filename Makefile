@@ -23,7 +23,7 @@ BUILD   ?= build
 BIN     ?= bin
 VERSION := 0.2.0
 
-PKGS := libbpf libxdp libcjson openssl libisal libcap-ng libsystemd libmicrohttpd
+PKGS := libbpf libxdp libcjson openssl libgcrypt libisal libcap-ng libsystemd libmicrohttpd
 # Debian packages needed to build and test. Keep scripts/deps.sh in sync.
 DEPS_OK := $(shell pkg-config --exists $(PKGS) cmocka 2>/dev/null && command -v $(BPFTOOL) >/dev/null && command -v $(CLANG) >/dev/null && command -v nft >/dev/null && command -v iperf3 >/dev/null && command -v curl >/dev/null && command -v promtool >/dev/null && echo yes)
 ifneq ($(DEPS_OK),yes)
@@ -212,8 +212,9 @@ tsan:
 demo: all
 	./scripts/demo.sh
 
-bench: all $(BUILD)/tools/lwt-swarm $(BUILD)/bench/csum-bench $(BUILD)/bench/handshake-bench $(BUILD)/bench/spake2-bench
+bench: all $(BUILD)/tools/lwt-swarm $(BUILD)/bench/csum-bench $(BUILD)/bench/aead-bench $(BUILD)/bench/handshake-bench $(BUILD)/bench/spake2-bench
 	$(BUILD)/bench/csum-bench
+	$(BUILD)/bench/aead-bench
 	$(BUILD)/bench/handshake-bench
 	$(BUILD)/bench/spake2-bench
 	LWT_SYNFLOOD_RATE=0 LWT_LOGDIR_SUFFIX=bench ./scripts/run-netns-tests.sh tests/netns/43_synflood.sh

@@ -3,7 +3,7 @@
 # Install the Debian packages lwt needs to build, test, demo and bench.
 set -e
 PKGS="build-essential clang llvm pkg-config libbpf-dev libxdp-dev libelf-dev zlib1g-dev
-libssl-dev libcjson-dev libisal-dev libcap-ng-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev libclang-rt-14-dev bpftool xdp-tools
+libssl-dev libgcrypt20-dev libcjson-dev libisal-dev libcap-ng-dev libsystemd-dev libmicrohttpd-dev libcmocka-dev libclang-rt-14-dev bpftool xdp-tools
 nftables iptables conntrack iproute2 iperf3 gnuplot-nox tcpdump procps psmisc netcat-openbsd jq iputils-ping ethtool strace python3
 curl man-db groff-base"
 missing=""

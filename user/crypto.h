@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Crypto primitives over OpenSSL: HKDF-SHA256, HMAC-SHA256, X25519,
- * AES-256-GCM records with counter nonces. A struct lwt_aead is used by one
- * thread at a time (it owns an EVP_CIPHER_CTX); create one per direction per
- * thread that needs it. */
+/* Crypto primitives: HKDF-SHA256, HMAC-SHA256, X25519 over OpenSSL
+ * (crypto.c); AES-256-GCM records with counter nonces over libgcrypt
+ * (aead.c). A struct lwt_aead is used by one thread at a time (it owns two
+ * cipher handles); create one per direction per thread that needs it. */
 #ifndef LWT_CRYPTO_H
 #define LWT_CRYPTO_H
 

@@ -2,9 +2,12 @@
 /* HKDF, HMAC, AES-256-GCM, GMAC and X25519 against published vectors; the
  * key schedules against known answers computed outside lwt: the handshake's
  * (SPAKE2's Ke, both randoms, the transcript), the PSK's SPAKE2 password and
- * cached masks, the key rotation's and its dependence on the X25519 secret. */
+ * cached masks, the key rotation's and its dependence on the X25519 secret.
+ * The record cipher (libgcrypt, aead.c) also against OpenSSL's EVP GCM for
+ * every record length and AAD split the data plane can produce. */
 #include <errno.h>
 #include <stdio.h>
+#include <openssl/evp.h>
 #include "testutil.h"
 #include "crypto.h"
 
@@ -150,6 +153,92 @@ static void test_gmac(void **state)
 	assert_int_equal(lwt_aead_gmac_open(a, 8, aad, sizeof(aad), data, sizeof(data), tag), -EBADMSG);
 	tag[0] ^= 1;
 	assert_int_equal(lwt_aead_gmac_open(a, 7, aad, sizeof(aad), data, sizeof(data), tag), -EBADMSG);
+	lwt_aead_destroy(a);
+}
+
+/* OpenSSL's EVP AES-256-GCM, the reference the record cipher must equal:
+ * tag over aad || more (GMAC when len is 0 and more is set), ciphertext in
+ * out. */
+static void evp_gcm(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad,
+		    size_t aad_len, const uint8_t *more, size_t more_len, const uint8_t *in,
+		    uint8_t *out, size_t len, uint8_t tag[16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int ol;
+
+	assert_non_null(c);
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce), 1);
+	if (aad_len)
+		assert_int_equal(EVP_EncryptUpdate(c, NULL, &ol, aad, (int)aad_len), 1);
+	if (more_len)
+		assert_int_equal(EVP_EncryptUpdate(c, NULL, &ol, more, (int)more_len), 1);
+	if (len)
+		assert_int_equal(EVP_EncryptUpdate(c, out, &ol, in, (int)len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, out + len, &ol), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void nonce_of(const uint8_t iv[4], uint64_t ctr, uint8_t n[12])
+{
+	memcpy(n, iv, 4);
+	for (int i = 0; i < 8; i++)
+		n[4 + i] = ctr >> (56 - 8 * i);
+}
+
+/* Every length 0..1600 (a jumbo record's worth of odd sizes too), AAD of
+ * the data plane's sizes and odd ones, counters with the epoch's high bits:
+ * seal equals EVP byte for byte, open takes it back, GMAC equals EVP's tag
+ * over aad || data; one aead object across all of them, as a poller uses it. */
+static void test_gcm_against_evp(void **state)
+{
+	static const size_t aads[] = { 0, 1, 15, 16, 17, 24, 31, 40 };
+	uint8_t key[32], iv[4], aad[40], pt[9100], buf[9100 + 16], ref[9100 + 16], tag[16], n[12];
+	uint64_t ctr = 0x0003000000001234ull;
+	struct lwt_aead *a;
+	size_t len, k;
+
+	for (k = 0; k < sizeof(key); k++)
+		key[k] = (uint8_t)(k * 37 + 5);
+	memcpy(iv, "\x9a\x01\xfe\x42", 4);
+	for (k = 0; k < sizeof(aad); k++)
+		aad[k] = (uint8_t)(k * 11 + 3);
+	for (k = 0; k < sizeof(pt); k++)
+		pt[k] = (uint8_t)(k * 131 + (k >> 8));
+	a = lwt_aead_create(key, iv);
+	assert_non_null(a);
+	for (len = 0; len <= 9000; len += len < 1600 ? 1 : 997) {
+		size_t al = aads[len % (sizeof(aads) / sizeof(aads[0]))];
+
+		ctr += 1 + (len & 3);
+		nonce_of(iv, ctr, n);
+		evp_gcm(key, n, aad, al, NULL, 0, pt, ref, len, ref + len);
+		memcpy(buf, pt, len);
+		assert_int_equal(lwt_aead_seal(a, ctr, aad, al, buf, len), 0);
+		if (memcmp(buf, ref, len + 16)) {
+			printf("seal differs from EVP at length %zu, aad %zu\n", len, al);
+			fail();
+		}
+		assert_int_equal(lwt_aead_open(a, ctr, aad, al, buf, len), 0);
+		assert_memory_equal(buf, pt, len);
+		if (len < 300) {
+			evp_gcm(key, n, aad, al, pt, len, NULL, buf, 0, ref);
+			assert_int_equal(lwt_aead_gmac_seal(a, ctr, aad, al, pt, len, tag), 0);
+			assert_memory_equal(tag, ref, 16);
+			assert_int_equal(lwt_aead_gmac_open(a, ctr, aad, al, pt, len, tag), 0);
+			tag[len % 16] ^= 0x10;
+			assert_int_equal(lwt_aead_gmac_open(a, ctr, aad, al, pt, len, tag), -EBADMSG);
+		}
+	}
+	/* A failed open leaves the object usable for the next record. */
+	memcpy(buf, pt, 100);
+	assert_int_equal(lwt_aead_seal(a, 9, aad, 16, buf, 100), 0);
+	buf[100] ^= 1;
+	assert_int_equal(lwt_aead_open(a, 9, aad, 16, buf, 100), -EBADMSG);
+	memcpy(buf, pt, 100);
+	assert_int_equal(lwt_aead_seal(a, 10, aad, 16, buf, 100), 0);
+	assert_int_equal(lwt_aead_open(a, 10, aad, 16, buf, 100), 0);
+	assert_memory_equal(buf, pt, 100);
 	lwt_aead_destroy(a);
 }
 
@@ -371,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_hmac_rfc4231),
 		cmocka_unit_test(test_gcm_vectors),
 		cmocka_unit_test(test_gmac),
+		cmocka_unit_test(test_gcm_against_evp),
 		cmocka_unit_test(test_x25519_rfc7748),
 		cmocka_unit_test(test_x25519_keygen),
 		cmocka_unit_test(test_psk_and_session),
