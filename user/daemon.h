@@ -206,6 +206,11 @@ struct lwt_counters {
 #define LWT_CTR_INC(c, f) atomic_fetch_add_explicit(&(c)->f, 1, memory_order_relaxed)
 #define LWT_CTR_ADD(c, f, v) atomic_fetch_add_explicit(&(c)->f, (v), memory_order_relaxed)
 #define LWT_CTR_GET(c, f) atomic_load_explicit(&(c)->f, memory_order_relaxed)
+/* A slot counter only the slot's owning poller writes (the per-packet
+ * ones): a plain load and store, no locked add; readers load it whole. */
+#define LWT_CTR_ADD_OWN(c, f, v)                                                        \
+	atomic_store_explicit(&(c)->f, atomic_load_explicit(&(c)->f, memory_order_relaxed) + (v), \
+			      memory_order_relaxed)
 
 /* What the owning poller publishes of a slot every round, for status and
  * the pinned peers map: other threads never follow the slot's pointers. */

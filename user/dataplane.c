@@ -84,6 +84,7 @@ static void handoff_input(struct dpctx *x)
 	uint8_t *p;
 	int j, k;
 
+	x->now = lwt_now_ns();
 	for (j = 0; j < x->np; j++) {
 		if (j == x->id)
 			continue;
@@ -117,6 +118,7 @@ static void tun_read(struct dpctx *x, int max)
 
 			if (r <= LWT_VNET_HDR_LEN)
 				break;
+			x->now = lwt_now_ns();
 			ST_ADD(x, tun_reads, 1);
 			memcpy(&vh, x->gsobuf, sizeof(vh));
 			if (lwt_gso_split(&vh, x->gsobuf + LWT_VNET_HDR_LEN, r - LWT_VNET_HDR_LEN,
@@ -132,6 +134,7 @@ static void tun_read(struct dpctx *x, int max)
 
 		if (r <= 0)
 			break;
+		x->now = lwt_now_ns();
 		ST_ADD(x, tun_reads, 1);
 		if ((size_t)r > x->pkt_max) {
 			LWT_CTR_INC(&d->ctr, drop_too_big);
@@ -209,6 +212,7 @@ static void *poller_run(void *arg)
 			atomic_store(&d->stop, 1);
 			break;
 		}
+		x->now = lwt_now_ns();
 		if (pfd[0].revents & POLLIN) {
 			lwt_msgq_ack(cq);
 			while (!stop && lwt_msgq_pop(cq, &m))
@@ -219,6 +223,7 @@ static void *poller_run(void *arg)
 				n = x->dp->ops->rx_batch(x->dp, x->id, rx, LWT_DP_BATCH);
 				if (n <= 0)
 					break;
+				x->now = lwt_now_ns();
 				ST_ADD(x, rx_segments, n);
 				for (int k = 0; k < n; k++)
 					dp_segment_input(x, rx[k].data, rx[k].len, false);
@@ -249,6 +254,7 @@ static void *poller_run(void *arg)
 		dp_handoff_wake(x);
 	}
 	/* Say goodbye to peers so they need not wait for the timeout. */
+	x->now = lwt_now_ns();
 	for (i = x->id; i < d->nslots; i += x->np)
 		if (atomic_load_explicit(&d->slots[i].state, memory_order_relaxed) == LWT_SLOT_SESSION)
 			dp_send_record(x, &d->slots[i], LWT_MSG_CLOSE, NULL, 0, dp_tx_buf(x));
@@ -309,6 +315,7 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->np = d->npollers;
 	x->dp = d->dp;
 	x->tun_fd = d->tun_fds[id];
+	x->now = lwt_now_ns();
 	lwt_pace_init(&x->pace, (uint64_t)d->cfg.faketcp_pacing_us * 1000, lwt_now_ns());
 	x->isolation = d->cfg.client_isolation;
 	x->fec_ceiling = d->cfg.fec_parity;

@@ -82,6 +82,7 @@ void dp_swap_dp(struct dpctx *x, struct lwt_dp *dp)
 		n = old->ops->rx_batch(old, x->id, rx, LWT_DP_BATCH);
 		if (n <= 0)
 			break;
+		x->now = lwt_now_ns();
 		for (int k = 0; k < n; k++)
 			dp_segment_input(x, rx[k].data, rx[k].len, false);
 	}

@@ -102,7 +102,7 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 	 * or the next one the client holds until the server uses it. */
 	ep = (uint16_t)(ctr >> LWT_EPOCH_SHIFT);
 	seq = ctr & LWT_SEQ_MASK;
-	now = lwt_now_ns();
+	now = x->now;
 	if (ep == s->rx_epoch) {
 		a = s->rx;
 		rp = &s->replay;
@@ -151,8 +151,8 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		return false;
 	}
 	atomic_store_explicit(&s->last_rx_ns, now, memory_order_relaxed);
-	LWT_CTR_INC(&s->ctr, rx_packets);
-	LWT_CTR_ADD(&s->ctr, rx_bytes, blen - 1);
+	LWT_CTR_ADD_OWN(&s->ctr, rx_packets, 1);
+	LWT_CTR_ADD_OWN(&s->ctr, rx_bytes, blen - 1);
 	if (which == -1)
 		LWT_CTR_INC(&s->ctr, rx_prev_key);	/* a straggler of the last epoch */
 	if (which == 0) {
@@ -172,7 +172,7 @@ static bool record_input(struct dpctx *x, struct lwt_slot *s, const struct lwt_f
 		{
 			struct fec_ctx c = { x, s };
 
-			if (lwt_fec_dec_input(s->fdec, body + 1, blen - 1, lwt_now_ns(), fec_deliver, &c))
+			if (lwt_fec_dec_input(s->fdec, body + 1, blen - 1, x->now, fec_deliver, &c))
 				LWT_CTR_INC(&s->ctr, drop_malformed);
 		}
 		break;

@@ -156,8 +156,8 @@ int dp_send_record(struct dpctx *x, struct lwt_slot *s, uint8_t type, const void
 	s->tx_counter++;
 	n = lwt_ftcp_build_data(&s->tcp, b, x->seg_max, plen);
 	dp_tx_commit(x, s, n);
-	LWT_CTR_INC(&s->ctr, tx_packets);
-	LWT_CTR_ADD(&s->ctr, tx_bytes, blen);
+	LWT_CTR_ADD_OWN(&s->ctr, tx_packets, 1);
+	LWT_CTR_ADD_OWN(&s->ctr, tx_bytes, blen);
 	return 0;
 }
 
@@ -283,7 +283,7 @@ void dp_send_ip(struct dpctx *x, struct lwt_slot *s, const uint8_t *pkt, size_t 
 	if (s->fenc && lwt_fec_enc_active(s->fenc)) {
 		struct fec_ctx c = { x, s };
 
-		lwt_fec_enc_add(s->fenc, pkt, len, lwt_now_ns(), dp_fec_emit, &c);
+		lwt_fec_enc_add(s->fenc, pkt, len, x->now, dp_fec_emit, &c);
 		return;
 	}
 	b = dp_tx_buf(x);

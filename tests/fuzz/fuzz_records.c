@@ -528,6 +528,7 @@ static void send_segment(struct fz *f, uint8_t op)
 	P.pc.ip_id = pc.ip_id;
 	TRACE("segment variant %d, %zu payload bytes, %d authentic records (%d must be taken)\n",
 	      variant, P.plen, P.authentic, P.clean);
+	P.x->now = lwt_now_ns();
 	dp_segment_input(P.x, seg, n, false);
 	flush();
 	tun = read_tun();
@@ -679,12 +680,14 @@ static void setup(uint8_t hdr, uint8_t fec)
 	if (P.server) {
 		lwt_ftcp_init(&P.pc, PEER_IP, htons(40000), SELF_IP, htons(9000));
 		n = lwt_ftcp_build_syn(&P.pc, b, sizeof(b), 1400);
+		P.x->now = lwt_now_ns();
 		dp_segment_input(P.x, b, n, false);
 		dp_tx_flush(P.x);
 		FZ_CHECK(TX.n == 1 && lwt_tcp_parse(TX.buf[0], TX.len[0], true, &g) == 0 &&
 			 lwt_ftcp_input(&P.pc, &g) == LWT_FTCP_SEND_ACK, "no SYN-ACK for the SYN");
 		TX.n = 0;
 		n = lwt_ftcp_build_ack(&P.pc, b, sizeof(b));
+		P.x->now = lwt_now_ns();
 		dp_segment_input(P.x, b, n, false);
 	} else {
 		d->cfg.remote.sin_addr.s_addr = PEER_IP;
@@ -701,6 +704,7 @@ static void setup(uint8_t hdr, uint8_t fec)
 			 lwt_ftcp_accept_syn(&P.pc, &g) == 0, "no SYN from the client");
 		TX.n = 0;
 		n = lwt_ftcp_build_synack(&P.pc, b, sizeof(b), 1400);
+		P.x->now = lwt_now_ns();
 		dp_segment_input(P.x, b, n, false);
 		dp_tx_flush(P.x);
 		FZ_CHECK(TX.n == 1 && lwt_tcp_parse(TX.buf[0], TX.len[0], true, &g) == 0 &&

@@ -58,6 +58,7 @@ static void rig_init(struct rig *r, int me, int p1, int p2, int p3)
 	assert_int_equal(pipe2(r->tun, O_NONBLOCK), 0);
 	r->x.d = &r->d;
 	r->x.np = 1;
+	r->x.now = lwt_now_ns();
 	r->x.tun_fd = r->tun[1];
 	for (int i = 1; i < 4; i++) {
 		if (peer[i] < 0)
