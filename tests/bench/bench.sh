@@ -12,7 +12,8 @@
 # this clean link.) The daemons are restarted per path and `lwt-ctl stats --json` must show the
 # intended .path/.xdp_mode (a WARNING row otherwise). Per path: iperf3 TCP, 1
 # and 4 streams, both directions; ping RTT (50 at 10 ms); daemon CPU (both
-# daemons' utime+stime over the iperf runs) per GB and per Gbit carried (the
+# daemons' utime+stime over the iperf runs) per GB and per Gbit carried, and
+# the kernel's part (stime) per Gbit (the
 # server's tunnel byte counters); VmRSS/VmHWM of both daemons. Then the RSS of
 # daemons started from the low-spec templates against the defaults, and a
 # perf profile of the server daemon on lwt-xdp and lwt-raw.
@@ -62,6 +63,10 @@ fmt() { if [ "$(jn "$1")" = null ]; then echo -; else awk -v v="$1" -v f="$2" 'B
 mbps() { fmt "$(calc "$(jn "$1") / 1e6")" '%.0f'; }
 
 cpu_ticks() { if [ -r "/proc/$1/stat" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo null; fi; }
+# sys_ticks PID: the kernel's part (stime): what the daemon's system calls
+# cost, including the work they do for others (a TUN write runs the
+# receiver's TCP; an AF_XDP copy-mode send on veth runs the peer's XDP).
+sys_ticks() { if [ -r "/proc/$1/stat" ]; then awk '{print $15}' "/proc/$1/stat"; else echo null; fi; }
 status_kb() { if [ -r "/proc/$1/status" ]; then awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; else echo null; fi; }
 # jq_s NS TUN EXPR: jget that yields "null" when the daemon does not answer.
 jq_s() { local v; v=$(jget "$@" 2>/dev/null) || v=; echo "${v:-null}"; }
@@ -257,6 +262,7 @@ for path in "${BPATHS[@]}"; do
 
 	if [ "$path" != veth ]; then
 		c0=$(calc "$(cpu_ticks "$SPID") + $(cpu_ticks "$CPID")")
+		k0=$(calc "$(sys_ticks "$SPID") + $(sys_ticks "$CPID")")
 		b0=$(jq_s s lwts '.totals.rx_bytes + .totals.tx_bytes')
 	fi
 	for p in 1 4; do
@@ -266,12 +272,15 @@ for path in "${BPATHS[@]}"; do
 	done
 	if [ "$path" != veth ]; then
 		c1=$(calc "$(cpu_ticks "$SPID") + $(cpu_ticks "$CPID")")
+		k1=$(calc "$(sys_ticks "$SPID") + $(sys_ticks "$CPID")")
+		R[$path,sys_pct]=$(calc "100 * ($k1 - $k0) / ($c1 - $c0)")
 		b1=$(jq_s s lwts '.totals.rx_bytes + .totals.tx_bytes')
 		R[$path,cpu_s]=$(calc "($c1 - $c0) / $HZ")
 		R[$path,bytes]=$(calc "$b1 - $b0")
 		if [ "$(calc "${R[$path,bytes]} > 0")" = 1 ]; then
 			R[$path,cpu_gb]=$(calc "${R[$path,cpu_s]} / (${R[$path,bytes]} / 1e9)")
 			R[$path,cpu_gbit]=$(calc "${R[$path,cpu_s]} / (${R[$path,bytes]} * 8 / 1e9)")
+			R[$path,sys_gbit]=$(calc "($k1 - $k0) / $HZ / (${R[$path,bytes]} * 8 / 1e9)")
 		fi
 		R[$path,srv_rss]=$(status_kb "$SPID" VmRSS) R[$path,srv_hwm]=$(status_kb "$SPID" VmHWM)
 		R[$path,cli_rss]=$(status_kb "$CPID" VmRSS) R[$path,cli_hwm]=$(status_kb "$CPID" VmHWM)
@@ -319,6 +328,7 @@ tunnel_down
 		printf ' "rtt_us": %s, "ping_loss_pct": %s,' "$(jn "${R[$path,rtt]:-}")" "$(jn "${R[$path,loss]:-}")"
 		printf ' "cpu_s": %s, "bytes_carried": %s, "cpu_s_per_gb": %s, "cpu_s_per_gbit": %s,' \
 			"$(jn "${R[$path,cpu_s]:-}")" "$(jn "${R[$path,bytes]:-}")" "$(jn "${R[$path,cpu_gb]:-}")" "$(jn "${R[$path,cpu_gbit]:-}")"
+		printf ' "cpu_sys_pct": %s, "cpu_sys_s_per_gbit": %s,' "$(jn "${R[$path,sys_pct]:-}")" "$(jn "${R[$path,sys_gbit]:-}")"
 		printf ' "rss_server_kb": %s, "hwm_server_kb": %s, "rss_client_kb": %s, "hwm_client_kb": %s}' \
 			"$(jn "${R[$path,srv_rss]:-}")" "$(jn "${R[$path,srv_hwm]:-}")" "$(jn "${R[$path,cli_rss]:-}")" "$(jn "${R[$path,cli_hwm]:-}")"
 		sep=,
@@ -352,12 +362,12 @@ jq . "$OUT/bench.json.tmp" >"$OUT/bench.json"
 rm -f "$OUT/bench.json.tmp"
 
 {
-	printf '\nthroughput Mbit/s (iperf3 TCP, %ss), rtt us (ping 50 x 10 ms), daemon CPU s (server+client) per GB / Gbit carried, daemon memory kB\n' "$SECS"
-	printf '%-16s %8s %8s %8s %8s %7s %8s %9s %15s %15s  %s\n' path "up x1" "down x1" "up x4" "down x4" "rtt us" "cpu s/GB" "cpu s/Gb" "srv RSS/HWM" "cli RSS/HWM" "in use"
+	printf '\nthroughput Mbit/s (iperf3 TCP, %ss), rtt us (ping 50 x 10 ms), daemon CPU s (server+client) per GB / Gbit carried and the kernel'"'"'s part of it (sys), daemon memory kB\n' "$SECS"
+	printf '%-16s %8s %8s %8s %8s %7s %8s %9s %9s %15s %15s  %s\n' path "up x1" "down x1" "up x4" "down x4" "rtt us" "cpu s/GB" "cpu s/Gb" "sys s/Gb" "srv RSS/HWM" "cli RSS/HWM" "in use"
 	for path in "${BPATHS[@]}"; do
-		printf '%-16s %8s %8s %8s %8s %7s %8s %9s %15s %15s  %s\n' "$path" \
+		printf '%-16s %8s %8s %8s %8s %7s %8s %9s %9s %15s %15s  %s\n' "$path" \
 			"$(mbps "${R[$path,up1]:-}")" "$(mbps "${R[$path,down1]:-}")" "$(mbps "${R[$path,up4]:-}")" "$(mbps "${R[$path,down4]:-}")" \
-			"$(fmt "${R[$path,rtt]:-}" %.0f)" "$(fmt "${R[$path,cpu_gb]:-}" %.2f)" "$(fmt "${R[$path,cpu_gbit]:-}" %.3f)" \
+			"$(fmt "${R[$path,rtt]:-}" %.0f)" "$(fmt "${R[$path,cpu_gb]:-}" %.2f)" "$(fmt "${R[$path,cpu_gbit]:-}" %.3f)" "$(fmt "${R[$path,sys_gbit]:-}" %.3f)" \
 			"$(fmt "${R[$path,srv_rss]:-}" %.0f)/$(fmt "${R[$path,srv_hwm]:-}" %.0f)" \
 			"$(fmt "${R[$path,cli_rss]:-}" %.0f)/$(fmt "${R[$path,cli_hwm]:-}" %.0f)" "${R[$path,use]:-}"
 		if [ "${R[$path,ok]:-false}" = false ]; then
