@@ -350,7 +350,9 @@ struct lwt_daemon {
 	struct lwt_addr local_ep6;	/* client over IPv6: its IPv6 source address */
 	bool p2p_v6_noted;		/* client over IPv6: "no P2P" said once */
 	uint16_t local_port;		/* network order */
-	uint16_t mss;			/* advertised in SYN and SYN-ACK */
+	/* Advertised in SYN and SYN-ACK, per family as the kernel does: the
+	 * link MTU less 40 (IPv4) or 60 (IPv6) bytes of headers (dp_mss). */
+	uint16_t mss, mss6;
 	int tun_mtu;
 	struct lwt_bufs bufs;		/* packet sizes from tun_mtu (bufs.h) */
 	uint64_t start_ns;

@@ -177,7 +177,7 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 			return 0;
 		}
 		dp_flow_publish(d, s, dp_flow_key(s->tcp.raddr, s->tcp.rport, s->tcp.lport));
-		n = lwt_ftcp_build_syn(&s->tcp, dp_tx_buf(x), x->seg_max, d->mss);
+		n = lwt_ftcp_build_syn(&s->tcp, dp_tx_buf(x), x->seg_max, dp_mss(d, s->tcp.v6));
 		dp_tx_commit(x, s, n);
 		return 0;
 	}
@@ -289,7 +289,7 @@ int dp_handle_cmd(struct dpctx *x, struct lwt_msg *m)
 		/* The same SYN (same ISN, timestamps move on), as a kernel resends it. */
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) == LWT_SLOT_HANDSHAKE &&
 		    s->tcp.state == LWT_FTCP_SYN_SENT) {
-			n = lwt_ftcp_build_syn(&s->tcp, dp_tx_buf(x), x->seg_max, d->mss);
+			n = lwt_ftcp_build_syn(&s->tcp, dp_tx_buf(x), x->seg_max, dp_mss(d, s->tcp.v6));
 			dp_tx_commit(x, s, n);
 		}
 		break;

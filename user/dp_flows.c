@@ -141,7 +141,7 @@ static struct lwt_slot *new_flow(struct dpctx *x, const struct lwt_tcp_seg *g,
 
 	pthread_once(&cookie_once, cookie_key_init);
 	if ((g->flags & (LWT_TCP_SYN | LWT_TCP_ACK | LWT_TCP_RST | LWT_TCP_FIN)) == LWT_TCP_SYN) {
-		n = lwt_ftcp_build_cookie_synack(&cookie_key, lwt_syncookie_now(), g, d->mss,
+		n = lwt_ftcp_build_cookie_synack(&cookie_key, lwt_syncookie_now(), g, dp_mss(d, g->v6),
 						 dp_tx_buf(x), x->seg_max);
 		if (n <= 0) {
 			LWT_CTR_INC(&d->ctr, drop_malformed);
@@ -272,7 +272,7 @@ void dp_segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 			LWT_CTR_INC(&s->ctr, drop_window);
 		return;
 	case LWT_FTCP_SEND_SYNACK:
-		n = lwt_ftcp_build_synack(&s->tcp, dp_tx_buf(x), x->seg_max, d->mss);
+		n = lwt_ftcp_build_synack(&s->tcp, dp_tx_buf(x), x->seg_max, dp_mss(d, s->tcp.v6));
 		dp_tx_commit(x, s, n);
 		return;
 	case LWT_FTCP_SEND_ACK:

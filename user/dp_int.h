@@ -123,6 +123,12 @@ struct fec_ctx {
 	struct lwt_slot *s;
 };
 
+/* The MSS a SYN or SYN-ACK of that family announces. */
+static inline uint16_t dp_mss(const struct lwt_daemon *d, bool v6)
+{
+	return v6 ? d->mss6 : d->mss;
+}
+
 #define ST_ADD(x, f, v) atomic_fetch_add_explicit(&(x)->st.f, (v), memory_order_relaxed)
 #define PMTU_PAD(size) ((int)(size) - (int)(SEG_HDR + REC_HDR + 1 + LWT_TAG_LEN))
 /* ... over slot s's path (20 bytes less padding over IPv6). */

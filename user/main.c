@@ -68,14 +68,17 @@ static int outer_link_mtu(struct lwt_daemon *d, char *ifn)
 static int pick_mtu(struct lwt_daemon *d)
 {
 	char ifn[IF_NAMESIZE] = "";
-	int link = outer_link_mtu(d, ifn), mtu;
+	int link = outer_link_mtu(d, ifn), mtu, l = link ? link : 1500;
 
-	/* IPv6 segments carry 20 bytes more header: the MTU and MSS are
-	 * picked for a link that much smaller. */
+	/* A segment's MSS is its family's, whatever else the daemon carries:
+	 * a [::] server tells its IPv4 clients 1460 on a 1500-byte link, as
+	 * the kernel does, and its IPv6 ones 1440. */
+	d->mss = (uint16_t)(l - 40 > 65535 ? 65535 : l > 40 ? l - 40 : 536);
+	d->mss6 = (uint16_t)(l - 60 > 65535 ? 65535 : l > 60 ? l - 60 : 536);
+	/* IPv6 segments carry 20 bytes more header: the TUN MTU (one for all
+	 * peers) is picked for a link that much smaller. */
 	if (lwt_u6_active(d))
 		link = link ? link - LWT_IP6_EXTRA : 1500 - LWT_IP6_EXTRA;
-
-	d->mss = link > 40 ? (uint16_t)(link - 40 > 65535 ? 65535 : link - 40) : 1460;
 	/* ... and the SYN's window and window scale (DESIGN: the SYN equals
 	 * the one this host's kernel would send). */
 	if (lwt_ftcp_profile_load("/proc/sys"))
@@ -133,6 +136,8 @@ static void cap_segment(struct lwt_daemon *d)
 	}
 	if (d->mss > seg)
 		d->mss = seg;
+	if (d->mss6 > seg)
+		d->mss6 = seg;
 }
 
 /* -check: a server name that does not resolve now is no error (the daemon

@@ -670,7 +670,7 @@ static void setup(uint8_t hdr, uint8_t fec)
 	d->dp = &fdp;
 	d->local_ip = SELF_IP;
 	d->local_port = htons(9000);
-	d->mss = 1400;
+	d->mss = d->mss6 = 1400;
 	d->tun_mtu = FZ_MTU;
 	lwt_bufs_init(&d->bufs, FZ_MTU);
 	d->tun_fds[0] = P.tun[0];
