@@ -217,8 +217,16 @@ static __always_inline bool to_listen_port(const struct lwt_xdp_config *cfg,
 {
 	if (!cfg->lport || p->key.lport != cfg->lport)
 		return false;
-	if (p->v6)
-		return cfg->flags & LWT_XDP_CF_LISTEN6;
+	if (p->v6) {
+		const __be32 *w = p->key.laddr.w;
+
+		if (!(cfg->flags & LWT_XDP_CF_LISTEN6))
+			return false;
+		return !(cfg->flags & LWT_XDP_CF_LISTEN6_ADDR) ||
+		       (w[0] ^ w[1] ^ w[2] ^ w[3]) == cfg->laddr6_fold;
+	}
+	if (cfg->flags & LWT_XDP_CF_NO_LISTEN4)
+		return false;
 	return !cfg->laddr || p->key.laddr.w[3] == cfg->laddr;
 }
 

@@ -221,6 +221,20 @@ static struct lwt_slot *peer_reflexive(struct dpctx *x, const struct lwt_tcp_seg
 	return NULL;
 }
 
+/* Server: a segment to the listen port of a family (and IPv6 address) we
+ * listen on. One of another ([v6]:port takes no IPv4, an IPv4 address no
+ * IPv6) is not ours: no SYN-ACK, no flow; the host's kernel answers it as
+ * a closed port (the XDP program does not steer it, LWT_XDP_CF_NO_LISTEN4;
+ * this covers raw sockets and anything steered all the same). */
+static bool listens_for(const struct lwt_daemon *d, const struct lwt_tcp_seg *g)
+{
+	const struct lwt_config *c = &d->cfg;
+
+	if (!g->v6)
+		return c->listen4 || !c->listen6;
+	return c->listen6 && (lwt_addr_is_any(&c->listen_ep6) || lwt_addr_eq(&g->da, &c->listen_ep6));
+}
+
 void dp_segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 {
 	struct lwt_daemon *d = x->d;
@@ -236,7 +250,7 @@ void dp_segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 		LWT_CTR_INC(&d->ctr, drop_malformed);
 		return;
 	}
-	if (d->cfg.mode == LWT_MODE_SERVER && g.dport != d->local_port)
+	if (d->cfg.mode == LWT_MODE_SERVER && (g.dport != d->local_port || !listens_for(d, &g)))
 		return;
 	s = slot_by_flow(d, &g);
 	if (!s && d->cfg.mode == LWT_MODE_SERVER)

@@ -154,6 +154,15 @@ static int config_write(struct xskdp *x, const struct lwt_dp_filter *f)
 	}
 	if (f->server && f->listen6)
 		c.flags |= LWT_XDP_CF_LISTEN6;
+	if (f->server && f->listen6 && !f->listen4)
+		c.flags |= LWT_XDP_CF_NO_LISTEN4;
+	if (f->server && f->listen6 && !lwt_addr_is_any(&f->la6)) {
+		uint32_t w[4];
+
+		memcpy(w, f->la6.b, sizeof(w));
+		c.flags |= LWT_XDP_CF_LISTEN6_ADDR;
+		c.laddr6_fold = w[0] ^ w[1] ^ w[2] ^ w[3];
+	}
 	c.owner_pid = getpid();
 	if (bpf_map__update_elem(x->skel->maps.config, &zero, sizeof(zero), &c, sizeof(c), 0))
 		return -errno;

@@ -44,6 +44,13 @@ enum lwt_xdp_cfg_flags {
 	LWT_XDP_CF_LISTEN6	= 1 << 0,
 	/* No per-source SYN limit (tests, trusted networks). */
 	LWT_XDP_CF_NO_SYN_LIMIT	= 1 << 1,
+	/* A server on an IPv6 address only: the port's IPv4 segments are the
+	 * kernel's (a closed port), not steered. */
+	LWT_XDP_CF_NO_LISTEN4	= 1 << 2,
+	/* A server on one IPv6 address: only IPv6 segments to an address whose
+	 * four words XOR to laddr6_fold are steered (the daemon checks the
+	 * whole address); the rest are the kernel's. */
+	LWT_XDP_CF_LISTEN6_ADDR	= 1 << 3,
 };
 
 /* config[0]: what the program steers besides the flows map. */
@@ -54,7 +61,7 @@ struct lwt_xdp_config {
 	__u32 syn_rate;		/* SYNs/s per source; 0 = LWT_XDP_SYN_RATE */
 	__u32 syn_burst;	/* SYNs in a burst per source; 0 = LWT_XDP_SYN_BURST */
 	__u32 owner_pid;	/* the daemon that attached it: a dead owner's program is stale */
-	__u32 pad;
+	__u32 laddr6_fold;	/* LWT_XDP_CF_LISTEN6_ADDR: the IPv6 listen address folded */
 };
 _Static_assert(sizeof(struct lwt_xdp_config) == 24, "lwt_xdp_config");
 
