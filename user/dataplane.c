@@ -188,7 +188,9 @@ static void *poller_run(void *arg)
 			{ .fd = x->np > 1 ? x->hefd : -1, .events = POLLIN },
 			{ .fd = x->udp_ep, .events = POLLIN },
 		};
-		uint64_t now = lwt_now_ns(), wake = now + (x->acks_pending ? 5 : 200) * 1000000ull;
+		/* Every deadline (a pure ACK owed, parity flush, ...) is a slot
+		 * timer (fec_next); nothing else needs a wake-up to look. */
+		uint64_t now = lwt_now_ns(), wake = now + 200 * 1000000ull;
 		int tun_max = lwt_pace_allow(&x->pace, now);
 		struct timespec ts;
 

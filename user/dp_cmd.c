@@ -60,8 +60,6 @@ void dp_slot_free(struct dpctx *x, struct lwt_slot *s)
 	s->fdec = NULL;
 	dp_publish(s);
 	lwt_udp_dp_detach(x->udp_ep, s);
-	if (s->ack_due_ns)
-		x->acks_pending--;
 	s->ack_due_ns = 0;
 	s->probe_until_ns = 0;
 	s->probe_why = 0;

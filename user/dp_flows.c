@@ -326,7 +326,6 @@ void dp_segment_input(struct dpctx *x, uint8_t *pkt, size_t len, bool handed)
 	if (s->tcp.rcv_nxt - s->tcp.last_ack_sent >= ACK_BYTES) {
 		dp_send_ack(x, s);
 	} else if (!s->ack_due_ns) {
-		s->ack_due_ns = lwt_now_ns() + ACK_DELAY_NS;
-		x->acks_pending++;
+		s->ack_due_ns = x->now + ACK_DELAY_NS;	/* a slot timer (dp_slot_timers) */
 	}
 }

@@ -97,7 +97,6 @@ struct dpctx {
 	int ntx;
 	uint8_t *tunbuf;
 	struct lwt_sendq pend;		/* client: the reconnect queue (poller 0) */
-	int acks_pending;
 	struct lwt_rtable *rt;		/* server: advertised routes */
 	struct lwt_rt6 *rt6;		/* server: advertised IPv6 routes (in6idx.h) */
 	bool isolation;			/* client_isolation, as of the last LWT_CMD_CONFIG */

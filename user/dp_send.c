@@ -81,8 +81,6 @@ void dp_tx_commit(struct dpctx *x, struct lwt_slot *s, int len)
 	if (!s)		/* a stateless answer (cookie SYN-ACK) */
 		return;
 	dp_touch(x, s);
-	if (s->ack_due_ns)
-		x->acks_pending--;
 	s->ack_due_ns = 0;
 	s->tcp.last_ack_sent = s->tcp.rcv_nxt;
 }

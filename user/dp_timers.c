@@ -10,10 +10,7 @@ static void ack_due(struct dpctx *x, struct lwt_slot *s, uint64_t now)
 	if (s->tcp.rcv_nxt != s->tcp.last_ack_sent &&
 	    atomic_load_explicit(&s->state, memory_order_relaxed) != LWT_SLOT_FREE)
 		dp_send_ack(x, s);
-	if (s->ack_due_ns) {
-		s->ack_due_ns = 0;
-		x->acks_pending--;
-	}
+	s->ack_due_ns = 0;
 }
 
 

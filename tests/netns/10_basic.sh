@@ -34,6 +34,16 @@ grep -q ' 0% packet loss' "$LOGDIR/ping1.txt" || fail "loss client -> server"
 nsx s ping -c 20 -i 0.05 -W 1 -q 10.0.0.2 | tee "$LOGDIR/ping2.txt"
 grep -q ' 0% packet loss' "$LOGDIR/ping2.txt" || fail "loss server -> client"
 
+# A segment the peer never answers with data of its own still gets its
+# ACK: the pure ACK owed after a lone segment leaves on a slot timer
+# (ACK_DELAY_NS, 20 ms). 10.0.0.99 is nobody's: the hub
+# drops the datagram, nothing comes back.
+say "a lone one-way datagram is ACKed"
+acks0=$(jget s lwts .totals.pure_acks)
+acked() { [ "$(jget s lwts .totals.pure_acks)" -gt "$acks0" ]; }
+nsx c python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.0.0.99", 9))'
+wait_for 2 "the server's pure ACK for a lone segment" acked
+
 say "20 MB through the tunnel, sha256 compared"
 xfer_sha256 s 10.0.0.1 c 20
 
