@@ -212,9 +212,10 @@ tsan:
 demo: all
 	./scripts/demo.sh
 
-bench: all $(BUILD)/tools/lwt-swarm $(BUILD)/bench/csum-bench $(BUILD)/bench/aead-bench $(BUILD)/bench/handshake-bench $(BUILD)/bench/spake2-bench
+bench: all $(BUILD)/tools/lwt-swarm $(BUILD)/bench/csum-bench $(BUILD)/bench/aead-bench $(BUILD)/bench/wait-bench $(BUILD)/bench/handshake-bench $(BUILD)/bench/spake2-bench
 	$(BUILD)/bench/csum-bench
 	$(BUILD)/bench/aead-bench
+	$(BUILD)/bench/wait-bench
 	$(BUILD)/bench/handshake-bench
 	$(BUILD)/bench/spake2-bench
 	LWT_SYNFLOOD_RATE=0 LWT_LOGDIR_SUFFIX=bench ./scripts/run-netns-tests.sh tests/netns/43_synflood.sh

@@ -162,6 +162,73 @@ static void drain_cmds(struct dpctx *x)
 	}
 }
 
+/* The poller's wait: one epoll set, registered once (a ppoll over the five
+ * descriptors put the thread on five wait queues and took it off again on
+ * every wake). What changes: the path's descriptor (a path switch, -1 for
+ * a shard that receives nothing) and whether the TUN is wanted (the pacer
+ * out of credit leaves it queued). */
+enum { EV_CMD, EV_RX, EV_TUN, EV_HAND, EV_UDP, EV_N };
+
+static int ep_set(struct dpctx *x, int op, int fd, int id, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)id };
+
+	return epoll_ctl(x->ep, op, fd, &ev) ? -errno : 0;
+}
+
+int dp_wait_sync(struct dpctx *x, bool tun_on)
+{
+	int fd = x->dp->ops->rx_fd(x->dp, x->id), err;
+
+	if (fd != x->ep_rx_fd) {
+		/* The old path's descriptor may be closed already (gone from
+		 * the set with it): ENOENT and EBADF are fine. */
+		if (x->ep_rx_fd >= 0)
+			epoll_ctl(x->ep, EPOLL_CTL_DEL, x->ep_rx_fd, NULL);
+		x->ep_rx_fd = -1;
+		if (fd >= 0) {
+			err = ep_set(x, EPOLL_CTL_ADD, fd, EV_RX, EPOLLIN);
+			if (err)
+				return err;
+			x->ep_rx_fd = fd;
+		}
+	}
+	if (tun_on != x->ep_tun_on) {
+		err = ep_set(x, EPOLL_CTL_MOD, x->tun_fd, EV_TUN, tun_on ? EPOLLIN : 0);
+		if (err)
+			return err;
+		x->ep_tun_on = tun_on;
+	}
+	return 0;
+}
+
+/* The set's fixed members, as the poller starts (poller_new made the set;
+ * the path's descriptor comes with the first dp_wait_sync). */
+static int wait_init(struct dpctx *x)
+{
+	if (ep_set(x, EPOLL_CTL_ADD, x->d->to_dp[x->id].efd, EV_CMD, EPOLLIN) ||
+	    ep_set(x, EPOLL_CTL_ADD, x->tun_fd, EV_TUN, EPOLLIN) ||
+	    ep_set(x, EPOLL_CTL_ADD, x->udp_ep, EV_UDP, EPOLLIN) ||
+	    (x->np > 1 && ep_set(x, EPOLL_CTL_ADD, x->hefd, EV_HAND, EPOLLIN)))
+		return -1;
+	return 0;
+}
+
+/* Wait until ts for what is ready: a mask of 1 << EV_*. */
+static int wait_ready(struct dpctx *x, const struct timespec *ts, unsigned int *ready)
+{
+	struct epoll_event ev[EV_N];
+	int n = epoll_pwait2(x->ep, ev, EV_N, ts, NULL);
+
+	*ready = 0;
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++)
+		if (ev[i].events & EPOLLIN)
+			*ready |= 1u << ev[i].data.u32;
+	return 0;
+}
+
 static void udp_input(void *ctx, struct lwt_slot *s, const uint8_t *p, size_t len)
 {
 	struct dpctx *x = ctx;
@@ -180,47 +247,48 @@ static void *poller_run(void *arg)
 	uint64_t fec_next = 0;
 	int i, n, stop = 0;
 
+	if (wait_init(x)) {
+		lwt_err("data plane: poller %d: epoll: %s", x->id, strerror(errno));
+		atomic_store(&d->stop, 1);
+		stop = 1;
+	}
+
 	while (!stop && !atomic_load_explicit(&d->stop, memory_order_relaxed)) {
-		struct pollfd pfd[5] = {
-			{ .fd = cq->efd, .events = POLLIN },
-			{ .fd = x->dp->ops->rx_fd(x->dp, x->id), .events = POLLIN },
-			{ .fd = x->tun_fd, .events = POLLIN },
-			{ .fd = x->np > 1 ? x->hefd : -1, .events = POLLIN },
-			{ .fd = x->udp_ep, .events = POLLIN },
-		};
+		unsigned int ready;
 		/* Every deadline (a pure ACK owed, parity flush, ...) is a slot
 		 * timer (fec_next); nothing else needs a wake-up to look. */
 		uint64_t now = lwt_now_ns(), wake = now + 200 * 1000000ull;
 		int tun_max = lwt_pace_allow(&x->pace, now);
 		struct timespec ts;
+		int err;
 
 		if (fec_next && fec_next < wake)
 			wake = fec_next > now ? fec_next : now;
 		/* Paced and out of credit: the TUN waits (its queue holds what
 		 * comes meanwhile), and we wake when the next segment may go. */
-		if (!tun_max) {
-			pfd[2].events = 0;
-			if (lwt_pace_next(&x->pace, now) < wake)
-				wake = lwt_pace_next(&x->pace, now);
-		}
+		if (!tun_max && lwt_pace_next(&x->pace, now) < wake)
+			wake = lwt_pace_next(&x->pace, now);
 		if (x->wake & (1u << x->id)) {
 			x->wake &= ~(1u << x->id);
 			wake = now;
 		}
 		ts.tv_sec = (wake - now) / 1000000000ull;
 		ts.tv_nsec = (wake - now) % 1000000000ull;
-		if (ppoll(pfd, 5, &ts, NULL) < 0 && errno != EINTR) {
-			lwt_err("data plane: poll: %s", strerror(errno));
+		err = dp_wait_sync(x, tun_max > 0);
+		if (!err)
+			err = wait_ready(x, &ts, &ready);
+		if (err) {
+			lwt_err("data plane: wait: %s", strerror(-err));
 			atomic_store(&d->stop, 1);
 			break;
 		}
 		x->now = lwt_now_ns();
-		if (pfd[0].revents & POLLIN) {
+		if (ready & 1u << EV_CMD) {
 			lwt_msgq_ack(cq);
 			while (!stop && lwt_msgq_pop(cq, &m))
 				stop = dp_handle_cmd(x, &m);
 		}
-		if (pfd[1].revents & POLLIN) {
+		if (ready & 1u << EV_RX) {
 			for (i = 0; i < 8; i++) {
 				n = x->dp->ops->rx_batch(x->dp, x->id, rx, LWT_DP_BATCH);
 				if (n <= 0)
@@ -233,9 +301,9 @@ static void *poller_run(void *arg)
 					break;
 			}
 		}
-		if (pfd[4].revents & POLLIN)
+		if (ready & 1u << EV_UDP)
 			lwt_udp_dp_poll(d, x->udp_ep, udp_input, x);
-		if (pfd[3].revents & POLLIN) {
+		if (ready & 1u << EV_HAND) {
 			uint64_t v;
 
 			if (read(x->hefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -244,7 +312,7 @@ static void *poller_run(void *arg)
 		if (x->np > 1)
 			handoff_input(x);
 		dp_gro_flush(x);
-		if (pfd[2].revents & POLLIN) {
+		if (ready & 1u << EV_TUN) {
 			uint64_t segs = x->tx_segs;
 
 			tun_read(x, tun_max);
@@ -276,6 +344,8 @@ static void poller_free(struct dpctx *x)
 	free(x->in);
 	if (x->hefd >= 0)
 		close(x->hefd);
+	if (x->ep >= 0)
+		close(x->ep);
 	if (x->udp_ep >= 0)
 		close(x->udp_ep);
 	free(x->rt);
@@ -317,13 +387,17 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->np = d->npollers;
 	x->dp = d->dp;
 	x->tun_fd = d->tun_fds[id];
+	x->ep = -1;
 	x->now = lwt_now_ns();
 	lwt_pace_init(&x->pace, (uint64_t)d->cfg.faketcp_pacing_us * 1000, lwt_now_ns());
 	x->isolation = d->cfg.client_isolation;
 	x->fec_ceiling = d->cfg.fec_parity;
 	x->hefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	x->udp_ep = epoll_create1(EPOLL_CLOEXEC);
-	if (x->hefd < 0 || x->udp_ep < 0)
+	x->ep = epoll_create1(EPOLL_CLOEXEC);
+	x->ep_rx_fd = -1;
+	x->ep_tun_on = true;
+	if (x->hefd < 0 || x->udp_ep < 0 || x->ep < 0)
 		goto fail;
 	x->seg_max = d->bufs.seg_max;
 	x->pkt_max = d->bufs.pkt_max;

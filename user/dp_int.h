@@ -115,6 +115,11 @@ struct dpctx {
 	 * batch and TUN read rather than per packet (a clock read is ~20 ns
 	 * here, two or three a packet). */
 	uint64_t now;
+	/* The poller's one wait (dp_wait_sync): an epoll set of its orders,
+	 * its share of the path, its TUN queue, handoffs and UDP paths. */
+	int ep;
+	int ep_rx_fd;			/* the path's descriptor in it (-1 none) */
+	bool ep_tun_on;			/* the TUN in it with EPOLLIN (the pacer) */
 };
 
 struct fec_ctx {
@@ -133,6 +138,9 @@ static inline uint16_t dp_mss(const struct lwt_daemon *d, bool v6)
 /* ... over slot s's path (20 bytes less padding over IPv6). */
 #define PMTU_PAD_OF(s, size) (PMTU_PAD(size) - ((s)->tcp.v6 ? LWT_IP6_EXTRA : 0))
 #define PUB_SET(s, f, v) atomic_store_explicit(&(s)->pub.f, (v), memory_order_relaxed)
+
+/* dataplane.c */
+int dp_wait_sync(struct dpctx *x, bool tun_on);
 
 /* dp_send.c */
 void dp_tx_flush(struct dpctx *x);
