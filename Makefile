@@ -183,7 +183,11 @@ bpf-test: $(BPFT_BINS)
 netns-test: all
 	./scripts/run-netns-tests.sh $(TESTS)
 
-test: all
+# Everything the stages need is built first, one job per CPU (the stages
+# then run one after another, the netns tests one at a time).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+test:
+	$(MAKE) -j$(NPROC) all $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_RUN_BINS)
 	$(MAKE) unit-test
 	$(MAKE) doc-test
 	$(MAKE) bpf-test
@@ -196,7 +200,7 @@ test: all
 ASAN_NETNS ?= tests/netns/66_queue_jumbo.sh tests/netns/48_unauth_flood.sh tests/netns/49_blind.sh \
 	tests/netns/79_p2p_udp.sh
 netns-asan:
-	$(MAKE) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
+	$(MAKE) -j$(NPROC) BUILD=build-asan BIN=bin-asan SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
 		OPTFLAGS='-O1 -g' all
 	LWT_BIN=$(CURDIR)/bin-asan LWT_TOOLS=$(CURDIR)/build-asan/tools LWT_PATH_MATRIX= \
 		LWT_LOGDIR_SUFFIX=asan ./scripts/run-netns-tests.sh $(ASAN_NETNS)

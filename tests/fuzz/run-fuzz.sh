@@ -10,14 +10,20 @@
 # executions, executions per second, coverage (edges, features), corpus.
 # With FUZZ_RUNS=N (make fuzz) each target runs N executions and SECONDS is
 # only a cap: a target the cap stops before N executions fails.
-# usage: [FUZZ_RUNS=N] run-fuzz.sh SECONDS DIR BINARY...
+# Targets run FUZZ_JOBS at a time (default: one per CPU), each its full
+# SECONDS on a CPU of its own; their reports print in the order given.
+# usage: [FUZZ_RUNS=N] [FUZZ_JOBS=N] run-fuzz.sh SECONDS DIR BINARY...
 set -u
 secs=$1 dir=$2
 shift 2
 runs=${FUZZ_RUNS:-}
+jobs=${FUZZ_JOBS:-$(nproc)}
 failed=()
 
-for f in "$@"; do
+# one BINARY: run one target; its report on stdout, and a line in
+# DIR/NAME.failed if it failed.
+one() {
+	local f=$1 n corpus art log seeds rc repro execs last cov rate start total r
 	n=$(basename "$f")
 	corpus=$dir/corpus-$n art=$dir/artifacts-$n log=$dir/$n.log
 	mkdir -p "$corpus" "$art"
@@ -45,9 +51,9 @@ for f in "$@"; do
 			"peak $(sed -n 's/^stat::peak_rss_mb: *//p' "$log") MB"
 		if [ -n "$runs" ] && [ "${execs:-0}" -lt "$runs" ]; then
 			echo "FAIL: $n: only ${execs:-0} of $runs executions within ${secs}s"
-			failed+=("$n: ${execs:-0} of $runs executions")
+			echo "$n: ${execs:-0} of $runs executions" >"$dir/$n.failed"
 		fi
-		continue
+		return 0
 	fi
 	# The report: from the first sanitizer or libFuzzer error line on.
 	start=$(grep -n -m1 -E '^==[0-9]+== ?ERROR|ERROR: libFuzzer|runtime error:|^ALARM: ' "$log" |
@@ -65,11 +71,24 @@ for f in "$@"; do
 			echo "FAIL: $n: reproducer $r (exit status $rc)"
 			echo "      replay: $f $r"
 		done
-		failed+=("$n: $repro")
+		echo "$n:" $repro >"$dir/$n.failed"
 	else
 		echo "FAIL: $n exited with status $rc without writing a reproducer (log $log)"
-		failed+=("$n: exit status $rc")
+		echo "$n: exit status $rc" >"$dir/$n.failed"
 	fi
+}
+
+for f in "$@"; do
+	n=$(basename "$f")
+	rm -f "$dir/$n.failed" "$dir/$n.report"
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+	one "$f" >"$dir/$n.report" 2>&1 &
+done
+wait
+for f in "$@"; do
+	n=$(basename "$f")
+	cat "$dir/$n.report"
+	[ -s "$dir/$n.failed" ] && failed+=("$(cat "$dir/$n.failed")")
 done
 if [ "${#failed[@]}" -gt 0 ]; then
 	printf 'fuzz: FAILED %s\n' "${failed[@]}"

@@ -68,7 +68,10 @@ say "$(wc -l <"$LOGDIR/sysctl-s.before") sysctls in s, $(wc -l <"$LOGDIR/sysctl-
 
 say "default: tuning on"
 start_server
-start_client
+# A 3 s timeout: after the server's kill -9 below the client finds it gone
+# in 3 s, not the default 15, and reconnects to the new one.
+echo '{ "keepalive": 1, "timeout": 3 }' >"$LOGDIR/ka.json"
+start_client -c "$LOGDIR/ka.json"
 wait_for 10 "client session up" sessions_up c lwtc
 ping_ok
 tuned s lwts server

@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: MIT
 # A router with a strict stateful firewall (ct state invalid dropped and
 # counted, nf_conntrack_tcp_be_liberal=0) between client and server carries
-# 5 s of iperf3 each way, and inner IPv6 (the tunnel is dual-stack: ping6,
+# 3 s of iperf3 each way, and inner IPv6 (the tunnel is dual-stack: ping6,
 # 20 MB sha256, iperf3 -6), with its invalid counter still 0.
 . "$(dirname "$0")/lib.sh"
 
-SECS=${LWT_FW_SECONDS:-5}
+SECS=${LWT_FW_SECONDS:-3}
 routed_hosts
 nsx r nft -f - <<'NFT'
 table inet fw {

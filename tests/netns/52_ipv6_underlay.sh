@@ -54,8 +54,8 @@ say "8 MB through the tunnel, sha256 compared"
 xfer_sha256 s 10.0.0.1 c 8
 
 say "iperf3 both directions"
-up=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-up.json" -t 3)
-down=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-down.json" -t 3 -R)
+up=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-up.json" -t 2)
+down=$(iperf_run s 10.0.0.1 c "$LOGDIR/iperf-down.json" -t 2 -R)
 say "iperf3 client->server $(jq -n "$up/1e6|floor") Mbit/s, server->client $(jq -n "$down/1e6|floor") Mbit/s"
 jq -e "$up > 1e6 and $down > 1e6" >/dev/null <<<null || fail "iperf3 carried under 1 Mbit/s"
 

@@ -13,7 +13,7 @@
 # chains drop the kernel's RSTs, none reaches the router, traffic flows.
 . "$(dirname "$0")/lib.sh"
 
-SECS=${LWT_FW_SECONDS:-5}
+SECS=${LWT_FW_SECONDS:-3}
 routed_hosts6
 # Dual stack: the router's server side and the server get IPv4 too, and a
 # second client reaches the server over IPv4 through the same firewall.

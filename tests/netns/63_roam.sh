@@ -78,10 +78,10 @@ nsbg s timeout 60 iperf3 -s -1 -B 10.0.0.1 -p 5201
 ipid=$BG_PID
 wait_for 5 "iperf3 listening" nsx s sh -c "ss -ltn | grep -q '10.0.0.1:5201 '"
 # Run here, not through nsbg: the job's output goes to its own file.
-ip netns exec "$PFX-c" timeout 40 ping -D -n -i 0.02 -W 1 -w 12 10.0.0.1 >"$LOGDIR/ping.out" 2>&1 &
+ip netns exec "$PFX-c" timeout 40 ping -D -n -i 0.02 -W 1 -w 8 10.0.0.1 >"$LOGDIR/ping.out" 2>&1 &
 ping_pid=$!
 PIDS+=("$ping_pid")
-ip netns exec "$PFX-c" timeout 60 iperf3 -c 10.0.0.1 -p 5201 -t 10 -b 20M -J >"$LOGDIR/iperf.json" 2>&1 &
+ip netns exec "$PFX-c" timeout 60 iperf3 -c 10.0.0.1 -p 5201 -t 6 -b 20M -J >"$LOGDIR/iperf.json" 2>&1 &
 iperf_pid=$!
 PIDS+=("$iperf_pid")
 wait_for 5 "pings flowing" grep -q 'icmp_seq=50 ' "$LOGDIR/ping.out" || fail "no pings before the uplink went down"
@@ -95,6 +95,10 @@ wait_for 10 "re-home logged" grep -q "roaming: route to server 10.91.0.1:9000 mo
 	fail "no re-home after the uplink went down"
 wait_for 15 "a new session" session_new "$sid0" || fail "no new session after the re-home"
 t_up=$(date +%s.%N)
+# The re-home takes well under a second: iperf3 (6 s) and ping (8 s) must
+# still run, or they would prove nothing of it.
+kill -0 "$iperf_pid" 2>/dev/null || fail "iperf3 ended before the new session"
+kill -0 "$ping_pid" 2>/dev/null || fail "ping ended before the new session"
 sid1=$(sid)
 say "session $sid1 via r2 after $(jq -n "($t_up - $t_down) * 1000 | floor") ms (polled)"
 wait "$iperf_pid" || fail "iperf3 failed: $(jq -r '.error // empty' "$LOGDIR/iperf.json" 2>/dev/null)"

@@ -103,7 +103,9 @@ out=$LOGDIR/iperf-failover.json
 nsbg "${NATLAB_CLIENT[b]}" timeout 90 iperf3 -s -1 -B 10.0.0.12 -p 5201
 ipid=$BG_PID
 wait_for 5 "iperf3 listening" nsx "${NATLAB_CLIENT[b]}" sh -c "ss -ltn | grep -q '10.0.0.12:5201 '"
-nsbg "${NATLAB_CLIENT[a]}" sh -c "timeout 80 iperf3 -c 10.0.0.12 -p 5201 -t 35 -b 50M -J > '$out'"
+# 25 s: the block and fallback take ~2 s, the return ~13 s (RETRY_LOST_MS
+# 12 s, then the punch); checked below that iperf3 still runs by then.
+nsbg "${NATLAB_CLIENT[a]}" sh -c "timeout 80 iperf3 -c 10.0.0.12 -p 5201 -t 25 -b 50M -J > '$out'"
 cpid=$BG_PID
 wait_for 5 "iperf3 running" sh -c "ip netns exec $PFX-${NATLAB_CLIENT[a]} ss -tn | grep -q '10.0.0.12:5201'"
 wait_for 5 "iperf3 data on the direct path" sh -c "[ \$(ip netns exec $PFX-${NATLAB_CLIENT[a]} $CTL -i lwtc status --json | jq '[.p2p.paths[] | select(.tunnel_ip == \"10.0.0.12\") | .tx_packets][0] // 0') -gt 2000 ]"
@@ -131,6 +133,8 @@ wait_for 40 "a's path to b is direct again" direct a 10.0.0.12 || {
 	fail "a's path to b did not come back"
 }
 f1=$(fwd)
+# The run must span the return, or the checks below prove nothing of it.
+kill -0 "$cpid" 2>/dev/null || fail "iperf3 ended before the direct path came back (lengthen its -t)"
 wait "$cpid" || true
 stop "$ipid"
 jq -en 'input | .end.sum_received.bytes > 0 and (.error // "") == ""' <"$out" >/dev/null ||

@@ -9,11 +9,11 @@
 # with probe-shaped UDP that carries no valid MAC: dropped unanswered,
 # counted, read within a bound, no log flood. Direct
 # means direct: 4 MB with matching sha256 while the hub's forwarded counter
-# stays flat; `lwt-ctl peers` says direct-udp. Failover: the UDP path is
-# blocked under traffic, the pair falls back to the hub, and after the
-# unblock it goes direct over UDP again. Idle, both sides keep the UDP NAT
-# entries with heartbeats every p2p_keepalive_interval (2 s here; on fake
-# TCP only the initiator sends them, the peer's ACK refreshing its side).
+# stays flat; `lwt-ctl peers` says direct-udp. Idle, both sides keep the
+# UDP NAT entries with heartbeats every p2p_keepalive_interval (2 s here;
+# on fake TCP only the initiator sends them, the peer's ACK refreshing its
+# side). Failover: the UDP path is blocked under traffic, the pair falls
+# back to the hub, and after the unblock it goes direct over UDP again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/natlab.sh"
 
@@ -122,24 +122,9 @@ f1=$(fwd)
 ct=$(nsx "${NATLAB_ROUTER[s]}" conntrack -L -p udp 2>/dev/null || true)
 grep -q "dport=$port " <<<"$ct" || fail "s's router holds no UDP flow to p's port: $ct"
 
-say "failover: the UDP path is blocked under traffic, then unblocked"
-nsbg "${NATLAB_CLIENT[s]}" ping -q -i 0.05 -w 30 10.0.0.11
-ppid=$BG_PID
-fo0=$(st s .p2p.failovers)
-natlab_block p
-wait_for 10 "s fell back to the hub" is_path s 10.0.0.11 relay-hub || fail "s -> p: $(st s .p2p)"
-[ "$(st s .p2p.failovers)" -gt "$fo0" ] || fail "no failover counted"
-f0=$(fwd)
-wait_for 5 "traffic flows through the hub" sh -c "[ \$(ip netns exec $PFX-hub $CTL -i lwts status --json | jq .totals.forwarded) -gt $((f0 + 20)) ]" ||
-	fail "s -> p does not go through the hub"
-natlab_unblock p
-wait_for 40 "s's path to p is direct-udp again" is_path s 10.0.0.11 direct-udp || fail "s -> p: $(st s .p2p)"
-f0=$(fwd)
-nsx "${NATLAB_CLIENT[s]}" ping -c 5 -i 0.1 -W 2 -q 10.0.0.11 || fail "s -> p after the return"
-[ $(($(fwd) - f0)) -le 2 ] || fail "s -> p not direct after the return"
-stop "$ppid" 2>/dev/null || true
-
 say "idle: both sides send heartbeats on the UDP path (the responder too)"
+# (Before the failover below: the path is already up, where after the
+# return the 6 s of age would be waited for again.)
 role=$(st s '[.p2p.paths[] | select(.tunnel_ip == "10.0.0.11") | .role][0]' | tr -d '"')
 # s's keepalives and the other records on the path (either way), sampled
 # once a second: somewhere in 30 s a stretch of 6 s of a path up for 6 s
@@ -160,4 +145,22 @@ done
 [ -n "$ok" ] || fail "s ($role) sent no idle heartbeats every 2 s: keepalives ${kas[*]}, other records ${oth[*]}"
 say "s ($role): keepalives ${kas[*]} (once a second)"
 is_path s 10.0.0.11 direct-udp || fail "s's idle path to p is $(path_of s 10.0.0.11)"
+
+say "failover: the UDP path is blocked under traffic, then unblocked"
+nsbg "${NATLAB_CLIENT[s]}" ping -q -i 0.05 -w 30 10.0.0.11
+ppid=$BG_PID
+fo0=$(st s .p2p.failovers)
+natlab_block p
+wait_for 10 "s fell back to the hub" is_path s 10.0.0.11 relay-hub || fail "s -> p: $(st s .p2p)"
+[ "$(st s .p2p.failovers)" -gt "$fo0" ] || fail "no failover counted"
+f0=$(fwd)
+wait_for 5 "traffic flows through the hub" sh -c "[ \$(ip netns exec $PFX-hub $CTL -i lwts status --json | jq .totals.forwarded) -gt $((f0 + 20)) ]" ||
+	fail "s -> p does not go through the hub"
+natlab_unblock p
+wait_for 40 "s's path to p is direct-udp again" is_path s 10.0.0.11 direct-udp || fail "s -> p: $(st s .p2p)"
+f0=$(fwd)
+nsx "${NATLAB_CLIENT[s]}" ping -c 5 -i 0.1 -W 2 -q 10.0.0.11 || fail "s -> p after the return"
+[ $(($(fwd) - f0)) -le 2 ] || fail "s -> p not direct after the return"
+stop "$ppid" 2>/dev/null || true
+
 say "ok"

@@ -21,6 +21,9 @@ up() {
 }
 down() { stop "$client_PID"; stop "$server_PID"; }
 fec() { jget "$1" "$2" ".peers[0].fec.$3"; }
+# Pings "at 10 ms" are -i 0.009: iputils ping waits out an interval of 10
+# ms or more on its socket timeout, which lands at ~16 ms; a shorter one it
+# sleeps in 10 ms steps while replies are outstanding.
 # ping_med NS DST COUNT INTERVAL -> "loss_pct median_rtt_ms": the median,
 # unlike the mean, ignores the few pings that waited for a rebuild or met a
 # busy CPU.
@@ -38,7 +41,7 @@ say "FEC off: 500 pings"
 srv -fec-parity 0
 cli -fec-parity 0
 up
-read -r loss_off rtt_off < <(ping_med c 10.0.0.1 500 0.01)
+read -r loss_off rtt_off < <(ping_med c 10.0.0.1 500 0.009)
 say "FEC off: loss $loss_off%, median rtt $rtt_off ms"
 down
 # Two independent 5% losses: 9.75% expected; 500 samples.
@@ -52,7 +55,7 @@ up
 ps=$(jget s lwts .path)
 pc=$(jget c lwtc .path)
 [ "$ps" = af-xdp ] && [ "$pc" = af-xdp ] || fail "data path server '$ps', client '$pc': want af-xdp"
-read -r loss_on rtt_on < <(ping_med c 10.0.0.1 500 0.01)
+read -r loss_on rtt_on < <(ping_med c 10.0.0.1 500 0.009)
 rebuilt=$(fec s lwts packets_rebuilt)
 say "FEC 10+3: loss $loss_on%, median rtt $rtt_on ms (off: $rtt_off ms); server rebuilt $rebuilt"
 jq -e -n "$loss_on < 0.5" >/dev/null || fail "loss $loss_on% with FEC 10+3 (want < 0.5%)"
@@ -84,7 +87,7 @@ srv
 cli
 up
 # A new peer starts at parity 0: the first loss reports raise it.
-nsbg c ping -q -i 0.01 -c 1000 10.0.0.1
+nsbg c ping -q -i 0.009 -c 1000 10.0.0.1
 warm=$BG_PID
 wait_for 10 "client parity up" sh -c "[ \"\$(ip netns exec $PFX-c $CTL -i lwtc stats --json | jq .peers[0].fec.parity_now)\" -ge 1 ]"
 wait_for 10 "server parity up" sh -c "[ \"\$(ip netns exec $PFX-s $CTL -i lwts stats --json | jq .peers[0].fec.parity_now)\" -ge 1 ]"

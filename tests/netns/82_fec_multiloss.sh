@@ -52,13 +52,15 @@ stop "$client_PID"
 stop "$server_PID"
 
 say "FEC 10+1, 10% loss towards the server: 1000 pings at 10 ms"
-# Parity once the group is full (10 pings, 100 ms; ping slows down to
-# 15 ms when replies go missing), not after 500 us: groups of 10+1.
+# Parity once the group is full (10 pings, 100 ms), not after 500 us:
+# groups of 10+1. -i 0.009: 10 ms apart (iputils waits out 10 ms or more
+# on its socket timeout, ~16 ms; shorter, it sleeps 10 ms steps while
+# replies are outstanding).
 impair_restart --delay-ms 10 --ba-loss 10 --seed 11
 srv -fec-data 10 -fec-parity 1 -fec-flush-us 300000 -fec-adaptive=false
 cli -fec-data 10 -fec-parity 1 -fec-flush-us 300000 -fec-adaptive=false
 up
-out=$(nsx c ping -n -q -c 1000 -i 0.01 -W 2 10.0.0.1 || true)
+out=$(nsx c ping -n -q -c 1000 -i 0.009 -W 2 10.0.0.1 || true)
 printf '%s\n' "$out"
 tx=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p')
 rx=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p')
