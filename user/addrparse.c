@@ -12,10 +12,10 @@
 
 #include "config.h"
 
-bool lwt_cidr_parse(const char *s, struct lwt_cidr *out)
+bool lwt_prefix_parse(const char *s, int family, void *addr, uint8_t *prefix)
 {
 	char buf[64], *slash, *end;
-	struct in_addr a;
+	uint8_t a[16];
 	long p;
 
 	if (!s || strlen(s) >= sizeof(buf))
@@ -27,11 +27,17 @@ bool lwt_cidr_parse(const char *s, struct lwt_cidr *out)
 	*slash = 0;
 	errno = 0;
 	p = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || errno || p < 0 || p > 32 || inet_pton(AF_INET, buf, &a) != 1)
+	if (!slash[1] || *end || errno || p < 0 || p > (family == AF_INET ? 32 : 128) ||
+	    inet_pton(family, buf, a) != 1)
 		return false;
-	out->addr = a.s_addr;
-	out->prefix = (uint8_t)p;
+	memcpy(addr, a, family == AF_INET ? 4 : 16);
+	*prefix = (uint8_t)p;
 	return true;
+}
+
+bool lwt_cidr_parse(const char *s, struct lwt_cidr *out)
+{
+	return lwt_prefix_parse(s, AF_INET, &out->addr, &out->prefix);
 }
 
 bool lwt_hostport_parse(const char *s, struct sockaddr_in *out, bool allow_any_host)

@@ -158,6 +158,10 @@ int lwt_config_diff(const struct lwt_config *a, const struct lwt_config *b,
 void lwt_config_log_notes(const struct lwt_config *cfg);
 /* Parse a client_id: 1..16 hex digits, not zero. */
 bool lwt_client_id_parse(const char *s, uint64_t *out);
+/* "address/n" of family (AF_INET: n 0..32, AF_INET6: 0..128): the
+ * address's 4 or 16 bytes into addr, n into prefix; false if malformed.
+ * addrparse.c, for both families' CIDRs. */
+bool lwt_prefix_parse(const char *s, int family, void *addr, uint8_t *prefix);
 /* Parse "a.b.c.d/n" -> cidr; false if malformed. */
 bool lwt_cidr_parse(const char *s, struct lwt_cidr *out);
 /* An IPv6 CIDR (host bits kept as given). inet6_cfg.c */

@@ -11,24 +11,7 @@
 
 bool lwt_cidr6_parse(const char *s, struct lwt_cidr6 *out)
 {
-	char buf[64], *slash, *end;
-	struct in6_addr a;
-	long p;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		return false;
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return false;
-	*slash = 0;
-	errno = 0;
-	p = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || errno || p < 0 || p > 128 || inet_pton(AF_INET6, buf, &a) != 1)
-		return false;
-	memcpy(out->addr, &a, 16);
-	out->prefix = (uint8_t)p;
-	return true;
+	return lwt_prefix_parse(s, AF_INET6, out->addr, &out->prefix);
 }
 
 /* Host part of a (with prefix p) all zero: the subnet-router anycast

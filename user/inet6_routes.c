@@ -7,6 +7,7 @@
  * pollers' LPM tables (in6idx.h), and tells every client holding an IPv6
  * address the others' routes, which it installs towards its own TUN. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "daemon.h"
 #include "inet6.h"
 #include "log.h"
+#include "route_list.h"
+#include "route_rules.h"
 
 const char *lwt_route_status_str(int st);
 
@@ -111,50 +114,45 @@ void lwt_in6_announce(struct lwt_daemon *d, int only)
 	free(e);
 }
 
-static int check_route(struct lwt_daemon *d, int slot, const uint8_t net[16], uint8_t p)
+/* route_rules.c's holds_peer: the IPv6 address of another client up
+ * inside net/p. */
+static bool holds_peer(const struct lwt_daemon *d, int slot, const uint8_t *net, uint8_t p)
 {
-	const struct lwt_config *c = &d->cfg;
-	struct lwt_in6 *v = d->in6;
-	bool named = false;
-	int i;
+	const struct lwt_in6 *v = d->in6;
 
-	for (i = 0; i < c->n_allowed_routes6; i++)
-		if (!memcmp(c->allowed_routes6[i].addr, net, 16) && c->allowed_routes6[i].prefix == p)
-			named = true;
-	if (p == 0 && !named)
-		return LWT_ROUTE_DEFAULT;
-	if (c->has_ip6 && lwt_in6_overlap(net, p, c->tun6.addr, c->tun6.prefix) && !named)
-		return LWT_ROUTE_TUNNEL;
-	for (i = 0; i < c->n_allowed_routes6; i++)
-		if (p >= c->allowed_routes6[i].prefix &&
-		    lwt_in6_within(net, c->allowed_routes6[i].addr, c->allowed_routes6[i].prefix))
-			break;
-	if (i == c->n_allowed_routes6)
-		return LWT_ROUTE_NOT_ALLOWED;
-	for (i = 0; i < v->nroutes; i++)
-		if (v->routes[i].slot != slot &&
-		    lwt_in6_overlap(net, p, v->routes[i].net, v->routes[i].prefix))
-			return LWT_ROUTE_CONFLICT;
-	if (c->has_ip6 && lwt_in6_within(c->tun6.addr, net, p))
-		return LWT_ROUTE_HOLDS_PEER;
 	for (int k = 0; k < d->slist.nup; k++) {
+		int i = d->slist.up_slot[k];
 		uint8_t a[16];
 		uint64_t hi, lo;
 
-		i = d->slist.up_slot[k];
 		hi = atomic_load_explicit(&v->pub[i][0], memory_order_relaxed);
 		lo = atomic_load_explicit(&v->pub[i][1], memory_order_relaxed);
 		if (i == slot || (!hi && !lo) || d->slots[i].c.phase != LWT_PH_UP)
 			continue;
 		memcpy(a, &hi, 8);
 		memcpy(a + 8, &lo, 8);
-		if (lwt_in6_within(a, net, p))
-			return LWT_ROUTE_HOLDS_PEER;
+		if (lwt_pfx_within(a, net, p, 16))
+			return true;
 	}
-	for (i = 0; i < c->n_routes6; i++)
-		if (lwt_in6_overlap(net, p, c->routes6[i].addr, c->routes6[i].prefix))
-			return LWT_ROUTE_CONFLICT;
-	return LWT_ROUTE_OK;
+	return false;
+}
+
+_Static_assert(offsetof(struct lwt_cidr6, addr) == 0 && offsetof(struct lwt_route6, net) == 0,
+	       "route_rules.h: the network first");
+
+static int check_route(struct lwt_daemon *d, int slot, const uint8_t net[16], uint8_t p)
+{
+	const struct lwt_config *c = &d->cfg;
+	struct lwt_route_rules r = {
+		.alen = 16, .tun = c->has_ip6 ? c->tun6.addr : NULL, .tun_prefix = c->tun6.prefix,
+		.self = c->has_ip6 ? c->tun6.addr : NULL,
+		.allowed = LWT_RTAB(c->allowed_routes6, c->n_allowed_routes6),
+		.accepted = LWT_RTAB_SLOT(d->in6->routes, d->in6->nroutes),
+		.own = LWT_RTAB(c->routes6, c->n_routes6),
+		.holds_peer = holds_peer, .d = d,
+	};
+
+	return lwt_route_judge(&r, slot, net, p);
 }
 
 static void route_drop(struct lwt_daemon *d, int i)
@@ -336,22 +334,12 @@ void lwt_in6_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t
 		return;
 	if (d->cfg.mode == LWT_MODE_SERVER) {
 		static struct lwt_route6_entry all[LWT_MAX_ROUTES];
-		static int nall, from = -1;
+		static struct lwt_route_gather g = LWT_ROUTE_GATHER_INIT;
 
 		if (h->kind != LWT_MSG_ROUTES || d->slots[slot].c.phase != LWT_PH_UP)
 			return;
-		if (h->flags & LWT_ROUTE_F_FIRST) {
-			nall = 0;
-			from = slot;
-		} else if (from != slot) {
-			return;
-		}
-		for (i = 0; i < n && nall < LWT_MAX_ROUTES; i++)
-			all[nall++] = e[i];
-		if (h->flags & LWT_ROUTE_F_LAST) {
-			from = -1;
-			server_adverts(d, slot, all, nall);
-		}
+		if (lwt_route_gather(&g, all, LWT_MAX_ROUTES, sizeof(*e), slot, h->flags, e, n))
+			server_adverts(d, slot, all, g.n);
 		return;
 	}
 	if (slot)
@@ -441,14 +429,8 @@ void lwt_in6_routes_json(const struct lwt_daemon *d, void *root)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "route", c6(d->cfg.routes6[i].addr, d->cfg.routes6[i].prefix,
 						       b, sizeof(b)));
-		if (d->cfg.mode == LWT_MODE_CLIENT) {
-			int st = v->route_status[i];
-
-			cJSON_AddStringToObject(o, "status", !st ? "pending" :
-						st == LWT_ROUTE_OK + 1 ? "accepted" : "refused");
-			if (st && st != LWT_ROUTE_OK + 1)
-				cJSON_AddStringToObject(o, "reason", lwt_route_status_str(st - 1));
-		}
+		if (d->cfg.mode == LWT_MODE_CLIENT)
+			lwt_route_status_json(o, v->route_status[i]);
 		cJSON_AddItemToArray(a, o);
 	}
 	if (d->cfg.mode == LWT_MODE_SERVER) {

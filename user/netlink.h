@@ -19,18 +19,19 @@ int lwt_nl_route_set_mtu(int ifindex, uint32_t dst, uint8_t prefix, int mtu);
 /* 1 if a connected or local route of this host (not one of ours, not on
  * skip_ifindex) overlaps dst/prefix, described in why; 0 if none; -errno. */
 int lwt_nl_route_conflict(uint32_t dst, uint8_t prefix, int skip_ifindex, char *why, size_t wl);
-/* Route lookup (RTM_GETROUTE) for dst: out interface, preferred source,
- * gateway (0 if direct). */
-/* One request h (filled by the caller, netlink6.c), each answer to cb. */
+/* One request h (filled by the caller: nl_lookup.c, inet6_nl.c), each
+ * answer to cb. */
 struct nlmsghdr;
 int lwt_nl_talk(struct nlmsghdr *h, int (*cb)(struct nlmsghdr *, void *), void *arg);
-/* netlink6.c: the IPv6 route to dst (16 bytes): its interface and
- * gateway (all zero: on link); the MAC of neighbour ip on ifindex. */
-int lwt_nl_route_get6(const uint8_t *dst, int *ifindex, uint8_t *gateway);
-int lwt_nl_neigh_get6(int ifindex, const uint8_t *ip, uint8_t mac[6]);
+/* nl_lookup.c, both families. Route lookup (RTM_GETROUTE) for dst: out
+ * interface, preferred source (IPv4), gateway (0 if direct). */
 int lwt_nl_route_get(uint32_t dst, int *ifindex, uint32_t *src, uint32_t *gateway);
+/* The IPv6 route to dst (16 bytes): its interface and gateway (all zero:
+ * on link). */
+int lwt_nl_route_get6(const uint8_t *dst, int *ifindex, uint8_t *gateway);
 /* Neighbour table lookup: MAC of ip on ifindex; -ENOENT if absent/incomplete. */
 int lwt_nl_neigh_get(int ifindex, uint32_t ip, uint8_t mac[6]);
+int lwt_nl_neigh_get6(int ifindex, const uint8_t *ip, uint8_t mac[6]);
 /* MTU of a link. */
 int lwt_nl_link_mtu(int ifindex);
 /* Transmit queue length of a link (packets), and setting it. */

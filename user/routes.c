@@ -10,6 +10,7 @@
  * and installs them towards its own TUN. A client that leaves takes its
  * routes with it, and the others are told. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include "log.h"
 #include "inet6.h"
 #include "netlink.h"
+#include "route_list.h"
+#include "route_rules.h"
 
 static uint32_t mask_of(uint8_t prefix)
 {
@@ -30,11 +33,6 @@ static uint32_t mask_of(uint8_t prefix)
 static bool within(uint32_t an, uint8_t ap, uint32_t bn, uint8_t bp)
 {
 	return bp <= ap && (an & mask_of(bp)) == bn;
-}
-
-static bool overlap(uint32_t an, uint8_t ap, uint32_t bn, uint8_t bp)
-{
-	return within(an, ap, bn, bp) || within(bn, bp, an, ap);
 }
 
 static const char *cidr_str(uint32_t net, uint8_t prefix, char *buf, size_t len)
@@ -197,42 +195,32 @@ static void announce(struct lwt_daemon *d, int only)
 	free(e);
 }
 
+/* route_rules.c's holds_peer: another client's tunnel IP inside net/p. */
+static bool holds_peer(const struct lwt_daemon *d, int slot, const uint8_t *net, uint8_t p)
+{
+	for (int i = 0; i < d->slist.nup; i++)
+		if (d->slist.up_slot[i] != slot && d->slist.up_ip[i] &&
+		    lwt_pfx_within((const uint8_t *)&d->slist.up_ip[i], net, p, 4))
+			return true;
+	return false;
+}
+
+_Static_assert(offsetof(struct lwt_cidr, addr) == 0 && offsetof(struct lwt_route, net) == 0,
+	       "route_rules.h: the network first");
+
 static int check(struct lwt_daemon *d, int slot, uint32_t net, uint8_t prefix)
 {
 	const struct lwt_config *c = &d->cfg;
-	uint8_t tp = c->tun_prefix;
-	uint32_t tnet = c->tun_ip & mask_of(tp);
-	bool named = false;
-	int i;
+	struct lwt_route_rules r = {
+		.alen = 4, .tun = (const uint8_t *)&c->tun_ip, .tun_prefix = c->tun_prefix,
+		.self = (const uint8_t *)&c->tun_ip,
+		.allowed = LWT_RTAB(c->allowed_routes, c->n_allowed_routes),
+		.accepted = LWT_RTAB_SLOT(d->routes, d->nroutes),
+		.own = LWT_RTAB(c->routes, c->n_routes),
+		.holds_peer = holds_peer, .d = d,
+	};
 
-	for (i = 0; i < c->n_allowed_routes; i++) {
-		if (c->allowed_routes[i].addr == net && c->allowed_routes[i].prefix == prefix)
-			named = true;
-	}
-	if (prefix == 0 && !named)
-		return LWT_ROUTE_DEFAULT;
-	if (overlap(net, prefix, tnet, tp) && !named)
-		return LWT_ROUTE_TUNNEL;
-	for (i = 0; i < c->n_allowed_routes; i++)
-		if (within(net, prefix, c->allowed_routes[i].addr, c->allowed_routes[i].prefix))
-			break;
-	if (i == c->n_allowed_routes)
-		return LWT_ROUTE_NOT_ALLOWED;
-	for (i = 0; i < d->nroutes; i++)
-		if (d->routes[i].slot != slot && overlap(net, prefix, d->routes[i].net, d->routes[i].prefix))
-			return LWT_ROUTE_CONFLICT;
-	/* Even a route the operator named may not take the server's or another
-	 * client's own tunnel address. */
-	if (within(c->tun_ip, 32, net, prefix))
-		return LWT_ROUTE_HOLDS_PEER;
-	for (i = 0; i < d->slist.nup; i++)
-		if (d->slist.up_slot[i] != slot && d->slist.up_ip[i] &&
-		    within(d->slist.up_ip[i], 32, net, prefix))
-			return LWT_ROUTE_HOLDS_PEER;
-	for (i = 0; i < c->n_routes; i++)
-		if (overlap(net, prefix, c->routes[i].addr, c->routes[i].prefix))
-			return LWT_ROUTE_CONFLICT;
-	return LWT_ROUTE_OK;
+	return lwt_route_judge(&r, slot, (const uint8_t *)&net, prefix);
 }
 
 int lwt_routes_covering(const struct lwt_daemon *d, uint32_t ip, int except_slot)
@@ -532,22 +520,12 @@ void lwt_routes_msg(struct lwt_daemon *d, int slot, const uint8_t *m, size_t len
 		 * interrupted by another client's is dropped (it comes again
 		 * at the next refresh). */
 		static struct lwt_route_entry all[LWT_MAX_ROUTES];
-		static int nall, from = -1;
+		static struct lwt_route_gather g = LWT_ROUTE_GATHER_INIT;
 
 		if (m[0] != LWT_MSG_ROUTES || d->slots[slot].c.phase != LWT_PH_UP)
 			return;
-		if (h->flags & LWT_ROUTE_F_FIRST) {
-			nall = 0;
-			from = slot;
-		} else if (from != slot) {
-			return;
-		}
-		for (i = 0; i < n && nall < LWT_MAX_ROUTES; i++)
-			all[nall++] = e[i];
-		if (h->flags & LWT_ROUTE_F_LAST) {
-			from = -1;
-			server_adverts(d, slot, all, nall);
-		}
+		if (lwt_route_gather(&g, all, LWT_MAX_ROUTES, sizeof(*e), slot, h->flags, e, n))
+			server_adverts(d, slot, all, g.n);
 		return;
 	}
 	if (m[0] == LWT_MSG_ROUTE_RESULT) {
@@ -580,14 +558,8 @@ void *lwt_routes_json(const struct lwt_daemon *d)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "route", cidr_str(d->cfg.routes[i].addr,
 							     d->cfg.routes[i].prefix, b, sizeof(b)));
-		if (d->cfg.mode == LWT_MODE_CLIENT) {
-			int st = d->route_status[i];
-
-			cJSON_AddStringToObject(o, "status", !st ? "pending" :
-						st == LWT_ROUTE_OK + 1 ? "accepted" : "refused");
-			if (st && st != LWT_ROUTE_OK + 1)
-				cJSON_AddStringToObject(o, "reason", status_str(st - 1));
-		}
+		if (d->cfg.mode == LWT_MODE_CLIENT)
+			lwt_route_status_json(o, d->route_status[i]);
 		cJSON_AddItemToArray(a, o);
 	}
 	if (d->cfg.mode == LWT_MODE_SERVER) {
