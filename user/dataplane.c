@@ -387,7 +387,6 @@ static struct dpctx *poller_new(struct lwt_daemon *d, int id)
 	x->np = d->npollers;
 	x->dp = d->dp;
 	x->tun_fd = d->tun_fds[id];
-	x->ep = -1;
 	x->now = lwt_now_ns();
 	lwt_pace_init(&x->pace, (uint64_t)d->cfg.faketcp_pacing_us * 1000, lwt_now_ns());
 	x->isolation = d->cfg.client_isolation;

@@ -86,9 +86,9 @@ void dp_swap_dp(struct dpctx *x, struct lwt_dp *dp)
 	}
 	dp_tx_flush(x);
 	x->dp = dp;
-	/* The wait takes the new path's descriptor before the old one closes. */
-	if (dp_wait_sync(x, x->ep_tun_on))
-		LWT_CTR_INC(&d->ctr, drop_queue_full);
+	/* The wait takes the new path's descriptor before the old one closes
+	 * (a failure here is the loop's next call's to report). */
+	(void)dp_wait_sync(x, x->ep_tun_on);
 	if (atomic_fetch_sub_explicit(&old->users, 1, memory_order_acq_rel) == 1)
 		old->ops->destroy(old);
 	/* A segment on every flow at once: the new path learns the flows from

@@ -59,6 +59,14 @@ static int outer_link_mtu(struct lwt_daemon *d, char *ifn)
 	return mtu > 0 ? mtu : 0;
 }
 
+/* The MSS of a link MTU less the segment's IP and TCP headers. */
+static uint16_t mss_of(int link, int headers)
+{
+	int m = link - headers;
+
+	return (uint16_t)(m > 65535 ? 65535 : m > 0 ? m : 536);
+}
+
 /* The TUN MTU: the configured one, if its largest segment fits the outer
  * link (a segment never leaves fragmented, and one too large for the link
  * would be lost, so a user learns it at start, not from a silent tunnel);
@@ -73,8 +81,8 @@ static int pick_mtu(struct lwt_daemon *d)
 	/* A segment's MSS is its family's, whatever else the daemon carries:
 	 * a [::] server tells its IPv4 clients 1460 on a 1500-byte link, as
 	 * the kernel does, and its IPv6 ones 1440. */
-	d->mss = (uint16_t)(l - 40 > 65535 ? 65535 : l > 40 ? l - 40 : 536);
-	d->mss6 = (uint16_t)(l - 60 > 65535 ? 65535 : l > 60 ? l - 60 : 536);
+	d->mss = mss_of(l, 40);
+	d->mss6 = mss_of(l, 60);
 	/* IPv6 segments carry 20 bytes more header: the TUN MTU (one for all
 	 * peers) is picked for a link that much smaller. */
 	if (lwt_u6_active(d))
